@@ -1,0 +1,161 @@
+"""Settings from the environment and `.env`, validated once at start-up.
+
+Every problem is reported at once, one line per variable, in words an admin can act on
+(`ConfigError`), rather than as a pydantic traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .handinger.models import BUDGETS, Budget
+
+Mode = Literal["socket", "http"]
+
+BUDGET_ORDER: dict[str, int] = {name: rank for rank, name in enumerate(BUDGETS)}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` has one human-readable line per issue."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+def _check_http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class Settings(BaseSettings):
+    """The app's configuration. Field names match the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    handinger_api_key: SecretStr | None = None
+    handinger_base_url: str = "https://v3.handinger.com"
+    handinger_db: Path = Path("handinger-slack.db")
+    handinger_default_budget: Budget = "standard"
+    handinger_max_budget: Budget = "high"
+    handinger_stream_idle_timeout: float = Field(default=90.0, gt=0)
+    handinger_max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb- (OAuth & Permissions)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "must be an app-level token starting with xapp- "
+                "(Basic Information → App-Level Tokens, scope connections:write)"
+            )
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_url(cls, value: str) -> str:
+        _check_http_url(value)
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("handinger_base_url")
+    @classmethod
+    def _handinger_url(cls, value: str) -> str:
+        return _check_http_url(value).rstrip("/")
+
+    @field_validator(
+        "slack_bot_token", "slack_app_token", "slack_signing_secret", "handinger_api_key"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _budgets_ordered(self) -> Settings:
+        if BUDGET_ORDER[self.handinger_default_budget] > BUDGET_ORDER[self.handinger_max_budget]:
+            raise ValueError(
+                f"HANDINGER_DEFAULT_BUDGET ({self.handinger_default_budget}) is above "
+                f"HANDINGER_MAX_BUDGET ({self.handinger_max_budget})"
+            )
+        return self
+
+    @property
+    def mode(self) -> Mode:
+        """Socket Mode when an app-level token is present, else HTTP mode."""
+        return "socket" if self.slack_app_token is not None else "http"
+
+    @property
+    def has_any_credentials(self) -> bool:
+        return any(
+            v is not None
+            for v in (
+                self.slack_bot_token,
+                self.slack_app_token,
+                self.slack_signing_secret,
+                self.handinger_api_key,
+            )
+        )
+
+    def missing_for_run(self) -> list[str]:
+        """What must still be set before the app can talk to real Slack and Handinger."""
+        missing: list[str] = []
+        if self.slack_bot_token is None:
+            missing.append("SLACK_BOT_TOKEN (the bot token, xoxb-…, from OAuth & Permissions)")
+        if self.mode == "http" and self.slack_signing_secret is None:
+            missing.append(
+                "SLACK_APP_TOKEN (xapp-…, for Socket Mode) or SLACK_SIGNING_SECRET "
+                "(Basic Information → App Credentials, for HTTP mode)"
+            )
+        if self.handinger_api_key is None:
+            missing.append("HANDINGER_API_KEY (your Handinger API key, hdg_…)")
+        return missing
+
+    def budget_allowed(self, budget: str) -> bool:
+        """Whether a Slack user may ask for `budget` under HANDINGER_MAX_BUDGET."""
+        return BUDGET_ORDER.get(budget, len(BUDGETS)) <= BUDGET_ORDER[self.handinger_max_budget]
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """Read and validate the settings, turning validation errors into a `ConfigError`."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+
+
+def _describe(error: object) -> str:
+    assert isinstance(error, dict)
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    name = location.upper() if location else "configuration"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "literal_error":
+        message = f"must be one of {', '.join(BUDGETS)}"
+    value = error.get("input")
+    shown = "" if "TOKEN" in name or "KEY" in name or "SECRET" in name else f" (got {value!r})"
+    if not location:
+        return message
+    return f"{name}: {message}{shown if not isinstance(value, dict) else ''}"

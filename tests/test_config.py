@@ -1,0 +1,121 @@
+"""Settings: defaults, validation messages an admin can act on, and secrets never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import describe, main
+from bot.config import ConfigError, load_settings
+
+VARS = [
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "HANDINGER_API_KEY",
+    "HANDINGER_BASE_URL",
+    "HANDINGER_DB",
+    "HANDINGER_DEFAULT_BUDGET",
+    "HANDINGER_MAX_BUDGET",
+    "PORT",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_match_the_design() -> None:
+    settings = load_settings()
+    assert settings.handinger_base_url == "https://v3.handinger.com"
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.handinger_db == Path("handinger-slack.db")
+    assert (settings.handinger_default_budget, settings.handinger_max_budget) == (
+        "standard",
+        "high",
+    )
+    assert settings.port == 3000
+    assert settings.mode == "http"
+    assert not settings.has_any_credentials
+
+
+def test_app_token_selects_socket_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-abc")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("HANDINGER_API_KEY", "hdg_live_x")
+    settings = load_settings()
+    assert settings.mode == "socket"
+    assert settings.missing_for_run() == []
+
+
+def test_every_problem_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxp-user-token-secret")
+    monkeypatch.setenv("HANDINGER_BASE_URL", "v3.handinger.com")
+    monkeypatch.setenv("HANDINGER_MAX_BUDGET", "huge")
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    problems = "\n".join(info.value.problems)
+    assert "SLACK_BOT_TOKEN" in problems and "xoxb-" in problems
+    assert "xoxp-user-token-secret" not in problems  # secrets are never echoed
+    assert "HANDINGER_BASE_URL" in problems and "'v3.handinger.com'" in problems
+    assert "HANDINGER_MAX_BUDGET" in problems and "low, standard, high, unlimited" in problems
+    assert "PORT" in problems
+    assert len(info.value.problems) == 4
+
+
+def test_default_budget_cannot_exceed_max(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDINGER_DEFAULT_BUDGET", "unlimited")
+    with pytest.raises(ConfigError, match="above HANDINGER_MAX_BUDGET"):
+        load_settings()
+
+
+def test_budget_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDINGER_MAX_BUDGET", "standard")
+    settings = load_settings()
+    assert settings.budget_allowed("low") and settings.budget_allowed("standard")
+    assert not settings.budget_allowed("high") and not settings.budget_allowed("unlimited")
+
+
+def test_dotenv_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("HANDINGER_API_KEY=hdg_from_file\nPORT=4000\n")
+    settings = load_settings()
+    assert settings.handinger_api_key is not None
+    assert settings.handinger_api_key.get_secret_value() == "hdg_from_file"
+    assert settings.port == 4000
+
+
+def test_describe_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDINGER_API_KEY", "hdg_live_supersecret")
+    text = describe(load_settings())
+    assert "supersecret" not in text
+    assert "HANDINGER_API_KEY=(set)" in text and "SLACK_BOT_TOKEN=(unset)" in text
+
+
+def test_cli_without_credentials_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 0
+    out = capsys.readouterr().out
+    for name in ("HANDINGER_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        assert name in out
+
+
+def test_cli_reports_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HANDINGER_API_KEY", "hdg_x")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN" in err and "HANDINGER_API_KEY" not in err
+
+
+def test_cli_reports_invalid_configuration(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PORT", "0")
+    assert main([]) == 2
+    assert "PORT" in capsys.readouterr().err
