@@ -1,0 +1,161 @@
+"""The edit scheduler, driven with an injected clock (plain numbers) and then for real."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Hashable
+
+import pytest
+
+from bot.core.edits import EditLane, EditPolicy, EditScheduler, RateLimited, Send, Wait
+
+POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
+
+
+def drain(lane: EditLane[str], now: float) -> list[Send[str]]:
+    """Everything the lane would send at `now`, each acknowledged at once."""
+    sent: list[Send[str]] = []
+    while isinstance(decision := lane.next(now), Send):
+        sent.append(decision)
+        lane.sent(decision.key, now)
+    return sent
+
+
+async def test_only_the_newest_content_is_sent() -> None:
+    loop = asyncio.get_running_loop()
+    lane: EditLane[str] = EditLane(POLICY, now=0)
+    futures = [loop.create_future() for _ in range(3)]
+    for i, future in enumerate(futures):
+        lane.offer("a", f"v{i}", final=False, now=0, waiter=future)
+    assert [s.payload for s in drain(lane, 0)] == ["v2"]
+    assert all(f.done() and f.exception() is None for f in futures)
+
+
+def test_one_edit_per_message_per_interval() -> None:
+    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane.offer("a", "1", final=False, now=0)
+    assert len(drain(lane, 0)) == 1
+    lane.offer("a", "2", final=False, now=0.1)
+    assert lane.next(0.1) == Wait(1.0)
+    assert [s.payload for s in drain(lane, 1.0)] == ["2"]
+
+
+def test_final_edits_skip_the_interval_and_go_first() -> None:
+    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane.offer("a", "a1", final=False, now=0)
+    drain(lane, 0)
+    lane.offer("b", "b-progress", final=False, now=0.2)
+    lane.offer("a", "a-final", final=True, now=0.3)
+    first = lane.next(0.3)
+    assert isinstance(first, Send) and first.payload == "a-final" and first.final
+
+
+def test_budget_is_never_exceeded_in_any_minute_and_shared_fairly() -> None:
+    lane: EditLane[str] = EditLane(POLICY, now=0)
+    keys = [f"m{i}" for i in range(10)]
+    sends: list[tuple[float, Hashable]] = []
+    now = 0.0
+    while now < 300:
+        for key in keys:  # every message always has something new to show
+            lane.offer(key, f"{key}@{now}", final=False, now=now)
+        for send in drain(lane, now):
+            sends.append((now, send.key))
+        now = round(now + 0.05, 2)
+    times = [t for t, _ in sends]
+    for start in range(0, 240):
+        in_window = [t for t in times if start <= t < start + 60]
+        assert len(in_window) <= 50, start
+    per_message = Counter(key for _, key in sends)
+    assert max(per_message.values()) - min(per_message.values()) <= 1
+    assert len(sends) >= 200  # the budget is used, not wasted
+
+
+def test_a_429_pauses_the_workspace_and_loses_nothing() -> None:
+    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane.offer("a", "a1", final=False, now=0)
+    lane.offer("b", "b1", final=True, now=0)
+    first = lane.next(0)
+    assert isinstance(first, Send) and first.key == "b"
+    lane.rate_limited("b", retry_after=10, now=0.5)
+    assert lane.next(1) == Wait(10.5)
+    assert lane.next(10) == Wait(10.5)
+    retried = drain(lane, 12)
+    assert (retried[0].key, retried[0].payload) == ("b", "b1")
+    assert {s.key for s in retried} == {"a", "b"}
+
+
+async def test_newer_content_replaces_a_rate_limited_edit() -> None:
+    loop = asyncio.get_running_loop()
+    lane: EditLane[str] = EditLane(POLICY, now=0)
+    old, new = loop.create_future(), loop.create_future()
+    lane.offer("a", "old", final=False, now=0, waiter=old)
+    assert isinstance(lane.next(0), Send)
+    lane.offer("a", "new", final=True, now=0.1, waiter=new)
+    lane.rate_limited("a", retry_after=2, now=0.2)
+    assert [s.payload for s in drain(lane, 5)] == ["new"]
+    assert old.done() and new.done()
+
+
+async def test_failures_are_retried_then_reported() -> None:
+    loop = asyncio.get_running_loop()
+    lane: EditLane[str] = EditLane(EditPolicy(max_attempts=2), now=0)
+    future = loop.create_future()
+    lane.offer("a", "x", final=True, now=0, waiter=future)
+    assert isinstance(lane.next(0), Send)
+    lane.failed("a", RuntimeError("flaky"), retry=True)
+    assert isinstance(lane.next(0), Send)
+    lane.failed("a", RuntimeError("still broken"), retry=True)
+    assert isinstance(lane.next(0), Wait)
+    with pytest.raises(RuntimeError, match="still broken"):
+        future.result()
+
+
+def test_in_flight_limit_and_one_edit_per_message_at_a_time() -> None:
+    lane: EditLane[str] = EditLane(EditPolicy(max_in_flight=2, burst=10), now=0)
+    for key in "abc":
+        lane.offer(key, key, final=True, now=0)
+    first, second = lane.next(0), lane.next(0)
+    assert isinstance(first, Send) and isinstance(second, Send)
+    assert lane.next(0) == Wait(None)
+    lane.offer(first.key, "again", final=True, now=0)
+    lane.sent(second.key, 0)
+    third = lane.next(0)
+    assert isinstance(third, Send) and third.key == "c"  # `first` is still in flight
+
+
+async def test_scheduler_delivers_every_final_despite_429s() -> None:
+    calls: list[tuple[Hashable, str, bool]] = []
+    limited = {"left": 3}
+
+    async def sender(key: Hashable, payload: str, final: bool) -> None:
+        await asyncio.sleep(0)
+        if limited["left"] and not final:
+            limited["left"] -= 1
+            raise RateLimited(0.01)
+        calls.append((key, payload, final))
+
+    policy = EditPolicy(interval=0.005, per_minute=60_000, burst=20)
+    scheduler: EditScheduler[str] = EditScheduler(sender, policy)
+    for step in range(20):
+        for key in ("x", "y", "z"):
+            scheduler.update("T1", key, f"{key}{step}")
+        await asyncio.sleep(0.001)
+    finals = [scheduler.finish("T1", key, f"{key}-final") for key in ("x", "y", "z")]
+    await asyncio.wait_for(asyncio.gather(*finals), 10)
+    await scheduler.aclose()
+    for key in ("x", "y", "z"):
+        mine = [payload for k, payload, _ in calls if k == key]
+        assert mine[-1] == f"{key}-final"
+        steps = [int(p[1:]) for p in mine[:-1]]
+        assert steps == sorted(steps)  # never an older text after a newer one
+
+
+async def test_scheduler_reports_permanent_failures() -> None:
+    async def sender(key: Hashable, payload: str, final: bool) -> None:
+        raise ValueError("message_not_found")
+
+    scheduler: EditScheduler[str] = EditScheduler(sender)
+    with pytest.raises(ValueError, match="message_not_found"):
+        await asyncio.wait_for(scheduler.finish("T1", "k", "text"), 5)
+    await scheduler.aclose()
