@@ -1,0 +1,305 @@
+"""SQLite state through sqlite-utils: schema, migrations and every query the app makes.
+
+Knows nothing of Slack or HTTP. What lives here is what must survive a restart (DESIGN.md
+principle 5): which worker belongs to which thread, every run the app started and where its
+message is, queued follow-ups, and which Slack events were already handled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlite_utils
+
+RunKind = Literal["new", "continue"]
+RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
+ACTIVE: tuple[RunStatus, ...] = ("starting", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A Slack thread that belongs to one Handinger worker."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    worker_id: str
+    user_id: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One turn the app asked Handinger for, and the Slack message that shows it."""
+
+    id: int
+    team_id: str
+    channel_id: str
+    thread_ts: str | None
+    kind: RunKind
+    input: str
+    budget: str
+    user_id: str
+    status: RunStatus
+    created_at: float
+    worker_id: str | None = None
+    message_ts: str | None = None
+    trigger_ts: str | None = None
+    response_url: str | None = None
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "failed")
+
+
+_RUN_FIELDS = {f.name for f in fields(Run)}
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.table("threads").create(
+        {
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "worker_id": str,
+            "user_id": str,
+            "created_at": float,
+        },
+        pk=("team_id", "channel_id", "thread_ts"),
+        not_null={"worker_id"},
+    )
+    db.table("threads").create_index(["worker_id"])
+    db.table("runs").create(
+        {
+            "id": int,
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "kind": str,
+            "input": str,
+            "budget": str,
+            "user_id": str,
+            "status": str,
+            "created_at": float,
+            "worker_id": str,
+            "message_ts": str,
+            "trigger_ts": str,
+            "response_url": str,
+            "error": str,
+            "started_at": float,
+            "finished_at": float,
+        },
+        pk="id",
+        not_null={"team_id", "channel_id", "kind", "input", "status"},
+    )
+    db.table("runs").create_index(["status"])
+    db.table("runs").create_index(["team_id", "channel_id", "thread_ts"])
+    db.table("handled_events").create({"key": str, "handled_at": float}, pk="key")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+"""Schema changes in order; the database records how many it has applied."""
+
+
+class Store:
+    """All reads and writes of the app's SQLite database."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        if str(path) == ":memory:":
+            self.db = sqlite_utils.Database(memory=True)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(path)
+            self.db.enable_wal()
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- schema ---------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        if "schema_version" not in self.db.table_names():
+            return 0
+        row = self.db.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Apply pending migrations, each in its own transaction; return the new version."""
+        if "schema_version" not in self.db.table_names():
+            self.db.table("schema_version").create({"version": int})
+            self.db.table("schema_version").insert({"version": 0})
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number <= self.schema_version:
+                continue
+            with self.db.atomic():
+                migration(self.db)
+                self.db.execute("UPDATE schema_version SET version = ?", [number])
+        return self.schema_version
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.db.atomic():
+            yield
+
+    # ---- events ---------------------------------------------------------------------------
+
+    def claim_event(self, *keys: str) -> bool:
+        """Record Slack event keys as handled; False if any of them was handled before.
+
+        Pass the `event_id` and a `channel:ts` key together, so that Slack's retries and the
+        app_mention + message double delivery of one post are both caught.
+        """
+        now = self._clock()
+        with self.db.atomic():
+            placeholders = ",".join("?" for _ in keys)
+            seen = self.db.execute(
+                f"SELECT 1 FROM handled_events WHERE key IN ({placeholders}) LIMIT 1", list(keys)
+            ).fetchone()
+            if seen:
+                return False
+            self.db.table("handled_events").insert_all(
+                [{"key": key, "handled_at": now} for key in keys], ignore=True
+            )
+        return True
+
+    def prune_events(self, older_than: float) -> int:
+        """Forget handled events older than `older_than` seconds (Slack retries within minutes)."""
+        cursor = self.db.execute(
+            "DELETE FROM handled_events WHERE handled_at < ?", [self._clock() - older_than]
+        )
+        return cursor.rowcount
+
+    # ---- threads --------------------------------------------------------------------------
+
+    def link_thread(
+        self, team_id: str, channel_id: str, thread_ts: str, worker_id: str, user_id: str
+    ) -> None:
+        self.db.table("threads").insert(
+            {
+                "team_id": team_id,
+                "channel_id": channel_id,
+                "thread_ts": thread_ts,
+                "worker_id": worker_id,
+                "user_id": user_id,
+                "created_at": self._clock(),
+            },
+            replace=True,
+        )
+
+    def find_thread(self, team_id: str, channel_id: str, thread_ts: str) -> Thread | None:
+        rows = list(
+            self.db.query(
+                "SELECT * FROM threads WHERE team_id = ? AND channel_id = ? AND thread_ts = ?",
+                [team_id, channel_id, thread_ts],
+            )
+        )
+        return Thread(**rows[0]) if rows else None
+
+    # ---- runs -----------------------------------------------------------------------------
+
+    def add_run(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        kind: RunKind,
+        input: str,
+        budget: str,
+        user_id: str,
+        status: RunStatus,
+        thread_ts: str | None = None,
+        worker_id: str | None = None,
+        trigger_ts: str | None = None,
+        response_url: str | None = None,
+    ) -> Run:
+        record = {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "thread_ts": thread_ts,
+            "kind": kind,
+            "input": input,
+            "budget": budget,
+            "user_id": user_id,
+            "status": status,
+            "created_at": self._clock(),
+            "worker_id": worker_id,
+            "trigger_ts": trigger_ts,
+            "response_url": response_url,
+        }
+        row_id = self.db.table("runs").insert(record).last_rowid
+        assert row_id is not None
+        return self.get_run(row_id)
+
+    def get_run(self, run_id: int) -> Run:
+        rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+        if not rows:
+            raise KeyError(f"no run {run_id}")
+        return _run(rows[0])
+
+    def update_run(self, run_id: int, **changes: Any) -> Run:
+        """Change some fields of a run; `status` changes also stamp start and finish times."""
+        unknown = set(changes) - _RUN_FIELDS
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        status = changes.get("status")
+        if status == "running" and "started_at" not in changes:
+            changes["started_at"] = self._clock()
+        if status in ("completed", "failed") and "finished_at" not in changes:
+            changes["finished_at"] = self._clock()
+        self.db.table("runs").update(run_id, changes)
+        return self.get_run(run_id)
+
+    def active_runs(self) -> list[Run]:
+        """Runs that were starting or running: what recovery must finish after a restart."""
+        return self._runs("status IN ('starting', 'running') ORDER BY id", [])
+
+    def thread_runs(self, team_id: str, channel_id: str, thread_ts: str) -> list[Run]:
+        return self._runs(
+            "team_id = ? AND channel_id = ? AND thread_ts = ? ORDER BY id",
+            [team_id, channel_id, thread_ts],
+        )
+
+    def thread_busy(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return any(run.status in ACTIVE for run in self.thread_runs(team_id, channel_id, thread_ts))
+
+    def next_queued(self, team_id: str, channel_id: str, thread_ts: str) -> Run | None:
+        queued = [
+            run
+            for run in self.thread_runs(team_id, channel_id, thread_ts)
+            if run.status == "queued"
+        ]
+        return queued[0] if queued else None
+
+    def threads_with_queued_runs(self) -> list[tuple[str, str, str]]:
+        rows = self.db.execute(
+            "SELECT DISTINCT team_id, channel_id, thread_ts FROM runs WHERE status = 'queued'"
+        ).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def recent_runs(
+        self, team_id: str, channel_id: str, user_id: str, limit: int = 10
+    ) -> list[Run]:
+        return self._runs(
+            "team_id = ? AND channel_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+            [team_id, channel_id, user_id, limit],
+        )
+
+    def _runs(self, where: str, params: list[Any]) -> list[Run]:
+        return [_run(row) for row in self.db.query(f"SELECT * FROM runs WHERE {where}", params)]
+
+
+def _run(row: dict[str, Any]) -> Run:
+    return Run(**{key: value for key, value in row.items() if key in _RUN_FIELDS})
