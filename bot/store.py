@@ -54,6 +54,7 @@ class Run:
     error: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    messages_before: int | None = None
 
     @property
     def done(self) -> bool:
@@ -96,6 +97,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
             "error": str,
             "started_at": float,
             "finished_at": float,
+            "messages_before": int,
         },
         pk="id",
         not_null={"team_id", "channel_id", "kind", "input", "status"},

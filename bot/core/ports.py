@@ -1,0 +1,37 @@
+"""What the core needs from a chat surface. The Slack adapter implements it; tests may too."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from ..store import Run
+from .views import RunView
+
+Mark = Literal["queued", "started", "completed", "failed"]
+
+
+class Undeliverable(Exception):
+    """The surface cannot show this run (for example the bot is not in the channel).
+
+    The surface has already told the user why and what to do; the core only records the failure.
+    """
+
+
+class RunSurface(Protocol):
+    """Where a run is shown: one message per run, edited as the turn progresses."""
+
+    async def open(self, run: Run, view: RunView) -> str:
+        """Post the run's message and return its id (Slack: the message `ts`)."""
+        ...
+
+    def progress(self, run: Run, view: RunView) -> None:
+        """Show progress soon; may be coalesced with later progress. Never raises."""
+        ...
+
+    async def finish(self, run: Run, view: RunView) -> None:
+        """Show the final state, however long it is, and wait until it is visible."""
+        ...
+
+    async def mark(self, run: Run, mark: Mark) -> None:
+        """Show the state of the user message that asked for a queued follow-up."""
+        ...

@@ -1,0 +1,90 @@
+"""Accumulate a turn's stream events into what users should see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..handinger.events import (
+    Failed,
+    FileFound,
+    Finished,
+    HistoryMessage,
+    Snapshot,
+    SourceFound,
+    Started,
+    StepProgress,
+    StreamEvent,
+    TextDelta,
+)
+from ..handinger.models import Source, Usage, Worker, WorkerFile
+
+
+@dataclass(slots=True)
+class TurnProgress:
+    """The running state of one turn, built from stream events.
+
+    `stale_text` is the previous turn's answer: a worker snapshot that still shows it (because
+    the new turn has not produced text yet) must not be shown as this turn's answer.
+    """
+
+    worker_id: str | None = None
+    stale_text: str | None = None
+    text: str = ""
+    step: str | None = None
+    steps: int = 0
+    sources: list[Source] = field(default_factory=list)
+    files: list[WorkerFile] = field(default_factory=list)
+    usage: Usage | None = None
+    finished: bool = False
+    failure: str | None = None
+    events: int = 0
+    _rebuild: str | None = None
+
+    def apply(self, event: StreamEvent) -> None:
+        self.events += 1
+        match event:
+            case Started(worker_id=worker_id):
+                self.worker_id = self.worker_id or worker_id
+            case TextDelta(text=text):
+                if self._rebuild is not None:
+                    self._rebuild += text
+                    if len(self._rebuild) >= len(self.text):
+                        self.text, self._rebuild = self._rebuild, None
+                else:
+                    self.text += text
+            case Snapshot(worker=worker):
+                self._apply_snapshot(worker)
+            case StepProgress(label=label):
+                self.step = label
+                self.steps += 1
+            case SourceFound(source=source):
+                if all(s.url != source.url for s in self.sources):
+                    self.sources.append(source)
+            case FileFound(file=file):
+                if all(f.url != file.url for f in self.files):
+                    self.files.append(file)
+            case Finished(usage=usage):
+                self.finished = True
+                self.usage = usage or self.usage
+            case Failed(message=message):
+                self.failure = message
+            case HistoryMessage():
+                pass  # earlier turns, replayed when (re)subscribing
+
+    def resubscribed(self) -> None:
+        """A new stream replays the live turn from its start: rebuild the text quietly.
+
+        The text shown so far stays until the replay has caught up with it, so users never see
+        the answer shrink.
+        """
+        self._rebuild = ""
+        self.finished = False
+
+    def _apply_snapshot(self, worker: Worker) -> None:
+        self.worker_id = self.worker_id or worker.id
+        text = worker.text
+        if text and text != self.stale_text:
+            self.text = text
+            self._rebuild = None
+        if worker.usage is not None:
+            self.usage = worker.usage
