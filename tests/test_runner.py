@@ -1,0 +1,200 @@
+"""The core runner against the Handinger emulator, shown through a recording surface.
+
+The surface here stands in for Slack only to observe what the core asks it to show; the
+end-to-end tests run the same logic through the real Slack adapter and the Slack emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.core.ports import Mark
+from bot.core.runner import Runner, RunnerPolicy
+from bot.core.views import RunView
+from bot.handinger import HandingerClient
+from bot.store import Run, Store
+from tests.procs import ServerProcess, running
+
+KEY = "test-key"
+FAST = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2)
+
+
+class RecordingSurface:
+    def __init__(self) -> None:
+        self.opened: list[int] = []
+        self.progress_views: dict[int, list[RunView]] = {}
+        self.finals: dict[int, list[RunView]] = {}
+        self.marks: list[tuple[str | None, Mark]] = []
+
+    async def open(self, run: Run, view: RunView) -> str:
+        self.opened.append(run.id)
+        return f"{run.id}.000{len(self.opened)}"
+
+    def progress(self, run: Run, view: RunView) -> None:
+        self.progress_views.setdefault(run.id, []).append(view)
+
+    async def finish(self, run: Run, view: RunView) -> None:
+        self.finals.setdefault(run.id, []).append(view)
+
+    async def mark(self, run: Run, mark: Mark) -> None:
+        self.marks.append((run.trigger_ts, mark))
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[ServerProcess]:
+    args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.5", "--chunks", "10"]
+    with running("bot.sandbox.handinger", args) as server:
+        yield server
+
+
+@pytest.fixture
+async def handinger(emulator: ServerProcess) -> AsyncIterator[HandingerClient]:
+    httpx.post(emulator.url + "/_emulator/reset").raise_for_status()
+    async with HandingerClient(KEY, emulator.url) as client:
+        yield client
+
+
+def make_runner(tmp_path: Path, handinger: HandingerClient, surface: RecordingSurface) -> Runner:
+    return Runner(Store(tmp_path / "state.db"), handinger, surface, policy=FAST)
+
+
+async def test_new_run_streams_then_shows_the_fetched_answer(
+    tmp_path: Path, handinger: HandingerClient
+) -> None:
+    surface = RecordingSurface()
+    runner = make_runner(tmp_path, handinger, surface)
+    run = runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="Hello there")
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    [final] = surface.finals[run.id]
+    stored = runner.store.get_run(run.id)
+    assert stored.status == "completed" and stored.worker_id
+    worker = await handinger.get_worker(stored.worker_id)
+    assert final.state == "completed" and final.text == worker.text
+    assert len({v.text for v in surface.progress_views[run.id]}) >= 3  # it streamed
+    assert final.sources and final.usage is not None
+    thread = runner.store.find_thread("T1", "C1", stored.thread_ts or "")
+    assert thread is not None and thread.worker_id == stored.worker_id
+
+
+async def test_follow_ups_queue_in_order_on_the_same_worker(
+    tmp_path: Path, handinger: HandingerClient
+) -> None:
+    surface = RecordingSurface()
+    runner = make_runner(tmp_path, handinger, surface)
+    first = runner.start_new(
+        team_id="T1",
+        channel_id="C1",
+        user_id="U1",
+        instruction="start [[duration=1.0]]",
+        trigger_ts="100.1",
+    )
+    await asyncio.sleep(0.3)
+    a = await runner.follow_up(
+        team_id="T1",
+        channel_id="C1",
+        thread_ts="100.1",
+        user_id="U2",
+        text="second",
+        trigger_ts="100.2",
+    )
+    b = await runner.follow_up(
+        team_id="T1",
+        channel_id="C1",
+        thread_ts="100.1",
+        user_id="U2",
+        text="third",
+        trigger_ts="100.3",
+    )
+    assert a is not None and b is not None
+    assert (
+        await runner.follow_up(
+            team_id="T1",
+            channel_id="C1",
+            thread_ts="999.9",
+            user_id="U2",
+            text="not ours",
+            trigger_ts="999.9",
+        )
+        is None
+    )
+    await asyncio.wait_for(runner.wait_idle(), 30)
+    runs = [runner.store.get_run(r.id) for r in (first, a, b)]
+    assert [r.status for r in runs] == ["completed"] * 3
+    assert len({r.worker_id for r in runs}) == 1
+    assert runs[1].finished_at is not None and runs[2].started_at is not None
+    assert runs[1].finished_at <= runs[2].started_at
+    assert ("100.2", "queued") in surface.marks and ("100.3", "queued") in surface.marks
+    assert surface.marks.index(("100.2", "completed")) < surface.marks.index(("100.3", "started"))
+    inputs = httpx.get(str(handinger.base_url) + "_emulator/workers").json()[0]["inputs"]
+    assert inputs == ["start [[duration=1.0]]", "second", "third"]
+
+
+async def test_a_failed_turn_is_shown_as_failed(tmp_path: Path, handinger: HandingerClient) -> None:
+    surface = RecordingSurface()
+    runner = make_runner(tmp_path, handinger, surface)
+    run = runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="[[fail]]")
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    [final] = surface.finals[run.id]
+    assert final.state == "failed" and final.error
+    assert runner.store.get_run(run.id).status == "failed"
+
+
+async def test_continuing_a_deleted_worker_says_so(
+    tmp_path: Path, handinger: HandingerClient
+) -> None:
+    surface = RecordingSurface()
+    runner = make_runner(tmp_path, handinger, surface)
+    runner.store.link_thread("T1", "C1", "5.5", "t_org_emu_w_GONE", "U1")
+    run = await runner.follow_up(
+        team_id="T1", channel_id="C1", thread_ts="5.5", user_id="U1", text="more", trigger_ts="5.6"
+    )
+    assert run is not None
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    [final] = surface.finals[run.id]
+    assert final.state == "failed" and final.error and "no longer exists" in final.error
+    assert ("5.6", "failed") in surface.marks
+
+
+async def test_recovery_finishes_a_run_that_was_in_flight(
+    tmp_path: Path, handinger: HandingerClient
+) -> None:
+    worker = await handinger.create_worker("survive a restart [[duration=1.0]]")
+    store = Store(tmp_path / "state.db")
+    run = store.add_run(
+        team_id="T1",
+        channel_id="C1",
+        kind="new",
+        input="survive",
+        budget="standard",
+        user_id="U1",
+        status="running",
+        worker_id=worker.id,
+        thread_ts="7.7",
+    )
+    store.update_run(run.id, message_ts="7.7")
+    lost = store.add_run(
+        team_id="T1",
+        channel_id="C1",
+        kind="new",
+        input="lost",
+        budget="standard",
+        user_id="U1",
+        status="starting",
+    )
+    store.update_run(lost.id, message_ts="8.8", thread_ts="8.8")
+    store.close()
+    surface = RecordingSurface()
+    runner = make_runner(tmp_path, handinger, surface)
+    assert await runner.recover() == 2
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    assert surface.opened == []  # both messages already existed
+    [final] = surface.finals[run.id]
+    assert final.state == "completed"
+    assert final.text == (await handinger.get_worker(worker.id)).text
+    [lost_final] = surface.finals[lost.id]
+    assert lost_final.state == "failed" and lost_final.error and "send" in lost_final.error
