@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/handinger-slack
+	$(BIN)/handinger-slack run --or-sandbox
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from .config import ConfigError, Settings, load_settings
 
@@ -19,6 +23,7 @@ No credentials are configured yet. Set these in the environment or in a .env fil
   SLACK_APP_TOKEN       an app-level token (xapp-…): Socket Mode, no public URL needed
   SLACK_SIGNING_SECRET  the signing secret: HTTP mode, Slack posts to http://<host>:$PORT/slack/events
 
+Or try it locally without any of them: `handinger-slack sandbox` (what `make run` does).
 See README.md ("Configuration") for every variable and its default.
 """
 
@@ -26,7 +31,14 @@ See README.md ("Configuration") for every variable and its default.
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="handinger-slack", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the app (the default)")
+    run_parser = commands.add_parser("run", help="run the app (the default)")
+    run_parser.add_argument(
+        "--or-sandbox",
+        action="store_true",
+        help="run the local sandbox instead when no credentials are configured",
+    )
+    sandbox_parser = commands.add_parser("sandbox", help="run the bot against local emulators")
+    sandbox_parser.add_argument("--port", type=int, default=3000, help="the bot's health port")
     commands.add_parser("config", help="show the effective configuration, secrets hidden")
     args = parser.parse_args(argv)
 
@@ -35,9 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    configure_logging(settings.log_level)
     if args.command == "config":
         print(describe(settings))
         return 0
+    if args.command == "sandbox" or (
+        args.command == "run" and args.or_sandbox and not settings.has_any_credentials
+    ):
+        from .launch import sandbox
+
+        port = getattr(args, "port", 3000)
+        return _run_async(sandbox(port=port))
     return run(settings)
 
 
@@ -51,9 +71,23 @@ def run(settings: Settings) -> int:
         for item in missing:
             print(f"  - {item}", file=sys.stderr)
         return 2
-    print(f"Configuration is complete ({settings.mode} mode).")
-    print("The Slack bot itself is not part of this release yet; see README.md.")
+    from .main import serve
+
+    return _run_async(serve(settings))
+
+
+def _run_async(coro: Coroutine[Any, Any, None]) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(coro)
     return 0
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
 
 
 def describe(settings: Settings) -> str:

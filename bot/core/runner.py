@@ -80,13 +80,18 @@ class Runner:
         instruction: str,
         budget: Budget | None = None,
         trigger_ts: str | None = None,
+        thread_ts: str | None = None,
         response_url: str | None = None,
     ) -> Run:
-        """Start a new worker. With `trigger_ts` the run is threaded under that message."""
+        """Start a new worker.
+
+        Without `trigger_ts` (a slash command) the run's message starts a new thread. With it,
+        the run is threaded under `thread_ts` (default: the triggering message itself).
+        """
         run = self.store.add_run(
             team_id=team_id,
             channel_id=channel_id,
-            thread_ts=trigger_ts,
+            thread_ts=thread_ts or trigger_ts,
             kind="new",
             input=instruction,
             budget=budget or self.default_budget,

@@ -1,0 +1,77 @@
+"""Wire the parts together and run until stopped: store, Handinger client, runner, Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from .config import Settings
+from .core.runner import Runner
+from .handinger.client import HandingerClient
+from .slack.app import build_app, web_app, web_clients
+from .slack.publisher import SlackSurface
+from .store import Store
+
+log = logging.getLogger("handinger_slack")
+
+
+async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
+    """Run the app until SIGINT/SIGTERM. Prints `listening on http://HOST:PORT` when ready."""
+    store = Store(settings.handinger_db)
+    api_key = settings.handinger_api_key.get_secret_value() if settings.handinger_api_key else ""
+    handinger = HandingerClient(
+        api_key,
+        settings.handinger_base_url,
+        stream_idle_timeout=settings.handinger_stream_idle_timeout,
+    )
+    client, edit_client = web_clients(settings)
+    surface = SlackSurface(client, edit_client)
+    runner = Runner(store, handinger, surface, default_budget=settings.handinger_default_budget)
+    app = build_app(settings, runner, client)
+    socket: AsyncSocketModeHandler | None = None
+
+    def health() -> dict[str, Any]:
+        connected = socket is None or bool(socket.client.current_session is not None)
+        return {"ok": connected, "mode": settings.mode, "active_runs": len(store.active_runs())}
+
+    server = web.AppRunner(web_app(app, http_mode=settings.mode == "http", health=health))
+    await server.setup()
+    site = web.TCPSite(server, host, settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        recovered = await runner.recover()
+        if recovered:
+            log.info("recovering %d run(s) that were in flight", recovered)
+        if settings.mode == "socket":
+            assert settings.slack_app_token is not None
+            socket = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+            await socket.connect_async()  # type: ignore[no-untyped-call]
+        await site.start()
+        port = _bound_port(server) or settings.port
+        print(f"listening on http://{host}:{port}", flush=True)
+        log.info("handinger-slack ready (%s mode)", settings.mode)
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        if socket is not None:
+            await socket.close_async()  # type: ignore[no-untyped-call]
+        await server.cleanup()
+        await runner.aclose()
+        await surface.aclose()
+        await handinger.aclose()
+        store.close()
+
+
+def _bound_port(runner: web.AppRunner) -> int | None:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return None

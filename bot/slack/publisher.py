@@ -1,0 +1,201 @@
+"""The Slack side of a run: post its message, edit it through the edit scheduler, finish it.
+
+Implements the core's `RunSurface` with the Web API. Slack errors a user can act on
+(`not_in_channel`, `channel_not_found`) are explained to them here, ephemerally, and turned into
+`Undeliverable` so the core records the run as failed without calling Handinger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Hashable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from ..core.edits import EditScheduler, RateLimited
+from ..core.ports import Mark, Undeliverable
+from ..core.views import RunView
+from ..store import Run
+from .render import SlackMessage, render_final, render_notice, render_progress
+
+log = logging.getLogger(__name__)
+
+REACTIONS: dict[Mark, tuple[str | None, str]] = {
+    "queued": (None, "hourglass_flowing_sand"),
+    "started": ("hourglass_flowing_sand", "eyes"),
+    "completed": ("eyes", "white_check_mark"),
+    "failed": ("eyes", "x"),
+}
+"""For each mark: the reaction to take off the user's message and the one to put on."""
+
+NOT_IN_PRIVATE = (
+    "I'm not a member of this conversation, so I can't post the answer here. "
+    "Invite me with `/invite @Handinger` and try again."
+)
+CANNOT_POST = (
+    "I can't post in this conversation (Slack says `channel_not_found`: it is private or a "
+    "DM I'm not part of). Use `/handinger` in a channel I'm in, or send me a direct message."
+)
+
+
+def error_code(error: SlackApiError) -> str:
+    data = error.response.data if error.response is not None else None
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
+
+
+def retry_after(error: SlackApiError) -> float | None:
+    """Seconds Slack asked us to wait, when the error is a 429."""
+    if error.response is None or error.response.status_code != 429:
+        return None
+    headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
+    value = headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return float(value) if value is not None else 1.0
+    except ValueError:
+        return 1.0
+
+
+class SlackSurface:
+    """Shows runs in Slack. `client` retries 429s itself; edits go through `edits` instead."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        edit_client: AsyncWebClient,
+        *,
+        edits: EditScheduler[SlackMessage] | None = None,
+    ) -> None:
+        self.client = client
+        self.edit_client = edit_client
+        self.edits: EditScheduler[SlackMessage] = edits or EditScheduler(self._send_edit)
+
+    async def aclose(self) -> None:
+        await self.edits.aclose()
+
+    # ---- RunSurface -----------------------------------------------------------------------
+
+    async def open(self, run: Run, view: RunView) -> str:
+        message = render_progress(view)
+        thread_ts = run.thread_ts  # None for a slash command: its card starts the thread
+        try:
+            return await self._post(run, message, thread_ts)
+        except SlackApiError as error:
+            code = error_code(error)
+            if code == "not_in_channel" and await self._join(run.channel_id):
+                return await self._post(run, message, thread_ts)
+            if code in ("not_in_channel", "channel_not_found", "is_archived"):
+                explanation = NOT_IN_PRIVATE if code == "not_in_channel" else CANNOT_POST
+                await self._tell_privately(run, explanation)
+                raise Undeliverable(f"slack: {code}") from error
+            raise
+
+    def progress(self, run: Run, view: RunView) -> None:
+        if run.message_ts is None:
+            return
+        self.edits.update(run.team_id, (run.channel_id, run.message_ts), render_progress(view))
+
+    async def finish(self, run: Run, view: RunView) -> None:
+        if run.message_ts is None:
+            raise Undeliverable("the run has no message to finish")
+        final = render_final(view)
+        key = (run.channel_id, run.message_ts)
+        try:
+            await self.edits.finish(run.team_id, key, final.card)
+        except SlackApiError as error:
+            if error_code(error) not in ("message_not_found", "cant_update_message"):
+                raise
+            log.info("run %d: its message is gone; posting the answer anew", run.id)
+            await self._post(run, final.card, run.thread_ts)
+        thread_ts = run.thread_ts or run.message_ts
+        for part in final.continuations:
+            await self._post(run, part, thread_ts)
+        if final.attachment is not None:
+            filename, content = final.attachment
+            await self.client.files_upload_v2(
+                channel=run.channel_id,
+                thread_ts=thread_ts,
+                filename=filename,
+                title=filename,
+                content=content,
+                initial_comment="The full answer, too long for Slack messages.",
+            )
+
+    async def mark(self, run: Run, mark: Mark) -> None:
+        if run.trigger_ts is None:
+            return
+        remove, add = REACTIONS[mark]
+        if remove is not None:
+            await self._reaction("remove", run.channel_id, run.trigger_ts, remove)
+        await self._reaction("add", run.channel_id, run.trigger_ts, add)
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    async def notify(self, run: Run, text: str) -> None:
+        """A one-line message in the run's thread (file problems and the like)."""
+        message = render_notice(text)
+        await self._post(run, message, run.thread_ts or run.message_ts)
+
+    async def _post(self, run: Run, message: SlackMessage, thread_ts: str | None) -> str:
+        args: dict[str, Any] = {
+            "channel": run.channel_id,
+            "text": message.text,
+            "blocks": message.blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+        response = await self.client.chat_postMessage(**args)
+        return str(response["ts"])
+
+    async def _send_edit(self, key: Hashable, message: SlackMessage, final: bool) -> None:
+        assert isinstance(key, tuple)
+        channel, ts = key
+        try:
+            await self.edit_client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as error:
+            wait = retry_after(error)
+            if wait is not None:
+                raise RateLimited(wait) from error
+            if not final:
+                log.info("progress edit of %s failed: %s", ts, error_code(error))
+                return
+            raise
+
+    async def _join(self, channel: str) -> bool:
+        try:
+            await self.client.conversations_join(channel=channel)
+        except SlackApiError as error:
+            log.info("cannot join %s: %s", channel, error_code(error))
+            return False
+        return True
+
+    async def _tell_privately(self, run: Run, text: str) -> None:
+        message = render_notice(text, trusted=True)
+        if run.response_url:
+            webhook = AsyncWebhookClient(run.response_url)
+            await webhook.send(text=message.text, blocks=message.blocks, response_type="ephemeral")
+            return
+        try:
+            await self.client.chat_postEphemeral(
+                channel=run.channel_id, user=run.user_id, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as error:
+            log.info("cannot explain privately in %s: %s", run.channel_id, error_code(error))
+
+    async def _reaction(self, action: str, channel: str, ts: str, name: str) -> None:
+        try:
+            if action == "add":
+                await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
+            else:
+                await self.client.reactions_remove(channel=channel, timestamp=ts, name=name)
+        except SlackApiError as error:
+            if error_code(error) not in ("already_reacted", "no_reaction"):
+                raise
