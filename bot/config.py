@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     handinger_stream_idle_timeout: float = Field(default=90.0, gt=0)
     handinger_max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
 
-    port: int = Field(default=3000, ge=1, le=65535)
+    port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
 
     @field_validator("slack_bot_token")

@@ -116,6 +116,6 @@ def test_cli_reports_what_is_missing(
 def test_cli_reports_invalid_configuration(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("PORT", "0")
+    monkeypatch.setenv("PORT", "70000")
     assert main([]) == 2
     assert "PORT" in capsys.readouterr().err

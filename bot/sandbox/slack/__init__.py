@@ -1,0 +1,128 @@
+"""Slack emulator: a real local Slack for end-to-end tests, benchmarks and the sandbox.
+
+Run it as `python -m bot.sandbox.slack [--host H] [--port 0]`. The first line it prints is
+`listening on http://HOST:PORT`. The Web API lives under `/api/`, so slack_sdk clients work
+with `base_url="http://HOST:PORT/api/"`. It was written from `reference/slack-platform.md`, not
+from the bot's code, so that it can serve as the reference the bot is tested against.
+`README-section.md` has the same contract in Markdown.
+
+Flags (defaults in brackets)
+    --host [127.0.0.1]  --port [0 = a free port]
+    --bot-token [xoxb-test]  --app-token [xapp-test]  --signing-secret [test-secret]
+    --request-url URL   deliver by signed HTTP POST to URL; without it, Socket Mode
+    --rate-limits [strict]|off
+    --time-scale [1]    emulated seconds per real second
+    --ack-timeout [3]   real seconds the app has to ack
+    --long-text [truncate]|reject   text over 40,000 chars: truncate with the warning
+                        `message_truncated`, or reject with `msg_too_long`
+    --bot-events [on]|off   whether the app's own posts, edits and deletions come back
+                        as events (they do on Slack)
+
+Default workspace
+    T0001 "Emulator" (domain `emulator`), app A0001, verification token
+    `emulator-verification-token`.
+    Users: U0001 alice (admin) and U0002 bob.
+    Bot user: U0BOT with bot_id B0001; a mention of it in text is `<@U0BOT>`.
+    Channels:
+      C0001 #general  public: U0001, U0002 and the bot
+      C0002 #random   public, without the bot (`not_in_channel`)
+      G0001 #private  private: U0001 and the bot
+      D0001           DM between U0001 and the bot
+    `chat.postMessage(channel=U…)` posts to (and creates) the bot's DM with that user.
+
+Web API
+    Parameters are accepted as JSON, form or query string, with GET or POST. An extra `team_id`
+    is ignored.
+    Methods: auth.test; apps.connections.open (app token only); chat.postMessage, update,
+    delete, postEphemeral, getPermalink; chat.startStream, appendStream, stopStream;
+    assistant.threads.setStatus; reactions.add and remove; conversations.info, join, members,
+    replies, history and open; users.info; files.getUploadURLExternal, the upload URL and
+    files.completeUploadExternal; views.open, push, update and publish.
+    Errors:
+      tokens: not_authed, invalid_auth, not_allowed_token_type
+      unknown_method
+      channels: channel_not_found, not_in_channel (public channel without the bot)
+      messages: message_not_found, cant_update_message, cant_delete_message, no_text,
+        streaming_state_conflict, message_not_in_streaming_state
+      length and blocks: msg_too_long (see --long-text; `markdown_text` over 12,000 chars),
+        msg_blocks_too_many (over 50 blocks), invalid_blocks with an `errors` array of JSON
+        pointers (section text over 3,000 chars, markdown blocks over 12,000 chars in total,
+        unknown block types)
+      markdown_text_conflict, user_not_in_channel, already_reacted, no_reaction
+      views: invalid_trigger_id, expired_trigger_id, exchanged_trigger_id
+
+Rate limits
+    Token buckets per method and workspace (and per channel for the special ones), given as
+    per minute / burst:
+      Tier 2: 20/20   Tier 3: 50/50 (chat.update)   Tier 4: 100/100
+      chat.postMessage: 60/3 per channel, plus 300/60 per workspace
+      assistant.threads.setStatus: 60/3 per channel
+      auth.test: 600/100
+    The full table is in `limits.DEFAULT_LIMITS`. A refused call gets HTTP 429, an integer
+    `Retry-After` (real seconds, at least 1) and `{"ok": false, "error": "ratelimited"}`.
+    Time scale: rate-limit windows, event retry delays (0 s, 1 min, 5 min), the 30-minute
+    response_url lifetime and the disconnect grace period run on emulated time. Ack deadlines,
+    trigger ids and `ts` values stay in real time.
+
+Delivery
+    Socket Mode:
+      `apps.connections.open` returns a single-use ws:// URL.
+      The socket sends `hello`, then events_api, slash_commands and interactive envelopes, one
+      open connection per envelope, at most 10 connections.
+      The app acks with `{"envelope_id"[, "payload"]}`. PINGs are answered with PONGs.
+    HTTP mode:
+      Requests are signed with X-Slack-Signature and X-Slack-Request-Timestamp.
+      Events are sent as JSON, slash commands as a form, interactions as `payload=`.
+    Retries: events not acked in time are redelivered up to 3 times (`retry_attempt` and
+    `retry_reason`, or the X-Slack-Retry-Num and X-Slack-Retry-Reason headers). Commands and
+    clicks are never retried.
+    Response URLs are `/_emulator/response/{id}`: 5 uses in 30 emulated minutes.
+
+Events, each inside an event_callback with `event_id` and `authorizations`
+    A user message gives `message` with `channel_type` channel, group, im or mpim, plus
+    `thread_ts` and `parent_user_id` in threads.
+    `<@BOT>` outside a DM adds `app_mention`.
+    The bot's own posts give `message` with `bot_id`, `app_id` and `bot_profile`; uploads have
+    subtype `file_share`.
+    Edits give `message_changed`; deletions give `message_deleted`.
+    Nothing is sent for conversations the bot is not in.
+
+Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
+    POST /_emulator/slash      {channel, user, text, command?="/handinger", team?}
+                               -> {ok, acked, ack_ms, status, error, response, response_url,
+                               trigger_id}
+    POST /_emulator/messages   {channel, user, text, thread_ts?, team?, wait?, timeout?}
+                               -> {ok, ts, channel, thread_ts, event_ids[, acked]}
+    POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?}
+                               -> {ok, acked, ack_ms, status, error, response_url, action}
+    GET  /_emulator/channels/{channel}/messages  ?team=&include_deleted=
+         Each message: ts, user, bot_id, author, text, blocks, attachments, thread_ts,
+         subtype, metadata, deleted, edited, files, reactions, edits, stream (streamed
+         messages only), assistant_status, reply_count, replies (nested).
+         files: {id, name, title, mimetype, filetype, size, alt_txt, url_private,
+         download_url}. reactions: {name, users, count}. edits: [{time, ts, text, blocks,
+         source}], where edits[0] is the original.
+    GET  /_emulator/calls      ?method=&team=&status=&since=
+                               -> {seq, time, method, http_verb, team, args (tokens
+                               redacted), ok, error, status}
+    GET  /_emulator/ephemeral  ?channel=&user=&team=&source=&since=
+    GET  /_emulator/acks       ?type=&team=&event_type=&since=   one entry per attempt
+    GET  /_emulator/connections ?min=&timeout=
+    GET|POST /_emulator/rate-limits  {mode?, time_scale?, overrides?: {method: {per_minute,
+                               burst, scope}}, refill?}
+    POST /_emulator/disconnect {reason?="refresh_requested", drop?: true|"close"|"reset",
+                               grace?=10}
+    POST /_emulator/reset      back to the startup state; sockets stay open
+    GET|POST /_emulator/config {request_url?, signing_secret?, ack_timeout?, long_text?,
+                               bot_events?, retry_delays?}
+    GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?}
+    GET|POST /_emulator/workspaces  {id?, name?, domain?, bot_token?}; the bot token
+                               defaults to `<bot-token>-<team>`
+    POST /_emulator/channels   {name?, type?, members?, bot_member?=true, team?, id?}
+    POST /_emulator/users      {name?, real_name?, is_admin?, channels?, team?, id?}
+    POST /_emulator/members    {channel, user|"bot", leave?, team?}
+    POST /_emulator/url-verification
+    GET  /_emulator/views
+    GET  /_emulator/files/{id}
+    POST /_emulator/response/{id}
+"""

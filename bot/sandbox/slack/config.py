@@ -1,0 +1,102 @@
+"""Command-line flags of the Slack emulator, parsed into one mutable settings object.
+
+The settings are mutable on purpose: `POST /_emulator/config` and `/_emulator/rate-limits`
+change them at run time, and `POST /_emulator/reset` restores the values given at startup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+RateLimitMode = Literal["strict", "off"]
+LongTextMode = Literal["truncate", "reject"]
+
+
+@dataclass
+class Settings:
+    """Everything a test or the sandbox may tune; see the package docstring for each field."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    bot_token: str = "xoxb-test"
+    app_token: str = "xapp-test"
+    signing_secret: str = "test-secret"
+    request_url: str | None = None
+    rate_limits: RateLimitMode = "strict"
+    time_scale: float = 1.0
+    ack_timeout: float = 3.0
+    long_text: LongTextMode = "truncate"
+    bot_events: bool = True
+    retry_delays: list[float] = field(default_factory=lambda: [0.0, 60.0, 300.0])
+
+    def copy(self) -> Settings:
+        """A deep copy, kept as the startup snapshot for `/_emulator/reset`."""
+        return copy.deepcopy(self)
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return number
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    """Parse `python -m bot.sandbox.slack` flags."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.sandbox.slack",
+        description="Local Slack emulator: Web API, Socket Mode and signed HTTP delivery.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    parser.add_argument("--bot-token", default="xoxb-test", help="bot token of workspace T0001")
+    parser.add_argument("--app-token", default="xapp-test", help="app-level token (Socket Mode)")
+    parser.add_argument("--signing-secret", default="test-secret", help="HTTP-mode signing secret")
+    parser.add_argument(
+        "--request-url",
+        default=None,
+        help="deliver events/commands/actions by signed HTTP POST here; without it, Socket Mode",
+    )
+    parser.add_argument("--rate-limits", choices=["strict", "off"], default="strict")
+    parser.add_argument(
+        "--time-scale",
+        type=_positive,
+        default=1.0,
+        help="emulated seconds per real second for rate-limit windows and retry delays",
+    )
+    parser.add_argument(
+        "--ack-timeout",
+        type=_positive,
+        default=3.0,
+        help="real seconds the app has to ack an envelope or HTTP request (default 3)",
+    )
+    parser.add_argument(
+        "--long-text",
+        choices=["truncate", "reject"],
+        default="truncate",
+        help="text over 40,000 chars: truncate with a warning (default) or msg_too_long",
+    )
+    parser.add_argument(
+        "--bot-events",
+        choices=["on", "off"],
+        default="on",
+        help="whether the app's own posts, edits and deletions produce events back (default on)",
+    )
+    args = parser.parse_args(argv)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        bot_token=args.bot_token,
+        app_token=args.app_token,
+        signing_secret=args.signing_secret,
+        request_url=args.request_url,
+        rate_limits=args.rate_limits,
+        time_scale=args.time_scale,
+        ack_timeout=args.ack_timeout,
+        long_text=args.long_text,
+        bot_events=args.bot_events == "on",
+    )

@@ -1,0 +1,188 @@
+"""`/_emulator/` routes that look or build: listings for assertions, and creating extra
+workspaces, channels and users (benchmarks use 20 workspaces)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aiohttp import web
+
+from .control_common import channel_of, need, route, since, user_of, workspace_of
+from .emulator import Emulator
+from .errors import ApiError
+from .methods_files import download_control
+from .records import select
+from .render import control_message
+from .seed import WorkspaceSpec, add_workspace, describe_workspace
+from .state import JSON, Channel, ChannelKind, User
+
+KINDS = {"public": "C", "private": "G", "im": "D", "mpim": "G"}
+
+
+@route
+async def channel_messages(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    team = workspace_of(emu, dict(request.query))
+    channel = channel_of(emu, request.match_info["channel"], team)
+    include_deleted = request.query.get("include_deleted", "1") not in ("0", "false")
+    listed = [
+        control_message(emu.world, m)
+        for m in channel.top_level()
+        if include_deleted or not m.deleted
+    ]
+    return {"ok": True, "channel": channel.id, "team": channel.team, "messages": listed}
+
+
+@route
+async def calls(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    q = request.query
+    found = select(
+        emu.records.calls,
+        since(request),
+        method=q.get("method"),
+        team=q.get("team"),
+        status=q.get("status"),
+    )
+    return {"ok": True, "calls": found}
+
+
+@route
+async def ephemeral(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    q = request.query
+    found = select(
+        emu.records.ephemeral,
+        since(request),
+        channel=q.get("channel"),
+        user=q.get("user"),
+        team=q.get("team"),
+        source=q.get("source"),
+    )
+    return {"ok": True, "ephemeral": found}
+
+
+@route
+async def acks(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    q = request.query
+    found = select(
+        emu.records.acks,
+        since(request),
+        type=q.get("type"),
+        team=q.get("team"),
+        event_type=q.get("event_type"),
+    )
+    return {"ok": True, "acks": found}
+
+
+@route
+async def connections(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    """Open Socket Mode connections; `?min=1&timeout=5` waits until that many are open."""
+    minimum = int(request.query.get("min", "0"))
+    if minimum:
+        await emu.socket.wait_connected(minimum, float(request.query.get("timeout", "10")))
+    return {
+        "ok": True,
+        "open": len(emu.socket.connections),
+        "connections": emu.socket.history,
+    }
+
+
+@route
+async def views(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    state = emu.interactions
+    return {"ok": True, "views": list(state.views.values()), "home": state.home}
+
+
+@route
+async def workspaces(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    world = emu.world
+    if request.method == "POST":
+        spec = WorkspaceSpec(
+            id=body.get("id"),
+            name=body.get("name"),
+            domain=body.get("domain"),
+            bot_token=body.get("bot_token"),
+        )
+        try:
+            created = add_workspace(world, spec, emu.settings.bot_token)
+        except ValueError as exc:
+            raise ApiError("already_exists", status=409, detail=str(exc)) from exc
+        return {"ok": True, "workspace": describe_workspace(world, created)}
+    listed = [describe_workspace(world, w) for w in world.workspaces.values()]
+    return {"ok": True, "workspaces": listed}
+
+
+@route
+async def channels(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    workspace = workspace_of(emu, body) or emu.world.workspaces["T0001"]
+    kind = str(body.get("type", "private" if body.get("is_private") else "public"))
+    if kind not in KINDS:
+        raise ApiError("invalid_type", status=400)
+    ident = str(body.get("id") or emu.world.new_id(KINDS[kind]))
+    if emu.world.id_taken(ident):
+        raise ApiError("already_exists", status=409)
+    members = [user_of(emu, str(u), workspace.id).id for u in body.get("members", [])]
+    if body.get("bot_member", True) and workspace.bot_user_id not in members:
+        members.append(workspace.bot_user_id)
+    if kind == "im" and len(members) != 2:
+        raise ApiError("im_needs_two_members", status=400)
+    name = ident if kind == "im" else str(body.get("name") or ident.lower())
+    creator = members[0] if members else workspace.bot_user_id
+    created = int(emu.clock.wall())
+    channel = Channel(ident, workspace.id, name, cast(ChannelKind, kind), members, created, creator)
+    emu.world.add_channel(channel)
+    return {
+        "ok": True,
+        "channel": {
+            "id": ident,
+            "team": workspace.id,
+            "name": name,
+            "type": kind,
+            "members": members,
+        },
+    }
+
+
+@route
+async def users(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    workspace = workspace_of(emu, body) or emu.world.workspaces["T0001"]
+    ident = str(body.get("id") or emu.world.new_id("U"))
+    if emu.world.id_taken(ident):
+        raise ApiError("already_exists", status=409)
+    name = str(body.get("name") or ident.lower())
+    user = User(
+        ident, workspace.id, name, str(body.get("real_name") or name), bool(body.get("is_admin"))
+    )
+    emu.world.add_user(user)
+    for channel_id in body.get("channels", []):
+        channel = channel_of(emu, str(channel_id), workspace)
+        channel.members.append(ident)
+    return {"ok": True, "user": {"id": ident, "team": workspace.id, "name": name}}
+
+
+@route
+async def join(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    """Add users (or the bot, `user: "bot"`) to a channel; `leave: true` removes them."""
+    team = workspace_of(emu, body)
+    channel = channel_of(emu, need(body, "channel"), team)
+    workspace = emu.world.workspaces[channel.team]
+    who = need(body, "user")
+    user_id = workspace.bot_user_id if who == "bot" else user_of(emu, who, workspace.id).id
+    if body.get("leave"):
+        if user_id in channel.members:
+            channel.members.remove(user_id)
+    elif user_id not in channel.members:
+        channel.members.append(user_id)
+    return {"ok": True, "channel": channel.id, "members": list(channel.members)}
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/_emulator/channels/{channel}/messages", channel_messages)
+    app.router.add_get("/_emulator/calls", calls)
+    app.router.add_get("/_emulator/ephemeral", ephemeral)
+    app.router.add_get("/_emulator/acks", acks)
+    app.router.add_get("/_emulator/connections", connections)
+    app.router.add_get("/_emulator/views", views)
+    app.router.add_get("/_emulator/files/{file_id}", download_control)
+    app.router.add_route("*", "/_emulator/workspaces", workspaces)
+    app.router.add_post("/_emulator/channels", channels)
+    app.router.add_post("/_emulator/users", users)
+    app.router.add_post("/_emulator/members", join)

@@ -1,0 +1,137 @@
+"""The emulator object: settings, clock, world, limiter, logs and delivery, wired together.
+
+Handlers get this one object; it also decides which changes produce events for the app
+(`post`, `changed`, `deleted`), so the Events API stays consistent no matter which method or
+control route made the change.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .clock import Clock
+from .config import Settings
+from .delivery import Delivery
+from .events import (
+    events_for_post,
+    message_changed_event,
+    message_deleted_event,
+)
+from .http_delivery import HttpSender
+from .interactions_state import InteractionState
+from .limits import RateLimiter
+from .records import Records
+from .render import api_message
+from .seed import seed_default
+from .socket_mode import SocketHub
+from .state import JSON, Message, World
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next `count` calls of `method` (see `/_emulator/faults`)."""
+
+    method: str
+    error: str
+    status: int
+    retry_after: int | None
+    count: int
+    team: str | None = None
+
+
+class Emulator:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.startup = settings.copy()
+        self.settings = settings
+        self.clock = clock or Clock(settings.time_scale)
+        self.base_url = ""
+        self.records = Records()
+        self.limiter = RateLimiter(self.clock, settings.rate_limits)
+        self.socket = SocketHub(settings)
+        self.http = HttpSender(settings)
+        self.delivery = Delivery(settings, self.clock, self.records, self.socket, self.http)
+        self.interactions = InteractionState()
+        self.faults: list[Fault] = []
+        self.uploads: dict[str, str] = {}  # upload_url key → file id
+        self.world = self._new_world()
+
+    def _new_world(self) -> World:
+        world = World(self.clock, self.settings.app_token, self.base_url)
+        seed_default(world, self.settings.bot_token)
+        return world
+
+    def set_base_url(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.world.base_url = base_url
+
+    def reset(self) -> None:
+        """Back to the state at startup; open Socket Mode connections stay open."""
+        self.delivery.reset()
+        self.socket.reset()
+        for f in dataclasses.fields(Settings):
+            setattr(self.settings, f.name, copy.deepcopy(getattr(self.startup, f.name)))
+        self.clock.set_scale(self.settings.time_scale)
+        self.limiter.mode = self.settings.rate_limits
+        self.limiter.reset()
+        self.records = Records()
+        self.delivery.records = self.records
+        self.interactions = InteractionState()
+        self.faults = []
+        self.uploads = {}
+        self.world = self._new_world()
+
+    def take_fault(self, method: str, team: str | None) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and (fault.team is None or fault.team == team):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self.faults.remove(fault)
+                return fault
+        return None
+
+    # events that follow changes ------------------------------------------------------------
+
+    def _wants(self, message: Message) -> bool:
+        """Own posts come back to the app only with `--bot-events on` (Slack's behaviour)."""
+        workspace = self.world.workspaces[message.team]
+        return self.settings.bot_events or message.user != workspace.bot_user_id
+
+    def posted(self, message: Message, subtype: str | None = None) -> list[str]:
+        """Emit `message` (and `app_mention`) events for a new message; returns event ids."""
+        if not self._wants(message):
+            return []
+        workspace = self.world.workspaces[message.team]
+        return [
+            self.delivery.emit(workspace, event)
+            for event in events_for_post(self.world, message, subtype)
+        ]
+
+    def snapshot(self, message: Message) -> JSON:
+        """The API shape before a change, for `previous_message`."""
+        return api_message(self.world, message)
+
+    def changed(self, message: Message, previous: JSON, event_ts: str) -> list[str]:
+        if not self._in_channel(message) or not self._wants(message):
+            return []
+        workspace = self.world.workspaces[message.team]
+        event = message_changed_event(self.world, message, previous, event_ts)
+        return [self.delivery.emit(workspace, event)]
+
+    def deleted(self, message: Message, previous: JSON, event_ts: str) -> list[str]:
+        if not self._in_channel(message) or not self._wants(message):
+            return []
+        workspace = self.world.workspaces[message.team]
+        event = message_deleted_event(self.world, message, previous, event_ts)
+        return [self.delivery.emit(workspace, event)]
+
+    def _in_channel(self, message: Message) -> bool:
+        channel = self.world.channels[message.channel]
+        return self.world.workspaces[channel.team].bot_user_id in channel.members
+
+
+#: Where the aiohttp application keeps its emulator.
+EMULATOR = web.AppKey("emulator", Emulator)

@@ -1,0 +1,149 @@
+"""`/api/{method}`: parameters from JSON, form or query; auth; faults; rate limits; logging.
+
+The order matches what a client observes from Slack: unknown method, then token problems, then
+a 429, then the method's own errors. Every call, including refused ones, is logged for
+`GET /_emulator/calls` with its tokens redacted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from .calls import Call, Handler
+from .emulator import EMULATOR, Emulator
+from .errors import ApiError
+from .methods_chat import METHODS as CHAT
+from .methods_conversations import METHODS as CONVERSATIONS
+from .methods_files import METHODS as FILES
+from .methods_stream import METHODS as STREAM
+from .methods_views import METHODS as VIEWS
+from .state import JSON
+from .validate import WARNING_MESSAGES
+
+METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIEWS}
+APP_TOKEN_METHODS = {"apps.connections.open"}
+RETIRED = {"files.upload": "method_deprecated"}
+CHANNEL_ARGS = {"chat.postMessage": "channel", "assistant.threads.setStatus": "channel_id"}
+
+
+async def read_params(request: web.Request) -> dict[str, Any]:
+    """Merge the query string and the body, whatever its encoding."""
+    params: dict[str, Any] = dict(request.query)
+    body = await request.read()
+    if not body:
+        return params
+    content_type = request.content_type
+    if "json" in content_type:
+        try:
+            parsed = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise ApiError("invalid_json") from exc
+        if not isinstance(parsed, dict):
+            raise ApiError("invalid_json")
+        params.update(parsed)
+    elif content_type.startswith("multipart/"):
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    else:
+        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return params
+
+
+def _token(request: web.Request, params: dict[str, Any]) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        params.pop("token", None)
+        return header.removeprefix("Bearer ").strip() or None
+    token = params.pop("token", None)
+    return str(token) if token else None
+
+
+def _reply(body: JSON, status: int = 200, retry_after: int | None = None) -> web.Response:
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return web.json_response(body, status=status, headers=headers)
+
+
+async def handle(request: web.Request) -> web.Response:
+    emu = request.app[EMULATOR]
+    method = request.match_info["method"]
+    entry: JSON = {
+        "time": emu.clock.wall(),
+        "method": method,
+        "http_verb": request.method,
+        "team": None,
+        "args": {},
+    }
+    status, retry_after = 200, None
+    try:
+        params = await read_params(request)
+        token = _token(request, params)
+        entry["args"] = dict(params)
+        body = _dispatch(emu, method, params, token, entry)
+    except ApiError as error:
+        body, status, retry_after = error.body(), error.status, error.retry_after
+    entry.update(ok=bool(body.get("ok")), error=body.get("error"), status=status)
+    emu.records.add_call(entry)
+    return _reply(body, status, retry_after)
+
+
+def _dispatch(
+    emu: Emulator, method: str, params: dict[str, Any], token: str | None, entry: JSON
+) -> JSON:
+    if method in RETIRED:
+        raise ApiError(RETIRED[method])
+    if method not in METHODS and method not in APP_TOKEN_METHODS:
+        raise ApiError("unknown_method", req_method=method)
+    if not token:
+        raise ApiError("not_authed")
+    if method in APP_TOKEN_METHODS:
+        if token != emu.settings.app_token:
+            known = emu.world.workspace_for_token(token) is not None
+            raise ApiError("not_allowed_token_type" if known else "invalid_auth")
+        _gate(emu, method, "app", None)
+        return {"ok": True, "url": emu.socket.issue_url(emu.base_url)}
+    workspace = emu.world.workspace_for_token(token)
+    if workspace is None:
+        raise ApiError(
+            "not_allowed_token_type" if token == emu.settings.app_token else "invalid_auth"
+        )
+    entry["team"] = workspace.id
+    _gate(emu, method, workspace.id, _limit_channel(emu, method, params, workspace.id))
+    params.pop("team_id", None)  # Bolt's per-request client adds it to every call
+    call = Call(emu, method, params, workspace)
+    result = METHODS[method](call)
+    body: JSON = {"ok": True, **result}
+    if call.warnings:
+        body["warning"] = ",".join(call.warnings)
+        metadata: JSON = {"warnings": list(call.warnings)}
+        messages = [WARNING_MESSAGES[w] for w in call.warnings if w in WARNING_MESSAGES]
+        if messages:
+            metadata["messages"] = messages
+        body["response_metadata"] = {**body.get("response_metadata", {}), **metadata}
+    return body
+
+
+def _limit_channel(emu: Emulator, method: str, params: dict[str, Any], team: str) -> str | None:
+    """The channel a per-channel limit is keyed on (names and ids share one bucket)."""
+    arg = CHANNEL_ARGS.get(method)
+    if arg is None:
+        return None
+    value = str(params.get(arg, ""))
+    found = emu.world.channel(value, team)
+    return found.id if found is not None else value
+
+
+def _gate(emu: Emulator, method: str, team: str, channel: str | None) -> None:
+    """Injected faults first, then the rate limiter; both answer like Slack would."""
+    fault = emu.take_fault(method, team)
+    if fault is not None:
+        retry_after = fault.retry_after
+        if fault.status == 429 and retry_after is None:
+            retry_after = 1
+        raise ApiError(fault.error, status=fault.status, retry_after=retry_after)
+    wait = emu.limiter.check(method, team, channel)
+    if wait is not None:
+        raise ApiError("ratelimited", status=429, retry_after=emu.clock.retry_after(wait))

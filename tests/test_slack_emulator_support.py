@@ -1,0 +1,102 @@
+"""Shared helpers for the Slack emulator tests (no tests here): control-API clients, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import httpx
+
+from tests.procs import ServerProcess, running
+
+T = TypeVar("T")
+MODULE = "bot.sandbox.slack"
+BOT_TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
+SECRET = "test-secret"
+
+
+@contextmanager
+def emulator(*args: str) -> Iterator[ServerProcess]:
+    """One emulator process; fails the module if the emulator printed a traceback."""
+    with running(MODULE, list(args)) as server:
+        yield server
+    output = "\n".join(server.output)
+    assert "Traceback" not in output, output
+
+
+class Control:
+    """The `/_emulator/` API from synchronous tests."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=30)
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        response = self.http.get(path, params=params)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def post(self, path: str, body: dict[str, Any] | None = None, ok: bool = True) -> Any:
+        response = self.http.post(path, json=body or {})
+        if ok:
+            response.raise_for_status()
+        return response.json()
+
+    def messages(self, channel: str = "C0001") -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get(f"/_emulator/channels/{channel}/messages")[
+            "messages"
+        ]
+        return result
+
+    def calls(self, **params: Any) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.get("/_emulator/calls", **params)["calls"]
+        return result
+
+    def reset(self) -> None:
+        self.post("/_emulator/reset")
+
+
+class AsyncControl:
+    """The `/_emulator/` API from async tests, so the event loop keeps serving the app."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    async def request(self, verb: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
+            if verb == "GET":
+                response = await http.get(path, params=body)
+            else:
+                response = await http.post(path, json=body or {})
+        return response.json()
+
+    async def get(self, path: str, **params: Any) -> Any:
+        return await self.request("GET", path, params)
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return await self.request("POST", path, body)
+
+    async def messages(self, channel: str = "C0001") -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = (await self.get(f"/_emulator/channels/{channel}/messages"))[
+            "messages"
+        ]
+        return result
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], within: float = 15.0, what: str = "condition"
+) -> T:
+    """Poll until `check` returns something truthy; fail (not flake) after a generous limit."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
