@@ -25,8 +25,10 @@ class ServerProcess:
         args: Sequence[str] = (),
         env: dict[str, str] | None = None,
         startup_timeout: float = 20.0,
+        cwd: Path | None = None,
     ) -> None:
         self.module = module
+        self.cwd = cwd or ROOT
         self.args = list(args)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.startup_timeout = startup_timeout
@@ -38,7 +40,7 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,309 @@
+"""RunView → Block Kit: the live card, the final card with its continuations, notices and help.
+
+Pure functions, so every Slack limit can be checked in unit tests: ≤ 50 blocks a message (we keep
+≤ 45 so action blocks can be added later), section text ≤ 3,000 chars, and about 11,000 chars of
+answer a message (Slack rejects a message whose blocks are much longer than ~13k in total).
+Untrusted text (instruction, answer, titles, errors) always goes through `mrkdwn.escape`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.views import RunView
+from ..handinger.models import BUDGETS, Source
+from .commands import RESERVED_WORDS
+from .mrkdwn import (
+    defuse_fences,
+    escape,
+    link,
+    markdown_to_mrkdwn,
+    plain_excerpt,
+    split_mrkdwn,
+    tail_mrkdwn,
+    truncate_mrkdwn,
+)
+
+Block = dict[str, Any]
+
+SECTION_LIMIT = 3000
+MAX_BLOCKS = 45
+MESSAGE_ANSWER_CHARS = 11_000
+MESSAGE_TOTAL_CHARS = 12_000
+"""All text of one message; the card's instruction, sources and footer count against it."""
+MAX_CONTINUATIONS = 4
+VISIBLE_ANSWER_CHARS = 40_000
+"""Past this much text a thread is a wall; the reader is better served by the attached file."""
+PREVIEW_CHARS = 2800
+INSTRUCTION_CHARS = 1500
+SUMMARY_CHARS = 150
+MAX_SOURCES = 10
+ATTACHMENT_NAME = "answer.md"
+ATTACHMENT_NOTE = f"_The full answer is attached as {ATTACHMENT_NAME}._"
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """What to send: `text` is the short, escaped notification/fallback; `blocks` the layout."""
+
+    text: str
+    blocks: list[Block]
+
+
+@dataclass(frozen=True, slots=True)
+class FinalMessages:
+    """The finished card, the thread replies carrying the rest of the answer, and maybe a file."""
+
+    card: SlackMessage
+    continuations: list[SlackMessage]
+    attachment: tuple[str, str] | None
+
+
+# ---- small formatting helpers ------------------------------------------------------------------
+
+
+def format_duration(seconds: float) -> str:
+    """`12s`, `1m 05s`, `1h 02m`: precise when short, readable when long."""
+    total = max(0, int(seconds))
+    if total < 60:
+        return f"{total}s"
+    if total < 3600:
+        return f"{total // 60}m {total % 60:02d}s"
+    return f"{total // 3600}h {total % 3600 // 60:02d}m"
+
+
+def format_cost(usd: float) -> str:
+    """Four decimals below a dollar (agent turns are often cents), two above."""
+    return f"${usd:,.4f}" if usd < 1 else f"${usd:,.2f}"
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _mention(requester: str) -> str:
+    """A live `<@U…>` only for a real user id; anything else is shown as inert text."""
+    return f"<@{requester}>" if _USER_ID.fullmatch(requester) else escape(requester)
+
+
+# ---- blocks shared by the live and the final card ----------------------------------------------
+
+
+def _header_blocks(view: RunView) -> list[Block]:
+    """Who asked, with what budget, and the instruction; only on a root card."""
+    blocks: list[Block] = []
+    if view.header:
+        title = " ".join(view.header.split())
+        title = title if len(title) <= SUMMARY_CHARS else title[: SUMMARY_CHARS - 1] + "…"
+        blocks.append(_section(f"*{escape(title)}*"))
+    if view.is_followup:
+        return blocks
+    meta = [f"{_mention(view.requester)} asked"] if view.requester else []
+    if view.budget:
+        meta.append(f"budget: {escape(view.budget)}")
+    if meta:
+        blocks.append(_context(" · ".join(meta)))
+    instruction = view.instruction.strip()
+    if instruction:
+        if len(instruction) > INSTRUCTION_CHARS:
+            instruction = instruction[: INSTRUCTION_CHARS - 1].rstrip() + "…"
+        quoted = "\n".join(f"> {escape(line)}".rstrip() for line in instruction.split("\n"))
+        blocks.append(_section(truncate_mrkdwn(defuse_fences(quoted), SECTION_LIMIT)))
+    return blocks
+
+
+def _duration(view: RunView) -> float:
+    if view.usage is not None and view.usage.duration_ms is not None:
+        return view.usage.duration_ms / 1000
+    return view.elapsed
+
+
+def _status_text(view: RunView) -> str:
+    if view.state == "queued":
+        parts = [":clock3: Queued"]
+    elif view.state == "working":
+        parts = [f":hourglass_flowing_sand: Working · {format_duration(view.elapsed)}"]
+        if view.step:
+            parts.append(escape(view.step.strip()[:100]))
+    elif view.state == "completed":
+        parts = [f":white_check_mark: Done in {format_duration(_duration(view))}"]
+    else:
+        error = (view.error or "").strip()
+        error = error if len(error) <= 1000 else error[:999] + "…"
+        parts = [f":x: Failed — {escape(error)}" if error else ":x: Failed"]
+    if view.notice:
+        parts.append(escape(view.notice.strip()))
+    return truncate_mrkdwn(" · ".join(parts), SECTION_LIMIT)
+
+
+def _notification(view: RunView) -> str:
+    if view.state == "completed":
+        excerpt = plain_excerpt(view.text, SUMMARY_CHARS)
+        return f"✅ {excerpt}" if excerpt else "✅ Done"
+    if view.state == "failed":
+        return f"❌ Failed: {plain_excerpt(view.error or 'the run did not finish', SUMMARY_CHARS)}"
+    icon = "🕒 Queued" if view.state == "queued" else "⏳ Working"
+    if view.is_followup or not view.instruction.strip():
+        return f"{icon}…"
+    return f"{icon}: {plain_excerpt(view.instruction, SUMMARY_CHARS)}"
+
+
+# ---- the live card -------------------------------------------------------------------------------
+
+
+def render_progress(view: RunView) -> SlackMessage:
+    """The card while the answer streams: the latest ≤ 2,800 chars of it, never the whole."""
+    blocks = [*_header_blocks(view), _context(_status_text(view))]
+    answer = markdown_to_mrkdwn(view.text)
+    if len(answer) > PREVIEW_CHARS:
+        tail, begin = tail_mrkdwn(answer, PREVIEW_CHARS)
+        shown = len(answer) - begin
+        blocks.append(_context(f"_…showing the last {shown:,} of {len(answer):,} characters_"))
+        blocks.append(_section(tail))
+    elif answer.strip():
+        blocks.append(_section(answer))
+    elif view.state == "working":
+        blocks.append(_context("_Thinking…_"))
+    return SlackMessage(text=_notification(view), blocks=blocks)
+
+
+# ---- the final card ------------------------------------------------------------------------------
+
+
+def _source_blocks(sources: tuple[Source, ...]) -> list[Block]:
+    """Numbered links, titles escaped; an unsafe url is shown as text, never as a link."""
+    if not sources:
+        return []
+    lines = ["*Sources*"]
+    for number, source in enumerate(sources[:MAX_SOURCES], start=1):
+        title = " ".join((source.title or "").split())
+        title = title if len(title) <= SUMMARY_CHARS else title[: SUMMARY_CHARS - 1] + "…"
+        url = source.url.strip()
+        lines.append(f"{number}. {truncate_mrkdwn(link(url, title), 1000)}")
+    if len(sources) > MAX_SOURCES:
+        lines.append(f"and {len(sources) - MAX_SOURCES} more")
+    return [_section(part) for part in split_mrkdwn("\n".join(lines), SECTION_LIMIT)]
+
+
+def _footer_block(view: RunView) -> Block:
+    """Duration, steps, tokens, cost, credits and the worker id; whatever the API returned."""
+    usage, costs = view.usage, view.costs
+    parts = [f":stopwatch: {format_duration(_duration(view))}"]
+    steps = view.steps if view.steps is not None else (usage.steps if usage else None)
+    if steps is not None:
+        parts.append(f"{steps:,} step{'' if steps == 1 else 's'}")
+    if usage is not None and usage.total_tokens is not None:
+        parts.append(f"{usage.total_tokens:,} tokens")
+    cost = costs.total_usd if costs is not None else None
+    if cost is None and usage is not None:
+        cost = usage.cost_usd
+    if cost is not None:
+        parts.append(format_cost(cost))
+    if usage is not None and usage.credits is not None:
+        parts.append(f"{_number(usage.credits)} credits")
+    parts += [f"{escape(key)}: {escape(value)}" for key, value in view.extra.items()]
+    if view.worker_id:
+        parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
+    return _context(truncate_mrkdwn(" · ".join(parts), SECTION_LIMIT))
+
+
+def _paginate(
+    sections: list[str], card_blocks: int, card_chars: int
+) -> tuple[list[list[str]], bool]:
+    """Fill the card, then up to four replies; report whether the answer had to be cut."""
+    pages: list[list[str]] = [[]]
+    used = 0
+    chars = 0
+    for text in sections:
+        if used + len(text) > VISIBLE_ANSWER_CHARS:
+            return pages, True
+        on_card = len(pages) == 1
+        room = card_blocks if on_card else MAX_BLOCKS - 2  # "(continued)" + a note
+        budget = card_chars if on_card else MESSAGE_ANSWER_CHARS
+        page = pages[-1]
+        if page and (chars + len(text) > budget or len(page) >= room):
+            if len(pages) > MAX_CONTINUATIONS:
+                return pages, True
+            page = []
+            pages.append(page)
+            chars = 0
+        page.append(text)
+        chars += len(text)
+        used += len(text)
+    return pages, False
+
+
+def render_final(view: RunView) -> FinalMessages:
+    """The finished card from the worker's final state, plus continuations or an attachment."""
+    header = _header_blocks(view)
+    status = _context(_status_text(view))
+    answer = markdown_to_mrkdwn(view.text)
+    sections = split_mrkdwn(answer, SECTION_LIMIT)
+    if not sections and view.state == "completed":
+        sections = ["_The worker finished without a text answer._"]
+    sources = _source_blocks(view.sources)
+    footer = _footer_block(view)
+    fixed = [*header, status, *sources, footer]
+    fixed_chars = len(json.dumps(fixed, ensure_ascii=False)) + len(ATTACHMENT_NOTE)
+    card_chars = max(SECTION_LIMIT, min(MESSAGE_ANSWER_CHARS, MESSAGE_TOTAL_CHARS - fixed_chars))
+    pages, cut = _paginate(sections, max(1, MAX_BLOCKS - len(fixed) - 1), card_chars)
+    page_blocks = [[_section(text) for text in page] for page in pages]
+    if cut:
+        page_blocks[-1].append(_section(ATTACHMENT_NOTE))
+    card_blocks = [*header, status, *page_blocks[0], *sources, footer]
+    total = len(pages)
+    continuations = [
+        SlackMessage(
+            text=f"(continued {number}/{total})",
+            blocks=[_context(f"(continued {number}/{total})"), *blocks],
+        )
+        for number, blocks in enumerate(page_blocks[1:], start=2)
+    ]
+    return FinalMessages(
+        card=SlackMessage(text=_notification(view), blocks=card_blocks),
+        continuations=continuations,
+        attachment=(ATTACHMENT_NAME, view.text) if cut else None,
+    )
+
+
+# ---- one-liners and help -----------------------------------------------------------------------
+
+
+def render_notice(text: str, trusted: bool = False) -> SlackMessage:
+    """A one-section message (errors, file problems); escaped unless the caller wrote it."""
+    body = text.strip() if trusted else escape(text.strip())
+    body = truncate_mrkdwn(body, SECTION_LIMIT) or "(no details)"
+    return SlackMessage(text=truncate_mrkdwn(body, SUMMARY_CHARS), blocks=[_section(body)])
+
+
+def render_help(command: str = "/handinger", max_budget: str | None = None) -> SlackMessage:
+    """Ephemeral usage: what the command does, its options, threads, mentions and `--`."""
+    budgets = "|".join(BUDGETS)
+    words = ", ".join(f"`{word}`" for word in RESERVED_WORDS)
+    limit = f" The highest budget allowed here is `{max_budget}`." if max_budget else ""
+    lines = [
+        f"*`{command} <instruction>`* starts a Handinger agent worker on your instruction and"
+        f" posts its answer here as it works, e.g. `{command} summarise this week's incidents`.",
+        f"• `--budget {budgets}` (or `-b`) sets how much the worker may spend. Put it before or"
+        f" after the instruction: `{command} --budget high compare our three vendors`.{limit}",
+        "• Reply in the card's thread to continue the same worker; no @mention needed.",
+        "• Mention @Handinger in a channel, or send the app a direct message: that works too.",
+        f"• `{command} help` shows this message.",
+        f"• {words} are command words. To start an instruction with one of them, put it after"
+        f" `--`: `{command} -- status of the deploy`.",
+    ]
+    return SlackMessage(
+        text=f"How to use {escape(command)}", blocks=[_section(escape("\n".join(lines)))]
+    )

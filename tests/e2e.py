@@ -1,0 +1,164 @@
+"""The whole app as users meet it: the bot process between the Slack and Handinger emulators."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from tests.procs import ServerProcess
+
+KEY = "test-key"
+T = TypeVar("T")
+
+
+def wait_until(check: Callable[[], T | None], timeout: float = 60.0, what: str = "") -> T:
+    """Poll `check` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.1)
+
+
+def section_text(message: dict[str, Any]) -> str:
+    """The text of a message's section blocks, which is where the answer is shown."""
+    parts = []
+    for block in message.get("blocks") or []:
+        if block.get("type") == "section" and block.get("text"):
+            parts.append(block["text"]["text"])
+    return "\n".join(parts)
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def is_final(message: dict[str, Any]) -> bool:
+    return str(message.get("text", "")).startswith(("✅", "❌"))
+
+
+class Stack:
+    """Drives the emulators' control APIs and runs the bot as a real process."""
+
+    def __init__(self, slack: ServerProcess, handinger: ServerProcess, tmp: Path) -> None:
+        self.slack_url = slack.url
+        self.handinger_url = handinger.url
+        self.tmp = tmp
+        self.slack = httpx.Client(base_url=slack.url, timeout=30)
+        self.handinger = httpx.Client(
+            base_url=handinger.url, timeout=30, headers={"Authorization": f"Bearer {KEY}"}
+        )
+        self.bot: ServerProcess | None = None
+
+    def bot_env(self, **overrides: str) -> dict[str, str]:
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_SIGNING_SECRET": "",
+            "SLACK_API_URL": f"{self.slack_url}/api/",
+            "HANDINGER_API_KEY": KEY,
+            "HANDINGER_BASE_URL": self.handinger_url,
+            "HANDINGER_DB": str(self.tmp / "bot.db"),
+            "PORT": "0",
+            "LOG_LEVEL": "INFO",
+        }
+        env.update(overrides)
+        return env
+
+    def start_bot(self, **overrides: str) -> ServerProcess:
+        self.bot = ServerProcess("bot", ["run"], env=self.bot_env(**overrides), cwd=self.tmp)
+        self.bot.start()
+        return self.bot
+
+    def stop(self) -> None:
+        if self.bot is not None:
+            self.bot.stop()
+        self.slack.close()
+        self.handinger.close()
+
+    # ---- acting like users ------------------------------------------------------------------
+
+    def slash(self, text: str, channel: str = "C0001", user: str = "U0001") -> dict[str, Any]:
+        response = self.slack.post(
+            "/_emulator/slash", json={"channel": channel, "user": user, "text": text}
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def post(
+        self, text: str, channel: str = "C0001", user: str = "U0001", thread_ts: str | None = None
+    ) -> str:
+        body: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if thread_ts:
+            body["thread_ts"] = thread_ts
+        response = self.slack.post("/_emulator/messages", json=body)
+        response.raise_for_status()
+        return str(response.json()["ts"])
+
+    # ---- looking ------------------------------------------------------------------------------
+
+    def messages(self, channel: str = "C0001") -> list[dict[str, Any]]:
+        response = self.slack.get(f"/_emulator/channels/{channel}/messages")
+        response.raise_for_status()
+        messages: list[dict[str, Any]] = response.json()["messages"]
+        return messages
+
+    def bot_messages(self, channel: str = "C0001") -> list[dict[str, Any]]:
+        return [m for m in self.messages(channel) if m.get("bot_id")]
+
+    def message(self, ts: str, channel: str = "C0001") -> dict[str, Any] | None:
+        for message in self.messages(channel):
+            if message["ts"] == ts:
+                return message
+            for reply in message.get("replies", []):
+                if reply["ts"] == ts:
+                    return reply
+        return None
+
+    def ephemeral(self, user: str = "U0001") -> list[dict[str, Any]]:
+        response = self.slack.get("/_emulator/ephemeral", params={"user": user})
+        response.raise_for_status()
+        found: list[dict[str, Any]] = response.json()["ephemeral"]
+        return found
+
+    def calls(self, method: str | None = None) -> list[dict[str, Any]]:
+        params = {"method": method} if method else {}
+        response = self.slack.get("/_emulator/calls", params=params)
+        response.raise_for_status()
+        found: list[dict[str, Any]] = response.json()["calls"]
+        return found
+
+    def workers(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.handinger.get("/_emulator/workers").json()
+        return found
+
+    def worker(self, worker_id: str) -> dict[str, Any]:
+        response = self.handinger.get(f"/api/workers/{worker_id}")
+        response.raise_for_status()
+        worker: dict[str, Any] = response.json()
+        return worker
+
+    def wait_final_card(self, channel: str = "C0001", count: int = 1) -> list[dict[str, Any]]:
+        def finals() -> list[dict[str, Any]] | None:
+            done = [m for m in self.bot_messages(channel) if is_final(m)]
+            return done if len(done) >= count else None
+
+        return wait_until(finals, what=f"{count} final card(s) in {channel}")
+
+    def wait_final_reply(self, thread_ts: str, count: int, channel: str = "C0001") -> list[Any]:
+        def finals() -> list[dict[str, Any]] | None:
+            root = self.message(thread_ts, channel)
+            if root is None:
+                return None
+            done = [r for r in root.get("replies", []) if r.get("bot_id") and is_final(r)]
+            return done if len(done) >= count else None
+
+        return wait_until(finals, what=f"{count} final repl(ies) under {thread_ts}")
