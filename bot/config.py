@@ -17,6 +17,8 @@ from .handinger.models import BUDGETS, Budget
 Mode = Literal["socket", "http"]
 
 BUDGET_ORDER: dict[str, int] = {name: rank for rank, name in enumerate(BUDGETS)}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -55,6 +57,7 @@ class Settings(BaseSettings):
 
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
+    log_format: str = "text"
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -73,6 +76,22 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        level = "WARNING" if level == "WARN" else level
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.strip().lower() not in LOG_FORMATS:
+            raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
+        return value.strip().lower()
+
     @field_validator("slack_api_url")
     @classmethod
     def _slack_url(cls, value: str) -> str:
@@ -85,11 +104,16 @@ class Settings(BaseSettings):
         return _check_http_url(value).rstrip("/")
 
     @field_validator(
-        "slack_bot_token", "slack_app_token", "slack_signing_secret", "handinger_api_key"
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "handinger_api_key",
+        mode="before",
     )
     @classmethod
-    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().strip():
+    def _blank_is_unset(cls, value: object) -> object:
+        """`SLACK_APP_TOKEN=` (empty) means "not set", as admins expect from env files."""
+        if isinstance(value, str) and not value.strip():
             return None
         return value
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from bot.slack.mrkdwn import markdown_to_mrkdwn
 from tests.procs import ServerProcess
 
 KEY = "test-key"
@@ -42,6 +43,12 @@ def squash(text: str) -> str:
 
 def is_final(message: dict[str, Any]) -> bool:
     return str(message.get("text", "")).startswith(("✅", "❌"))
+
+
+def answer_shown(stack: Stack, message: dict[str, Any], worker_id: str) -> None:
+    """The message shows the worker's final answer (as fetched from Handinger), in full."""
+    expected = markdown_to_mrkdwn(stack.worker(worker_id)["output_text"])
+    assert squash(expected) in squash(section_text(message))
 
 
 class Stack:
@@ -146,12 +153,14 @@ class Stack:
         worker: dict[str, Any] = response.json()
         return worker
 
-    def wait_final_card(self, channel: str = "C0001", count: int = 1) -> list[dict[str, Any]]:
+    def wait_final_card(
+        self, channel: str = "C0001", count: int = 1, timeout: float = 60.0
+    ) -> list[dict[str, Any]]:
         def finals() -> list[dict[str, Any]] | None:
             done = [m for m in self.bot_messages(channel) if is_final(m)]
             return done if len(done) >= count else None
 
-        return wait_until(finals, what=f"{count} final card(s) in {channel}")
+        return wait_until(finals, timeout, what=f"{count} final card(s) in {channel}")
 
     def wait_final_reply(self, thread_ts: str, count: int, channel: str = "C0001") -> list[Any]:
         def finals() -> list[dict[str, Any]] | None:

@@ -3,43 +3,7 @@ strict rate limits), checked by what a user would see in Slack."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
-from bot.slack.mrkdwn import markdown_to_mrkdwn
-from tests.e2e import Stack, is_final, section_text, squash, wait_until
-from tests.procs import ServerProcess, running
-
-
-@pytest.fixture(scope="module")
-def emulators() -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    handinger_args = ["--port", "0", "--turn-seconds", "2.5", "--chunks", "25"]
-    slack_args = ["--port", "0", "--rate-limits", "strict"]
-    with (
-        running("bot.sandbox.handinger", handinger_args) as handinger,
-        running("bot.sandbox.slack", slack_args) as slack,
-    ):
-        yield slack, handinger
-
-
-@pytest.fixture
-def stack(emulators: tuple[ServerProcess, ServerProcess], tmp_path: Path) -> Iterator[Stack]:
-    slack, handinger = emulators
-    stack = Stack(slack, handinger, tmp_path)
-    stack.slack.post("/_emulator/reset").raise_for_status()
-    stack.handinger.post("/_emulator/reset").raise_for_status()
-    stack.start_bot()
-    try:
-        yield stack
-    finally:
-        stack.stop()
-
-
-def answer_shown(stack: Stack, message: dict[str, object], worker_id: str) -> None:
-    expected = markdown_to_mrkdwn(stack.worker(worker_id)["output_text"])
-    assert squash(expected) in squash(section_text(message))  # type: ignore[arg-type]
+from tests.e2e import Stack, answer_shown, is_final, wait_until
 
 
 def test_slash_command_streams_into_a_card_and_ends_with_the_answer(stack: Stack) -> None:

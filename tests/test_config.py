@@ -119,3 +119,11 @@ def test_cli_reports_invalid_configuration(
     monkeypatch.setenv("PORT", "70000")
     assert main([]) == 2
     assert "PORT" in capsys.readouterr().err
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_APP_TOKEN", "")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "  ")
+    settings = load_settings()
+    assert settings.slack_app_token is None and settings.slack_signing_secret is None
+    assert settings.mode == "http"

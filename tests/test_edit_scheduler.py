@@ -159,3 +159,20 @@ async def test_scheduler_reports_permanent_failures() -> None:
     with pytest.raises(ValueError, match="message_not_found"):
         await asyncio.wait_for(scheduler.finish("T1", "k", "text"), 5)
     await scheduler.aclose()
+
+
+def test_finals_go_out_in_the_order_they_were_finished() -> None:
+    lane: EditLane[str] = EditLane(EditPolicy(burst=1, per_minute=60), now=0)
+    lane.offer("early-talker", "p", final=False, now=0)
+    drain(lane, 0)  # it has just been edited, so its last_sent_at is recent
+    lane.offer("quiet", "q-final", final=True, now=5)
+    lane.offer("early-talker", "e-final", final=True, now=6)
+    order = []
+    now = 6.0
+    while len(order) < 2:
+        decision = lane.next(now)
+        if isinstance(decision, Send):
+            order.append(decision.key)
+            lane.sent(decision.key, now)
+        now += 0.5
+    assert order == ["quiet", "early-talker"]

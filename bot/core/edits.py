@@ -55,7 +55,14 @@ class _Entry(Generic[P]):
     submitted_at: float
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     last_sent_at: float = -math.inf
+    final_at: float = math.inf
     attempts: int = 0
+
+    def priority(self) -> tuple[int, float, float]:
+        """Finals first, in the order they were finished; then whoever waited longest."""
+        if self.final:
+            return (0, self.final_at, 0.0)
+        return (1, self.last_sent_at, self.submitted_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +113,14 @@ class EditLane(Generic[P]):
         waiters = older.waiters if older is not None else []
         if waiter is not None:
             waiters.append(waiter)
+        final_at = older.final_at if older is not None else math.inf
         self.pending[key] = _Entry(
             payload=payload,
             final=final or (older is not None and older.final),
             submitted_at=older.submitted_at if older is not None else now,
             waiters=waiters,
             last_sent_at=self.last_sent.get(key, -math.inf),
+            final_at=min(final_at, now) if final else final_at,
         )
 
     def next(self, now: float) -> Send[P] | Wait:
@@ -137,9 +146,7 @@ class EditLane(Generic[P]):
             return Wait(earliest if earliest < math.inf else None)
         if self.tokens < 1:
             return Wait(now + (1 - self.tokens) * 60.0 / self.policy.per_minute)
-        key, entry = min(
-            ready, key=lambda item: (not item[1].final, item[1].last_sent_at, item[1].submitted_at)
-        )
+        key, entry = min(ready, key=lambda item: item[1].priority())
         del self.pending[key]
         self.tokens -= 1
         entry.attempts += 1
@@ -185,6 +192,7 @@ class EditLane(Generic[P]):
         else:  # the newer content supersedes this edit; its waiters wait for that one
             newer.waiters[:0] = entry.waiters
             newer.final = newer.final or entry.final
+            newer.final_at = min(newer.final_at, entry.final_at)
 
     def _refill(self, now: float) -> None:
         elapsed = max(now - self.refilled_at, 0.0)

@@ -19,6 +19,7 @@ from ..core.edits import EditScheduler, RateLimited
 from ..core.ports import Mark, Undeliverable
 from ..core.views import RunView
 from ..store import Run
+from .pacing import ChannelPacer
 from .render import SlackMessage, render_final, render_notice, render_progress
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,14 @@ class SlackSurface:
         edit_client: AsyncWebClient,
         *,
         edits: EditScheduler[SlackMessage] | None = None,
+        pacer: ChannelPacer | None = None,
+        max_post_attempts: int = 30,
     ) -> None:
         self.client = client
         self.edit_client = edit_client
         self.edits: EditScheduler[SlackMessage] = edits or EditScheduler(self._send_edit)
+        self.pacer = pacer or ChannelPacer()
+        self.max_post_attempts = max_post_attempts
 
     async def aclose(self) -> None:
         await self.edits.aclose()
@@ -150,8 +155,21 @@ class SlackSurface:
         }
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
-        response = await self.client.chat_postMessage(**args)
-        return str(response["ts"])
+        for attempt in range(1, self.max_post_attempts + 1):
+            await self.pacer.wait(run.team_id, run.channel_id)
+            try:
+                response = await self.edit_client.chat_postMessage(**args)
+            except SlackApiError as error:
+                wait = retry_after(error)
+                if wait is None or attempt == self.max_post_attempts:
+                    raise
+                log.info(
+                    "chat.postMessage in %s rate limited; waiting %.0f s", run.channel_id, wait
+                )
+                self.pacer.penalize(run.team_id, run.channel_id, wait)
+                continue
+            return str(response["ts"])
+        raise AssertionError("unreachable")
 
     async def _send_edit(self, key: Hashable, message: SlackMessage, final: bool) -> None:
         assert isinstance(key, tuple)
