@@ -46,6 +46,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    pruning = asyncio.create_task(_prune_events(store))
     try:
         recovered = await runner.recover()
         if recovered:
@@ -61,6 +62,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         await stop.wait()
     finally:
         log.info("shutting down")
+        pruning.cancel()
         if socket is not None:
             await socket.close_async()  # type: ignore[no-untyped-call]
         await server.cleanup()
@@ -68,6 +70,18 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         await surface.aclose()
         await handinger.aclose()
         store.close()
+
+
+EVENT_MEMORY = 24 * 3600.0
+"""How long handled Slack event ids are remembered; Slack retries within minutes."""
+
+
+async def _prune_events(store: Store) -> None:
+    while True:
+        removed = store.prune_events(older_than=EVENT_MEMORY)
+        if removed:
+            log.info("forgot %d handled event id(s) older than a day", removed)
+        await asyncio.sleep(3600)
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:
