@@ -11,6 +11,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from .config import Settings
+from .core.files import FileDelivery
 from .core.runner import Runner
 from .handinger.client import HandingerClient
 from .slack.app import build_app, web_app, web_clients
@@ -31,7 +32,14 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     )
     client, edit_client = web_clients(settings)
     surface = SlackSurface(client, edit_client)
-    runner = Runner(store, handinger, surface, default_budget=settings.handinger_default_budget)
+    files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
+    runner = Runner(
+        store,
+        handinger,
+        surface,
+        default_budget=settings.handinger_default_budget,
+        files=files,
+    )
     app = build_app(settings, runner, client)
     socket: AsyncSocketModeHandler | None = None
 

@@ -55,6 +55,7 @@ class Run:
     started_at: float | None = None
     finished_at: float | None = None
     messages_before: int | None = None
+    files_done: int | None = None
 
     @property
     def done(self) -> bool:
@@ -107,7 +108,28 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db.table("handled_events").create({"key": str, "handled_at": float}, pk="key")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Files uploaded into threads: once per (thread, path, content), across restarts."""
+    db.table("uploads").create(
+        {
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "path": str,
+            "sha256": str,
+            "size": int,
+            "worker_id": str,
+            "run_id": int,
+            "slack_file_id": str,
+            "uploaded_at": float,
+        },
+        pk=("team_id", "channel_id", "thread_ts", "path", "sha256"),
+    )
+    db.table("runs").add_column("files_done", int)
+    db.execute("UPDATE runs SET files_done = 1")  # runs from before files were delivered
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 """Schema changes in order; the database records how many it has applied."""
 
 
@@ -268,6 +290,14 @@ class Store:
         """Runs that were starting or running: what recovery must finish after a restart."""
         return self._runs("status IN ('starting', 'running') ORDER BY id", [])
 
+    def runs_awaiting_files(self) -> list[Run]:
+        """Finished runs whose worker files were not delivered yet (the app stopped first)."""
+        return self._runs(
+            "status IN ('completed', 'failed') AND files_done = 0 AND worker_id IS NOT NULL "
+            "ORDER BY id",
+            [],
+        )
+
     def thread_runs(self, team_id: str, channel_id: str, thread_ts: str) -> list[Run]:
         return self._runs(
             "team_id = ? AND channel_id = ? AND thread_ts = ? ORDER BY id",
@@ -291,13 +321,62 @@ class Store:
         ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def recent_runs(
+    # ---- uploads --------------------------------------------------------------------------
+
+    def uploaded_paths(self, team_id: str, channel_id: str, thread_ts: str) -> dict[str, set[str]]:
+        """Every file path uploaded into a thread, with the content hashes uploaded for it."""
+        rows = self.db.execute(
+            "SELECT path, sha256 FROM uploads WHERE team_id = ? AND channel_id = ? "
+            "AND thread_ts = ?",
+            [team_id, channel_id, thread_ts],
+        ).fetchall()
+        found: dict[str, set[str]] = {}
+        for path, digest in rows:
+            found.setdefault(path, set()).add(digest)
+        return found
+
+    def record_upload(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        path: str,
+        sha256: str,
+        size: int,
+        worker_id: str,
+        run_id: int,
+        slack_file_id: str | None,
+    ) -> None:
+        self.db.table("uploads").insert(
+            {
+                "team_id": team_id,
+                "channel_id": channel_id,
+                "thread_ts": thread_ts,
+                "path": path,
+                "sha256": sha256,
+                "size": size,
+                "worker_id": worker_id,
+                "run_id": run_id,
+                "slack_file_id": slack_file_id,
+                "uploaded_at": self._clock(),
+            },
+            replace=True,
+        )
+
+    def recent_workers(
         self, team_id: str, channel_id: str, user_id: str, limit: int = 10
     ) -> list[Run]:
+        """The runs that started the user's workers in a channel, newest first."""
         return self._runs(
-            "team_id = ? AND channel_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+            "team_id = ? AND channel_id = ? AND user_id = ? AND kind = 'new' "
+            "ORDER BY id DESC LIMIT ?",
             [team_id, channel_id, user_id, limit],
         )
+
+    def latest_run_of_thread(self, team_id: str, channel_id: str, thread_ts: str) -> Run | None:
+        runs = self.thread_runs(team_id, channel_id, thread_ts)
+        return runs[-1] if runs else None
 
     def _runs(self, where: str, params: list[Any]) -> list[Run]:
         return [_run(row) for row in self.db.query(f"SELECT * FROM runs WHERE {where}", params)]

@@ -21,6 +21,7 @@ from bot.slack.mrkdwn import (
     unescape,
 )
 from bot.slack.render import (
+    RUN_ACTIONS,
     FinalMessages,
     SlackMessage,
     format_cost,
@@ -379,7 +380,7 @@ def test_final_45k_answer_uses_four_continuations_and_attaches_the_rest() -> Non
     assert len(visible) > 35_000
     assert sections(messages(final)[-1])[-1] == "_The full answer is attached as answer.md._"
     assert "*Sources*" in json.dumps(final.card.blocks)
-    assert final.card.blocks[-1]["type"] == "context"  # footer on the card, not a continuation
+    assert footer(final.card)["type"] == "context"  # footer on the card, not a continuation
 
 
 def test_final_5k_answer_fits_the_card() -> None:
@@ -429,7 +430,7 @@ def test_final_done_status_footer_and_notification() -> None:
     card = final.card
     assert_valid(card)
     assert card.blocks[2]["elements"][0]["text"] == ":white_check_mark: Done in 1m 05s"
-    assert card.blocks[-1]["elements"][0]["text"] == (
+    assert footer(card)["elements"][0]["text"] == (
         ":stopwatch: 1m 05s · 3 steps · 1,234,567 tokens · $0.0123 · 2.50 credits · worker `wrk_42`"
     )
     assert card.text == "✅ Answer here"
@@ -437,11 +438,11 @@ def test_final_done_status_footer_and_notification() -> None:
 
 def test_footer_without_usage_or_costs() -> None:
     bare = render_final(view(text="ok", elapsed=12.7)).card
-    assert bare.blocks[-1]["elements"][0]["text"] == ":stopwatch: 12s"
+    assert footer(bare)["elements"][0]["text"] == ":stopwatch: 12s"
     usage_only = render_final(
         view(text="ok", usage=Usage(steps=1, cost_usd=1.5, credits=3.0), worker_id="w1")
     ).card
-    assert usage_only.blocks[-1]["elements"][0]["text"] == (
+    assert footer(usage_only)["elements"][0]["text"] == (
         ":stopwatch: 0s · 1 step · $1.50 · 3 credits · worker `w1`"
     )
 
@@ -523,3 +524,19 @@ def test_format_cost() -> None:
     assert format_cost(0.0123) == "$0.0123"
     assert format_cost(0) == "$0.0000"
     assert format_cost(12.345) == "$12.35"
+
+
+def footer(message: SlackMessage) -> dict[str, Any]:
+    """The footer: the last context block (the action menu may follow it)."""
+    return [b for b in message.blocks if b["type"] == "context"][-1]
+
+
+def test_finished_runs_offer_email_and_refresh_only_with_a_worker() -> None:
+    done = render_final(view(state="completed", text="hi", worker_id="w9", run_id=7)).card
+    [actions] = [b for b in done.blocks if b["type"] == "actions"]
+    [menu] = actions["elements"]
+    assert menu["type"] == "overflow" and menu["action_id"] == RUN_ACTIONS
+    assert [o["value"] for o in menu["options"]] == ["email:7", "refresh:7"]
+    assert done.blocks[-1] is actions
+    no_worker = render_final(view(state="failed", error="x", worker_id=None)).card
+    assert not [b for b in no_worker.blocks if b["type"] == "actions"]

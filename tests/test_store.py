@@ -102,4 +102,5 @@ def test_runs_threads_and_queue_survive_a_reopen(tmp_path: Path) -> None:
     done = store.update_run(run.id, status="completed")
     assert done.finished_at == 1006.0 and done.done
     assert not store.thread_busy("T1", "C1", "1.1")
-    assert [r.input for r in store.recent_runs("T1", "C1", "U2")] == ["b", "a"]
+    assert [r.input for r in store.recent_workers("T1", "C1", "U1")] == ["hi"]
+    assert store.recent_workers("T1", "C1", "U2") == []  # follow-ups start no worker

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..handinger.client import HandingerClient
@@ -25,6 +25,7 @@ from ..handinger.events import StreamEvent
 from ..handinger.models import BUDGETS, Budget, Worker
 from ..store import Run, Store
 from . import problems
+from .files import FileDelivery
 from .ports import Mark, RunSurface, Undeliverable
 from .progress import TurnProgress
 from .views import RunState, RunView, build_view
@@ -56,6 +57,7 @@ class Runner:
         surface: RunSurface,
         *,
         default_budget: Budget = "standard",
+        files: FileDelivery | None = None,
         policy: RunnerPolicy | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
@@ -64,6 +66,7 @@ class Runner:
         self.handinger = handinger
         self.surface = surface
         self.default_budget = default_budget
+        self.files = files
         self.policy = policy or RunnerPolicy()
         self._clock = clock
         self._sleep = sleep
@@ -153,9 +156,29 @@ class Runner:
         for run in active:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)
             self._spawn(self._execute(run, recovering=True))
+        for run in self.store.runs_awaiting_files():
+            self._spawn(self._redeliver_files(run))
         for team_id, channel_id, thread_ts in self.store.threads_with_queued_runs():
             self._pump(team_id, channel_id, thread_ts)
         return len(active)
+
+    async def refresh(self, run: Run) -> None:
+        """Re-render a run's message from its worker's current state (the card's Refresh)."""
+        if run.worker_id is None or run.message_ts is None:
+            return
+        worker = await self.handinger.get_worker(run.worker_id)
+        progress = TurnProgress(worker_id=run.worker_id)
+        started = run.started_at or run.created_at
+        if worker.is_running:
+            progress.text = worker.text
+            self.surface.progress(run, self._view(run, progress, "working", started))
+            return
+        failure = worker.error_message
+        state: Literal["completed", "failed"] = "failed" if failure else "completed"
+        view = self._view(run, progress, state, started, worker=worker, error=failure)
+        if run.finished_at is not None:
+            view = replace(view, elapsed=max(run.finished_at - started, 0.0))
+        await self.surface.finish(run, view)
 
     async def wait_idle(self) -> None:
         """Wait until no run is in progress (tests and graceful shutdown)."""
@@ -321,8 +344,10 @@ class Runner:
         state: Literal["completed", "failed"] = "failed" if failure else "completed"
         view = self._view(run, progress, state, started, worker=worker, error=failure)
         await self.surface.finish(run, view)
-        self.store.update_run(run.id, status=state, error=failure)
+        files_done = 0 if self.files is not None else 1
+        run = self.store.update_run(run.id, status=state, error=failure, files_done=files_done)
         await self._mark(run, state)
+        await self._deliver_files(run, worker, progress)
         log.info(
             "run %d: %s in %.1f s (worker %s)",
             run.id,
@@ -330,6 +355,26 @@ class Runner:
             self._clock() - started,
             run.worker_id,
         )
+
+    async def _deliver_files(self, run: Run, worker: Worker, progress: TurnProgress) -> None:
+        """Files never fail a run: problems are reported in the thread by the delivery."""
+        if self.files is None:
+            return
+        try:
+            await self.files.deliver(run, worker, progress.files)
+        except Exception:
+            log.exception("run %d: file delivery failed", run.id)
+        self.store.update_run(run.id, files_done=1)
+
+    async def _redeliver_files(self, run: Run) -> None:
+        assert run.worker_id is not None
+        try:
+            worker = await self.handinger.get_worker(run.worker_id)
+        except HandingerError as error:
+            log.warning("run %d: cannot fetch the worker for its files: %s", run.id, error)
+            self.store.update_run(run.id, files_done=1)
+            return
+        await self._deliver_files(run, worker, TurnProgress(worker_id=run.worker_id))
 
     async def _settle(self, run: Run, progress: TurnProgress, started: float) -> Worker:
         """The worker once its turn is over: re-subscribe while it runs, then poll."""

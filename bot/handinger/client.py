@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://v3.handinger.com"
 USER_AGENT = "handinger-slack/0.1"
+
+
+class Sink(Protocol):
+    """Where a download is written: a binary file, a buffer, or a hashing writer."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +175,7 @@ class HandingerClient:
         return buffer.getvalue(), result.media_type
 
     async def download_file_to(
-        self, url: str, sink: BinaryIO, *, max_bytes: int, allow_foreign: bool = False
+        self, url: str, sink: Sink, *, max_bytes: int, allow_foreign: bool = False
     ) -> Download:
         """Stream a published file into `sink`, stopping as soon as it passes `max_bytes`.
 

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
 from ..core.runner import Runner
-from .listeners import commands, messages
+from .listeners import actions, commands, messages
 
 EVENTS_PATH = "/slack/events"
 
@@ -51,6 +51,7 @@ def build_app(settings: Settings, runner: Runner, client: AsyncWebClient) -> Asy
     )
     commands.register(app, runner, settings)
     messages.register(app, runner, settings)
+    actions.register(app, runner)
     return app
 
 

@@ -8,7 +8,7 @@ Implements the core's `RunSurface` with the Web API. Slack errors a user can act
 from __future__ import annotations
 
 import logging
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -16,9 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..core.edits import EditScheduler, RateLimited
+from ..core.files import LocalFile
 from ..core.ports import Mark, Undeliverable
 from ..core.views import RunView
 from ..store import Run
+from .mrkdwn import escape
 from .pacing import ChannelPacer
 from .render import SlackMessage, render_final, render_notice, render_progress
 
@@ -139,6 +141,23 @@ class SlackSurface:
         await self._reaction("add", run.channel_id, run.trigger_ts, add)
 
     # ---- helpers --------------------------------------------------------------------------
+
+    async def upload_files(
+        self, run: Run, files: Sequence[LocalFile], comment: str
+    ) -> list[str | None]:
+        """One `files_upload_v2` call for all of a turn's files, into the run's thread."""
+        uploads = [
+            {"file": str(f.local_path), "filename": f.filename, "title": f.title} for f in files
+        ]
+        response = await self.client.files_upload_v2(
+            file_uploads=uploads,
+            channel=run.channel_id,
+            thread_ts=run.thread_ts or run.message_ts,
+            initial_comment=escape(comment),
+        )
+        uploaded = response.get("files") or []
+        ids: list[str | None] = [f.get("id") if isinstance(f, dict) else None for f in uploaded]
+        return ids + [None] * (len(files) - len(ids))
 
     async def notify(self, run: Run, text: str) -> None:
         """A one-line message in the run's thread (file problems and the like)."""

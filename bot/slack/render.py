@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,6 +220,38 @@ def _footer_block(view: RunView) -> Block:
     return _context(truncate_mrkdwn(" · ".join(parts), SECTION_LIMIT))
 
 
+RUN_ACTIONS = "run_actions"
+"""The `action_id` of a finished run's overflow menu; option values are `<action>:<run id>`."""
+
+
+def _actions_block(view: RunView) -> list[Block]:
+    """The next steps for a finished run: its worker's email address, and a refresh."""
+    if view.worker_id is None:
+        return []
+
+    def option(label: str, action: str) -> dict[str, Any]:
+        return {
+            "text": {"type": "plain_text", "text": label},
+            "value": f"{action}:{view.run_id}",
+        }
+
+    return [
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "overflow",
+                    "action_id": RUN_ACTIONS,
+                    "options": [
+                        option("Email address", "email"),
+                        option("Refresh", "refresh"),
+                    ],
+                }
+            ],
+        }
+    ]
+
+
 def _paginate(
     sections: list[str], card_blocks: int, card_chars: int
 ) -> tuple[list[list[str]], bool]:
@@ -255,14 +288,15 @@ def render_final(view: RunView) -> FinalMessages:
         sections = ["_The worker finished without a text answer._"]
     sources = _source_blocks(view.sources)
     footer = _footer_block(view)
-    fixed = [*header, status, *sources, footer]
+    actions = _actions_block(view)
+    fixed = [*header, status, *sources, footer, *actions]
     fixed_chars = len(json.dumps(fixed, ensure_ascii=False)) + len(ATTACHMENT_NOTE)
     card_chars = max(SECTION_LIMIT, min(MESSAGE_ANSWER_CHARS, MESSAGE_TOTAL_CHARS - fixed_chars))
     pages, cut = _paginate(sections, max(1, MAX_BLOCKS - len(fixed) - 1), card_chars)
     page_blocks = [[_section(text) for text in page] for page in pages]
     if cut:
         page_blocks[-1].append(_section(ATTACHMENT_NOTE))
-    card_blocks = [*header, status, *page_blocks[0], *sources, footer]
+    card_blocks = [*header, status, *page_blocks[0], *sources, footer, *actions]
     total = len(pages)
     continuations = [
         SlackMessage(
@@ -307,3 +341,42 @@ def render_help(command: str = "/handinger", max_budget: str | None = None) -> S
     return SlackMessage(
         text=f"How to use {escape(command)}", blocks=[_section(escape("\n".join(lines)))]
     )
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One of a user's recent workers, for `/handinger status`."""
+
+    instruction: str
+    state: str
+    created_at: float
+    permalink: str | None
+
+
+STATE_LABELS = {
+    "queued": ":clock3: queued",
+    "starting": ":hourglass_flowing_sand: starting",
+    "running": ":hourglass_flowing_sand: working",
+    "completed": ":white_check_mark: done",
+    "failed": ":x: failed",
+}
+
+
+def render_status(rows: list[StatusRow], command: str = "/handinger") -> SlackMessage:
+    """The caller's recent workers in this channel, newest first, each with a thread link."""
+    if not rows:
+        text = (
+            f"You have not started any workers in this channel yet. Try `{command} <instruction>`."
+        )
+        return SlackMessage(text="No workers yet", blocks=[_section(escape(text))])
+    lines = []
+    for row in rows:
+        when = int(row.created_at)
+        fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(when))
+        date = f"<!date^{when}^{{date_short_pretty}} {{time}}|{fallback}>"
+        excerpt = plain_excerpt(row.instruction, 80)
+        label = STATE_LABELS.get(row.state, escape(row.state))
+        thread = f" · {link(row.permalink, 'thread')}" if row.permalink else ""
+        lines.append(f"• {label} · {date} · “{excerpt}”{thread}")
+    body = "*Your recent workers here*\n" + "\n".join(lines)
+    return SlackMessage(text="Your recent workers", blocks=[_section(body)])

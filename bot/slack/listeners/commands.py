@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from ...config import Settings
 from ...core.runner import Runner
 from ..commands import CommandError, Help, RunInstruction, Subcommand, parse_command
-from ..render import SlackMessage, render_help, render_notice
+from ..render import SlackMessage, StatusRow, render_help, render_notice, render_status
 
 COMMAND = "/handinger"
+AVAILABLE_SUBCOMMANDS = {"status"}
+log = logging.getLogger(__name__)
 
 
 def ephemeral(message: SlackMessage) -> dict[str, Any]:
@@ -19,14 +24,41 @@ def ephemeral(message: SlackMessage) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, runner: Runner, settings: Settings) -> None:
+    async def status(
+        command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        runs = runner.store.recent_workers(
+            str(command["team_id"]), str(command["channel_id"]), str(command["user_id"]), 10
+        )
+        rows = []
+        for run in runs:
+            permalink = None
+            if run.message_ts is not None:
+                try:
+                    found = await client.chat_getPermalink(
+                        channel=run.channel_id, message_ts=run.message_ts
+                    )
+                    permalink = str(found["permalink"])
+                except SlackApiError as error:
+                    log.info("no permalink for run %d: %s", run.id, error)
+            rows.append(StatusRow(run.input, run.status, run.created_at, permalink))
+        message = render_status(rows, COMMAND)
+        await respond(**ephemeral(message))
+
     @app.command(COMMAND)
-    async def handle_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def handle_command(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         parsed = parse_command(str(command.get("text", "")))
         if isinstance(parsed, Help):
             await ack(**ephemeral(render_help(COMMAND, settings.handinger_max_budget)))
             return
         if isinstance(parsed, CommandError):
             await ack(**ephemeral(render_notice(parsed.message, trusted=True)))
+            return
+        if isinstance(parsed, Subcommand) and parsed.name == "status":
+            await ack()
+            await status(command, client, respond)
             return
         if isinstance(parsed, Subcommand):
             await ack(**ephemeral(render_notice(unavailable(parsed.name), trusted=True)))

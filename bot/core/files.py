@@ -1,0 +1,239 @@
+"""Deliver the files a worker publishes into its Slack thread, once each.
+
+After every turn, each file of the worker that this thread has not received yet is downloaded
+from Handinger (only from its own origin, with a size cap enforced while streaming) and uploaded
+in one batch. A file the turn re-published under the same path is downloaded again and uploaded
+as a new version only if its content changed. Problems become one line each in the thread; they
+never fail the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+import re
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import unquote, urlsplit
+
+from ..handinger.client import HandingerClient
+from ..handinger.errors import FileTooLargeError, HandingerError
+from ..handinger.models import Worker, WorkerFile
+from ..store import Run, Store
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 120
+FOREIGN = "foreign"
+TOO_LARGE = "too-large"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A downloaded worker file, ready to upload."""
+
+    local_path: Path
+    filename: str
+    title: str
+    media_type: str
+    size: int
+    sha256: str
+    source_path: str
+
+
+class FileSurface(Protocol):
+    async def upload_files(
+        self, run: Run, files: Sequence[LocalFile], comment: str
+    ) -> list[str | None]:
+        """Upload files into the run's thread; return their ids in order (None if unknown)."""
+        ...
+
+    async def notify(self, run: Run, text: str) -> None:
+        """Post one plain-text message in the run's thread."""
+        ...
+
+
+def file_path(file: WorkerFile) -> str:
+    """The worker-side path of a file: its `filename`, else the part of the URL after /files/."""
+    if file.filename:
+        return file.filename.strip("/")
+    path = unquote(urlsplit(file.url).path)
+    marker = "/files/"
+    if marker in path:
+        return path.split(marker, 1)[1].strip("/")
+    return path.rsplit("/", 1)[-1] or file.url
+
+
+_UNSAFE = re.compile(r'[<>:"|?*\\\x00-\x1f\x7f]')
+
+
+def safe_filename(path: str, media_type: str) -> str:
+    """A Slack-safe file name: nested paths flattened (`a/b/c.md` → `a-b-c.md`), no separators,
+    control or reserved characters, no leading dots, at most 120 characters, and an extension
+    that matches the declared media type when the name has none."""
+    name = unicodedata.normalize("NFC", path)
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    parts = [p for p in re.split(r"[/\\]+", name) if p not in ("", ".", "..")]
+    name = "-".join(parts)
+    name = _UNSAFE.sub("_", name)
+    name = re.sub(r"\s+", " ", name).strip(" .-") or "file"
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, (mimetypes.guess_extension(media_type) or "").lstrip(".")
+    extension = extension[:16]
+    room = MAX_NAME - (len(extension) + 1 if extension else 0)
+    stem = stem[:room].rstrip(" .-") or "file"
+    return f"{stem}.{extension}" if extension else stem
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+class _HashingWriter:
+    """Writes to a file and hashes on the way, so the content is read only once."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes, /) -> int:
+        self.digest.update(data)
+        return self.out.write(data)
+
+
+class FileDelivery:
+    """Moves a worker's new files into its thread, remembering what it uploaded."""
+
+    def __init__(
+        self, store: Store, handinger: HandingerClient, surface: FileSurface, *, max_bytes: int
+    ) -> None:
+        self.store = store
+        self.handinger = handinger
+        self.surface = surface
+        self.max_bytes = max_bytes
+
+    async def deliver(self, run: Run, worker: Worker, announced: Sequence[WorkerFile]) -> int:
+        """Upload what the thread is missing; return how many files were uploaded."""
+        thread_ts = run.thread_ts or run.message_ts
+        if thread_ts is None or not worker.files:
+            return 0
+        seen = self.store.uploaded_paths(run.team_id, run.channel_id, thread_ts)
+        republished = {file_path(f) for f in announced}
+        wanted: dict[str, WorkerFile] = {}
+        for file in worker.files:
+            path = file_path(file)
+            if path not in seen or path in republished:
+                wanted[path] = file
+        if not wanted:
+            return 0
+        problems: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="handinger-files-") as tmp:
+            ready: list[LocalFile] = []
+            for index, (path, file) in enumerate(wanted.items()):
+                local = await self._fetch(
+                    run, thread_ts, path, file, Path(tmp) / str(index), problems
+                )
+                if local is not None and local.sha256 not in seen.get(path, set()):
+                    ready.append(local)
+            if ready:
+                await self._upload(run, thread_ts, ready, problems)
+        for line in problems:
+            await self.surface.notify(run, line)
+        return len(ready)
+
+    async def _fetch(
+        self,
+        run: Run,
+        thread_ts: str,
+        path: str,
+        file: WorkerFile,
+        target: Path,
+        problems: list[str],
+    ) -> LocalFile | None:
+        name = safe_filename(path, file.media_type)
+        if not self.handinger.is_handinger_url(file.url):
+            problems.append(
+                f"{name} is hosted outside Handinger, so the app did not download it: {file.url}"
+            )
+            self._remember(run, thread_ts, path, FOREIGN, 0)
+            return None
+        try:
+            with target.open("wb") as out:
+                sink = _HashingWriter(out)
+                result = await self.handinger.download_file_to(
+                    file.url, sink, max_bytes=self.max_bytes
+                )
+        except FileTooLargeError:
+            problems.append(
+                f"{name} was not attached: it is larger than the "
+                f"{human_size(self.max_bytes)} limit for files."
+            )
+            self._remember(run, thread_ts, path, TOO_LARGE, 0)
+            return None
+        except HandingerError as error:
+            log.warning("run %d: download of %s failed: %s", run.id, path, error)
+            problems.append(f"{name} could not be downloaded from Handinger; it will be retried.")
+            return None
+        digest = sink.digest.hexdigest()
+        return LocalFile(
+            local_path=target,
+            filename=name,
+            title=path,
+            media_type=file.media_type or result.media_type,
+            size=result.size,
+            sha256=digest,
+            source_path=path,
+        )
+
+    async def _upload(
+        self, run: Run, thread_ts: str, files: list[LocalFile], problems: list[str]
+    ) -> None:
+        noun = "File" if len(files) == 1 else "Files"
+        excerpt = run.input if len(run.input) <= 80 else run.input[:79] + "…"
+        comment = f"{noun} from the turn “{excerpt}”"
+        try:
+            ids = await self.surface.upload_files(run, files, comment)
+        except Exception as error:
+            log.warning("run %d: upload failed: %s", run.id, error)
+            names = ", ".join(f.filename for f in files)
+            problems.append(
+                f"{names} could not be uploaded to Slack; ask an admin to check the logs."
+            )
+            return
+        for file, slack_id in zip(files, ids, strict=False):
+            self.store.record_upload(
+                team_id=run.team_id,
+                channel_id=run.channel_id,
+                thread_ts=thread_ts,
+                path=file.source_path,
+                sha256=file.sha256,
+                size=file.size,
+                worker_id=run.worker_id or "",
+                run_id=run.id,
+                slack_file_id=slack_id,
+            )
+
+    def _remember(self, run: Run, thread_ts: str, path: str, marker: str, size: int) -> None:
+        """Report a refused file once per thread, not after every turn."""
+        self.store.record_upload(
+            team_id=run.team_id,
+            channel_id=run.channel_id,
+            thread_ts=thread_ts,
+            path=path,
+            sha256=marker,
+            size=size,
+            worker_id=run.worker_id or "",
+            run_id=run.id,
+            slack_file_id=None,
+        )
