@@ -1,0 +1,301 @@
+"""One turn of a run, from its first message to its final one.
+
+A `Turn` starts or continues a worker, relays the stream's progress to the surface, fetches
+the worker when the stream ends (the truth, DESIGN.md principle 1), finishes the message,
+delivers files, and on any failure leaves the message saying what went wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from ..handinger.client import HandingerClient
+from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
+from ..handinger.events import StreamEvent
+from ..handinger.models import BUDGETS, Budget, Worker
+from ..store import Run, Store
+from . import problems
+from .files import FileDelivery
+from .ports import Mark, RunSurface, Undeliverable
+from .progress import TurnProgress
+from .views import RunState, RunView, build_view
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerPolicy:
+    """Timings of the relay. Defaults suit real Slack; tests shorten them."""
+
+    tick: float = 5.0
+    """How often the status line refreshes (elapsed time) when the stream is quiet."""
+    resubscribes: int = 3
+    """How many times a turn that is still running after its stream ended is re-subscribed."""
+    poll_initial: float = 1.0
+    poll_max: float = 30.0
+    busy_retries: int = 20
+    """How many times a continue waits for a worker busy with someone else's turn."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What every turn needs; built once by the runner."""
+
+    store: Store
+    handinger: HandingerClient
+    surface: RunSurface
+    files: FileDelivery | None
+    policy: RunnerPolicy
+    clock: Callable[[], float]
+    sleep: Callable[[float], Coroutine[Any, Any, None]]
+
+
+class NoWorkerId(HandingerError):
+    def __init__(self) -> None:
+        super().__init__(problems.NO_WORKER_ID)
+
+
+class Turn:
+    """Sees one run through. `run` is kept current as the store changes it."""
+
+    def __init__(self, ctx: TurnContext, run: Run, started: float) -> None:
+        self.ctx = ctx
+        self.run = run
+        self.started = started
+        self.progress = TurnProgress(worker_id=run.worker_id)
+
+    # ---- the two kinds of turn ----------------------------------------------------------
+
+    async def start_worker(self, *, recovering: bool) -> None:
+        """A new worker (or, after a restart, the one this run already started)."""
+        await self.ensure_message()
+        worker_id = self.run.worker_id
+        if worker_id is None:
+            if recovering:
+                await self.fail(problems.LOST_BEFORE_START)
+                return
+            budget = _budget(self.run.budget)
+            await self.relay(
+                self.ctx.handinger.create_worker_streaming(self.run.input, budget=budget)
+            )
+        elif recovering:
+            await self.relay(self.ctx.handinger.stream_worker(worker_id))
+        await self.finalize()
+
+    async def continue_worker(self, *, recovering: bool) -> None:
+        """Another instruction to the thread's worker."""
+        self._resolve_worker()
+        worker_id = self.run.worker_id
+        if worker_id is None:
+            await self.fail(problems.NO_WORKER_ID)
+            return
+        self.progress.worker_id = worker_id
+        if not recovering:
+            await self.mark("started")
+        await self.ensure_message()
+        worker = await self.ctx.handinger.get_worker(worker_id)
+        self.progress.stale_text = worker.text
+        landed = recovering and self.run.status == "running"
+        if recovering and self.run.status == "starting" and self.run.messages_before is not None:
+            landed = worker.is_running or len(worker.messages) > self.run.messages_before
+        if landed:
+            await self.relay(self.ctx.handinger.stream_worker(worker_id))
+        else:
+            worker = await self._wait_until_idle(worker)
+            self._update(messages_before=len(worker.messages))
+            await self._send_continue(worker_id)
+        await self.finalize()
+
+    async def _send_continue(self, worker_id: str) -> None:
+        policy = self.ctx.policy
+        for attempt in range(policy.busy_retries + 1):
+            events = self.ctx.handinger.continue_worker_streaming(
+                worker_id, self.run.input, budget=_budget(self.run.budget)
+            )
+            try:
+                await self.relay(events)
+                return
+            except ConflictError:
+                if attempt == policy.busy_retries:
+                    raise
+                await self.ctx.sleep(self._poll_delay(attempt))
+
+    # ---- relaying -----------------------------------------------------------------------
+
+    async def ensure_message(self) -> None:
+        if self.run.message_ts is not None:
+            return
+        ts = await self.ctx.surface.open(self.run, self.view("working"))
+        self._update(message_ts=ts, thread_ts=self.run.thread_ts or ts)
+
+    async def relay(self, events: AsyncIterator[StreamEvent]) -> None:
+        """Show the stream's events as they come. A cut stream is not an error here: the
+        worker itself is the truth and `finalize` fetches it."""
+        ticker = asyncio.create_task(self._tick())
+        try:
+            async for event in events:
+                self.progress.apply(event)
+                if self.run.worker_id is None and self.progress.worker_id is not None:
+                    self._bind(self.progress.worker_id)
+                if self.run.status != "running" and self.run.worker_id is not None:
+                    self._update(status="running")
+                self.ctx.surface.progress(self.run, self.view("working"))
+        except StreamInterruptedError as exc:
+            if self.run.worker_id is None:
+                raise
+            log.info("run %d: stream ended early (%s); fetching the worker", self.run.id, exc)
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        if self.run.worker_id is None:
+            raise NoWorkerId()
+
+    def _bind(self, worker_id: str) -> None:
+        self._update(worker_id=worker_id, status="running")
+        run = self.run
+        if run.kind == "new" and run.thread_ts is not None:
+            self.ctx.store.link_thread(
+                run.team_id, run.channel_id, run.thread_ts, worker_id, run.user_id
+            )
+        log.info("run %d: worker %s started", run.id, worker_id)
+
+    async def _tick(self) -> None:
+        while True:
+            await self.ctx.sleep(self.ctx.policy.tick)
+            self.ctx.surface.progress(self.run, self.view("working"))
+
+    async def finalize(self) -> None:
+        """Render the final message from GET of the worker (principle 1), then files."""
+        worker = await self._settle()
+        failure = worker.error_message or (self.progress.failure if not worker.text else None)
+        state: Literal["completed", "failed"] = "failed" if failure else "completed"
+        await self.ctx.surface.finish(self.run, self.view(state, worker=worker, error=failure))
+        files_done = 0 if self.ctx.files is not None else 1
+        self._update(status=state, error=failure, files_done=files_done)
+        await self.mark(state)
+        await self.deliver_files(worker)
+        elapsed = self.ctx.clock() - self.started
+        log.info(
+            "run %d: %s in %.1f s (worker %s)", self.run.id, state, elapsed, self.run.worker_id
+        )
+
+    async def deliver_files(self, worker: Worker) -> None:
+        """Files never fail a run: problems are reported in the thread by the delivery."""
+        if self.ctx.files is None:
+            return
+        try:
+            await self.ctx.files.deliver(self.run, worker, self.progress.files)
+        except Exception:
+            log.exception("run %d: file delivery failed", self.run.id)
+        self._update(files_done=1)
+
+    async def _settle(self) -> Worker:
+        """The worker once its turn is over: re-subscribe while it runs, then poll."""
+        worker_id = self.run.worker_id
+        assert worker_id is not None
+        resubscribed = 0
+        attempt = 0
+        while True:
+            worker = await self.ctx.handinger.get_worker(worker_id)
+            if not worker.is_running:
+                return worker
+            if resubscribed < self.ctx.policy.resubscribes:
+                resubscribed += 1
+                self.progress.resubscribed()
+                await self.relay(self.ctx.handinger.stream_worker(worker_id))
+                continue
+            self.ctx.surface.progress(self.run, self.view("working"))
+            await self.ctx.sleep(self._poll_delay(attempt))
+            attempt += 1
+
+    async def _wait_until_idle(self, worker: Worker) -> Worker:
+        """A worker busy with a turn the app did not start (a schedule): wait for it."""
+        attempt = 0
+        while worker.is_running:
+            notice = "waiting for the worker's current turn"
+            self.ctx.surface.progress(self.run, self.view("working", notice=notice))
+            await self.ctx.sleep(self._poll_delay(attempt))
+            attempt += 1
+            worker = await self.ctx.handinger.get_worker(worker.id)
+        self.progress.stale_text = worker.text
+        return worker
+
+    async def refresh(self) -> None:
+        """Re-render the message from the worker's current state (the card's Refresh)."""
+        if self.run.worker_id is None or self.run.message_ts is None:
+            return
+        worker = await self.ctx.handinger.get_worker(self.run.worker_id)
+        if worker.is_running:
+            self.progress.text = worker.text
+            self.ctx.surface.progress(self.run, self.view("working"))
+            return
+        failure = worker.error_message
+        state: Literal["completed", "failed"] = "failed" if failure else "completed"
+        view = self.view(state, worker=worker, error=failure)
+        if self.run.finished_at is not None:
+            view = replace(view, elapsed=max(self.run.finished_at - self.started, 0.0))
+        await self.ctx.surface.finish(self.run, view)
+
+    # ---- endings and helpers ------------------------------------------------------------
+
+    async def fail(self, message: str) -> None:
+        """Leave Slack in a true state: the run's message says it failed and why."""
+        view = self.view("failed", error=message)
+        try:
+            await self.ensure_message()
+            await self.ctx.surface.finish(self.run, view)
+        except Undeliverable:
+            pass
+        except Exception:
+            log.exception("run %d: could not show the failure", self.run.id)
+        self._update(status="failed", error=message)
+        await self.mark("failed")
+
+    async def mark(self, mark: Mark) -> None:
+        if self.run.kind != "continue" or self.run.trigger_ts is None:
+            return
+        try:
+            await self.ctx.surface.mark(self.run, mark)
+        except Exception:
+            log.warning("run %d: could not mark its message %s", self.run.id, mark, exc_info=True)
+
+    def view(
+        self,
+        state: RunState,
+        *,
+        worker: Worker | None = None,
+        error: str | None = None,
+        notice: str | None = None,
+    ) -> RunView:
+        elapsed = max(self.ctx.clock() - self.started, 0.0)
+        return build_view(
+            self.run, self.progress, state, elapsed, worker=worker, error=error, notice=notice
+        )
+
+    def _poll_delay(self, attempt: int) -> float:
+        delay: float = self.ctx.policy.poll_initial * 2.0**attempt
+        return min(delay, self.ctx.policy.poll_max)
+
+    def _resolve_worker(self) -> None:
+        run = self.run
+        if run.worker_id is not None or run.thread_ts is None:
+            return
+        thread = self.ctx.store.find_thread(run.team_id, run.channel_id, run.thread_ts)
+        if thread is not None:
+            self._update(worker_id=thread.worker_id)
+
+    def _update(self, **changes: Any) -> None:
+        self.run = self.ctx.store.update_run(self.run.id, **changes)
+
+
+def _budget(value: str) -> Budget | None:
+    for budget in BUDGETS:
+        if budget == value:
+            return budget
+    return None
