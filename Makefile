@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install clean
+.PHONY: run test lint typecheck unit install lock clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/handinger-slack run --or-sandbox
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
+	$(BIN)/ruff check bot tests scripts bench
+	$(BIN)/ruff format --check bot tests scripts bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict bot
@@ -30,6 +30,13 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+# Re-pin the Docker image's runtime dependencies after changing them in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/python scripts/lock_requirements.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

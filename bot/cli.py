@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from .config import ConfigError, Settings, load_settings
+from .logs import setup_from_settings
 
 GUIDE = """\
 handinger-slack puts Handinger agent workers into Slack.
@@ -40,14 +40,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox_parser = commands.add_parser("sandbox", help="run the bot against local emulators")
     sandbox_parser.add_argument("--port", type=int, default=3000, help="the bot's health port")
     commands.add_parser("config", help="show the effective configuration, secrets hidden")
+    manifest_parser = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")
+    manifest_parser.add_argument(
+        "--http-url",
+        metavar="URL",
+        help="HTTP mode: the app's public base URL (Slack posts to URL/slack/events)",
+    )
+    commands.add_parser("doctor", help="check configuration, Slack, Handinger and the database")
     args = parser.parse_args(argv)
+    if args.command == "manifest":
+        from .manifest import print_manifest
+
+        return print_manifest(args.http_url)
+    if args.command == "doctor":
+        from .doctor import doctor
+
+        return doctor()
 
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    setup_from_settings(settings)
     if args.command == "config":
         print(describe(settings))
         return 0
@@ -80,14 +95,6 @@ def _run_async(coro: Coroutine[Any, Any, None]) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coro)
     return 0
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def describe(settings: Settings) -> str:

@@ -1,0 +1,183 @@
+"""Logging: `LOG_LEVEL`, `LOG_FORMAT=text|json`, and secrets masked in every record.
+
+The redaction filter sits on the handler, so every record that reaches the log is masked,
+whichever logger (ours, Bolt's, slack_sdk's, aiohttp's) emitted it and whatever it carries: the
+message and its arguments, extra fields, the traceback and the stack. It masks Slack tokens
+(`xoxb-…`, `xoxp-…`, `xapp-…`), `Bearer …` credentials and the configured secrets themselves
+(the Handinger key, the signing secret), so a secret never reaches the log even when code logs
+it by mistake.
+
+JSON output is one object per line: `time` (UTC, ISO 8601), `level`, `logger`, `message`, then
+the record's extra fields (`log.info("run finished", extra={"run_id": 3})` → `"run_id": 3`) and
+`exception` when there is a traceback. Text output appends the extra fields as `key=value`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from .config import Settings
+
+MASK = "[redacted]"
+MIN_SECRET_LENGTH = 6
+"""Configured secrets shorter than this are not matched literally (they would mask ordinary
+words); real keys and tokens are far longer."""
+
+TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Slack tokens, including rotating ones (`xoxe.xoxb-1-…`): keep the kind, drop the secret
+    (re.compile(r"\b((?:xoxe\.)?xox[abepr]|xapp)-[A-Za-z0-9-]+"), r"\1-" + MASK),
+    # `Authorization: Bearer …` and any other bearer credential
+    (re.compile(r"(?i)\b(bearer)(\s+)[^\s\"',;}\]]+"), r"\1\2" + MASK),
+    # `Authorization: Basic …` (OAuth client credentials)
+    (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?basic\s+)[^\s\"',;}\]]+"), r"\1" + MASK),
+)
+
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_HANDLER_MARK = "_handinger_slack_handler"
+
+
+class Redactor:
+    """Masks token-shaped strings and the given literal secrets in text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        literal = sorted(
+            {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+        )
+        self._literal = re.compile("|".join(map(re.escape, literal))) if literal else None
+
+    def text(self, value: str) -> str:
+        if self._literal is not None:
+            value = self._literal.sub(MASK, value)
+        for pattern, replacement in TOKEN_PATTERNS:
+            value = pattern.sub(replacement, value)
+        return value
+
+    def value(self, value: Any) -> Any:
+        """Strings are masked; containers are masked inside; anything else keeps its type
+        unless its text form would carry a secret, in which case it becomes masked text."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bool | int | float) or value is None:
+            return value
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.value(v) for v in value]
+        shown = str(value)
+        masked = self.text(shown)
+        return value if masked == shown else masked
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites every record in place so that no secret is left in it; never drops a record."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact = self.redactor
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not hide the record, nor leak its args
+            message = f"{record.msg!s} {record.args!r}"
+        record.msg = redact.text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact.text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact.text(record.stack_info)
+        for key, value in extra_fields(record).items():
+            setattr(record, key, redact.value(value))
+        return True
+
+
+def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a caller added with `extra={…}`."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, extra fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in extra_fields(record).items():
+            payload[key if key not in payload else f"extra_{key}"] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            payload["exception"] = record.exc_text
+        if record.stack_info:
+            payload["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message key=value …`, the traceback on the following lines."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        extras = extra_fields(record)
+        if extras:
+            line += " " + " ".join(f"{k}={_shown(v)}" for k, v in sorted(extras.items()))
+        return line
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return json.dumps(text) if not text or any(c.isspace() or c in '"=' for c in text) else text
+
+
+def setup_logging(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Send the root logger to `stream` (stderr) in `fmt`, masking secrets; idempotent: a
+    second call replaces the handler the first one installed. Returns the handler."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    setattr(handler, _HANDLER_MARK, True)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter(Redactor(secrets)))
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    return handler
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    """Every secret value in the settings (the Handinger key, tokens, the signing secret)."""
+    values = (
+        settings.handinger_api_key,
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+    )
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+def setup_from_settings(settings: Settings, stream: TextIO | None = None) -> logging.Handler:
+    """`setup_logging` with `LOG_LEVEL`, `LOG_FORMAT` and the configured secrets."""
+    return setup_logging(
+        settings.log_level, settings.log_format, configured_secrets(settings), stream
+    )

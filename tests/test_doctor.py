@@ -1,0 +1,278 @@
+"""`handinger-slack doctor` against the Slack and Handinger emulators, running as processes."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.cli import main
+from bot.config import Settings
+from bot.doctor import check_database, check_scopes, check_slack_auth
+from bot.slack.scopes import required_scopes
+from bot.store import MIGRATIONS
+from tests.procs import ServerProcess, running
+
+KEY = "test-key"
+ENV_VARS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "HANDINGER_API_KEY",
+    "HANDINGER_BASE_URL",
+    "HANDINGER_DB",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+)
+
+
+@pytest.fixture(scope="module")
+def emulators() -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with (
+        running("bot.sandbox.slack", ["--port", "0"]) as slack,
+        running("bot.sandbox.handinger", ["--port", "0"]) as handinger,
+    ):
+        yield slack, handinger
+
+
+@pytest.fixture
+def env(emulators: tuple[ServerProcess, ServerProcess], tmp_path: Path) -> dict[str, str]:
+    """The environment of a correctly configured Socket Mode installation."""
+    slack, handinger = emulators
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_APP_TOKEN": "xapp-test",
+        "SLACK_SIGNING_SECRET": "",
+        "SLACK_API_URL": f"{slack.url}/api/",
+        "HANDINGER_API_KEY": KEY,
+        "HANDINGER_BASE_URL": handinger.url,
+        "HANDINGER_DB": str(tmp_path / "data" / "handinger-slack.db"),
+    }
+
+
+def doctor(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> tuple[int, dict[str, str]]:
+    """Run `handinger-slack doctor` in-process; return its status and its lines by check name."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    status = main(["doctor"])
+    lines = capsys.readouterr().out.splitlines()
+    by_name = {line[2:].split(":", 1)[0]: line for line in lines if line[:1] in "✓✗!–"}
+    by_name["summary"] = lines[-1]
+    return status, by_name
+
+
+def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[str, str]) -> None:
+    """The real entry point, as a process: exit status 0 and one line per check."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "✓ configuration: Socket Mode, every required setting is present"
+    assert lines[1].startswith("✓ Slack bot token: auth.test ok: bot user U0BOT (bot B0001)")
+    assert lines[2].startswith("! Slack scopes: scopes not reported")  # the emulator sends none
+    assert lines[3].startswith("✓ Socket Mode: apps.connections.open returned a websocket URL")
+    assert lines[4].startswith("✓ Handinger key: accepted by http://127.0.0.1:")
+    assert lines[5].startswith("✓ database: ") and "created at schema version" in lines[5]
+    assert lines[6] == "All checks passed (1 warning)."
+    assert len(lines) == 7
+    assert KEY not in result.stdout and "xoxb-test" not in result.stdout
+    assert Path(env["HANDINGER_DB"]).exists()
+
+
+def test_http_mode_needs_no_app_token(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    env.update(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET="s3cr3t-signing")
+    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    assert status == 0
+    assert lines["configuration"].startswith("✓ configuration: HTTP mode")
+    assert lines["Socket Mode"].startswith("– Socket Mode: not used")
+
+
+def test_a_wrong_handinger_key_fails_clearly(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    env["HANDINGER_API_KEY"] = "hdg_wrong_key"
+    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    assert status == 1
+    assert lines["Handinger key"].startswith("✗ Handinger key: rejected by http://127.0.0.1:")
+    assert "(HTTP 401)" in lines["Handinger key"] and "HANDINGER_API_KEY" in lines["Handinger key"]
+    assert lines["Slack bot token"].startswith("✓")
+    assert lines["summary"] == "1 check failed."
+    assert "hdg_wrong_key" not in "\n".join(lines.values())
+
+
+def test_a_wrong_bot_token_fails_clearly(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    env["SLACK_BOT_TOKEN"] = "xoxb-not-the-right-one"
+    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    assert status == 1
+    line = lines["Slack bot token"]
+    assert line.startswith("✗ Slack bot token: auth.test failed: invalid_auth — SLACK_BOT_TOKEN")
+    assert "Slack scopes" not in lines  # nothing to compare without a working token
+    assert lines["Handinger key"].startswith("✓") and lines["Socket Mode"].startswith("✓")
+    assert "not-the-right-one" not in "\n".join(lines.values())
+
+
+def test_a_wrong_app_token_fails_the_socket_mode_check(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    env["SLACK_APP_TOKEN"] = "xapp-1-wrong"
+    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    assert status == 1
+    assert lines["Socket Mode"].startswith(
+        "✗ Socket Mode: apps.connections.open failed: invalid_auth"
+    )
+    assert "connections:write" in lines["Socket Mode"]
+
+
+def test_an_unwritable_database_path_fails(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where a directory should be")
+    env["HANDINGER_DB"] = str(blocker / "handinger-slack.db")
+    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    assert status == 1
+    assert lines["database"].startswith(f"✗ database: cannot open {blocker}/handinger-slack.db")
+    assert "HANDINGER_DB" in lines["database"]
+
+
+def test_incomplete_and_invalid_configuration(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    status, lines = doctor({**env, "HANDINGER_API_KEY": ""}, monkeypatch, capsys, tmp_path)
+    assert status == 1
+    assert "✗ configuration: Socket Mode; missing HANDINGER_API_KEY" in lines["configuration"]
+    assert lines["Handinger key"] == "– Handinger key: skipped: HANDINGER_API_KEY is not set"
+
+    status, lines = doctor({**env, "SLACK_BOT_TOKEN": "xoxp-user"}, monkeypatch, capsys, tmp_path)
+    assert status == 1
+    assert lines["configuration"].startswith("✗ configuration: invalid — SLACK_BOT_TOKEN: must")
+
+    status, lines = doctor({}, monkeypatch, capsys, tmp_path)
+    assert status == 1 and "no credentials are configured" in lines["configuration"]
+
+
+def test_an_unreachable_slack_api_fails(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    env["SLACK_API_URL"] = "http://127.0.0.1:9/api/"  # discard port: nothing listens
+    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    assert status == 1
+    assert lines["Slack bot token"].startswith("✗ Slack bot token: cannot reach http://127.0.0.1:9")
+
+
+# ---- scopes, from a Slack that reports them ----------------------------------------------------
+
+
+@pytest.fixture
+async def scoped_slack() -> AsyncIterator[str]:
+    """A stand-in for Slack's auth.test that reports granted scopes, as real Slack does (the
+    emulator does not send `x-oauth-scopes`)."""
+
+    async def auth_test(request: web.Request) -> web.Response:
+        body = {"ok": True, "team": "Acme", "team_id": "T9", "user_id": "U9", "bot_id": "B9"}
+        return web.json_response(body, headers={"X-OAuth-Scopes": "chat:write,commands"})
+
+    app = web.Application()
+    app.router.add_route("*", "/api/auth.test", auth_test)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}/api/"
+    finally:
+        await runner.cleanup()
+
+
+async def test_missing_scopes_are_named(scoped_slack: str) -> None:
+    settings = Settings(
+        _env_file=None, slack_bot_token=SecretStr("xoxb-scoped"), slack_api_url=scoped_slack
+    )
+    auth, headers = await check_slack_auth(settings)
+    assert auth.status == "ok" and headers is not None
+    check = check_scopes(headers.get("x-oauth-scopes"), required_scopes())
+    assert check.status == "fail"
+    assert check.detail.startswith("missing app_mentions:read, channels:history, channels:join")
+    assert "chat:write" not in check.detail and "reinstall" in check.hint
+
+
+def test_scope_comparison() -> None:
+    required = ("chat:write", "commands")
+    assert check_scopes("chat:write, commands", required).status == "ok"
+    extra = check_scopes("chat:write,commands,users:read", required)
+    assert extra.status == "ok" and "unused: users:read" in extra.detail
+    assert check_scopes("commands", required).detail == "missing chat:write"
+    assert check_scopes(None, required).status == "warn"
+
+
+# ---- the database ------------------------------------------------------------------------------
+
+
+def test_database_states(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    assert "created at schema version" in check_database(path).detail
+    assert check_database(path).detail.endswith(f"schema version {len(MIGRATIONS)} (current)")
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_version SET version = ?", [len(MIGRATIONS) + 1])
+    connection.close()
+    newer = check_database(path)
+    assert newer.status == "fail" and "newer than this release" in newer.detail
+
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as connection:
+        connection.execute("CREATE TABLE schema_version (version INTEGER)")
+        connection.execute("INSERT INTO schema_version VALUES (0)")
+    connection.close()
+    assert f"migrated from schema version 0 to {len(MIGRATIONS)}" in check_database(old).detail
+
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    assert check_database(directory).status == "fail"
