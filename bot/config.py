@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     handinger_max_budget: Budget = "high"
     handinger_stream_idle_timeout: float = Field(default=90.0, gt=0)
     handinger_max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    handinger_schedule_admins: str = ""
+    handinger_schedule_check_seconds: float = Field(default=300.0, gt=0)
 
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
@@ -156,6 +158,11 @@ class Settings(BaseSettings):
         if self.handinger_api_key is None:
             missing.append("HANDINGER_API_KEY (your Handinger API key, hdg_…)")
         return missing
+
+    @property
+    def schedule_admins(self) -> frozenset[str]:
+        """Slack user ids allowed to cancel anyone's schedules (besides workspace admins)."""
+        return frozenset(u.strip() for u in self.handinger_schedule_admins.split(",") if u.strip())
 
     def budget_allowed(self, budget: str) -> bool:
         """Whether a Slack user may ask for `budget` under HANDINGER_MAX_BUDGET."""

@@ -11,8 +11,10 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from .config import Settings
+from .core.digests import Digests
 from .core.files import FileDelivery
 from .core.runner import Runner
+from .core.schedules import ScheduleWatcher
 from .handinger.client import HandingerClient
 from .slack.app import build_app, web_app, web_clients
 from .slack.publisher import SlackSurface
@@ -33,14 +35,23 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     client, edit_client = web_clients(settings)
     surface = SlackSurface(client, edit_client)
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
+    digests = Digests(store, surface, files)
+    watcher = ScheduleWatcher(
+        store,
+        handinger,
+        digests,
+        safety_interval=settings.handinger_schedule_check_seconds,
+    )
     runner = Runner(
         store,
         handinger,
         surface,
         default_budget=settings.handinger_default_budget,
         files=files,
+        digests=digests,
+        schedules_changed=watcher.wake,
     )
-    app = build_app(settings, runner, client)
+    app = build_app(settings, runner, client, watcher.wake)
     socket: AsyncSocketModeHandler | None = None
 
     def health() -> dict[str, Any]:
@@ -55,10 +66,13 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     pruning = asyncio.create_task(_prune_events(store))
+    watching: asyncio.Task[None] | None = None
     try:
         recovered = await runner.recover()
         if recovered:
             log.info("recovering %d run(s) that were in flight", recovered)
+        await watcher.startup()
+        watching = asyncio.create_task(watcher.run())
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
             socket = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
@@ -71,6 +85,9 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     finally:
         log.info("shutting down")
         pruning.cancel()
+        if watching is not None:
+            watching.cancel()
+        await watcher.aclose()
         if socket is not None:
             await socket.close_async()  # type: ignore[no-untyped-call]
         await server.cleanup()

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-RunKind = Literal["new", "continue"]
+RunKind = Literal["new", "continue", "digest"]
+ScheduleStatus = Literal["active", "done", "cancelled", "gone"]
 RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
 ACTIVE: tuple[RunStatus, ...] = ("starting", "running")
 
@@ -63,6 +64,43 @@ class Run:
 
 
 _RUN_FIELDS = {f.name for f in fields(Run)}
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A Handinger schedule made from Slack, and the channel its digests go to."""
+
+    id: str
+    team_id: str
+    channel_id: str
+    worker_id: str
+    creator_id: str
+    input: str
+    budget: str
+    type: str
+    description: str
+    status: ScheduleStatus
+    created_at: float
+    next_run_at: float | None = None
+    cancelled_by: str | None = None
+
+    @property
+    def one_shot(self) -> bool:
+        return self.type in ("scheduled", "delayed")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSchedule:
+    """A schedule to attach to the worker a run is starting (created once its id is known)."""
+
+    run_id: int
+    when_json: str
+    input: str
+    budget: str
+    description: str
+
+
+_SCHEDULE_FIELDS = {f.name for f in fields(Schedule)}
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -129,7 +167,54 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE runs SET files_done = 1")  # runs from before files were delivered
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Schedules, the digests posted for them, and how much of each worker's history was seen."""
+    db.table("schedules").create(
+        {
+            "id": str,
+            "team_id": str,
+            "channel_id": str,
+            "worker_id": str,
+            "creator_id": str,
+            "input": str,
+            "budget": str,
+            "type": str,
+            "description": str,
+            "status": str,
+            "created_at": float,
+            "next_run_at": float,
+            "cancelled_by": str,
+        },
+        pk="id",
+    )
+    db.table("schedules").create_index(["team_id", "channel_id", "status"])
+    db.table("schedules").create_index(["worker_id"])
+    db.table("pending_schedules").create(
+        {"run_id": int, "when_json": str, "input": str, "budget": str, "description": str},
+        pk="run_id",
+    )
+    db.table("worker_marks").create(
+        {"worker_id": str, "messages_seen": int, "updated_at": float}, pk="worker_id"
+    )
+    db.table("digests").create(
+        {
+            "key": str,
+            "worker_id": str,
+            "schedule_id": str,
+            "run_id": int,
+            "message_index": int,
+            "late": int,
+            "created_at": float,
+        },
+        pk="key",
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+]
 """Schema changes in order; the database records how many it has applied."""
 
 
@@ -378,8 +463,107 @@ class Store:
         runs = self.thread_runs(team_id, channel_id, thread_ts)
         return runs[-1] if runs else None
 
+    def active_run_for_worker(self, worker_id: str) -> Run | None:
+        runs = self._runs(
+            "worker_id = ? AND status IN ('starting', 'running') LIMIT 1", [worker_id]
+        )
+        return runs[0] if runs else None
+
+    # ---- schedules ------------------------------------------------------------------------
+
+    def add_schedule(self, schedule: Schedule) -> Schedule:
+        record = {name: getattr(schedule, name) for name in _SCHEDULE_FIELDS}
+        self.db.table("schedules").insert(record, replace=True)
+        return schedule
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        rows = list(self.db.query("SELECT * FROM schedules WHERE id = ?", [schedule_id]))
+        return _schedule(rows[0]) if rows else None
+
+    def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
+        unknown = set(changes) - _SCHEDULE_FIELDS
+        if unknown:
+            raise ValueError(f"unknown schedule fields: {sorted(unknown)}")
+        self.db.table("schedules").update(schedule_id, changes)
+        found = self.get_schedule(schedule_id)
+        assert found is not None
+        return found
+
+    def active_schedules(self) -> list[Schedule]:
+        return self._schedules("status = 'active' ORDER BY next_run_at", [])
+
+    def channel_schedules(self, team_id: str, channel_id: str) -> list[Schedule]:
+        return self._schedules(
+            "team_id = ? AND channel_id = ? AND status = 'active' ORDER BY created_at",
+            [team_id, channel_id],
+        )
+
+    def worker_schedules(self, worker_id: str) -> list[Schedule]:
+        """Every schedule ever made on a worker, newest first (digests name the latest)."""
+        return self._schedules("worker_id = ? ORDER BY created_at DESC", [worker_id])
+
+    def _schedules(self, where: str, params: list[Any]) -> list[Schedule]:
+        query = f"SELECT * FROM schedules WHERE {where}"
+        return [_schedule(row) for row in self.db.query(query, params)]
+
+    def add_pending_schedule(self, pending: PendingSchedule) -> None:
+        self.db.table("pending_schedules").insert(
+            {name.name: getattr(pending, name.name) for name in fields(PendingSchedule)},
+            replace=True,
+        )
+
+    def pending_schedule(self, run_id: int) -> PendingSchedule | None:
+        rows = list(self.db.query("SELECT * FROM pending_schedules WHERE run_id = ?", [run_id]))
+        return PendingSchedule(**rows[0]) if rows else None
+
+    def drop_pending_schedule(self, run_id: int) -> None:
+        self.db.execute("DELETE FROM pending_schedules WHERE run_id = ?", [run_id])
+
+    # ---- what of a worker's history has been shown ----------------------------------------
+
+    def messages_seen(self, worker_id: str) -> int | None:
+        row = self.db.execute(
+            "SELECT messages_seen FROM worker_marks WHERE worker_id = ?", [worker_id]
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def see_messages(self, worker_id: str, count: int) -> None:
+        """Everything before message `count` of this worker has been shown in Slack."""
+        self.db.execute(
+            "INSERT INTO worker_marks (worker_id, messages_seen, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(worker_id) DO UPDATE SET "
+            "messages_seen = MAX(messages_seen, excluded.messages_seen), "
+            "updated_at = excluded.updated_at",
+            [worker_id, count, self._clock()],
+        )
+
+    def claim_digest(
+        self, *, worker_id: str, message_index: int, schedule_id: str, run_id: int, late: bool
+    ) -> bool:
+        """Record that a scheduled turn gets a digest; False if it already has one."""
+        key = f"{worker_id}:{message_index}"
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO digests "
+            "(key, worker_id, schedule_id, run_id, message_index, late, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [key, worker_id, schedule_id, run_id, message_index, int(late), self._clock()],
+        )
+        return cursor.rowcount == 1
+
+    def unposted_digests(self) -> list[tuple[Run, int, bool]]:
+        """Digests claimed but never posted (the app stopped in between): run, index, late."""
+        rows = self.db.execute(
+            "SELECT d.run_id, d.message_index, d.late FROM digests d JOIN runs r "
+            "ON r.id = d.run_id WHERE r.message_ts IS NULL ORDER BY d.created_at"
+        ).fetchall()
+        return [(self.get_run(int(r[0])), int(r[1]), bool(r[2])) for r in rows]
+
     def _runs(self, where: str, params: list[Any]) -> list[Run]:
         return [_run(row) for row in self.db.query(f"SELECT * FROM runs WHERE {where}", params)]
+
+
+def _schedule(row: dict[str, Any]) -> Schedule:
+    return Schedule(**{key: value for key, value in row.items() if key in _SCHEDULE_FIELDS})
 
 
 def _run(row: dict[str, Any]) -> Run:

@@ -106,6 +106,7 @@ def test_required_scopes_today() -> None:
         "im:history",
         "mpim:history",
         "reactions:write",
+        "users:read",
     )
 
 

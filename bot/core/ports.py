@@ -35,3 +35,7 @@ class RunSurface(Protocol):
     async def mark(self, run: Run, mark: Mark) -> None:
         """Show the state of the user message that asked for a queued follow-up."""
         ...
+
+    async def tell(self, run: Run, text: str) -> None:
+        """Tell the run's requester something privately (plain text)."""
+        ...

@@ -16,9 +16,10 @@ from typing import Any
 
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError
-from ..handinger.models import Budget
-from ..store import Run, Store
+from ..handinger.models import Budget, When
+from ..store import PendingSchedule, Run, Store
 from . import problems
+from .digests import Digests
 from .files import FileDelivery
 from .ports import RunSurface, Undeliverable
 from .turn import RunnerPolicy, Turn, TurnContext
@@ -39,6 +40,8 @@ class Runner:
         *,
         default_budget: Budget = "standard",
         files: FileDelivery | None = None,
+        digests: Digests | None = None,
+        schedules_changed: Callable[[], None] | None = None,
         policy: RunnerPolicy | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
@@ -50,7 +53,17 @@ class Runner:
         self.files = files
         self.policy = policy or RunnerPolicy()
         self._clock = clock
-        self._ctx = TurnContext(store, handinger, surface, files, self.policy, clock, sleep)
+        self._ctx = TurnContext(
+            store,
+            handinger,
+            surface,
+            files,
+            self.policy,
+            clock,
+            sleep,
+            digests=digests,
+            schedules_changed=schedules_changed,
+        )
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- entry points -------------------------------------------------------------------
@@ -66,11 +79,14 @@ class Runner:
         trigger_ts: str | None = None,
         thread_ts: str | None = None,
         response_url: str | None = None,
+        schedule: tuple[When, str] | None = None,
     ) -> Run:
         """Start a new worker.
 
         Without `trigger_ts` (a slash command) the run's message starts a new thread. With it,
         the run is threaded under `thread_ts` (default: the triggering message itself).
+        With `schedule` (when, description), the new worker also gets that schedule and this
+        first run is its first digest.
         """
         run = self.store.add_run(
             team_id=team_id,
@@ -84,6 +100,17 @@ class Runner:
             trigger_ts=trigger_ts,
             response_url=response_url,
         )
+        if schedule is not None:
+            when, description = schedule
+            self.store.add_pending_schedule(
+                PendingSchedule(
+                    run_id=run.id,
+                    when_json=when.model_dump_json(by_alias=True),
+                    input=instruction,
+                    budget=run.budget,
+                    description=description,
+                )
+            )
         log.info("run %d: new worker requested by %s in %s", run.id, user_id, channel_id)
         self._spawn(self._execute(run))
         return run

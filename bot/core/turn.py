@@ -17,12 +17,14 @@ from typing import Any, Literal
 from ..handinger.client import HandingerClient
 from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
 from ..handinger.events import StreamEvent
-from ..handinger.models import BUDGETS, Budget, Worker
+from ..handinger.models import BUDGETS, WHEN_ADAPTER, Budget, When, Worker
 from ..store import Run, Store
 from . import problems
+from .digests import Digests
 from .files import FileDelivery
 from .ports import Mark, RunSurface, Undeliverable
 from .progress import TurnProgress
+from .schedules import confirmation, create_schedule
 from .views import RunState, RunView, build_view
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ class TurnContext:
     policy: RunnerPolicy
     clock: Callable[[], float]
     sleep: Callable[[float], Coroutine[Any, Any, None]]
+    digests: Digests | None = None
+    schedules_changed: Callable[[], None] | None = None
 
 
 class NoWorkerId(HandingerError):
@@ -68,6 +72,8 @@ class Turn:
         self.run = run
         self.started = started
         self.progress = TurnProgress(worker_id=run.worker_id)
+        self.pending = ctx.store.pending_schedule(run.id)
+        self._attaching: asyncio.Task[None] | None = None
 
     # ---- the two kinds of turn ----------------------------------------------------------
 
@@ -84,6 +90,8 @@ class Turn:
                 self.ctx.handinger.create_worker_streaming(self.run.input, budget=budget)
             )
         elif recovering:
+            if self.pending is not None:
+                self._attaching = asyncio.create_task(self._attach_schedule(worker_id))
             await self.relay(self.ctx.handinger.stream_worker(worker_id))
         await self.finalize()
 
@@ -107,6 +115,8 @@ class Turn:
             await self.relay(self.ctx.handinger.stream_worker(worker_id))
         else:
             worker = await self._wait_until_idle(worker)
+            if self.ctx.digests is not None:  # a scheduled turn just ended: its digest first
+                await self.ctx.digests.catch_up(worker)
             self._update(messages_before=len(worker.messages))
             await self._send_continue(worker_id)
         await self.finalize()
@@ -164,6 +174,45 @@ class Turn:
                 run.team_id, run.channel_id, run.thread_ts, worker_id, run.user_id
             )
         log.info("run %d: worker %s started", run.id, worker_id)
+        if self.pending is not None and self._attaching is None:
+            self._attaching = asyncio.create_task(self._attach_schedule(worker_id))
+
+    async def _attach_schedule(self, worker_id: str) -> None:
+        """`/handinger schedule …`: the worker exists now, so its schedule can be made."""
+        pending = self.pending
+        assert pending is not None
+        when: When = WHEN_ADAPTER.validate_json(pending.when_json)
+        try:
+            schedule = await create_schedule(
+                self.ctx.store,
+                self.ctx.handinger,
+                worker_id=worker_id,
+                team_id=self.run.team_id,
+                channel_id=self.run.channel_id,
+                creator_id=self.run.user_id,
+                input=pending.input,
+                when=when,
+                budget=_budget(pending.budget),
+                description=pending.description,
+            )
+        except HandingerError as error:
+            log.warning("run %d: schedule not created: %s", self.run.id, error)
+            self.ctx.store.drop_pending_schedule(self.run.id)
+            await self._tell(
+                "The schedule could not be created: "
+                f"{problems.describe(error)} This first run still completes."
+            )
+            return
+        self.ctx.store.drop_pending_schedule(self.run.id)
+        if self.ctx.schedules_changed is not None:
+            self.ctx.schedules_changed()
+        await self._tell(confirmation(schedule, when, self.ctx.clock()))
+
+    async def _tell(self, text: str) -> None:
+        try:
+            await self.ctx.surface.tell(self.run, text)
+        except Exception:
+            log.warning("run %d: could not tell its requester", self.run.id, exc_info=True)
 
     async def _tick(self) -> None:
         while True:
@@ -173,6 +222,7 @@ class Turn:
     async def finalize(self) -> None:
         """Render the final message from GET of the worker (principle 1), then files."""
         worker = await self._settle()
+        self.ctx.store.see_messages(worker.id, len(worker.messages))
         failure = worker.error_message or (self.progress.failure if not worker.text else None)
         state: Literal["completed", "failed"] = "failed" if failure else "completed"
         await self.ctx.surface.finish(self.run, self.view(state, worker=worker, error=failure))
@@ -180,6 +230,8 @@ class Turn:
         self._update(status=state, error=failure, files_done=files_done)
         await self.mark(state)
         await self.deliver_files(worker)
+        if self._attaching is not None:
+            await self._attaching
         elapsed = self.ctx.clock() - self.started
         log.info(
             "run %d: %s in %.1f s (worker %s)", self.run.id, state, elapsed, self.run.worker_id
@@ -274,8 +326,16 @@ class Turn:
         notice: str | None = None,
     ) -> RunView:
         elapsed = max(self.ctx.clock() - self.started, 0.0)
+        header = f"📅 Scheduled digest · {self.pending.description}" if self.pending else None
         return build_view(
-            self.run, self.progress, state, elapsed, worker=worker, error=error, notice=notice
+            self.run,
+            self.progress,
+            state,
+            elapsed,
+            worker=worker,
+            error=error,
+            notice=notice,
+            header=header,
         )
 
     def _poll_delay(self, attempt: int) -> float:

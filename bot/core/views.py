@@ -58,6 +58,7 @@ def build_view(
     worker: Worker | None = None,
     error: str | None = None,
     notice: str | None = None,
+    header: str | None = None,
 ) -> RunView:
     """The view of a run from its stream progress, or from the fetched worker once finished.
 
@@ -95,4 +96,5 @@ def build_view(
         budget=run.budget,
         error=error,
         notice=notice,
+        header=header,
     )

@@ -252,3 +252,5 @@ class IntervalWhen(_When):
 
 
 When = ScheduledWhen | DelayedWhen | CronWhen | IntervalWhen
+
+WHEN_ADAPTER: TypeAdapter[When] = TypeAdapter(Annotated[When, Field(discriminator="type")])

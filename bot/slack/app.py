@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ..config import Settings
 from ..core.runner import Runner
 from .listeners import actions, commands, messages
+from .listeners.schedules import ScheduleCommands
 
 EVENTS_PATH = "/slack/events"
 
@@ -42,16 +44,23 @@ def web_clients(settings: Settings) -> tuple[AsyncWebClient, AsyncWebClient]:
     return general, edits
 
 
-def build_app(settings: Settings, runner: Runner, client: AsyncWebClient) -> AsyncApp:
+def build_app(
+    settings: Settings,
+    runner: Runner,
+    client: AsyncWebClient,
+    schedules_changed: Callable[[], None] = lambda: None,
+) -> AsyncApp:
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret is not None else "",
         process_before_response=False,
     )
-    commands.register(app, runner, settings)
+    schedule_commands = ScheduleCommands(runner, settings, schedules_changed)
+    schedule_commands.register(app)
+    commands.register(app, runner, settings, schedule_commands)
     messages.register(app, runner, settings)
-    actions.register(app, runner)
+    actions.register(app, runner, schedule_commands)
     return app
 
 

@@ -22,7 +22,13 @@ from ..core.views import RunView
 from ..store import Run
 from .mrkdwn import escape
 from .pacing import ChannelPacer
-from .render import SlackMessage, render_final, render_notice, render_progress
+from .render import (
+    FinalMessages,
+    SlackMessage,
+    render_final,
+    render_notice,
+    render_progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +124,20 @@ class SlackSurface:
                 raise
             log.info("run %d: its message is gone; posting the answer anew", run.id)
             await self._post(run, final.card, run.thread_ts)
-        thread_ts = run.thread_ts or run.message_ts
+        await self._post_overflow(run, final, run.thread_ts or run.message_ts)
+
+    async def publish(self, run: Run, view: RunView) -> str:
+        """A finished message posted at the top of the channel (a scheduled digest)."""
+        final = render_final(view)
+        ts = await self._post(run, final.card, None)
+        await self._post_overflow(run, final, ts)
+        return ts
+
+    async def tell(self, run: Run, text: str) -> None:
+        await self._tell_privately(run, escape(text))
+
+    async def _post_overflow(self, run: Run, final: FinalMessages, thread_ts: str) -> None:
+        """What did not fit the card: continuation replies, then the whole answer as a file."""
         for part in final.continuations:
             await self._post(run, part, thread_ts)
         if final.attachment is not None:

@@ -225,7 +225,7 @@ RUN_ACTIONS = "run_actions"
 
 
 def _actions_block(view: RunView) -> list[Block]:
-    """The next steps for a finished run: its worker's email address, and a refresh."""
+    """The next steps for a finished run: its worker's email address, a refresh, a schedule."""
     if view.worker_id is None:
         return []
 
@@ -245,6 +245,7 @@ def _actions_block(view: RunView) -> list[Block]:
                     "options": [
                         option("Email address", "email"),
                         option("Refresh", "refresh"),
+                        option("Schedule this…", "schedule"),
                     ],
                 }
             ],

@@ -1,4 +1,4 @@
-"""The finished card's overflow menu: the worker's email address, and Refresh."""
+"""The finished card's overflow menu: the worker's email address, Refresh, Schedule this…"""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ...handinger.errors import HandingerError
 from ...store import Run
 from ..mrkdwn import escape
 from ..render import RUN_ACTIONS
+from .schedules import ScheduleCommands
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def email_text(address: str) -> str:
     )
 
 
-def register(app: AsyncApp, runner: Runner) -> None:
+def register(app: AsyncApp, runner: Runner, schedules: ScheduleCommands) -> None:
     @app.action(RUN_ACTIONS)
     async def on_run_action(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
@@ -61,5 +62,8 @@ def register(app: AsyncApp, runner: Runner) -> None:
                 await tell(email_text(await runner.handinger.get_email(run.worker_id)), run)
             elif verb == "refresh":
                 await runner.refresh(run)
+            elif verb == "schedule":
+                trigger = str(body.get("trigger_id", ""))
+                await schedules.open_modal(client, trigger, run.channel_id, run.id)
         except HandingerError as error:
             await tell(problems.describe(error), run)

@@ -13,9 +13,9 @@ from ...config import Settings
 from ...core.runner import Runner
 from ..commands import CommandError, Help, RunInstruction, Subcommand, parse_command
 from ..render import SlackMessage, StatusRow, render_help, render_notice, render_status
+from .schedules import ScheduleCommands
 
 COMMAND = "/handinger"
-AVAILABLE_SUBCOMMANDS = {"status"}
 log = logging.getLogger(__name__)
 
 
@@ -23,7 +23,9 @@ def ephemeral(message: SlackMessage) -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
 
 
-def register(app: AsyncApp, runner: Runner, settings: Settings) -> None:
+def register(
+    app: AsyncApp, runner: Runner, settings: Settings, schedules: ScheduleCommands
+) -> None:
     async def status(
         command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
@@ -59,6 +61,10 @@ def register(app: AsyncApp, runner: Runner, settings: Settings) -> None:
         if isinstance(parsed, Subcommand) and parsed.name == "status":
             await ack()
             await status(command, client, respond)
+            return
+        if isinstance(parsed, Subcommand) and parsed.name in schedules.handlers:
+            handler = schedules.handlers[parsed.name]
+            await handler(ack, command, parsed.args, client, respond)
             return
         if isinstance(parsed, Subcommand):
             await ack(**ephemeral(render_notice(unavailable(parsed.name), trusted=True)))

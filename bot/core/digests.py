@@ -1,0 +1,163 @@
+"""Post scheduled turns as digests: one top-level message per turn, exactly once.
+
+A schedule makes the worker run a turn the app did not start. Such turns are found by comparing
+the worker's stored messages with how many of them Slack has already seen (every turn the app
+itself runs marks its messages seen when it finishes). Each unseen assistant turn is claimed in
+the store before it is posted, so a restart posts it once: late if it fired while the app was
+down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol
+
+from ..handinger.history import PastTurn, past_turns
+from ..handinger.models import Worker
+from ..store import Run, Schedule, Store
+from .files import FileDelivery
+from .progress import TurnProgress
+from .views import RunView, build_view
+
+log = logging.getLogger(__name__)
+
+
+class DigestSurface(Protocol):
+    async def publish(self, run: Run, view: RunView) -> str:
+        """Post a finished message at the top of the run's channel; return its id."""
+        ...
+
+
+def digest_header(schedule: Schedule, *, late: bool) -> str:
+    note = " · posted late: it ran while the app was offline" if late else ""
+    return f"📅 Scheduled digest · {schedule.description}{note}"
+
+
+class Digests:
+    """Finds a worker's unseen scheduled turns and posts each as a digest."""
+
+    def __init__(
+        self,
+        store: Store,
+        surface: DigestSurface,
+        files: FileDelivery | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.surface = surface
+        self.files = files
+        self._clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def catch_up(self, worker: Worker, *, late: bool = False) -> int:
+        """Post every turn of `worker` that Slack has not seen; return how many were posted.
+
+        Only a worker with a schedule gets digests, and never while the app runs a turn on it
+        (that turn is not a scheduled one).
+        """
+        schedules = self.store.worker_schedules(worker.id)
+        if not schedules or worker.is_running:
+            return 0
+        lock = self._locks.setdefault(worker.id, asyncio.Lock())
+        async with lock:
+            seen = self.store.messages_seen(worker.id)
+            if seen is None:  # first sighting: nothing before now is news
+                self.store.see_messages(worker.id, len(worker.messages))
+                return 0
+            turns = past_turns(worker, since=seen)
+            posted = 0
+            for index, turn in enumerate(turns):
+                latest = index == len(turns) - 1
+                if await self._post(worker, turn, schedules[0], late=late, latest=latest):
+                    posted += 1
+            self.store.see_messages(worker.id, len(worker.messages))
+            return posted
+
+    async def post_claimed(self, run: Run, worker: Worker, index: int, *, late: bool) -> None:
+        """Post a digest that was claimed before the app stopped but never posted."""
+        schedule = next(iter(self.store.worker_schedules(worker.id)), None)
+        turn = next((t for t in past_turns(worker, since=index) if t.index == index), None)
+        if schedule is None or turn is None:
+            self.store.update_run(run.id, status="failed", error="digest source vanished")
+            return
+        await self._show(run, worker, turn, schedule, late=late, latest=False)
+
+    async def _post(
+        self, worker: Worker, turn: PastTurn, schedule: Schedule, *, late: bool, latest: bool
+    ) -> bool:
+        run = self.store.add_run(
+            team_id=schedule.team_id,
+            channel_id=schedule.channel_id,
+            kind="digest",
+            input=turn.input or schedule.input,
+            budget=schedule.budget,
+            user_id=schedule.creator_id,
+            status="completed",
+            worker_id=worker.id,
+        )
+        claimed = self.store.claim_digest(
+            worker_id=worker.id,
+            message_index=turn.index,
+            schedule_id=schedule.id,
+            run_id=run.id,
+            late=late,
+        )
+        if not claimed:
+            self.store.update_run(run.id, status="failed", error="duplicate digest")
+            return False
+        await self._show(run, worker, turn, schedule, late=late, latest=latest)
+        return True
+
+    async def _show(
+        self,
+        run: Run,
+        worker: Worker,
+        turn: PastTurn,
+        schedule: Schedule,
+        *,
+        late: bool,
+        latest: bool,
+    ) -> None:
+        progress = TurnProgress(worker_id=worker.id, text=turn.text)
+        progress.sources.extend(turn.sources)
+        progress.files.extend(turn.files)
+        # The latest turn is what the worker reports now: its text, usage and costs are exact.
+        shown_worker = worker if latest and worker.text == turn.text else None
+        failure = worker.error_message if shown_worker is not None else None
+        view = build_view(
+            run,
+            progress,
+            "failed" if failure else "completed",
+            _duration(worker) if shown_worker is not None else 0.0,
+            worker=shown_worker,
+            error=failure,
+        )
+        view = _with_header(view, digest_header(schedule, late=late), turn)
+        ts = await self.surface.publish(run, view)
+        run = self.store.update_run(run.id, message_ts=ts, thread_ts=ts, files_done=0)
+        self.store.link_thread(run.team_id, run.channel_id, ts, worker.id, schedule.creator_id)
+        log.info(
+            "digest of schedule %s posted (worker %s, turn %d)", schedule.id, worker.id, turn.index
+        )
+        if self.files is not None:
+            try:
+                await self.files.deliver(run, worker, turn.files)
+            except Exception:
+                log.exception("digest run %d: file delivery failed", run.id)
+        self.store.update_run(run.id, files_done=1)
+
+
+def _duration(worker: Worker) -> float:
+    if worker.usage is not None and worker.usage.duration_ms is not None:
+        return worker.usage.duration_ms / 1000
+    return 0.0
+
+
+def _with_header(view: RunView, header: str, turn: PastTurn) -> RunView:
+    sources = view.sources or turn.sources
+    return replace(view, header=header, sources=sources, is_followup=False)
