@@ -536,7 +536,7 @@ def test_finished_runs_offer_email_and_refresh_only_with_a_worker() -> None:
     [actions] = [b for b in done.blocks if b["type"] == "actions"]
     [menu] = actions["elements"]
     assert menu["type"] == "overflow" and menu["action_id"] == RUN_ACTIONS
-    assert [o["value"] for o in menu["options"]] == ["email:7", "refresh:7"]
+    assert [o["value"] for o in menu["options"]] == ["email:7", "refresh:7", "schedule:7"]
     assert done.blocks[-1] is actions
     no_worker = render_final(view(state="failed", error="x", worker_id=None)).card
     assert not [b for b in no_worker.blocks if b["type"] == "actions"]
