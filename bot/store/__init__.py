@@ -10,212 +10,39 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import sqlite_utils
 
-RunKind = Literal["new", "continue", "digest"]
-ScheduleStatus = Literal["active", "done", "cancelled", "gone"]
-RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
-ACTIVE: tuple[RunStatus, ...] = ("starting", "running")
+from .records import (
+    ACTIVE,
+    RUN_FIELDS,
+    SCHEDULE_FIELDS,
+    PendingSchedule,
+    Run,
+    RunKind,
+    RunStatus,
+    Schedule,
+    ScheduleStatus,
+    Thread,
+    run_from_row,
+    schedule_from_row,
+)
+from .schema import MIGRATIONS
 
-
-@dataclass(frozen=True, slots=True)
-class Thread:
-    """A Slack thread that belongs to one Handinger worker."""
-
-    team_id: str
-    channel_id: str
-    thread_ts: str
-    worker_id: str
-    user_id: str
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    """One turn the app asked Handinger for, and the Slack message that shows it."""
-
-    id: int
-    team_id: str
-    channel_id: str
-    thread_ts: str | None
-    kind: RunKind
-    input: str
-    budget: str
-    user_id: str
-    status: RunStatus
-    created_at: float
-    worker_id: str | None = None
-    message_ts: str | None = None
-    trigger_ts: str | None = None
-    response_url: str | None = None
-    error: str | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    messages_before: int | None = None
-    files_done: int | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("completed", "failed")
-
-
-_RUN_FIELDS = {f.name for f in fields(Run)}
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """A Handinger schedule made from Slack, and the channel its digests go to."""
-
-    id: str
-    team_id: str
-    channel_id: str
-    worker_id: str
-    creator_id: str
-    input: str
-    budget: str
-    type: str
-    description: str
-    status: ScheduleStatus
-    created_at: float
-    next_run_at: float | None = None
-    cancelled_by: str | None = None
-
-    @property
-    def one_shot(self) -> bool:
-        return self.type in ("scheduled", "delayed")
-
-
-@dataclass(frozen=True, slots=True)
-class PendingSchedule:
-    """A schedule to attach to the worker a run is starting (created once its id is known)."""
-
-    run_id: int
-    when_json: str
-    input: str
-    budget: str
-    description: str
-
-
-_SCHEDULE_FIELDS = {f.name for f in fields(Schedule)}
-
-
-def _migration_1(db: sqlite_utils.Database) -> None:
-    db.table("threads").create(
-        {
-            "team_id": str,
-            "channel_id": str,
-            "thread_ts": str,
-            "worker_id": str,
-            "user_id": str,
-            "created_at": float,
-        },
-        pk=("team_id", "channel_id", "thread_ts"),
-        not_null={"worker_id"},
-    )
-    db.table("threads").create_index(["worker_id"])
-    db.table("runs").create(
-        {
-            "id": int,
-            "team_id": str,
-            "channel_id": str,
-            "thread_ts": str,
-            "kind": str,
-            "input": str,
-            "budget": str,
-            "user_id": str,
-            "status": str,
-            "created_at": float,
-            "worker_id": str,
-            "message_ts": str,
-            "trigger_ts": str,
-            "response_url": str,
-            "error": str,
-            "started_at": float,
-            "finished_at": float,
-            "messages_before": int,
-        },
-        pk="id",
-        not_null={"team_id", "channel_id", "kind", "input", "status"},
-    )
-    db.table("runs").create_index(["status"])
-    db.table("runs").create_index(["team_id", "channel_id", "thread_ts"])
-    db.table("handled_events").create({"key": str, "handled_at": float}, pk="key")
-
-
-def _migration_2(db: sqlite_utils.Database) -> None:
-    """Files uploaded into threads: once per (thread, path, content), across restarts."""
-    db.table("uploads").create(
-        {
-            "team_id": str,
-            "channel_id": str,
-            "thread_ts": str,
-            "path": str,
-            "sha256": str,
-            "size": int,
-            "worker_id": str,
-            "run_id": int,
-            "slack_file_id": str,
-            "uploaded_at": float,
-        },
-        pk=("team_id", "channel_id", "thread_ts", "path", "sha256"),
-    )
-    db.table("runs").add_column("files_done", int)
-    db.execute("UPDATE runs SET files_done = 1")  # runs from before files were delivered
-
-
-def _migration_3(db: sqlite_utils.Database) -> None:
-    """Schedules, the digests posted for them, and how much of each worker's history was seen."""
-    db.table("schedules").create(
-        {
-            "id": str,
-            "team_id": str,
-            "channel_id": str,
-            "worker_id": str,
-            "creator_id": str,
-            "input": str,
-            "budget": str,
-            "type": str,
-            "description": str,
-            "status": str,
-            "created_at": float,
-            "next_run_at": float,
-            "cancelled_by": str,
-        },
-        pk="id",
-    )
-    db.table("schedules").create_index(["team_id", "channel_id", "status"])
-    db.table("schedules").create_index(["worker_id"])
-    db.table("pending_schedules").create(
-        {"run_id": int, "when_json": str, "input": str, "budget": str, "description": str},
-        pk="run_id",
-    )
-    db.table("worker_marks").create(
-        {"worker_id": str, "messages_seen": int, "updated_at": float}, pk="worker_id"
-    )
-    db.table("digests").create(
-        {
-            "key": str,
-            "worker_id": str,
-            "schedule_id": str,
-            "run_id": int,
-            "message_index": int,
-            "late": int,
-            "created_at": float,
-        },
-        pk="key",
-    )
-
-
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _migration_1,
-    _migration_2,
-    _migration_3,
+__all__ = [
+    "MIGRATIONS",
+    "PendingSchedule",
+    "Run",
+    "RunKind",
+    "RunStatus",
+    "Schedule",
+    "ScheduleStatus",
+    "Store",
+    "Thread",
 ]
-"""Schema changes in order; the database records how many it has applied."""
 
 
 class Store:
@@ -356,11 +183,11 @@ class Store:
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
         if not rows:
             raise KeyError(f"no run {run_id}")
-        return _run(rows[0])
+        return run_from_row(rows[0])
 
     def update_run(self, run_id: int, **changes: Any) -> Run:
         """Change some fields of a run; `status` changes also stamp start and finish times."""
-        unknown = set(changes) - _RUN_FIELDS
+        unknown = set(changes) - RUN_FIELDS
         if unknown:
             raise ValueError(f"unknown run fields: {sorted(unknown)}")
         status = changes.get("status")
@@ -472,16 +299,16 @@ class Store:
     # ---- schedules ------------------------------------------------------------------------
 
     def add_schedule(self, schedule: Schedule) -> Schedule:
-        record = {name: getattr(schedule, name) for name in _SCHEDULE_FIELDS}
+        record = {name: getattr(schedule, name) for name in SCHEDULE_FIELDS}
         self.db.table("schedules").insert(record, replace=True)
         return schedule
 
     def get_schedule(self, schedule_id: str) -> Schedule | None:
         rows = list(self.db.query("SELECT * FROM schedules WHERE id = ?", [schedule_id]))
-        return _schedule(rows[0]) if rows else None
+        return schedule_from_row(rows[0]) if rows else None
 
     def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
-        unknown = set(changes) - _SCHEDULE_FIELDS
+        unknown = set(changes) - SCHEDULE_FIELDS
         if unknown:
             raise ValueError(f"unknown schedule fields: {sorted(unknown)}")
         self.db.table("schedules").update(schedule_id, changes)
@@ -504,7 +331,7 @@ class Store:
 
     def _schedules(self, where: str, params: list[Any]) -> list[Schedule]:
         query = f"SELECT * FROM schedules WHERE {where}"
-        return [_schedule(row) for row in self.db.query(query, params)]
+        return [schedule_from_row(row) for row in self.db.query(query, params)]
 
     def add_pending_schedule(self, pending: PendingSchedule) -> None:
         self.db.table("pending_schedules").insert(
@@ -559,12 +386,6 @@ class Store:
         return [(self.get_run(int(r[0])), int(r[1]), bool(r[2])) for r in rows]
 
     def _runs(self, where: str, params: list[Any]) -> list[Run]:
-        return [_run(row) for row in self.db.query(f"SELECT * FROM runs WHERE {where}", params)]
-
-
-def _schedule(row: dict[str, Any]) -> Schedule:
-    return Schedule(**{key: value for key, value in row.items() if key in _SCHEDULE_FIELDS})
-
-
-def _run(row: dict[str, Any]) -> Run:
-    return Run(**{key: value for key, value in row.items() if key in _RUN_FIELDS})
+        return [
+            run_from_row(row) for row in self.db.query(f"SELECT * FROM runs WHERE {where}", params)
+        ]

@@ -1,0 +1,100 @@
+"""The rows the store hands out: threads, runs, schedules. Plain frozen values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+RunKind = Literal["new", "continue", "digest"]
+ScheduleStatus = Literal["active", "done", "cancelled", "gone"]
+RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
+ACTIVE: tuple[RunStatus, ...] = ("starting", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A Slack thread that belongs to one Handinger worker."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    worker_id: str
+    user_id: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One turn the app asked Handinger for, and the Slack message that shows it."""
+
+    id: int
+    team_id: str
+    channel_id: str
+    thread_ts: str | None
+    kind: RunKind
+    input: str
+    budget: str
+    user_id: str
+    status: RunStatus
+    created_at: float
+    worker_id: str | None = None
+    message_ts: str | None = None
+    trigger_ts: str | None = None
+    response_url: str | None = None
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    messages_before: int | None = None
+    files_done: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "failed")
+
+
+RUN_FIELDS = {f.name for f in fields(Run)}
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A Handinger schedule made from Slack, and the channel its digests go to."""
+
+    id: str
+    team_id: str
+    channel_id: str
+    worker_id: str
+    creator_id: str
+    input: str
+    budget: str
+    type: str
+    description: str
+    status: ScheduleStatus
+    created_at: float
+    next_run_at: float | None = None
+    cancelled_by: str | None = None
+
+    @property
+    def one_shot(self) -> bool:
+        return self.type in ("scheduled", "delayed")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSchedule:
+    """A schedule to attach to the worker a run is starting (created once its id is known)."""
+
+    run_id: int
+    when_json: str
+    input: str
+    budget: str
+    description: str
+
+
+SCHEDULE_FIELDS = {f.name for f in fields(Schedule)}
+
+
+def schedule_from_row(row: dict[str, Any]) -> Schedule:
+    return Schedule(**{key: value for key, value in row.items() if key in SCHEDULE_FIELDS})
+
+
+def run_from_row(row: dict[str, Any]) -> Run:
+    return Run(**{key: value for key, value in row.items() if key in RUN_FIELDS})

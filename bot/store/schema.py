@@ -1,0 +1,122 @@
+"""The database schema, as migrations applied in order; the database records how many ran."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db.table("threads").create(
+        {
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "worker_id": str,
+            "user_id": str,
+            "created_at": float,
+        },
+        pk=("team_id", "channel_id", "thread_ts"),
+        not_null={"worker_id"},
+    )
+    db.table("threads").create_index(["worker_id"])
+    db.table("runs").create(
+        {
+            "id": int,
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "kind": str,
+            "input": str,
+            "budget": str,
+            "user_id": str,
+            "status": str,
+            "created_at": float,
+            "worker_id": str,
+            "message_ts": str,
+            "trigger_ts": str,
+            "response_url": str,
+            "error": str,
+            "started_at": float,
+            "finished_at": float,
+            "messages_before": int,
+        },
+        pk="id",
+        not_null={"team_id", "channel_id", "kind", "input", "status"},
+    )
+    db.table("runs").create_index(["status"])
+    db.table("runs").create_index(["team_id", "channel_id", "thread_ts"])
+    db.table("handled_events").create({"key": str, "handled_at": float}, pk="key")
+
+
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Files uploaded into threads: once per (thread, path, content), across restarts."""
+    db.table("uploads").create(
+        {
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "path": str,
+            "sha256": str,
+            "size": int,
+            "worker_id": str,
+            "run_id": int,
+            "slack_file_id": str,
+            "uploaded_at": float,
+        },
+        pk=("team_id", "channel_id", "thread_ts", "path", "sha256"),
+    )
+    db.table("runs").add_column("files_done", int)
+    db.execute("UPDATE runs SET files_done = 1")  # runs from before files were delivered
+
+
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Schedules, the digests posted for them, and how much of each worker's history was seen."""
+    db.table("schedules").create(
+        {
+            "id": str,
+            "team_id": str,
+            "channel_id": str,
+            "worker_id": str,
+            "creator_id": str,
+            "input": str,
+            "budget": str,
+            "type": str,
+            "description": str,
+            "status": str,
+            "created_at": float,
+            "next_run_at": float,
+            "cancelled_by": str,
+        },
+        pk="id",
+    )
+    db.table("schedules").create_index(["team_id", "channel_id", "status"])
+    db.table("schedules").create_index(["worker_id"])
+    db.table("pending_schedules").create(
+        {"run_id": int, "when_json": str, "input": str, "budget": str, "description": str},
+        pk="run_id",
+    )
+    db.table("worker_marks").create(
+        {"worker_id": str, "messages_seen": int, "updated_at": float}, pk="worker_id"
+    )
+    db.table("digests").create(
+        {
+            "key": str,
+            "worker_id": str,
+            "schedule_id": str,
+            "run_id": int,
+            "message_index": int,
+            "late": int,
+            "created_at": float,
+        },
+        pk="key",
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+]
+"""Schema changes in order; the database records how many it has applied."""
