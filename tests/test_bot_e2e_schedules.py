@@ -151,3 +151,74 @@ def test_every_invalid_when_gets_a_precise_message_and_calls_no_api(stack: Stack
         assert needle in str(answer).lower(), (text, answer)
     assert stack.handinger.get("/_emulator/requests").json() == []
     assert stack.bot_messages() == []
+
+
+def open_modals(stack: Stack) -> list[dict[str, Any]]:
+    views: list[dict[str, Any]] = stack.slack.get("/_emulator/views").json()["views"]
+    return [v for v in views if v.get("callback_id") == "schedule_modal"]
+
+
+def submit(stack: Stack, view_id: str, when: str, instruction: str) -> dict[str, Any]:
+    values = {
+        "when": {"value": {"type": "plain_text_input", "value": when}},
+        "instruction": {"value": {"type": "plain_text_input", "value": instruction}},
+        "budget": {
+            "value": {"type": "static_select", "selected_option": {"value": "low"}},
+        },
+    }
+    response = stack.slack.post(
+        f"/_emulator/views/{view_id}/submit", json={"user": "U0001", "values": values}
+    )
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_the_schedule_modal_shows_errors_inline_then_schedules(stack: Stack) -> None:
+    stack.slash("schedule")
+    [modal] = wait_until(lambda: open_modals(stack), what="the modal")
+    refused = submit(stack, modal["id"], "every 0m", "count the tickets")
+    assert refused["response"]["response_action"] == "errors"
+    assert "when" in refused["response"]["errors"] and not refused["closed"]
+    assert stack.handinger.get("/_emulator/requests").json() == []
+    accepted = submit(stack, modal["id"], "every 1d", "count the tickets")
+    assert accepted["closed"]
+    wait_until(lambda: digests(stack), what="the first digest")
+    schedule_id_from(stack)
+    [worker] = stack.workers()
+    [remote] = stack.handinger.get(f"/api/workers/{worker['id']}/schedules").json()["schedules"]
+    assert (remote["type"], remote["intervalSeconds"], remote["budget"]) == (
+        "interval",
+        86400,
+        "low",
+    )
+
+
+def test_schedule_this_schedules_the_cards_own_worker(stack: Stack) -> None:
+    stack.slash("weekly numbers")
+    [card] = stack.wait_final_card()
+    run_id = next(
+        o["value"].split(":")[1]
+        for b in card["blocks"]
+        if b["type"] == "actions"
+        for o in b["elements"][0]["options"]
+    )
+    stack.slack.post(
+        "/_emulator/actions",
+        json={
+            "channel": "C0001",
+            "message_ts": card["ts"],
+            "action_id": "run_actions",
+            "user": "U0001",
+            "value": f"schedule:{run_id}",
+        },
+    ).raise_for_status()
+    [modal] = wait_until(lambda: open_modals(stack), what="the modal")
+    prefilled = modal["blocks"][1]["element"]["initial_value"]
+    assert prefilled == "weekly numbers"
+    assert submit(stack, modal["id"], "weekly mon 09:00", prefilled)["closed"]
+    schedule_id_from(stack)
+    [worker] = stack.workers()
+    [remote] = stack.handinger.get(f"/api/workers/{worker['id']}/schedules").json()["schedules"]
+    assert (remote["type"], remote["cron"]) == ("cron", "0 9 * * 1")
+    assert worker["turns"] == 1  # no new worker and no extra run
