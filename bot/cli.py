@@ -23,6 +23,9 @@ No credentials are configured yet. Set these in the environment or in a .env fil
   SLACK_APP_TOKEN       an app-level token (xapp-…): Socket Mode, no public URL needed
   SLACK_SIGNING_SECRET  the signing secret: HTTP mode, Slack posts to http://<host>:$PORT/slack/events
 
+To install into many workspaces, set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (with
+SLACK_SIGNING_SECRET) instead of SLACK_BOT_TOKEN: workspaces add the app at /slack/install.
+
 Or try it locally without any of them: `handinger-slack sandbox` (what `make run` does).
 See README.md ("Configuration") for every variable and its default.
 """
@@ -105,7 +108,7 @@ def describe(settings: Settings) -> str:
         secret = field.annotation is not None and "SecretStr" in str(field.annotation)
         shown = ("(set)" if value is not None else "(unset)") if secret else value
         lines.append(f"{name.upper()}={shown}")
-    lines.append(f"# mode: {settings.mode}")
+    lines.append(f"# mode: {settings.mode}" + (" with OAuth installs" if settings.oauth else ""))
     return "\n".join(lines)
 
 

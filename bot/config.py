@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_redirect_uri: str | None = None
 
     handinger_api_key: SecretStr | None = None
     handinger_base_url: str = "https://v3.handinger.com"
@@ -105,10 +108,18 @@ class Settings(BaseSettings):
     def _handinger_url(cls, value: str) -> str:
         return _check_http_url(value).rstrip("/")
 
+    @field_validator("slack_redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str | None) -> str | None:
+        return _check_http_url(value) if value is not None else None
+
     @field_validator(
         "slack_bot_token",
         "slack_app_token",
         "slack_signing_secret",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_redirect_uri",
         "handinger_api_key",
         mode="before",
     )
@@ -128,10 +139,36 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> Settings:
+        if (self.slack_client_id is None) != (self.slack_client_secret is None):
+            raise ValueError(
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (Basic Information → "
+                "App Credentials): set both for OAuth installs into many workspaces, or neither"
+            )
+        if self.oauth and self.slack_app_token is not None:
+            raise ValueError(
+                "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (OAuth installs) run in HTTP mode: "
+                "unset SLACK_APP_TOKEN, or unset the client credentials for Socket Mode"
+            )
+        return self
+
+    @property
+    def oauth(self) -> bool:
+        """Multi-workspace: installed with OAuth, each workspace's bot token from the store."""
+        return self.slack_client_id is not None and self.slack_client_secret is not None
+
     @property
     def mode(self) -> Mode:
         """Socket Mode when an app-level token is present, else HTTP mode."""
         return "socket" if self.slack_app_token is not None else "http"
+
+    @property
+    def installations_db(self) -> Path:
+        """OAuth mode: the SQLite file of Slack installations and OAuth states, next to
+        HANDINGER_DB (`handinger-slack.db` → `handinger-slack-installations.db`)."""
+        db = self.handinger_db
+        return db.with_name(f"{db.stem}-installations{db.suffix or '.db'}")
 
     @property
     def has_any_credentials(self) -> bool:
@@ -141,6 +178,7 @@ class Settings(BaseSettings):
                 self.slack_bot_token,
                 self.slack_app_token,
                 self.slack_signing_secret,
+                self.slack_client_id,
                 self.handinger_api_key,
             )
         )
@@ -148,9 +186,20 @@ class Settings(BaseSettings):
     def missing_for_run(self) -> list[str]:
         """What must still be set before the app can talk to real Slack and Handinger."""
         missing: list[str] = []
-        if self.slack_bot_token is None:
-            missing.append("SLACK_BOT_TOKEN (the bot token, xoxb-…, from OAuth & Permissions)")
-        if self.mode == "http" and self.slack_signing_secret is None:
+        if self.oauth:
+            if self.slack_signing_secret is None:
+                missing.append(
+                    "SLACK_SIGNING_SECRET (Basic Information → App Credentials; OAuth installs "
+                    "run in HTTP mode)"
+                )
+            if str(self.handinger_db) == ":memory:":
+                missing.append("HANDINGER_DB as a file: OAuth installations are stored beside it")
+        elif self.slack_bot_token is None:
+            missing.append(
+                "SLACK_BOT_TOKEN (the bot token, xoxb-…, from OAuth & Permissions), or "
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into workspaces with OAuth"
+            )
+        if not self.oauth and self.mode == "http" and self.slack_signing_secret is None:
             missing.append(
                 "SLACK_APP_TOKEN (xapp-…, for Socket Mode) or SLACK_SIGNING_SECRET "
                 "(Basic Information → App Credentials, for HTTP mode)"

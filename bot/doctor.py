@@ -7,6 +7,10 @@ Mode, `apps.connections.open` accepts the app-level token (the websocket is not 
 Handinger key is accepted (a `GET` of a worker that cannot exist: 404 means the key was
 accepted); the database can be opened, migrated and written. Any failure → exit status 1.
 
+In OAuth mode (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`) there is no one bot token: the Slack
+checks run for every workspace in the installation store instead (`auth.test` with its token,
+and its scopes: from the header, else as granted at install). No installation yet is a warning.
+
 Nothing secret is printed: every line goes through the same redaction as the logs.
 """
 
@@ -34,6 +38,7 @@ from .handinger import (
     PermissionDeniedError,
 )
 from .logs import Redactor, configured_secrets
+from .slack.installations import INSTALL_PATH, REDIRECT_PATH, InstalledBot, installed_bots
 from .slack.scopes import required_scopes
 from .store import MIGRATIONS, Store
 
@@ -110,10 +115,14 @@ def _count(number: int, noun: str) -> str:
 
 async def run_checks(settings: Settings, report: Callable[[Check], None]) -> None:
     report(check_configuration(settings))
-    slack = await check_slack_auth(settings)
-    report(slack[0])
-    if slack[1] is not None:
-        report(check_scopes(slack[1].get("x-oauth-scopes"), required_scopes()))
+    if settings.oauth:
+        for check in await check_installations(settings):
+            report(check)
+    else:
+        slack = await check_slack_auth(settings)
+        report(slack[0])
+        if slack[1] is not None:
+            report(check_scopes(slack[1].get("x-oauth-scopes"), required_scopes()))
     report(await check_socket_mode(settings))
     report(await check_handinger(settings))
     report(check_database(settings.handinger_db))
@@ -136,6 +145,15 @@ def check_configuration(settings: Settings) -> Check:
     extra = ""
     if settings.mode == "http":
         extra = f"; Slack must reach https://<this host>/slack/events (PORT {settings.port})"
+    if settings.oauth:
+        mode = "HTTP mode with OAuth installs"
+        redirect = settings.slack_redirect_uri or f"https://<this host>{REDIRECT_PATH}"
+        extra += (
+            f"; Redirect URL {redirect}, install page https://<this host>{INSTALL_PATH}, "
+            f"installations in {settings.installations_db}"
+        )
+        if settings.slack_bot_token is not None:
+            extra += "; SLACK_BOT_TOKEN is ignored"
     return Check("configuration", "ok", f"{mode}, every required setting is present{extra}")
 
 
@@ -157,12 +175,87 @@ async def check_slack_auth(settings: Settings) -> tuple[Check, Mapping[str, str]
     name = "Slack bot token"
     if settings.slack_bot_token is None:
         return Check(name, "skip", "skipped: SLACK_BOT_TOKEN is not set"), None
-    client = _slack_client(settings.slack_bot_token.get_secret_value(), settings)
+    return await _auth_test(name, settings.slack_bot_token.get_secret_value(), settings)
+
+
+INSTALL_HINTS: dict[str, str] = {
+    "invalid_auth": "the stored token is not accepted: reinstall the app in this workspace "
+    "(https://<this host>/slack/install)",
+    "token_revoked": "the app was removed from this workspace, but the app missed the event: "
+    "reinstall it there, or ignore this if the workspace left for good",
+    "account_inactive": "the workspace was deleted or deactivated",
+}
+
+
+async def check_installations(settings: Settings) -> list[Check]:
+    """OAuth mode: `auth.test` and the scopes of every workspace that installed the app."""
+    assert settings.slack_client_id is not None
+    path = settings.installations_db
+    try:
+        bots = installed_bots(path, settings.slack_client_id)
+    except sqlite3.Error as exc:
+        return [
+            Check(
+                "Slack installations",
+                "fail",
+                f"cannot read {path}: {_what(exc)}",
+                "the installation store lives next to HANDINGER_DB; check the file",
+            )
+        ]
+    if not bots:
+        return [
+            Check(
+                "Slack installations",
+                "warn",
+                f"no workspace has installed the app yet ({path})",
+                f"open https://<this host>{INSTALL_PATH} and add the app to a workspace",
+            )
+        ]
+    checks = [
+        Check(
+            "Slack installations",
+            "ok",
+            f"{_count(len(bots), 'workspace')}: "
+            + ", ".join(f"{b.team_name or '?'} ({b.team_id})" for b in bots),
+        )
+    ]
+    required = required_scopes()
+    for bot in bots:
+        check, headers = await _auth_test(
+            f"Slack workspace {bot.team_id}", bot.bot_token, settings, INSTALL_HINTS
+        )
+        checks.append(check)
+        if headers is not None:
+            checks.append(_installed_scopes(bot, headers.get("x-oauth-scopes"), required))
+    return checks
+
+
+def _installed_scopes(bot: InstalledBot, header: str | None, required: tuple[str, ...]) -> Check:
+    """The scopes Slack reports for the token, else those granted when it was installed."""
+    granted = header if header is not None else ",".join(bot.bot_scopes)
+    check = check_scopes(granted, required)
+    name = f"Slack scopes {bot.team_id}"
+    hint = check.hint
+    if check.status == "fail":
+        hint = (
+            "update the app's scopes (manifest.yml) and reinstall it in this workspace "
+            f"(https://<this host>{INSTALL_PATH})"
+        )
+    source = "" if header is not None else " (as granted at install)"
+    return Check(name, check.status, check.detail + source, hint)
+
+
+async def _auth_test(
+    name: str, token: str, settings: Settings, hints: Mapping[str, str] = SLACK_HINTS
+) -> tuple[Check, Mapping[str, str] | None]:
+    client = _slack_client(token, settings)
     try:
         response = await client.auth_test()
     except SlackApiError as error:
         code, status = _slack_error(error)
-        hint = SLACK_HINTS.get(code, f"see README, Troubleshooting ({code or status})")
+        hint = hints.get(code) or SLACK_HINTS.get(
+            code, f"see README, Troubleshooting ({code or status})"
+        )
         return Check(name, "fail", f"auth.test failed: {code or f'HTTP {status}'}", hint), None
     except Exception as exc:
         return Check(

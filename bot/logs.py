@@ -166,12 +166,14 @@ def setup_logging(
 
 
 def configured_secrets(settings: Settings) -> list[str]:
-    """Every secret value in the settings (the Handinger key, tokens, the signing secret)."""
+    """Every secret value in the settings (the Handinger key, tokens, the signing secret, the
+    OAuth client secret)."""
     values = (
         settings.handinger_api_key,
         settings.slack_bot_token,
         settings.slack_app_token,
         settings.slack_signing_secret,
+        settings.slack_client_secret,
     )
     return [v.get_secret_value() for v in values if v is not None]
 

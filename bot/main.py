@@ -15,8 +15,11 @@ from .core.digests import Digests
 from .core.files import FileDelivery
 from .core.runner import Runner
 from .core.schedules import ScheduleWatcher
+from .core.workspaces import WorkspaceCleanup
 from .handinger.client import HandingerClient
-from .slack.app import build_app, web_app, web_clients
+from .slack.app import bolt_client, build_app, web_app
+from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
+from .slack.installations import InstallationStore, oauth_settings
 from .slack.publisher import SlackSurface
 from .store import Store
 
@@ -32,8 +35,21 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         settings.handinger_base_url,
         stream_idle_timeout=settings.handinger_stream_idle_timeout,
     )
-    client, edit_client = web_clients(settings)
-    surface = SlackSurface(client, edit_client)
+    installations: InstallationStore | None = None
+    tokens: TokenSource
+    if settings.oauth:
+        assert settings.slack_client_id is not None
+        installations = InstallationStore(settings.installations_db, settings.slack_client_id)
+        tokens = InstalledTokens(installations)
+        if settings.slack_bot_token is not None:
+            log.warning("SLACK_BOT_TOKEN is ignored: OAuth mode uses each workspace's own token")
+    else:
+        bot_token = settings.slack_bot_token
+        tokens = FixedToken(bot_token.get_secret_value() if bot_token is not None else None)
+    clients = TeamClients(tokens, settings.slack_api_url)
+    if installations is not None:
+        installations.listeners.append(clients.forget)
+    surface = SlackSurface(clients)
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     digests = Digests(store, surface, files)
     watcher = ScheduleWatcher(
@@ -51,7 +67,17 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         digests=digests,
         schedules_changed=watcher.wake,
     )
-    app = build_app(settings, runner, client, watcher.wake)
+    cleanup = WorkspaceCleanup(
+        runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
+    )
+    app = build_app(
+        settings,
+        runner,
+        bolt_client(settings),
+        watcher.wake,
+        oauth=oauth_settings(settings, installations) if installations is not None else None,
+        gone=cleanup.uninstalled,
+    )
     socket: AsyncSocketModeHandler | None = None
 
     def health() -> dict[str, Any]:
@@ -80,7 +106,11 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         await site.start()
         port = _bound_port(server) or settings.port
         print(f"listening on http://{host}:{port}", flush=True)
-        log.info("handinger-slack ready (%s mode)", settings.mode)
+        log.info(
+            "handinger-slack ready (%s mode%s)",
+            settings.mode,
+            f", OAuth installs stored in {settings.installations_db}" if settings.oauth else "",
+        )
         await stop.wait()
     finally:
         log.info("shutting down")

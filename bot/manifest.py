@@ -3,7 +3,8 @@
 `manifest.yml` at the repository root is this module's output in Socket Mode; a test keeps the
 two equal, and checks that the bot scopes in it are exactly `required_scopes()`. With an HTTP
 URL the manifest switches to HTTP mode: Socket Mode off, and Slack posts slash commands, events
-and interactions to `<URL>/slack/events`.
+and interactions to `<URL>/slack/events`; `<URL>/slack/oauth_redirect` is registered as the
+OAuth Redirect URL for installs into many workspaces (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from .slack.app import EVENTS_PATH
+from .slack.installations import REDIRECT_PATH
 from .slack.listeners.commands import COMMAND
 from .slack.scopes import BOT_EVENTS, required_scopes
 
@@ -74,10 +76,13 @@ def build_manifest(http_url: str | None = None) -> dict[str, Any]:
     }
     subscriptions: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
     interactivity: dict[str, Any] = {"is_enabled": True}
+    oauth: dict[str, Any] = {"scopes": {"bot": list(required_scopes())}}
     if events_url is not None:
         command["url"] = events_url
         subscriptions = {"request_url": events_url, **subscriptions}
         interactivity["request_url"] = events_url
+        redirect = events_url.removesuffix(EVENTS_PATH) + REDIRECT_PATH
+        oauth = {"redirect_urls": [redirect], **oauth}
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {
@@ -95,7 +100,7 @@ def build_manifest(http_url: str | None = None) -> dict[str, Any]:
             "bot_user": {"display_name": APP_NAME, "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": list(required_scopes())}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": subscriptions,
             "interactivity": interactivity,

@@ -103,10 +103,12 @@ def test_a_dm_between_other_people_is_answered_privately(stack: Stack) -> None:
 def test_long_answers_continue_in_the_thread_then_attach_a_file(stack: Stack) -> None:
     stack.slash("everything [[long]] [[duration=1]]")
     [card] = stack.wait_final_card()
-    root = wait_until(
-        lambda: (m := stack.message(card["ts"])) and len(m.get("replies", [])) >= 2 and m,
-        what="continuations",
-    )
+    def with_attachment() -> dict[str, Any] | None:
+        root = stack.message(card["ts"])
+        replies = (root or {}).get("replies", [])
+        return root if any(r.get("files") for r in replies) else None
+
+    root = wait_until(with_attachment, what="continuations and the attached answer")
     replies = root["replies"]
     continued = [r for r in replies if "continued" in str(r["blocks"])]
     assert 1 <= len(continued) <= 4

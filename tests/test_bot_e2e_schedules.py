@@ -113,7 +113,7 @@ def test_a_run_missed_while_down_is_posted_once_marked_late(idle_stack: Stack) -
     stack.start_bot(**FAST_CHECKS)
     stack.slash("schedule every 1h tally the sign-ups")
     schedule_id_from(stack)
-    wait_until(lambda: digests(stack), what="the first digest")
+    stack.wait_final_card()
     [worker] = stack.workers()
     wait_until(lambda: not stack.worker(worker["id"])["running"], what="an idle worker")
     assert stack.bot is not None
@@ -222,3 +222,28 @@ def test_schedule_this_schedules_the_cards_own_worker(stack: Stack) -> None:
     [remote] = stack.handinger.get(f"/api/workers/{worker['id']}/schedules").json()["schedules"]
     assert (remote["type"], remote["cron"]) == ("cron", "0 9 * * 1")
     assert worker["turns"] == 1  # no new worker and no extra run
+
+
+def test_a_crash_during_the_first_run_loses_neither_it_nor_a_firing(idle_stack: Stack) -> None:
+    stack = idle_stack
+    stack.start_bot(**FAST_CHECKS)
+    stack.slash("schedule every 1h count the deploys [[duration=4]]")
+    schedule_id_from(stack)  # the schedule exists; the first run is still streaming
+    assert stack.bot is not None
+    stack.bot.kill()
+    advance(stack, 3601)  # due while the first turn runs: it fires right after it
+    wait_until(lambda: stack.workers()[0]["turns"] == 2, what="the scheduled turn")
+    [worker] = stack.workers()
+    wait_until(lambda: not stack.worker(worker["id"])["running"], what="its end")
+    stack.start_bot(**FAST_CHECKS)
+    posted = wait_until(
+        lambda: (
+            (d := [m for m in digests(stack) if m["text"].startswith("✅")]) and len(d) == 2 and d
+        ),
+        what="the first run finished and the late digest",
+    )
+    first, late = sorted(posted, key=lambda m: float(m["ts"]))
+    texts = assistant_texts(stack, worker["id"])
+    assert squash(markdown_to_mrkdwn(texts[0])) in squash(section_text(first))
+    assert squash(markdown_to_mrkdwn(texts[1])) in squash(section_text(late))
+    assert "late" in str(late["blocks"]) and "late" not in str(first["blocks"])

@@ -53,6 +53,12 @@ class Digests:
         self.files = files
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
+        self._late_before: dict[str, int] = {}
+
+    def ran_while_offline(self, worker: Worker) -> None:
+        """At start-up: whatever this worker did until now happened while the app was down,
+        so digests of those turns are marked late, whenever they get posted."""
+        self._late_before[worker.id] = len(worker.messages)
 
     async def catch_up(self, worker: Worker, *, late: bool = False) -> int:
         """Post every turn of `worker` that Slack has not seen; return how many were posted.
@@ -73,7 +79,8 @@ class Digests:
             posted = 0
             for index, turn in enumerate(turns):
                 latest = index == len(turns) - 1
-                if await self._post(worker, turn, schedules[0], late=late, latest=latest):
+                offline = late or turn.index < self._late_before.get(worker.id, 0)
+                if await self._post(worker, turn, schedules[0], late=offline, latest=latest):
                     posted += 1
             self.store.see_messages(worker.id, len(worker.messages))
             return posted

@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 P = TypeVar("P")
 
 
+class EditsDropped(Exception):
+    """The workspace's edits were dropped (`EditScheduler.drop`) before this one was sent."""
+
+    def __init__(self, workspace: str) -> None:
+        super().__init__(f"edits in {workspace} were dropped")
+        self.workspace = workspace
+
+
 class RateLimited(Exception):
     """Raised by a sender when Slack answered 429; the edit will be sent again later."""
 
@@ -224,7 +232,7 @@ class EditScheduler(Generic[P]):
         self._lanes: dict[str, EditLane[P]] = {}
         self._wakers: dict[str, asyncio.Event] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._sends: set[asyncio.Task[None]] = set()
+        self._sends: dict[asyncio.Task[None], str] = {}  # each send and its workspace
 
     def update(self, workspace: str, key: Hashable, payload: P) -> None:
         """Show `payload` on message `key` soon; superseded by any newer update."""
@@ -249,6 +257,28 @@ class EditScheduler(Generic[P]):
         if lane is not None:
             lane.forget(key)
 
+    def drop(self, workspace: str, error: BaseException | None = None) -> int:
+        """Stop editing in a workspace (the app was uninstalled there): unsent edits are
+        discarded, sends in flight are cancelled, and whoever still waits for a final edit
+        gets `error` (default `EditsDropped`). Returns how many edits were discarded."""
+        lane = self._lanes.pop(workspace, None)
+        self._wakers.pop(workspace, None)
+        task = self._tasks.pop(workspace, None)
+        if task is not None:
+            task.cancel()
+        for send, where in list(self._sends.items()):
+            if where == workspace:
+                send.cancel()
+        if lane is None:
+            return 0
+        failure = error or EditsDropped(workspace)
+        entries = [*lane.pending.values(), *lane.in_flight.values()]
+        for entry in entries:
+            for waiter in entry.waiters:
+                if not waiter.done():
+                    waiter.set_exception(failure)
+        return len(entries)
+
     async def aclose(self) -> None:
         for task in [*self._tasks.values(), *self._sends]:
             task.cancel()
@@ -271,13 +301,16 @@ class EditScheduler(Generic[P]):
             decision = lane.next(self._clock())
             if isinstance(decision, Send):
                 task = asyncio.create_task(self._send(workspace, lane, decision))
-                self._sends.add(task)
-                task.add_done_callback(self._sends.discard)
+                self._sends[task] = workspace
+                task.add_done_callback(self._send_done)
                 continue
             waker.clear()
             timeout = None if decision.until is None else max(decision.until - self._clock(), 0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(waker.wait(), timeout)
+
+    def _send_done(self, task: asyncio.Task[None]) -> None:
+        self._sends.pop(task, None)
 
     async def _send(self, workspace: str, lane: EditLane[P], send: Send[P]) -> None:
         try:
@@ -293,4 +326,6 @@ class EditScheduler(Generic[P]):
             lane.failed(send.key, error, retry=self._retryable(error))
         else:
             lane.sent(send.key, self._clock())
-        self._wakers[workspace].set()
+        waker = self._wakers.get(workspace)
+        if waker is not None:  # None once the workspace was dropped
+            waker.set()

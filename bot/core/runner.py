@@ -17,7 +17,7 @@ from typing import Any
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError
 from ..handinger.models import Budget, When
-from ..store import PendingSchedule, Run, Store
+from ..store import ForgottenWorkspace, PendingSchedule, Run, Store
 from . import problems
 from .digests import Digests
 from .files import FileDelivery
@@ -64,7 +64,7 @@ class Runner:
             digests=digests,
             schedules_changed=schedules_changed,
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -112,7 +112,7 @@ class Runner:
                 )
             )
         log.info("run %d: new worker requested by %s in %s", run.id, user_id, channel_id)
-        self._spawn(self._execute(run))
+        self._spawn(self._execute(run), run.team_id)
         return run
 
     def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
@@ -163,9 +163,9 @@ class Runner:
         active = self.store.active_runs()
         for run in active:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)
-            self._spawn(self._execute(run, recovering=True))
+            self._spawn(self._execute(run, recovering=True), run.team_id)
         for run in self.store.runs_awaiting_files():
-            self._spawn(self._redeliver_files(run))
+            self._spawn(self._redeliver_files(run), run.team_id)
         for team_id, channel_id, thread_ts in self.store.threads_with_queued_runs():
             self._pump(team_id, channel_id, thread_ts)
         return len(active)
@@ -173,6 +173,28 @@ class Runner:
     async def refresh(self, run: Run) -> None:
         """Re-render a run's message from its worker's current state (the card's Refresh)."""
         await self._turn(run).refresh()
+
+    def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
+        """The app was uninstalled from a workspace: its queued and in-flight runs fail with
+        `reason` without another word to Slack (the token is gone), its schedules are marked
+        gone and its threads forgotten (`Store.forget_workspace`); the turns still running
+        there are cancelled."""
+        forgotten = self.store.forget_workspace(team_id, reason)
+        cancelled = 0
+        for task, team in list(self._tasks.items()):
+            if team == team_id and not task.done():
+                task.cancel()
+                cancelled += 1
+        log.info(
+            "workspace %s forgotten: %d run(s) failed, %d turn(s) cancelled, %d schedule(s) "
+            "gone, %d thread(s) forgotten",
+            team_id,
+            len(forgotten.failed_runs),
+            cancelled,
+            len(forgotten.schedules),
+            forgotten.threads,
+        )
+        return forgotten
 
     async def wait_idle(self) -> None:
         """Wait until no run is in progress (tests and graceful shutdown)."""
@@ -186,10 +208,13 @@ class Runner:
 
     # ---- lifecycle ----------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], team_id: str) -> None:
         task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = team_id
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
 
     def _pump(self, team_id: str, channel_id: str, thread_ts: str) -> None:
         """Start the thread's next queued follow-up if nothing runs there."""
@@ -199,7 +224,7 @@ class Runner:
         if run is None:
             return
         run = self.store.update_run(run.id, status="starting")
-        self._spawn(self._execute(run))
+        self._spawn(self._execute(run), team_id)
 
     def _turn(self, run: Run) -> Turn:
         started = self._clock() if run.started_at is None else run.started_at

@@ -170,7 +170,7 @@ class ScheduleWatcher:
         self._wake = asyncio.Event()
         self._watching: set[str] = set()
         self._checked: dict[str, float] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], str] = {}  # each watch and its worker
 
     def wake(self) -> None:
         """Something changed (a schedule was added or cancelled): re-plan now."""
@@ -189,6 +189,11 @@ class ScheduleWatcher:
                 log.warning("digest run %d: cannot post it: %s", run.id, error)
         workers = {s.worker_id for s in self.store.active_schedules()}
         for worker_id in workers:
+            try:
+                self.digests.ran_while_offline(await self.handinger.get_worker(worker_id))
+            except HandingerError as error:
+                log.warning("worker %s: cannot read it at start-up: %s", worker_id, error)
+                continue
             await self._check(worker_id, late=True)
 
     async def run(self) -> None:
@@ -205,6 +210,15 @@ class ScheduleWatcher:
             timeout = min(upcoming) - now if upcoming else self.safety_interval
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(timeout, 0.05))
+
+    def forget_workers(self, worker_ids: set[str]) -> None:
+        """Stop watching these workers now (their workspace uninstalled the app)."""
+        for task, worker_id in list(self._tasks.items()):
+            if worker_id in worker_ids:
+                task.cancel()
+        for worker_id in worker_ids:
+            self._checked.pop(worker_id, None)
+        self.wake()
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -233,8 +247,11 @@ class ScheduleWatcher:
     def _spawn(self, worker_id: str, *, patient: bool) -> None:
         self._watching.add(worker_id)
         task = asyncio.create_task(self._watch(worker_id, patient=patient))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = worker_id
+        task.add_done_callback(self._watch_done)
+
+    def _watch_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
 
     async def _watch(self, worker_id: str, *, patient: bool) -> None:
         """Follow a worker until its scheduled turn is posted (or, if not `patient`, once)."""

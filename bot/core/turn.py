@@ -17,6 +17,7 @@ from typing import Any, Literal
 from ..handinger.client import HandingerClient
 from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
 from ..handinger.events import StreamEvent
+from ..handinger.history import past_turns, turn_end
 from ..handinger.models import BUDGETS, WHEN_ADAPTER, Budget, When, Worker
 from ..store import Run, Store
 from . import problems
@@ -90,7 +91,7 @@ class Turn:
                 self.ctx.handinger.create_worker_streaming(self.run.input, budget=budget)
             )
         elif recovering:
-            if self.pending is not None:
+            if self.pending is not None and self.pending.schedule_id is None:
                 self._attaching = asyncio.create_task(self._attach_schedule(worker_id))
             await self.relay(self.ctx.handinger.stream_worker(worker_id))
         await self.finalize()
@@ -174,7 +175,7 @@ class Turn:
                 run.team_id, run.channel_id, run.thread_ts, worker_id, run.user_id
             )
         log.info("run %d: worker %s started", run.id, worker_id)
-        if self.pending is not None and self._attaching is None:
+        if self.pending is not None and self.pending.schedule_id is None and not self._attaching:
             self._attaching = asyncio.create_task(self._attach_schedule(worker_id))
 
     async def _attach_schedule(self, worker_id: str) -> None:
@@ -198,12 +199,13 @@ class Turn:
         except HandingerError as error:
             log.warning("run %d: schedule not created: %s", self.run.id, error)
             self.ctx.store.drop_pending_schedule(self.run.id)
+            self.pending = None  # no schedule, so the card is not a digest
             await self._tell(
                 "The schedule could not be created: "
                 f"{problems.describe(error)} This first run still completes."
             )
             return
-        self.ctx.store.drop_pending_schedule(self.run.id)
+        self.ctx.store.pending_schedule_created(self.run.id, schedule.id)
         if self.ctx.schedules_changed is not None:
             self.ctx.schedules_changed()
         await self._tell(confirmation(schedule, when, self.ctx.clock()))
@@ -222,10 +224,22 @@ class Turn:
     async def finalize(self) -> None:
         """Render the final message from GET of the worker (principle 1), then files."""
         worker = await self._settle()
-        self.ctx.store.see_messages(worker.id, len(worker.messages))
-        failure = worker.error_message or (self.progress.failure if not worker.text else None)
+        # Only this turn is seen: a scheduled turn that ran after it (while the app was down,
+        # say) is still news and gets its digest.
+        start = self.run.messages_before or 0
+        own_end = turn_end(worker, start)
+        self.ctx.store.see_messages(worker.id, own_end)
+        shown: Worker | None = worker
+        if own_end < len(worker.messages):
+            # Later turns ran since (the app was down): the worker's latest answer is theirs,
+            # so this run shows its own reply from the stored history.
+            self._show_own_reply(worker, start, own_end)
+            shown = None
+        failure = worker.error_message if shown is not None else None
+        if shown is not None and not shown.text:
+            failure = failure or self.progress.failure
         state: Literal["completed", "failed"] = "failed" if failure else "completed"
-        await self.ctx.surface.finish(self.run, self.view(state, worker=worker, error=failure))
+        await self.ctx.surface.finish(self.run, self.view(state, worker=shown, error=failure))
         files_done = 0 if self.ctx.files is not None else 1
         self._update(status=state, error=failure, files_done=files_done)
         await self.mark(state)
@@ -236,6 +250,13 @@ class Turn:
         log.info(
             "run %d: %s in %.1f s (worker %s)", self.run.id, state, elapsed, self.run.worker_id
         )
+
+    def _show_own_reply(self, worker: Worker, start: int, end: int) -> None:
+        own = [t for t in past_turns(worker, since=start) if t.index < end]
+        if own:
+            self.progress.text = own[-1].text
+            self.progress.sources = list(own[-1].sources)
+            self.progress.stale_text = None
 
     async def deliver_files(self, worker: Worker) -> None:
         """Files never fail a run: problems are reported in the thread by the delivery."""

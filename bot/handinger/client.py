@@ -83,11 +83,14 @@ class HandingerClient:
         )
         self._max_retries = max_retries
         self._sleep = sleep
+        # Every streaming turn holds a connection for minutes: no pool limit, or run 101
+        # would wait behind 100 streams (and the final GETs of all of them with it).
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=self._timeout,
             transport=transport,
             headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=50),
         )
 
     async def aclose(self) -> None:

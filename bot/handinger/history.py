@@ -78,3 +78,13 @@ def past_turns(worker: Worker, since: int = 0) -> list[PastTurn]:
             parts = message["parts"]
             turns.append(PastTurn(index, last_input, _text(parts), _sources(parts), _files(parts)))
     return turns
+
+
+def turn_end(worker: Worker, start: int) -> int:
+    """Where the turn whose instruction is message `start` ends: at the next user message
+    (a later turn, such as a schedule firing), else at the end of the history."""
+    for index in range(start + 1, len(worker.messages)):
+        message = worker.messages[index]
+        if isinstance(message, dict) and message.get("role") == "user":
+            return index
+    return len(worker.messages)

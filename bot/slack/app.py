@@ -1,4 +1,5 @@
-"""The Bolt app: Slack clients, listeners, and the HTTP endpoints (`/slack/events`, `/healthz`)."""
+"""The Bolt app: listeners, and the HTTP endpoints (`/slack/events`, `/healthz`, and in OAuth
+mode `/slack/install` and `/slack/oauth_redirect`)."""
 
 from __future__ import annotations
 
@@ -8,40 +9,32 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
 from ..core.runner import Runner
-from .listeners import actions, commands, messages
+from .clients import general_client
+from .listeners import actions, commands, lifecycle, messages
 from .listeners.schedules import ScheduleCommands
 
 EVENTS_PATH = "/slack/events"
+NOT_INSTALLED = (
+    "Handinger is not installed in this workspace (any more). A workspace admin can add it "
+    "again from the app's install page (`/slack/install` on the app's address)."
+)
+"""What a user sees (OAuth mode) when their workspace has no installation in the store."""
 
 
-def web_clients(settings: Settings) -> tuple[AsyncWebClient, AsyncWebClient]:
-    """Two clients for one token: the general one waits out 429s itself; the one for edits
-    does not, because the edit scheduler owns the pacing of `chat.update`."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    general = AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-    edits = AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
-    )
-    return general, edits
+def bolt_client(settings: Settings) -> AsyncWebClient:
+    """The client Bolt copies for each request. In OAuth mode it has no token: Bolt puts in the
+    token of the workspace the request comes from."""
+    token = settings.slack_bot_token if not settings.oauth else None
+    return general_client(token.get_secret_value() if token else None, settings.slack_api_url)
+
+
+async def _nothing_to_clean(team_id: str) -> None:
+    return None
 
 
 def build_app(
@@ -49,18 +42,26 @@ def build_app(
     runner: Runner,
     client: AsyncWebClient,
     schedules_changed: Callable[[], None] = lambda: None,
+    *,
+    oauth: AsyncOAuthSettings | None = None,
+    gone: lifecycle.Gone = _nothing_to_clean,
 ) -> AsyncApp:
+    """The app's listeners on a Bolt app; with `oauth`, installs into many workspaces and
+    authorizes each request with its workspace's bot token from the installation store."""
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret is not None else "",
         process_before_response=False,
+        oauth_settings=oauth,
+        user_facing_authorize_error_message=NOT_INSTALLED,
     )
     schedule_commands = ScheduleCommands(runner, settings, schedules_changed)
     schedule_commands.register(app)
     commands.register(app, runner, settings, schedule_commands)
     messages.register(app, runner, settings)
     actions.register(app, runner, schedule_commands)
+    lifecycle.register(app, oauth.installation_store if oauth is not None else None, gone)
     return app
 
 
@@ -79,4 +80,17 @@ def web_app(app: AsyncApp, *, http_mode: bool, health: Any) -> web.Application:
     server.router.add_get("/healthz", healthz)
     if http_mode:
         server.router.add_post(EVENTS_PATH, events)
+    flow = app.oauth_flow if http_mode else None  # OAuth installs only run in HTTP mode
+    if flow is not None:
+
+        async def install(request: web.Request) -> web.StreamResponse:
+            response = await flow.handle_installation(await to_bolt_request(request))
+            return await to_aiohttp_response(response)
+
+        async def oauth_redirect(request: web.Request) -> web.StreamResponse:
+            response = await flow.handle_callback(await to_bolt_request(request))
+            return await to_aiohttp_response(response)
+
+        server.router.add_get(flow.install_path, install)
+        server.router.add_get(flow.redirect_uri_path, oauth_redirect)
     return server

@@ -1,8 +1,9 @@
 """The Slack side of a run: post its message, edit it through the edit scheduler, finish it.
 
-Implements the core's `RunSurface` with the Web API. Slack errors a user can act on
-(`not_in_channel`, `channel_not_found`) are explained to them here, ephemerally, and turned into
-`Undeliverable` so the core records the run as failed without calling Handinger.
+Implements the core's `RunSurface` with the Web API. Every call uses the bot token of the
+run's own workspace (`TeamClients`). Slack errors a user can act on (`not_in_channel`,
+`channel_not_found`) are explained to them here, ephemerally, and turned into `Undeliverable`
+so the core records the run as failed without calling Handinger.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..core.edits import EditScheduler, RateLimited
@@ -20,6 +20,7 @@ from ..core.files import LocalFile
 from ..core.ports import Mark, Undeliverable
 from ..core.views import RunView
 from ..store import Run
+from .clients import TeamClients
 from .mrkdwn import escape
 from .pacing import ChannelPacer
 from .render import (
@@ -70,25 +71,31 @@ def retry_after(error: SlackApiError) -> float | None:
 
 
 class SlackSurface:
-    """Shows runs in Slack. `client` retries 429s itself; edits go through `edits` instead."""
+    """Shows runs in Slack, in each run's workspace with that workspace's clients: the general
+    one retries 429s itself; edits go through `edits` and posts through `pacer` instead."""
 
     def __init__(
         self,
-        client: AsyncWebClient,
-        edit_client: AsyncWebClient,
+        clients: TeamClients,
         *,
         edits: EditScheduler[SlackMessage] | None = None,
         pacer: ChannelPacer | None = None,
         max_post_attempts: int = 30,
     ) -> None:
-        self.client = client
-        self.edit_client = edit_client
+        self.clients = clients
         self.edits: EditScheduler[SlackMessage] = edits or EditScheduler(self._send_edit)
         self.pacer = pacer or ChannelPacer()
         self.max_post_attempts = max_post_attempts
 
     async def aclose(self) -> None:
         await self.edits.aclose()
+
+    def forget_workspace(self, team_id: str) -> None:
+        """The app was uninstalled from a workspace: drop its pending edits and its clients."""
+        dropped = self.edits.drop(team_id)
+        if dropped:
+            log.info("dropped %d pending edit(s) in %s", dropped, team_id)
+        self.clients.forget(team_id)
 
     # ---- RunSurface -----------------------------------------------------------------------
 
@@ -99,7 +106,7 @@ class SlackSurface:
             return await self._post(run, message, thread_ts)
         except SlackApiError as error:
             code = error_code(error)
-            if code == "not_in_channel" and await self._join(run.channel_id):
+            if code == "not_in_channel" and await self._join(run):
                 return await self._post(run, message, thread_ts)
             if code in ("not_in_channel", "channel_not_found", "is_archived"):
                 explanation = NOT_IN_PRIVATE if code == "not_in_channel" else CANNOT_POST
@@ -110,13 +117,13 @@ class SlackSurface:
     def progress(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
             return
-        self.edits.update(run.team_id, (run.channel_id, run.message_ts), render_progress(view))
+        self.edits.update(run.team_id, _key(run, run.message_ts), render_progress(view))
 
     async def finish(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
             raise Undeliverable("the run has no message to finish")
         final = render_final(view)
-        key = (run.channel_id, run.message_ts)
+        key = _key(run, run.message_ts)
         try:
             await self.edits.finish(run.team_id, key, final.card)
         except SlackApiError as error:
@@ -142,7 +149,8 @@ class SlackSurface:
             await self._post(run, part, thread_ts)
         if final.attachment is not None:
             filename, content = final.attachment
-            await self.client.files_upload_v2(
+            client = await self.clients.client_for(run.team_id)
+            await client.files_upload_v2(
                 channel=run.channel_id,
                 thread_ts=thread_ts,
                 filename=filename,
@@ -156,8 +164,8 @@ class SlackSurface:
             return
         remove, add = REACTIONS[mark]
         if remove is not None:
-            await self._reaction("remove", run.channel_id, run.trigger_ts, remove)
-        await self._reaction("add", run.channel_id, run.trigger_ts, add)
+            await self._reaction(run, "remove", run.trigger_ts, remove)
+        await self._reaction(run, "add", run.trigger_ts, add)
 
     # ---- helpers --------------------------------------------------------------------------
 
@@ -168,7 +176,8 @@ class SlackSurface:
         uploads = [
             {"file": str(f.local_path), "filename": f.filename, "title": f.title} for f in files
         ]
-        response = await self.client.files_upload_v2(
+        client = await self.clients.client_for(run.team_id)
+        response = await client.files_upload_v2(
             file_uploads=uploads,
             channel=run.channel_id,
             thread_ts=run.thread_ts or run.message_ts,
@@ -195,8 +204,9 @@ class SlackSurface:
             args["thread_ts"] = thread_ts
         for attempt in range(1, self.max_post_attempts + 1):
             await self.pacer.wait(run.team_id, run.channel_id)
+            client = await self.clients.edit_client_for(run.team_id)
             try:
-                response = await self.edit_client.chat_postMessage(**args)
+                response = await client.chat_postMessage(**args)
             except SlackApiError as error:
                 wait = retry_after(error)
                 if wait is None or attempt == self.max_post_attempts:
@@ -211,9 +221,10 @@ class SlackSurface:
 
     async def _send_edit(self, key: Hashable, message: SlackMessage, final: bool) -> None:
         assert isinstance(key, tuple)
-        channel, ts = key
+        team, channel, ts = key
+        client = await self.clients.edit_client_for(team)
         try:
-            await self.edit_client.chat_update(
+            await client.chat_update(
                 channel=channel, ts=ts, text=message.text, blocks=message.blocks
             )
         except SlackApiError as error:
@@ -225,11 +236,12 @@ class SlackSurface:
                 return
             raise
 
-    async def _join(self, channel: str) -> bool:
+    async def _join(self, run: Run) -> bool:
+        client = await self.clients.client_for(run.team_id)
         try:
-            await self.client.conversations_join(channel=channel)
+            await client.conversations_join(channel=run.channel_id)
         except SlackApiError as error:
-            log.info("cannot join %s: %s", channel, error_code(error))
+            log.info("cannot join %s: %s", run.channel_id, error_code(error))
             return False
         return True
 
@@ -239,19 +251,27 @@ class SlackSurface:
             webhook = AsyncWebhookClient(run.response_url)
             await webhook.send(text=message.text, blocks=message.blocks, response_type="ephemeral")
             return
+        client = await self.clients.client_for(run.team_id)
         try:
-            await self.client.chat_postEphemeral(
+            await client.chat_postEphemeral(
                 channel=run.channel_id, user=run.user_id, text=message.text, blocks=message.blocks
             )
         except SlackApiError as error:
             log.info("cannot explain privately in %s: %s", run.channel_id, error_code(error))
 
-    async def _reaction(self, action: str, channel: str, ts: str, name: str) -> None:
+    async def _reaction(self, run: Run, action: str, ts: str, name: str) -> None:
+        client = await self.clients.client_for(run.team_id)
+        channel = run.channel_id
         try:
             if action == "add":
-                await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
+                await client.reactions_add(channel=channel, timestamp=ts, name=name)
             else:
-                await self.client.reactions_remove(channel=channel, timestamp=ts, name=name)
+                await client.reactions_remove(channel=channel, timestamp=ts, name=name)
         except SlackApiError as error:
             if error_code(error) not in ("already_reacted", "no_reaction"):
                 raise
+
+
+def _key(run: Run, ts: str) -> tuple[str, str, str]:
+    """A message for the edit scheduler: its workspace (whose token edits it), channel, ts."""
+    return (run.team_id, run.channel_id, ts)

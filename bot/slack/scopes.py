@@ -82,8 +82,11 @@ BOT_EVENTS: tuple[str, ...] = (
     "message.groups",
     "message.im",
     "message.mpim",
+    "app_uninstalled",
+    "tokens_revoked",
 )
-"""The bot events the app subscribes to (what its `message` and `app_mention` listeners get)."""
+"""The bot events the app subscribes to: what its `message` and `app_mention` listeners get,
+and the two that say a workspace removed the app (no scope needed; see `listeners/lifecycle`)."""
 
 FEATURE_SCOPES: Mapping[str, frozenset[str]] = {"slash_commands": frozenset({"commands"})}
 """Scopes that come with a manifest feature rather than a method: `/handinger` needs `commands`."""

@@ -20,6 +20,7 @@ from .records import (
     ACTIVE,
     RUN_FIELDS,
     SCHEDULE_FIELDS,
+    ForgottenWorkspace,
     PendingSchedule,
     Run,
     RunKind,
@@ -34,6 +35,7 @@ from .schema import MIGRATIONS
 
 __all__ = [
     "MIGRATIONS",
+    "ForgottenWorkspace",
     "PendingSchedule",
     "Run",
     "RunKind",
@@ -343,6 +345,9 @@ class Store:
         rows = list(self.db.query("SELECT * FROM pending_schedules WHERE run_id = ?", [run_id]))
         return PendingSchedule(**rows[0]) if rows else None
 
+    def pending_schedule_created(self, run_id: int, schedule_id: str) -> None:
+        self.db.table("pending_schedules").update(run_id, {"schedule_id": schedule_id})
+
     def drop_pending_schedule(self, run_id: int) -> None:
         self.db.execute("DELETE FROM pending_schedules WHERE run_id = ?", [run_id])
 
@@ -381,9 +386,53 @@ class Store:
         """Digests claimed but never posted (the app stopped in between): run, index, late."""
         rows = self.db.execute(
             "SELECT d.run_id, d.message_index, d.late FROM digests d JOIN runs r "
-            "ON r.id = d.run_id WHERE r.message_ts IS NULL ORDER BY d.created_at"
+            "ON r.id = d.run_id WHERE r.message_ts IS NULL AND r.status = 'completed' "
+            "ORDER BY d.created_at"
         ).fetchall()
         return [(self.get_run(int(r[0])), int(r[1]), bool(r[2])) for r in rows]
+
+    # ---- a workspace the app was uninstalled from ----------------------------------------
+
+    def forget_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
+        """Everything the app was doing in a workspace stops, in one transaction.
+
+        Queued and in-flight runs fail with `reason` (no files are owed any more), active
+        schedules are marked `gone`, and the workspace's threads are forgotten: the links to
+        their workers, the record of uploads into them, and the runs' place in them, so no
+        reply there continues a worker again. Runs and schedules stay as history.
+        """
+        with self.db.atomic():
+            failed = self._runs(
+                "team_id = ? AND status IN ('queued', 'starting', 'running') ORDER BY id",
+                [team_id],
+            )
+            schedules = self._schedules("team_id = ? AND status = 'active'", [team_id])
+            now = self._clock()
+            self.db.execute(
+                "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE team_id = ? "
+                "AND status IN ('queued', 'starting', 'running')",
+                [reason, now, team_id],
+            )
+            self.db.execute(  # digests claimed but not posted yet: never posted now
+                "UPDATE runs SET status = 'failed', error = ? WHERE team_id = ? "
+                "AND kind = 'digest' AND message_ts IS NULL",
+                [reason, team_id],
+            )
+            self.db.execute(
+                "DELETE FROM pending_schedules WHERE run_id IN "
+                "(SELECT id FROM runs WHERE team_id = ?)",
+                [team_id],
+            )
+            self.db.execute(
+                "UPDATE schedules SET status = 'gone' WHERE team_id = ? AND status = 'active'",
+                [team_id],
+            )
+            threads = self.db.execute("DELETE FROM threads WHERE team_id = ?", [team_id]).rowcount
+            self.db.execute("DELETE FROM uploads WHERE team_id = ?", [team_id])
+            self.db.execute(
+                "UPDATE runs SET thread_ts = NULL, files_done = 1 WHERE team_id = ?", [team_id]
+            )
+        return ForgottenWorkspace(team_id, failed, schedules, threads)
 
     def _runs(self, where: str, params: list[Any]) -> list[Run]:
         return [

@@ -80,13 +80,18 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class PendingSchedule:
-    """A schedule to attach to the worker a run is starting (created once its id is known)."""
+    """The schedule a `/handinger schedule` run attaches to the worker it starts.
+
+    It is created on Handinger once the worker's id is known (`schedule_id` is then set); the
+    row stays, so the run's card keeps its digest header even when finished after a restart.
+    """
 
     run_id: int
     when_json: str
     input: str
     budget: str
     description: str
+    schedule_id: str | None = None
 
 
 SCHEDULE_FIELDS = {f.name for f in fields(Schedule)}
@@ -98,3 +103,14 @@ def schedule_from_row(row: dict[str, Any]) -> Schedule:
 
 def run_from_row(row: dict[str, Any]) -> Run:
     return Run(**{key: value for key, value in row.items() if key in RUN_FIELDS})
+
+
+@dataclass(frozen=True, slots=True)
+class ForgottenWorkspace:
+    """What `Store.forget_workspace` stopped: the runs it failed (as they were), the schedules
+    it marked gone (as they were: still to be cancelled on Handinger), how many threads."""
+
+    team_id: str
+    failed_runs: list[Run]
+    schedules: list[Schedule]
+    threads: int

@@ -94,7 +94,14 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db.table("schedules").create_index(["team_id", "channel_id", "status"])
     db.table("schedules").create_index(["worker_id"])
     db.table("pending_schedules").create(
-        {"run_id": int, "when_json": str, "input": str, "budget": str, "description": str},
+        {
+            "run_id": int,
+            "when_json": str,
+            "input": str,
+            "budget": str,
+            "description": str,
+            "schedule_id": str,
+        },
         pk="run_id",
     )
     db.table("worker_marks").create(

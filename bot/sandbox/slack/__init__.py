@@ -17,6 +17,8 @@ Flags (defaults in brackets)
                         `message_truncated`, or reject with `msg_too_long`
     --bot-events [on]|off   whether the app's own posts, edits and deletions come back
                         as events (they do on Slack)
+    --client-id [1000000001.2000000001]  --client-secret [emulator-client-secret]
+    --redirect-url URL  an OAuth Redirect URL of the app (repeatable)
 
 Default workspace
     T0001 "Emulator" (domain `emulator`), app A0001, verification token
@@ -37,9 +39,11 @@ Web API
     delete, postEphemeral, getPermalink; chat.startStream, appendStream, stopStream;
     assistant.threads.setStatus; reactions.add and remove; conversations.info, join, members,
     replies, history and open; users.info; files.getUploadURLExternal, the upload URL and
-    files.completeUploadExternal; views.open, push, update and publish.
+    files.completeUploadExternal; views.open, push, update and publish; oauth.v2.access
+    (no token: the client id and secret, see below).
     Errors:
-      tokens: not_authed, invalid_auth, not_allowed_token_type
+      tokens: not_authed, invalid_auth, not_allowed_token_type, token_revoked (after an
+        uninstall)
       unknown_method
       channels: channel_not_found, not_in_channel (public channel without the bot)
       messages: message_not_found, cant_update_message, cant_delete_message, no_text,
@@ -87,6 +91,15 @@ Events, each inside an event_callback with `event_id` and `authorizations`
     Edits give `message_changed`; deletions give `message_deleted`.
     Nothing is sent for conversations the bot is not in.
 
+OAuth install and uninstall (module `oauth`)
+    GET /oauth/v2/authorize?client_id&scope&state[&redirect_uri][&team][&user][&decision=deny]
+        approves at once (no consent screen) and redirects (302) to the redirect URL with
+        `code` and `state`; `team` picks the workspace (default T0001).
+    oauth.v2.access exchanges the code once (HTTP Basic or client_id/client_secret), installs
+        the app there and answers with the bot token, `team`, `scope`, `bot_user_id`, ...
+    A workspace made with `installed: false` has no working bot token, gets no events and
+    refuses slash commands and clicks (409 `app_not_installed`) until it is installed.
+
 Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     POST /_emulator/slash      {channel, user, text, command?="/handinger", team?}
                                -> {ok, acked, ack_ms, status, error, response, response_url,
@@ -114,10 +127,12 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
                                grace?=10}
     POST /_emulator/reset      back to the startup state; sockets stay open
     GET|POST /_emulator/config {request_url?, signing_secret?, ack_timeout?, long_text?,
-                               bot_events?, retry_delays?}
+                               bot_events?, retry_delays?, redirect_urls?}
     GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?}
-    GET|POST /_emulator/workspaces  {id?, name?, domain?, bot_token?}; the bot token
-                               defaults to `<bot-token>-<team>`
+    GET|POST /_emulator/workspaces  {id?, name?, domain?, bot_token?, installed?=true}; the
+                               bot token defaults to `<bot-token>-<team>`
+    POST /_emulator/uninstall  {team?="T0001", wait?, timeout?}: revoke the bot token, then
+                               send `tokens_revoked` and `app_uninstalled` -> {ok, event_ids}
     POST /_emulator/channels   {name?, type?, members?, bot_member?=true, team?, id?}
     POST /_emulator/users      {name?, real_name?, is_admin?, channels?, team?, id?}
     POST /_emulator/members    {channel, user|"bot", leave?, team?}

@@ -32,6 +32,9 @@ class Settings:
     long_text: LongTextMode = "truncate"
     bot_events: bool = True
     retry_delays: list[float] = field(default_factory=lambda: [0.0, 60.0, 300.0])
+    client_id: str = "1000000001.2000000001"
+    client_secret: str = "emulator-client-secret"
+    redirect_urls: list[str] = field(default_factory=list)
 
     def copy(self) -> Settings:
         """A deep copy, kept as the startup snapshot for `/_emulator/reset`."""
@@ -86,6 +89,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         default="on",
         help="whether the app's own posts, edits and deletions produce events back (default on)",
     )
+    parser.add_argument("--client-id", default="1000000001.2000000001", help="OAuth client id")
+    parser.add_argument(
+        "--client-secret", default="emulator-client-secret", help="OAuth client secret"
+    )
+    parser.add_argument(
+        "--redirect-url",
+        action="append",
+        default=[],
+        help="an OAuth Redirect URL of the app (repeatable); see /_emulator/config",
+    )
     args = parser.parse_args(argv)
     return Settings(
         host=args.host,
@@ -99,4 +112,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         ack_timeout=args.ack_timeout,
         long_text=args.long_text,
         bot_events=args.bot_events == "on",
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        redirect_urls=list(args.redirect_url),
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .control_common import channel_of, need, route, user_of, workspace_of
+from .control_common import channel_of, installed, need, route, user_of, workspace_of
 from .emulator import Emulator, Fault
 from .errors import ApiError
 from .events import rich_text, url_verification
@@ -25,7 +25,7 @@ LIMIT_SCOPES = ("workspace", "channel")
 async def slash(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     team = workspace_of(emu, body)
     channel = channel_of(emu, need(body, "channel"), team)
-    workspace = emu.world.workspaces[channel.team]
+    workspace = installed(emu.world.workspaces[channel.team])
     user = user_of(emu, need(body, "user"), workspace.id)
     command = str(body.get("command") or "/handinger")
     if not command.startswith("/"):
@@ -76,7 +76,7 @@ async def messages(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 async def actions(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     team = workspace_of(emu, body)
     channel = channel_of(emu, need(body, "channel"), team)
-    workspace = emu.world.workspaces[channel.team]
+    workspace = installed(emu.world.workspaces[channel.team])
     user = user_of(emu, need(body, "user"), workspace.id)
     value = body.get("value")
     return await run_action(
@@ -163,6 +163,8 @@ async def config(emu: Emulator, request: web.Request, body: JSON) -> JSON:
             settings.bot_events = bool(body["bot_events"])
         if body.get("retry_delays") is not None:
             settings.retry_delays = [float(d) for d in body["retry_delays"]]
+        if body.get("redirect_urls") is not None:
+            settings.redirect_urls = [str(url) for url in body["redirect_urls"]]
     return {
         "ok": True,
         "request_url": settings.request_url,
@@ -171,6 +173,8 @@ async def config(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         "long_text": settings.long_text,
         "bot_events": settings.bot_events,
         "retry_delays": settings.retry_delays,
+        "client_id": settings.client_id,
+        "redirect_urls": settings.redirect_urls,
         "rate_limits": emu.limiter.mode,
         "time_scale": emu.clock.scale,
     }

@@ -61,6 +61,13 @@ def workspace_of(emu: Emulator, body: JSON) -> Workspace | None:
     return workspace
 
 
+def installed(workspace: Workspace) -> Workspace:
+    """Slash commands and clicks reach the app only where it is installed."""
+    if not workspace.installed:
+        raise ApiError("app_not_installed", status=409)
+    return workspace
+
+
 def channel_of(emu: Emulator, ident: str, team: Workspace | None) -> Channel:
     channel = emu.world.channel(ident, team.id if team else None)
     if channel is None:

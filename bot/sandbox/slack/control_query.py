@@ -100,6 +100,7 @@ async def workspaces(emu: Emulator, request: web.Request, body: JSON) -> JSON:
             name=body.get("name"),
             domain=body.get("domain"),
             bot_token=body.get("bot_token"),
+            installed=body.get("installed", True) is not False,
         )
         try:
             created = add_workspace(world, spec, emu.settings.bot_token)

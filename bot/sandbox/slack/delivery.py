@@ -52,10 +52,11 @@ class Delivery:
 
     # events ---------------------------------------------------------------------------------
 
-    def emit(self, workspace: Workspace, event: JSON) -> str:
+    def emit(self, workspace: Workspace, event: JSON, *, authorized: bool = True) -> str:
         """Queue one event for the app; returns its `event_id` at once."""
         event_id = f"Ev{next(self._event_ids):010d}"
-        body = event_callback(workspace, event, event_id, int(self.clock.wall()))
+        wall = int(self.clock.wall())
+        body = event_callback(workspace, event, event_id, wall, authorized=authorized)
         label = event["type"] + (f"/{event['subtype']}" if event.get("subtype") else "")
         task = asyncio.ensure_future(self._deliver_event(workspace.id, event_id, label, body))
         self._tasks[event_id] = task

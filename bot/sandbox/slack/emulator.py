@@ -96,8 +96,11 @@ class Emulator:
     # events that follow changes ------------------------------------------------------------
 
     def _wants(self, message: Message) -> bool:
-        """Own posts come back to the app only with `--bot-events on` (Slack's behaviour)."""
+        """Nothing reaches an app that is not installed; its own posts come back to it only
+        with `--bot-events on` (Slack's behaviour)."""
         workspace = self.world.workspaces[message.team]
+        if not workspace.installed:
+            return False
         return self.settings.bot_events or message.user != workspace.bot_user_id
 
     def posted(self, message: Message, subtype: str | None = None) -> list[str]:

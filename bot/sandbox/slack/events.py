@@ -107,9 +107,15 @@ def message_deleted_event(world: World, message: Message, previous: JSON, event_
     return event
 
 
-def event_callback(workspace: Workspace, event: JSON, event_id: str, event_time: int) -> JSON:
-    """The outer Events API body (HTTP body, or Socket Mode `payload`)."""
-    return {
+def event_callback(
+    workspace: Workspace, event: JSON, event_id: str, event_time: int, *, authorized: bool = True
+) -> JSON:
+    """The outer Events API body (HTTP body, or Socket Mode `payload`).
+
+    `authorized=False` leaves out `authorizations`, as in Slack's `app_uninstalled` and
+    `tokens_revoked` payloads: there is no installation left to authorize.
+    """
+    body: JSON = {
         "token": VERIFICATION_TOKEN,
         "team_id": workspace.id,
         "context_team_id": workspace.id,
@@ -131,6 +137,10 @@ def event_callback(workspace: Workspace, event: JSON, event_id: str, event_time:
         "is_ext_shared_channel": False,
         "event_context": f"4-{event.get('type')}-{workspace.id}-{event.get('channel', '')}",
     }
+    if not authorized:
+        for key in ("authorizations", "is_ext_shared_channel", "event_context"):
+            del body[key]
+    return body
 
 
 def events_for_post(world: World, message: Message, subtype: str | None = None) -> list[JSON]:

@@ -24,6 +24,8 @@ class WorkspaceSpec:
     name: str | None = None
     domain: str | None = None
     bot_token: str | None = None
+    installed: bool = True
+    """False: the app is not installed there until an OAuth install (`oauth.v2.access`)."""
 
 
 def seed_default(world: World, bot_token: str) -> Workspace:
@@ -50,7 +52,7 @@ def add_workspace(world: World, spec: WorkspaceSpec, default_token: str) -> Work
         index += 1
         bot_user = f"{BOT_USER}{index}"
     token = spec.bot_token or f"{default_token}-{team}"
-    if token in world.bot_tokens:
+    if token in world.bot_tokens or any(w.bot_token == token for w in world.workspaces.values()):
         raise ValueError("bot_token already in use")
     workspace = Workspace(
         team,
@@ -59,6 +61,7 @@ def add_workspace(world: World, spec: WorkspaceSpec, default_token: str) -> Work
         token,
         bot_user,
         world.new_id("B"),
+        installed=spec.installed,
     )
     _populate(
         world,
@@ -106,6 +109,8 @@ def describe_workspace(world: World, workspace: Workspace) -> dict[str, Any]:
         "bot_user_id": workspace.bot_user_id,
         "bot_id": workspace.bot_id,
         "app_id": "A0001",
+        "installed": workspace.installed,
+        "bot_scopes": list(workspace.bot_scopes),
         "users": [
             {"id": u.id, "name": u.name, "is_admin": u.is_admin, "is_bot": u.is_bot}
             for u in world.users.values()

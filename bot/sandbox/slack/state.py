@@ -27,6 +27,10 @@ class Workspace:
     bot_token: str
     bot_user_id: str
     bot_id: str
+    installed: bool = True
+    """Whether the app is installed here: its bot token works and events are delivered."""
+    bot_scopes: list[str] = field(default_factory=list)
+    """Bot scopes granted through `oauth.v2.access` (empty for the seeded installation)."""
 
 
 @dataclass
@@ -118,6 +122,20 @@ class FileObject:
     completed: bool = False
 
 
+@dataclass
+class Grant:
+    """An OAuth authorization a user approved: its `code` is exchanged once by `oauth.v2.access`."""
+
+    code: str
+    team: str
+    user: str
+    scopes: list[str]
+    user_scopes: list[str]
+    redirect_uri: str | None
+    created: float
+    used: bool = False
+
+
 class World:
     """All state that `/_emulator/reset` throws away."""
 
@@ -130,6 +148,8 @@ class World:
         self.channels: dict[str, Channel] = {}
         self.files: dict[str, FileObject] = {}
         self.bot_tokens: dict[str, str] = {}
+        self.revoked_tokens: dict[str, str] = {}  # token → team, after an uninstall
+        self.grants: dict[str, Grant] = {}  # OAuth code → what was approved
         self._last_ts_us = 0
         self._counters: dict[str, itertools.count[int]] = {}
 
@@ -205,7 +225,28 @@ class World:
 
     def add_workspace(self, workspace: Workspace) -> None:
         self.workspaces[workspace.id] = workspace
+        if workspace.installed:
+            self.bot_tokens[workspace.bot_token] = workspace.id
+
+    def install(self, workspace: Workspace, scopes: list[str]) -> None:
+        """The app is (re)installed: the bot token works again (a new one after a revocation)
+        and the granted scopes add up, as on Slack."""
+        if workspace.bot_token in self.revoked_tokens:
+            base = workspace.bot_token.rsplit(".r", 1)[0]
+            generation = 2
+            while f"{base}.r{generation}" in self.revoked_tokens:
+                generation += 1
+            workspace.bot_token = f"{base}.r{generation}"
+        workspace.installed = True
+        workspace.bot_scopes = sorted({*workspace.bot_scopes, *scopes})
         self.bot_tokens[workspace.bot_token] = workspace.id
+
+    def uninstall(self, workspace: Workspace) -> None:
+        """The app is removed: its bot token is revoked (`token_revoked` from now on)."""
+        self.bot_tokens.pop(workspace.bot_token, None)
+        self.revoked_tokens[workspace.bot_token] = workspace.id
+        workspace.installed = False
+        workspace.bot_scopes = []
 
     def add_user(self, user: User) -> None:
         self.users[user.id] = user

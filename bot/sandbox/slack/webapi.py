@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from . import oauth
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator
 from .errors import ApiError
@@ -26,6 +27,7 @@ from .validate import WARNING_MESSAGES
 
 METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIEWS}
 APP_TOKEN_METHODS = {"apps.connections.open"}
+TOKENLESS_METHODS = {"oauth.v2.access"}  # the client authenticates with its id and secret
 RETIRED = {"files.upload": "method_deprecated"}
 CHANNEL_ARGS = {"chat.postMessage": "channel", "assistant.threads.setStatus": "channel_id"}
 
@@ -80,9 +82,13 @@ async def handle(request: web.Request) -> web.Response:
     status, retry_after = 200, None
     try:
         params = await read_params(request)
-        token = _token(request, params)
-        entry["args"] = dict(params)
-        body = _dispatch(emu, method, params, token, entry)
+        if method in TOKENLESS_METHODS:
+            entry["args"] = dict(params)
+            body = oauth.access(emu, request.headers.get("Authorization", ""), params, entry)
+        else:
+            token = _token(request, params)
+            entry["args"] = dict(params)
+            body = _dispatch(emu, method, params, token, entry)
     except ApiError as error:
         body, status, retry_after = error.body(), error.status, error.retry_after
     entry.update(ok=bool(body.get("ok")), error=body.get("error"), status=status)
@@ -107,6 +113,9 @@ def _dispatch(
         return {"ok": True, "url": emu.socket.issue_url(emu.base_url)}
     workspace = emu.world.workspace_for_token(token)
     if workspace is None:
+        if token in emu.world.revoked_tokens:
+            entry["team"] = emu.world.revoked_tokens[token]
+            raise ApiError("token_revoked")
         raise ApiError(
             "not_allowed_token_type" if token == emu.settings.app_token else "invalid_auth"
         )

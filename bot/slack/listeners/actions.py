@@ -52,9 +52,13 @@ def register(app: AsyncApp, runner: Runner, schedules: ScheduleCommands) -> None
             except SlackApiError as error:
                 log.info("cannot answer the %s action privately: %s", verb, error)
 
+        team = str((body.get("team") or {}).get("id") or body["user"].get("team_id", ""))
         try:
             run = runner.store.get_run(int(run_id))
         except (KeyError, ValueError):
+            await tell(FORGOTTEN)
+            return
+        if team and run.team_id != team:  # never act on another workspace's run
             await tell(FORGOTTEN)
             return
         try:

@@ -191,18 +191,22 @@ class ScheduleCommands:
             origin = {"team_id": team, "channel_id": channel, "user_id": user}
             self.start(origin, parsed, budget, None)
             return
-        await self._schedule_existing(client, int(run_id), user, parsed, budget)
+        await self._schedule_existing(client, int(run_id), team, user, parsed, budget)
 
     async def _schedule_existing(
         self,
         client: AsyncWebClient,
         run_id: int,
+        team: str,
         user: str,
         parsed: ParsedSchedule,
         budget: Budget | None,
     ) -> None:
         """**Schedule this…**: a schedule on the card's own worker."""
         run = self.runner.store.get_run(run_id)
+        if team and run.team_id != team:  # never another workspace's worker
+            log.warning("schedule modal from %s names run %d of %s", team, run_id, run.team_id)
+            return
         if run.worker_id is None:
             text = "This run has no worker to schedule yet. Try again once it has started."
         else:

@@ -1,0 +1,138 @@
+"""OAuth installs into many workspaces: Bolt's OAuth settings and slack_sdk's SQLite stores.
+
+Enabled by `SLACK_CLIENT_ID` + `SLACK_CLIENT_SECRET`. Installations (one bot token per
+workspace) and the short-lived OAuth `state` values live in one SQLite file next to
+`HANDINGER_DB` (`Settings.installations_db`), in slack_sdk's own tables (`slack_bots`,
+`slack_installations`, `oauth_states`). The scopes asked for are exactly `required_scopes()`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+
+from ..config import Settings
+from .scopes import required_scopes
+
+STATE_EXPIRATION = 600
+"""Seconds an install link stays valid (Bolt's default)."""
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+SLACK_AUTHORIZE = "https://slack.com/oauth/v2/authorize"
+
+Listener = Callable[[str | None], None]
+
+
+class InstallationStore(SQLite3InstallationStore):
+    """slack_sdk's SQLite installation store that also says which workspace changed, so the
+    app can drop the Web API clients it built from an old token."""
+
+    def __init__(self, database: Path, client_id: str) -> None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(database=str(database), client_id=client_id)
+        self.listeners: list[Listener] = []
+
+    def _changed(self, team_id: str | None) -> None:
+        for listener in self.listeners:
+            listener(team_id)
+
+    async def async_save(self, installation: Installation) -> None:
+        await super().async_save(installation)
+        self._changed(installation.team_id)
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await super().async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        self._changed(team_id)
+
+    async def async_delete_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+    ) -> None:
+        await super().async_delete_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+        )
+        self._changed(team_id)
+
+
+def authorization_url(api_url: str) -> str:
+    """Slack's authorize page beside its Web API: `https://slack.com/api/` →
+    `https://slack.com/oauth/v2/authorize` (and the same on the emulator)."""
+    if api_url.endswith("/api/"):
+        return api_url.removesuffix("api/") + "oauth/v2/authorize"
+    return SLACK_AUTHORIZE
+
+
+def oauth_settings(settings: Settings, store: InstallationStore) -> AsyncOAuthSettings:
+    """Bolt's OAuth flow: `/slack/install` and `/slack/oauth_redirect`, bot scopes only."""
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+    return AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret.get_secret_value(),
+        scopes=list(required_scopes()),
+        user_scopes=[],
+        redirect_uri=settings.slack_redirect_uri,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        authorization_url=authorization_url(settings.slack_api_url),
+        installation_store=store,
+        installation_store_bot_only=True,
+        state_store=SQLite3OAuthStateStore(
+            database=str(settings.installations_db), expiration_seconds=STATE_EXPIRATION
+        ),
+        state_expiration_seconds=STATE_EXPIRATION,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledBot:
+    """The newest bot installation of one workspace, as `doctor` reports it."""
+
+    team_id: str
+    team_name: str
+    bot_token: str
+    bot_user_id: str
+    bot_scopes: tuple[str, ...]
+    installed_at: str
+
+
+def installed_bots(database: Path, client_id: str) -> list[InstalledBot]:
+    """Every workspace with a bot installation, read without changing the file.
+
+    Empty when the file or its tables do not exist yet (nobody has installed the app)."""
+    if not database.exists():
+        return []
+    connection = sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            "SELECT team_id, team_name, bot_token, bot_user_id, bot_scopes, installed_at "
+            "FROM slack_bots WHERE id IN (SELECT MAX(id) FROM slack_bots WHERE client_id = ? "
+            "GROUP BY enterprise_id, team_id) ORDER BY team_id",
+            [client_id],
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        connection.close()
+    return [
+        InstalledBot(
+            team_id=str(row[0]),
+            team_name=str(row[1] or ""),
+            bot_token=str(row[2]),
+            bot_user_id=str(row[3]),
+            bot_scopes=tuple(s for s in str(row[4] or "").split(",") if s),
+            installed_at=str(row[5]),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,96 @@
+"""The benchmark harness works end to end: `python -m bench --quick` runs every scenario against
+real processes and writes its results. This checks the harness, not the numbers' values."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.measure import Turn, Version, percentile, run_metrics
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = {
+    "ack_latency",
+    "batches",
+    "first_text",
+    "time_to_final",
+    "efficiency",
+    "side_by_side",
+    "scale",
+}
+
+
+def number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+@pytest.mark.timeout(180)
+def test_quick_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    [result_file] = (tmp_path / "out").glob("*-quick.json")
+    assert result_file.with_suffix(".md").exists()
+    results = json.loads(result_file.read_text())
+    assert results["quick"] is True
+    assert number(results["machine"]["nproc"]) and results["machine"]["python"]
+    scenarios = results["scenarios"]
+    assert set(scenarios) == SCENARIOS
+    for name, scenario in scenarios.items():
+        assert "error" not in scenario, (name, scenario.get("error"))
+    rows = [row for scenario in scenarios.values() for row in scenario["rows"]]
+    assert {row["scenario"][:2] for row in rows} == {"1.", "2.", "3.", "4.", "5.", "6."}
+    for row in rows:
+        assert row["value"] is not None, row
+        assert number(row["value"]) or isinstance(row["value"], str), row
+        assert row["met"] in (True, False, None)
+
+    acks = scenarios["ack_latency"]
+    assert number(acks["probes_ms"]["p99"]) and acks["not_acked"] == 0
+    for key in ("first_text", "time_to_final"):
+        for stat in scenarios[key]["p95"].values():
+            assert number(stat["pooled"])
+    [batch] = scenarios["batches"]["batches"]["50"]
+    assert number(batch["slack"]["per_run"]) and isinstance(batch["slack"]["429"], int)
+    assert number(batch["handinger"]["per_run"])
+    assert all(run["delivered"] and run["correct"] for run in batch["runs"])
+    assert all(number(run["staleness_s"]) for run in batch["runs"])
+    side = scenarios["side_by_side"]["medians"]
+    assert set(side) == {"ours", "naive", "chat_stream"}
+    for relay in side.values():
+        assert number(relay["slack_calls_per_run"]) and number(relay["final_p50"])
+    for load in (scenarios["scale"]["target_load"], scenarios["scale"]["fit_load"]):
+        assert number(load["bot_end"]["peak_rss_mb"]) and number(load["bot_end"]["cpu_s"])
+        assert load["correct"] == load["runs"] and number(load["peak_turns"])
+    assert "| Scenario |" in done.stdout
+
+
+def test_run_metrics_from_a_hand_made_timeline() -> None:
+    # 4 deltas over 19 s: E = 4 + 15 = 19 events, delta k at began + 10 + k seconds
+    turn = Turn(
+        "0001", "w1", began=100.0, duration=19.0, answer="abcd", deltas=("a", "b", "c", "d")
+    )
+    assert turn.emitted(1) == 111.0 and turn.ended == 119.0
+    versions = [
+        Version(100.5, 0, False),  # the card, no text yet
+        Version(111.4, 1, False),
+        Version(114.5, 3, False),
+        Version(119.8, 4, True),
+    ]
+    metrics = run_metrics(turn, versions, correct=True)
+    assert metrics.first_text_s == pytest.approx(0.4)
+    assert metrics.final_s == pytest.approx(0.8)
+    assert metrics.complete_s == pytest.approx(0.8)
+    assert metrics.staleness_s == pytest.approx(5.8)  # delta 4, emitted at 114, shown at 119.8
+    assert metrics.delivered and metrics.correct
+    assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([], 50) is None
