@@ -103,6 +103,7 @@ def test_a_dm_between_other_people_is_answered_privately(stack: Stack) -> None:
 def test_long_answers_continue_in_the_thread_then_attach_a_file(stack: Stack) -> None:
     stack.slash("everything [[long]] [[duration=1]]")
     [card] = stack.wait_final_card()
+
     def with_attachment() -> dict[str, Any] | None:
         root = stack.message(card["ts"])
         replies = (root or {}).get("replies", [])
