@@ -175,9 +175,22 @@ async def join(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     return {"ok": True, "channel": channel.id, "members": list(channel.members)}
 
 
+@route
+async def scopes(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    """`{team?, scopes: [...]}`: the bot scopes the workspace granted. Web API responses then
+    report them in `x-oauth-scopes`, as Slack does (none are reported while the list is empty)."""
+    workspace = workspace_of(emu, body) or emu.world.workspaces["T0001"]
+    granted = body.get("scopes")
+    if not isinstance(granted, list) or not all(isinstance(s, str) for s in granted):
+        raise ApiError("invalid_scopes", status=400)
+    workspace.bot_scopes = sorted(set(granted))
+    return {"ok": True, "team": workspace.id, "scopes": workspace.bot_scopes}
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/_emulator/channels/{channel}/messages", channel_messages)
     app.router.add_get("/_emulator/calls", calls)
+    app.router.add_post("/_emulator/scopes", scopes)
     app.router.add_get("/_emulator/ephemeral", ephemeral)
     app.router.add_get("/_emulator/acks", acks)
     app.router.add_get("/_emulator/connections", connections)

@@ -64,9 +64,15 @@ def _token(request: web.Request, params: dict[str, Any]) -> str | None:
     return str(token) if token else None
 
 
-def _reply(body: JSON, status: int = 200, retry_after: int | None = None) -> web.Response:
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return web.json_response(body, status=status, headers=headers)
+def _reply(
+    body: JSON, status: int = 200, retry_after: int | None = None, scopes: list[str] | None = None
+) -> web.Response:
+    headers: dict[str, str] = {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if scopes:  # Slack reports the token's granted scopes on every Web API response
+        headers["x-oauth-scopes"] = ",".join(scopes)
+    return web.json_response(body, status=status, headers=headers or None)
 
 
 async def handle(request: web.Request) -> web.Response:
@@ -93,7 +99,9 @@ async def handle(request: web.Request) -> web.Response:
         body, status, retry_after = error.body(), error.status, error.retry_after
     entry.update(ok=bool(body.get("ok")), error=body.get("error"), status=status)
     emu.records.add_call(entry)
-    return _reply(body, status, retry_after)
+    workspace = emu.world.workspaces.get(str(entry.get("team"))) if status == 200 else None
+    scopes = workspace.bot_scopes if workspace is not None else None
+    return _reply(body, status, retry_after, scopes)
 
 
 def _dispatch(
