@@ -316,6 +316,11 @@ def render_final(view: RunView) -> FinalMessages:
 # ---- one-liners and help -----------------------------------------------------------------------
 
 
+def ephemeral(message: SlackMessage) -> dict[str, Any]:
+    """The arguments of an ack or `respond` that only the person who asked will see."""
+    return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
+
+
 def render_notice(text: str, trusted: bool = False) -> SlackMessage:
     """A one-section message (errors, file problems); escaped unless the caller wrote it."""
     body = text.strip() if trusted else escape(text.strip())

@@ -12,15 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ...config import Settings
 from ...core.runner import Runner
 from ..commands import CommandError, Help, RunInstruction, Subcommand, parse_command
-from ..render import SlackMessage, StatusRow, render_help, render_notice, render_status
+from ..render import StatusRow, ephemeral, render_help, render_notice, render_status
 from .schedules import ScheduleCommands
 
 COMMAND = "/handinger"
 log = logging.getLogger(__name__)
-
-
-def ephemeral(message: SlackMessage) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
 
 
 def register(
@@ -58,16 +54,12 @@ def register(
         if isinstance(parsed, CommandError):
             await ack(**ephemeral(render_notice(parsed.message, trusted=True)))
             return
-        if isinstance(parsed, Subcommand) and parsed.name == "status":
-            await ack()
-            await status(command, client, respond)
-            return
-        if isinstance(parsed, Subcommand) and parsed.name in schedules.handlers:
-            handler = schedules.handlers[parsed.name]
-            await handler(ack, command, parsed.args, client, respond)
-            return
         if isinstance(parsed, Subcommand):
-            await ack(**ephemeral(render_notice(unavailable(parsed.name), trusted=True)))
+            if parsed.name == "status":
+                await ack()
+                await status(command, client, respond)
+            else:  # schedule, schedules, unschedule: every other command word
+                await schedules.handlers[parsed.name](ack, command, parsed.args, client, respond)
             return
         assert isinstance(parsed, RunInstruction)
         if parsed.budget is not None and not settings.budget_allowed(parsed.budget):
@@ -84,13 +76,6 @@ def register(
             budget=parsed.budget,
             response_url=command.get("response_url"),
         )
-
-
-def unavailable(name: str) -> str:
-    return (
-        f"`{COMMAND} {name}` is not available in this version yet. To send an instruction "
-        f"that starts with “{name}”, put `--` before it: `{COMMAND} -- {name} …`"
-    )
 
 
 def over_budget(budget: str, settings: Settings) -> str:

@@ -20,13 +20,13 @@ from ..render import render_help
 
 log = logging.getLogger(__name__)
 
-IGNORED_SUBTYPES_ALLOWED = {"file_share", "thread_broadcast"}
+HUMAN_SUBTYPES = {"file_share", "thread_broadcast"}
 """Message subtypes that are still a person writing; every other subtype is ignored."""
 
 
 def is_human_message(event: dict[str, Any]) -> bool:
     subtype = event.get("subtype")
-    if subtype is not None and subtype not in IGNORED_SUBTYPES_ALLOWED:
+    if subtype is not None and subtype not in HUMAN_SUBTYPES:
         return False
     return not event.get("bot_id") and bool(event.get("user"))
 

@@ -23,7 +23,7 @@ from ...handinger.models import BUDGETS, Budget
 from ...store import Schedule
 from ..commands import CommandError, Help, RunInstruction, parse_command
 from ..mrkdwn import escape
-from ..render import SlackMessage, render_notice
+from ..render import ephemeral, render_notice
 from ..schedule_views import (
     BUDGET_BLOCK,
     CANCEL_SCHEDULE,
@@ -46,10 +46,6 @@ SCHEDULE_HELP = (
     '`weekly mon 09:00` · `cron "0 9 * * 1-5"`. `/handinger schedules` lists this channel\'s '
     "schedules; `/handinger unschedule <id>` cancels one."
 )
-
-
-def ephemeral(message: SlackMessage) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
 
 
 async def user_profile(client: AsyncWebClient, user_id: str) -> dict[str, Any]:
