@@ -340,6 +340,11 @@ def render_help(command: str = "/handinger", max_budget: str | None = None) -> S
         f" after the instruction: `{command} --budget high compare our three vendors`.{limit}",
         "• Reply in the card's thread to continue the same worker; no @mention needed.",
         "• Mention @Handinger in a channel, or send the app a direct message: that works too.",
+        f"• `{command} status` lists your recent workers in this channel.",
+        f"• `{command} schedule every 1d <instruction>` posts a digest here on a schedule"
+        " (also `in 45m`, `at 09:00`, `daily 09:00`, `weekdays 09:00`, `weekly mon 09:00`,"
+        f' `cron "0 9 * * 1-5"`); `{command} schedules` lists this channel\'s schedules and'
+        f" `{command} unschedule <id>` cancels one.",
         f"• `{command} help` shows this message.",
         f"• {words} are command words. To start an instruction with one of them, put it after"
         f" `--`: `{command} -- status of the deploy`.",
