@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -45,13 +43,10 @@ class Digests:
         store: Store,
         surface: DigestSurface,
         files: FileDelivery | None = None,
-        *,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.surface = surface
         self.files = files
-        self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
         self._late_before: dict[str, int] = {}
 

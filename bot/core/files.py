@@ -166,7 +166,7 @@ class FileDelivery:
             problems.append(
                 f"{name} is hosted outside Handinger, so the app did not download it: {file.url}"
             )
-            self._remember(run, thread_ts, path, FOREIGN, 0)
+            self._remember(run, thread_ts, path, FOREIGN)
             return None
         try:
             with target.open("wb") as out:
@@ -179,7 +179,7 @@ class FileDelivery:
                 f"{name} was not attached: it is larger than the "
                 f"{human_size(self.max_bytes)} limit for files."
             )
-            self._remember(run, thread_ts, path, TOO_LARGE, 0)
+            self._remember(run, thread_ts, path, TOO_LARGE)
             return None
         except HandingerError as error:
             log.warning("run %d: download of %s failed: %s", run.id, path, error)
@@ -224,7 +224,7 @@ class FileDelivery:
                 slack_file_id=slack_id,
             )
 
-    def _remember(self, run: Run, thread_ts: str, path: str, marker: str, size: int) -> None:
+    def _remember(self, run: Run, thread_ts: str, path: str, marker: str) -> None:
         """Report a refused file once per thread, not after every turn."""
         self.store.record_upload(
             team_id=run.team_id,
@@ -232,7 +232,7 @@ class FileDelivery:
             thread_ts=thread_ts,
             path=path,
             sha256=marker,
-            size=size,
+            size=0,
             worker_id=run.worker_id or "",
             run_id=run.id,
             slack_file_id=None,
