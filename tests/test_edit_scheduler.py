@@ -176,3 +176,55 @@ def test_finals_go_out_in_the_order_they_were_finished() -> None:
             lane.sent(decision.key, now)
         now += 0.5
     assert order == ["quiet", "early-talker"]
+
+
+def test_first_words_then_more_words_then_status_whoever_waited_longer() -> None:
+    lane: EditLane[str] = EditLane(EditPolicy(burst=10, reserves=(0, 0, 0, 0)), now=0)
+    for key in ("status", "more", "first"):
+        lane.offer(key, f"{key}-0", final=False, now=0, text_chars=5 if key == "more" else 0)
+    drain(lane, 0)  # "more" shows 5 characters now; the others show none
+    lane.offer("status", "tick", final=False, now=2, text_chars=0)
+    lane.offer("more", "longer", final=False, now=3, text_chars=9)
+    lane.offer("first", "hello", final=False, now=4, text_chars=3)
+    assert [s.key for s in drain(lane, 5)] == ["first", "more", "status"]
+
+
+def test_status_edits_leave_tokens_for_finals_and_first_words() -> None:
+    lane: EditLane[str] = EditLane(POLICY, now=0)  # burst 5, reserves (0, 0, 1, 2)
+    for i in range(8):
+        lane.offer(f"s{i}", "working… 5 s", final=False, now=0)
+    assert len(drain(lane, 0)) == 3  # two tokens stay in the bucket
+    lane.offer("a", "first words", final=False, now=0, text_chars=11)
+    lane.offer("b", "done", final=True, now=0)
+    assert [s.key for s in drain(lane, 0)] == ["b", "a"]
+    assert isinstance(lane.next(0), Wait)
+
+
+def test_more_words_wait_for_a_spare_token_that_first_words_do_not_need() -> None:
+    lane: EditLane[str] = EditLane(EditPolicy(burst=2, per_minute=60, reserves=(0, 0, 1, 2)), now=0)
+    lane.offer("old", "abc", final=False, now=0, text_chars=3)
+    drain(lane, 0)  # one of the two tokens is spent
+    lane.offer("old", "abcdef", final=False, now=1.5, text_chars=6)
+    lane.offer("new", "x", final=False, now=1.5, text_chars=1)
+    sent = lane.next(1.5)
+    assert isinstance(sent, Send) and sent.key == "new"  # refilled to 2, 1 spent
+    lane.sent("new", 1.5)
+    assert lane.next(1.5) == Wait(2.5)  # "old" needs 2 tokens in the bucket: it has 1
+
+
+def test_a_reserve_larger_than_the_burst_cannot_block_a_lane() -> None:
+    lane: EditLane[str] = EditLane(EditPolicy(burst=1, per_minute=60), now=0)
+    lane.offer("a", "status", final=False, now=0)
+    assert [s.key for s in drain(lane, 0)] == ["a"]
+    lane.offer("a", "status again", final=False, now=2)
+    assert [s.key for s in drain(lane, 2)] == ["a"]
+
+
+def test_words_already_shown_do_not_count_as_news() -> None:
+    lane: EditLane[str] = EditLane(EditPolicy(burst=10, reserves=(0, 0, 0, 0)), now=0)
+    lane.offer("a", "hello", final=False, now=0, text_chars=5)
+    lane.offer("b", "hi", final=False, now=0, text_chars=2)
+    drain(lane, 0)
+    lane.offer("a", "hello · 5 s", final=False, now=2, text_chars=5)  # a tick, no new words
+    lane.offer("b", "hi there", final=False, now=3, text_chars=8)
+    assert [s.key for s in drain(lane, 4)] == ["b", "a"]

@@ -6,7 +6,11 @@ edits are planned rather than fired:
 - only the newest content of a message is kept (coalescing);
 - a message is edited at most once per `interval` while it streams;
 - a per-workspace token bucket is shared fairly: the message that waited longest goes next;
-- final edits go before progress edits and skip the per-message interval;
+- final edits go first and skip the per-message interval; then edits that show an answer's
+  first words, then edits that add words, and last edits that only change the status line
+  (a tool step, the elapsed time);
+- the lower classes leave tokens in the bucket (`EditPolicy.reserves`), so when the budget binds
+  a final or a first answer still goes out at once instead of queueing behind status ticks;
 - a 429 pauses the whole workspace for its `Retry-After`, and the edit is sent again afterwards.
 
 `EditLane` is the pure planning part (time is passed in, so tests drive it with plain numbers);
@@ -45,15 +49,23 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+FINAL, FIRST_WORDS, MORE_WORDS, STATUS = range(4)
+"""Edit classes, most urgent first."""
+
+
 @dataclass(frozen=True, slots=True)
 class EditPolicy:
-    """The numbers behind the plan. The defaults keep any 60 s window at or under 50 edits."""
+    """The numbers behind the plan. The defaults keep any 60 s window at or under 50 edits.
+
+    `reserves[c]` is how many tokens an edit of class `c` must leave in the bucket.
+    """
 
     interval: float = 1.0
     per_minute: float = 45.0
     burst: float = 5.0
     max_in_flight: int = 4
     max_attempts: int = 8
+    reserves: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 2.0)
 
 
 @dataclass(slots=True)
@@ -61,16 +73,25 @@ class _Entry(Generic[P]):
     payload: P
     final: bool
     submitted_at: float
+    text_chars: int = 0
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     last_sent_at: float = -math.inf
     final_at: float = math.inf
     attempts: int = 0
 
-    def priority(self) -> tuple[int, float, float]:
-        """Finals first, in the order they were finished; then whoever waited longest."""
+    def urgency(self, shown_chars: int) -> int:
+        """The edit's class, given how much answer text the message already shows."""
         if self.final:
-            return (0, self.final_at, 0.0)
-        return (1, self.last_sent_at, self.submitted_at)
+            return FINAL
+        if self.text_chars > shown_chars:
+            return FIRST_WORDS if shown_chars == 0 else MORE_WORDS
+        return STATUS
+
+    def priority(self, shown_chars: int) -> tuple[int, float, float]:
+        """By class; finals in the order they were finished, others whoever waited longest."""
+        if self.final:
+            return (FINAL, self.final_at, 0.0)
+        return (self.urgency(shown_chars), self.last_sent_at, self.submitted_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +120,7 @@ class EditLane(Generic[P]):
     pending: dict[Hashable, _Entry[P]] = field(default_factory=dict)
     in_flight: dict[Hashable, _Entry[P]] = field(default_factory=dict)
     last_sent: dict[Hashable, float] = field(default_factory=dict)
+    shown_chars: dict[Hashable, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tokens = self.policy.burst
@@ -111,11 +133,14 @@ class EditLane(Generic[P]):
         *,
         final: bool,
         now: float,
+        text_chars: int = 0,
         waiter: asyncio.Future[None] | None = None,
     ) -> None:
         """Queue `payload` as the newest content of message `key`, replacing older content.
 
-        `waiter`, if given, settles once this content or newer content has been sent.
+        `text_chars` is how much answer text it shows: more than the message shows already
+        makes the edit more urgent than a status change. `waiter`, if given, settles once this
+        content or newer content has been sent.
         """
         older = self.pending.get(key)
         waiters = older.waiters if older is not None else []
@@ -126,6 +151,7 @@ class EditLane(Generic[P]):
             payload=payload,
             final=final or (older is not None and older.final),
             submitted_at=older.submitted_at if older is not None else now,
+            text_chars=text_chars,
             waiters=waiters,
             last_sent_at=self.last_sent.get(key, -math.inf),
             final_at=min(final_at, now) if final else final_at,
@@ -152,9 +178,11 @@ class EditLane(Generic[P]):
                 earliest = min(earliest, due)
         if not ready:
             return Wait(earliest if earliest < math.inf else None)
-        if self.tokens < 1:
-            return Wait(now + (1 - self.tokens) * 60.0 / self.policy.per_minute)
-        key, entry = min(ready, key=lambda item: item[1].priority())
+        key, entry = min(ready, key=lambda item: item[1].priority(self._shown(item[0])))
+        reserve = self.policy.reserves[entry.urgency(self._shown(key))]
+        needed = min(1 + reserve, self.policy.burst)
+        if self.tokens < needed:
+            return Wait(now + (needed - self.tokens) * 60.0 / self.policy.per_minute)
         del self.pending[key]
         self.tokens -= 1
         entry.attempts += 1
@@ -165,6 +193,7 @@ class EditLane(Generic[P]):
         """The edit of `key` reached Slack."""
         entry = self.in_flight.pop(key)
         self.last_sent[key] = now
+        self.shown_chars[key] = max(self._shown(key), entry.text_chars)
         if key in self.pending:
             self.pending[key].last_sent_at = now
         for waiter in entry.waiters:
@@ -192,6 +221,10 @@ class EditLane(Generic[P]):
         """The message is finished; drop its pacing history."""
         if key not in self.pending and key not in self.in_flight:
             self.last_sent.pop(key, None)
+            self.shown_chars.pop(key, None)
+
+    def _shown(self, key: Hashable) -> int:
+        return self.shown_chars.get(key, 0)
 
     def _requeue(self, key: Hashable, entry: _Entry[P]) -> None:
         newer = self.pending.get(key)
@@ -200,6 +233,7 @@ class EditLane(Generic[P]):
         else:  # the newer content supersedes this edit; its waiters wait for that one
             newer.waiters[:0] = entry.waiters
             newer.final = newer.final or entry.final
+            newer.text_chars = max(newer.text_chars, entry.text_chars)
             newer.final_at = min(newer.final_at, entry.final_at)
 
     def _refill(self, now: float) -> None:
@@ -234,9 +268,13 @@ class EditScheduler(Generic[P]):
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._sends: dict[asyncio.Task[None], str] = {}  # each send and its workspace
 
-    def update(self, workspace: str, key: Hashable, payload: P) -> None:
-        """Show `payload` on message `key` soon; superseded by any newer update."""
-        self._lane(workspace).offer(key, payload, final=False, now=self._clock())
+    def update(self, workspace: str, key: Hashable, payload: P, *, text_chars: int = 0) -> None:
+        """Show `payload` on message `key` soon; superseded by any newer update.
+
+        `text_chars`: how much answer text `payload` shows (see `EditLane.offer`).
+        """
+        lane = self._lane(workspace)
+        lane.offer(key, payload, final=False, now=self._clock(), text_chars=text_chars)
         self._wakers[workspace].set()
 
     async def finish(self, workspace: str, key: Hashable, payload: P) -> None:

@@ -117,7 +117,8 @@ class SlackSurface:
     def progress(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
             return
-        self.edits.update(run.team_id, _key(run, run.message_ts), render_progress(view))
+        key = _key(run, run.message_ts)
+        self.edits.update(run.team_id, key, render_progress(view), text_chars=len(view.text))
 
     async def finish(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
