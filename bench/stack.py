@@ -2,12 +2,20 @@
 
 `Stack` starts the emulators once, starts a fresh bot (new SQLite file) for every scenario, and
 wraps the emulators' control APIs (`/_emulator/…`) that the scenarios drive and measure with.
+
+The bot runs either in Socket Mode with one bot token in workspace T0001 (`start_bot`), or in
+HTTP mode with OAuth installs into many workspaces (`start_oauth_bot`, then `install` into each
+workspace made with `add_workspace`), exactly as `tests/test_bot_e2e_oauth.py` runs it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import re
+import socket
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,7 +30,25 @@ TEAM = "T0001"
 USER = "U0001"
 FINAL_PREFIXES = ("✅", "❌")
 
+CLIENT_ID = "1000000001.2000000001"
+CLIENT_SECRET = "emulator-client-secret"
+SIGNING_SECRET = "test-secret"
+"""The Slack emulator's defaults (`--client-id`, `--client-secret`, `--signing-secret`)."""
+STATE_COOKIE = "slack-app-oauth-state"
+"""The cookie Bolt's install page sets and its redirect endpoint checks against `state`."""
+INSTALL_LINK = re.compile(r'<a href="([^"]+)"')
+
 JSON = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Workspace:
+    """A workspace made with `POST /_emulator/workspaces`: its admin (who types the commands
+    and approves the install) and the channels the benchmark uses."""
+
+    team: str
+    user: str
+    channels: list[str] = field(default_factory=list)
 
 
 class Stack:
@@ -36,6 +62,8 @@ class Stack:
         self.handinger: Child | None = None
         self.slack: Child | None = None
         self.bot: Child | None = None
+        self.bot_url = ""
+        """The bot's own HTTP server (request URL, install page) when started in HTTP mode."""
         self._bots = 0
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(120.0),
@@ -81,28 +109,75 @@ class Stack:
 
     async def start_bot(self) -> Child:
         """A fresh bot process (new database) in Socket Mode; returns once it is connected."""
+        await self._spawn_bot(
+            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=""
+        )
+        await self.slack_get("/_emulator/connections", min=1, timeout=30)
+        assert self.bot is not None
+        return self.bot
+
+    async def start_oauth_bot(self) -> Child:
+        """A fresh bot process (new databases) in HTTP mode with OAuth installs and no bot token
+        at all. The Slack emulator is pointed at it first: signed HTTP delivery to its request
+        URL, and its Redirect URL registered. Install it into workspaces with `install`."""
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        redirect = f"{base}/slack/oauth_redirect"
+        config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
+        await self.slack_post("/_emulator/config", config)
+        await self._spawn_bot(
+            SLACK_BOT_TOKEN="",
+            SLACK_APP_TOKEN="",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_CLIENT_ID=CLIENT_ID,
+            SLACK_CLIENT_SECRET=CLIENT_SECRET,
+            SLACK_REDIRECT_URI=redirect,
+            PORT=str(port),
+        )
+        self.bot_url = base
+        health = await self.http.get(f"{base}/healthz")
+        if health.json().get("mode") != "http":
+            raise RuntimeError(f"the bot did not start in HTTP mode: {health.text}")
+        assert self.bot is not None
+        return self.bot
+
+    async def _spawn_bot(self, **settings: str) -> None:
         await self.stop_bot()
         self._bots += 1
         home = self.work / f"bot-{self._bots}"
         home.mkdir(parents=True, exist_ok=True)
         env = {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_APP_TOKEN": APP_TOKEN,
-            "SLACK_SIGNING_SECRET": "",
             "SLACK_API_URL": f"{self.slack_url}/api/",
             "HANDINGER_API_KEY": KEY,
             "HANDINGER_BASE_URL": self.handinger_url,
             "HANDINGER_DB": str(home / "bot.db"),
             "PORT": "0",
             "LOG_LEVEL": "INFO",
+            **settings,
             **self.env,
         }
         name = f"bot-{self._bots}"
         self.bot = await asyncio.to_thread(
             server, name, "bot", ["run"], self.logs, env=env, cwd=home
         )
-        await self.slack_get("/_emulator/connections", min=1, timeout=30)
-        return self.bot
+
+    async def install(self, team: str) -> None:
+        """What an admin does to add the app to a workspace: open the bot's install page, follow
+        its "Add to Slack" link to Slack's authorize page (the emulator approves at once), and
+        come back to the bot's redirect URL with the code and the state cookie."""
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as browser:
+            page = await browser.get(f"{self.bot_url}/slack/install", params={"team": team})
+            page.raise_for_status()
+            state = browser.cookies.get(STATE_COOKIE)
+            link = INSTALL_LINK.search(page.text)
+            if state is None or link is None:
+                raise RuntimeError(f"no install link or state cookie on the install page of {team}")
+            approved = await browser.get(html.unescape(link.group(1)))
+            if approved.status_code != 302:
+                raise RuntimeError(f"authorize refused for {team}: {approved.text}")
+            back = await browser.get(approved.headers["location"])
+            if back.status_code != 200 or f"team={team}" not in back.text:
+                raise RuntimeError(f"install into {team} failed: {back.status_code} {back.text}")
 
     async def stop_bot(self) -> None:
         if self.bot is not None:
@@ -157,18 +232,46 @@ class Stack:
                 "/_emulator/config", {"turn_seconds": turn_seconds, "chunks": chunks}
             )
 
-    async def make_channels(self, count: int, prefix: str, base: str | None = None) -> list[str]:
-        """Public channels where alice (U0001) and the bot are members."""
+    async def make_channels(
+        self,
+        count: int,
+        prefix: str,
+        base: str | None = None,
+        *,
+        team: str | None = None,
+        user: str = USER,
+    ) -> list[str]:
+        """Public channels where alice (U0001, or `user` in `team`) and the bot are members."""
         made = []
         for index in range(count):
-            body = {"name": f"{prefix}-{index + 1}", "members": [USER], "bot_member": True}
+            body: JSON = {"name": f"{prefix}-{index + 1}", "members": [user], "bot_member": True}
+            if team is not None:
+                body["team"] = team
             answer = await self.slack_post("/_emulator/channels", body, base=base)
             made.append(str(answer["channel"]["id"]))
         return made
 
-    async def slash(self, channel: str, text: str) -> JSON:
-        """`/handinger text` typed by alice; returns once the bot acked (with `ack_ms`)."""
-        body = {"channel": channel, "user": USER, "text": text}
+    async def add_workspace(self, channels: int, prefix: str) -> Workspace:
+        """A new workspace where the app is not installed yet (it takes an OAuth install), with
+        `channels` public channels where its admin and the bot are members."""
+        answer = await self.slack_post("/_emulator/workspaces", {"installed": False})
+        made = answer["workspace"]
+        admin = next(str(u["id"]) for u in made["users"] if u["is_admin"])
+        team = str(made["id"])
+        where = Workspace(team, admin)
+        where.channels = await self.make_channels(
+            channels, f"{prefix}-{team.lower()}", team=team, user=admin
+        )
+        return where
+
+    async def slash(
+        self, channel: str, text: str, *, team: str | None = None, user: str = USER
+    ) -> JSON:
+        """`/handinger text` typed by alice (or `user` in `team`); returns once the bot acked
+        (with `ack_ms`)."""
+        body: JSON = {"channel": channel, "user": user, "text": text}
+        if team is not None:
+            body["team"] = team
         return cast(JSON, await self.slack_post("/_emulator/slash", body))
 
     async def post_message(self, channel: str, text: str, base: str | None = None) -> str:
@@ -224,6 +327,13 @@ class Stack:
             if seen >= count or time.monotonic() > deadline:
                 return seen
             await asyncio.sleep(0.5)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, for a bot whose URLs must be known in advance."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 async def gather_limited(coros: list[Any], limit: int) -> list[Any]:

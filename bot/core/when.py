@@ -1,7 +1,7 @@
-"""Parse and describe the `<when>` of `/handinger schedule <when> <instruction>`.
+"""Parse the `<when>` of `/handinger schedule <when> <instruction>`.
 
 Pure functions: no I/O and no clock reads (`now` is passed in), so confirmations are exact and
-tests deterministic. Everything is checked here against the API's limits, so a bad `<when>` costs
+tests deterministic; what the result means in time and words comes from `when_times`. Everything is checked here against the API's limits, so a bad `<when>` costs
 no API call. `WhenError.message` is Slack mrkdwn with the user's text escaped; the text fields of
 `ParsedSchedule` are plain text, escaped by whoever renders them.
 """
@@ -9,14 +9,11 @@ no API call. `WhenError.message` is Slack mrkdwn with the user's text escaped; t
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cron_descriptor import ExpressionDescriptor, Options
-from croniter import CroniterError, croniter
+from croniter import croniter
 
 from ..handinger.models import (
     MAX_SCHEDULE_SECONDS,
@@ -25,6 +22,15 @@ from ..handinger.models import (
     IntervalWhen,
     ScheduledWhen,
     When,
+)
+from .when_times import (
+    DAY_NAMES,
+    as_utc,
+    describe_when,
+    format_moment,
+    next_runs,
+    timezone_note,
+    user_zone,
 )
 
 
@@ -56,8 +62,6 @@ FORMS = (
 )
 USAGE = "`/handinger schedule &lt;when&gt; &lt;instruction&gt;`"
 CRON_EXAMPLE = '`cron "0 9 * * 1-5"` (09:00 UTC, Monday to Friday)'
-DAY_NAMES = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-_UNIT_NAMES = ((604_800, "week"), (86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second"))
 _UNIT_WORDS = (
     (1, "s sec secs second seconds"),
     (60, "m min mins minute minutes"),
@@ -71,7 +75,6 @@ _DAYS = {
 } | {"tues": 2, "thurs": 4}
 _DAY_KEYS = tuple(name[:3].lower() for name in DAY_NAMES)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_UTC_ZONES = ("utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "etc/universal")
 _MAX_DELTA = timedelta(seconds=MAX_SCHEDULE_SECONDS)
 _NUMBER = re.compile(r"([+-]?\d+(?:[.,]\d+)?)([a-z]*)")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
@@ -96,14 +99,14 @@ _Parser = Callable[[str, datetime, str | None], _Step | WhenError]
 
 def parse_schedule(text: str, now: datetime, tz: str | None = None) -> ParsedSchedule | WhenError:
     """Split `<when> <instruction>`, check the `when` against the API's limits, describe it."""
-    now, text = _utc(now), text.strip()
+    now, text = as_utc(now), text.strip()
     if not text:
         return WhenError(f"Say when and what: {USAGE}, using one of:\n{FORMS}")
     keyword, rest = _pop(text)
     parser = _PARSERS.get(keyword.lower())
     if parser is None:
         return WhenError(f"{_code(keyword)} is not a way to say when. Start with one of:\n{FORMS}")
-    step = parser(rest, now, tz if _zone(tz) is not None else None)
+    step = parser(rest, now, tz if user_zone(tz) is not None else None)
     if isinstance(step, WhenError):
         return step
     when_text, instruction = text[: len(text) - len(step.rest)].strip(), step.rest.strip()
@@ -118,57 +121,9 @@ def parse_schedule(text: str, now: datetime, tz: str | None = None) -> ParsedSch
         return WhenError(f"{_code(when_text)} never runs: no date matches it. E.g. {CRON_EXAMPLE}.")
     description = describe_when(step.when, step.tz)
     if isinstance(step.when, DelayedWhen):
-        description += f" (at {_fmt(runs[0])} UTC)"
-    note = _timezone_note(step.when, now, step.tz)
+        description += f" (at {format_moment(runs[0])} UTC)"
+    note = timezone_note(step.when, now, step.tz)
     return ParsedSchedule(step.when, instruction, description, runs, note)
-
-
-def describe_when(when: When, tz: str | None = None) -> str:
-    """Plain-text description, the same in the confirmation and in later listings."""
-    if isinstance(when, IntervalWhen):
-        return f"every {_duration_text(when.interval_seconds, bare_one=True)}"
-    if isinstance(when, DelayedWhen):
-        return f"once, in {_duration_text(when.delay_in_seconds)}"
-    if isinstance(when, ScheduledWhen):
-        moment, zone = _utc(when.date), _zone(tz)
-        if zone is None:
-            return f"once, at {_fmt(moment)} UTC"
-        return f"once, at {_fmt(moment.astimezone(zone))} {tz} ({_utc_part(moment, zone)})"
-    return _describe_shortcut(when.cron) or describe_cron(when.cron)
-
-
-def next_runs(when: When, now: datetime, count: int = 3) -> list[datetime]:
-    """The next run times as the API computes them (UTC, aware); one for one-shot schedules."""
-    now = _utc(now)
-    if count < 1:
-        return []
-    if isinstance(when, ScheduledWhen):
-        return [_utc(when.date)]
-    if isinstance(when, DelayedWhen):
-        return [now + timedelta(seconds=when.delay_in_seconds)]
-    if isinstance(when, IntervalWhen):
-        return [now + timedelta(seconds=when.interval_seconds * k) for k in range(1, count + 1)]
-    runs: list[datetime] = []
-    try:
-        times = croniter(when.cron, now)
-        while len(runs) < count:
-            runs.append(_utc(times.get_next(datetime)))
-    except (CroniterError, ValueError):
-        pass  # an expression that never matches a real date has no (further) runs
-    return runs
-
-
-def describe_cron(expression: str) -> str:
-    """cron-descriptor's English in 24-hour time, whatever the host's locale, marked UTC."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 2.x warns when the host has no locale; we set one
-        options = Options()
-    options.locale_code, options.use_24hour_time_format, options.verbose = "en_US", True, False
-    try:
-        text = str(ExpressionDescriptor(expression, options).get_description())
-    except Exception:  # the library raises its own zoo of errors; describing must not fail
-        return f"cron {' '.join(expression.split())} (UTC)"
-    return f"{text[:1].lower()}{text[1:]} (UTC)"
 
 
 def _parse_relative(keyword: str, rest: str, tz: str | None) -> _Step | WhenError:
@@ -213,7 +168,7 @@ def _parse_at(rest: str, now: datetime, tz: str | None) -> _Step | WhenError:
     if isinstance(follow, WhenError):
         return follow
     explicit_utc, after = follow
-    zone: tzinfo = UTC if explicit_utc else (_zone(tz) or UTC)
+    zone: tzinfo = UTC if explicit_utc else (user_zone(tz) or UTC)
     tz = None if explicit_utc else tz
     local_now = now.astimezone(zone)
     if relative:
@@ -229,12 +184,12 @@ def _parse_at(rest: str, now: datetime, tz: str | None) -> _Step | WhenError:
     moment, where = local.astimezone(UTC), _escape(f" {tz}" if tz else " UTC")
     if moment <= now:
         return WhenError(
-            f"{_fmt(local)}{where} is in the past (it is now {_fmt(local_now)}{where})."
+            f"{format_moment(local)}{where} is in the past (it is now {format_moment(local_now)}{where})."
             " Pick a future time, e.g. `at tomorrow 09:00`."
         )
     if moment - now > _MAX_DELTA:
         return WhenError(
-            f"{_fmt(local)}{where} is more than a year ahead; Handinger schedules at most"
+            f"{format_moment(local)}{where} is more than a year ahead; Handinger schedules at most"
             " 365 days ahead. Pick an earlier date."
         )
     return _Step(ScheduledWhen(date=moment), after, tz)
@@ -385,73 +340,6 @@ def _cron_problem(expression: str) -> str | None:
             f" day-of-week, in UTC). Write e.g. {CRON_EXAMPLE}."
         )
     return None
-
-
-def _describe_shortcut(expression: str) -> str | None:
-    """Our own words for what `daily`, `weekdays`, `weekly` and `hourly` produce."""
-    expression = " ".join(expression.split())
-    if expression == "0 * * * *":
-        return "every hour, on the hour"
-    match = re.fullmatch(r"(\d{1,2}) (\d{1,2}) \* \* (\*|1-5|[0-6])", expression)
-    if not match or int(match[1]) > 59 or int(match[2]) > 23:
-        return None
-    days = {"*": "day", "1-5": "weekday"}.get(match[3]) or DAY_NAMES[int(match[3])]
-    return f"every {days} at {int(match[2]):02}:{int(match[1]):02} UTC"
-
-
-def _timezone_note(when: When, now: datetime, tz: str | None) -> str | None:
-    """Which zone the times are in and, for a user elsewhere, what they mean locally."""
-    zone = _zone(tz)
-    if isinstance(when, IntervalWhen) or (zone is None and isinstance(when, DelayedWhen)):
-        return None
-    if zone is None:
-        return "times are in UTC"
-    if isinstance(when, ScheduledWhen | DelayedWhen):
-        moment = next_runs(when, now)[0]
-        return f"{moment.astimezone(zone):%H:%M} {tz} ({_utc_part(moment, zone)})"
-    fixed = re.fullmatch(r"(\d{1,2}) (\d{1,2}) .*", " ".join(when.cron.split()))
-    if fixed and int(fixed[1]) < 60 and int(fixed[2]) < 24:
-        base = datetime.combine(now.date(), time(int(fixed[2]), int(fixed[1])), tzinfo=UTC)
-        local = base.astimezone(zone)
-        shift = {1: " the next day", -1: " the day before"}.get((local.date() - base.date()).days)
-        return (
-            f"cron times are in UTC ({base:%H:%M} UTC is {local:%H:%M}{shift or ''} in {tz} today)"
-        )
-    return f"cron times are in UTC ({tz} is now UTC{now.astimezone(zone):%z})"
-
-
-def _duration_text(seconds: int, bare_one: bool = False) -> str:
-    """`30 minutes`, `1 hour` (or `hour` after "every"), in the largest unit that divides."""
-    size, name = next((s, n) for s, n in _UNIT_NAMES if seconds % s == 0)
-    count = seconds // size
-    if count == 1:
-        return name if bare_one else f"1 {name}"
-    return f"{count} {name}s"
-
-
-def _utc_part(moment: datetime, zone: tzinfo) -> str:
-    """`08:00 UTC`, with the date too when it differs from the local date."""
-    same_day = moment.astimezone(zone).date() == moment.date()
-    return f"{moment:%H:%M} UTC" if same_day else f"{_fmt(moment)} UTC"
-
-
-def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S" if moment.second else "%Y-%m-%d %H:%M")
-
-
-def _zone(tz: str | None) -> ZoneInfo | None:
-    """The user's zone, or None for UTC and for a name this system does not know."""
-    if not tz or tz.strip().lower() in _UTC_ZONES:
-        return None
-    try:
-        return ZoneInfo(tz.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def _utc(moment: datetime) -> datetime:
-    """Aware UTC; a naive datetime is taken as UTC, as the request models do."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _pop(text: str) -> tuple[str, str]:

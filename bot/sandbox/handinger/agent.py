@@ -2,7 +2,8 @@
 
 A turn is planned up front as a list of neutral events, then played out over the turn's duration
 by a background task that mutates the worker as each event "happens". The HTTP side never waits
-for the agent: it only reads the worker and the turn's growing event list.
+for the agent: it only reads the worker and the turn's growing event list. Each event is stamped
+with the real time it happened, which `/_emulator/workers?times=true` reports.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import math
 import re
 import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,6 +238,7 @@ def _apply(
 
 
 def _stamp(worker: Worker, turn: Turn, kind: str, data: dict[str, Any]) -> Event:
+    """The event as it happens now; the caller appends it to the turn at once."""
     return Event(
         kind,
         data,
@@ -243,6 +246,7 @@ def _stamp(worker: Worker, turn: Turn, kind: str, data: dict[str, Any]) -> Event
         n_sources=len(worker.sources),
         n_files=len(worker.files),
         n_messages=len(worker.messages),
+        time=time.time(),
     )
 
 

@@ -102,6 +102,8 @@ class Event:
 
     The counters freeze how much of the worker existed when the event happened, so a
     `worker`-format snapshot rendered later (replay, slow reader) still shows that moment.
+    `time` is when it happened: Unix seconds (`time.time()`), stamped just before it is appended
+    to the turn, so no stream can send it earlier.
     """
 
     kind: str
@@ -110,6 +112,7 @@ class Event:
     n_sources: int = 0
     n_files: int = 0
     n_messages: int = 0
+    time: float = 0.0
 
 
 @dataclass
@@ -208,6 +211,25 @@ class Worker:
 
 
 @dataclass
+class Gauge:
+    """How many of something are open now, the most that were open at once, and how many were
+    opened. A holder closes the gauge it opened, so after a reset (a new Gauge) the streams of
+    forgotten turns, which close a moment later, no longer count."""
+
+    open: int = 0
+    peak: int = 0
+    total: int = 0
+
+    def opened(self) -> None:
+        self.open += 1
+        self.total += 1
+        self.peak = max(self.peak, self.open)
+
+    def closed(self) -> None:
+        self.open -= 1
+
+
+@dataclass
 class Fault:
     """A pending HTTP fault from POST /_emulator/faults."""
 
@@ -241,6 +263,7 @@ class Emulator:
     faults: list[Fault] = field(default_factory=list)
     stream_faults: list[StreamFault] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    streams: Gauge = field(default_factory=Gauge)
     on_turn_end: Callable[[], None] = lambda: None
     on_schedules_changed: Callable[[], None] = lambda: None
 
@@ -278,6 +301,7 @@ class Emulator:
         self.faults.clear()
         self.stream_faults.clear()
         self.requests.clear()
+        self.streams = Gauge()
         port = self.config.port
         self.config = self.cli_config.copy()
         self.config.port = port

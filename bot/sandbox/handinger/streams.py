@@ -178,7 +178,8 @@ async def _stream_turn(writer: SseWriter, fmt: str, worker: Worker, turn: Turn, 
 async def serve_stream(
     request: web.Request, emu: Emulator, worker: Worker, only: Turn | None = None
 ) -> web.StreamResponse:
-    """SSE for `/stream` (replay, then the live turn) or for one new turn (`only`)."""
+    """SSE for `/stream` (replay, then the live turn) or for one new turn (`only`); counted in
+    `emu.streams` from before the headers are sent until the stream is closed."""
     fmt = emu.config.stream_format
     live = only or worker.live_turn
     if only is None and live is None and emu.config.idle_stream == "204":
@@ -192,6 +193,8 @@ async def serve_stream(
         frames = [snapshot_at(worker, live, live.events[-1]) if live else worker_json(worker)]
     elif only is None:
         frames = list(worker.messages)  # stored messages, incl. the live turn's user message
+    gauge = emu.streams
+    gauge.opened()
     try:
         await writer.open({"X-Worker-Id": worker.id})
         for frame in frames:
@@ -201,4 +204,6 @@ async def serve_stream(
         await writer.finish()
     except StreamClosed:
         pass
+    finally:
+        gauge.closed()
     return writer.response
