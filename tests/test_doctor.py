@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from bot.cli import main
-from bot.doctor import check_database, check_scopes
+from bot.doctor.database import check_database
+from bot.doctor.slack import check_scopes
 from bot.slack.scopes import required_scopes
 from bot.store import MIGRATIONS
 from tests.procs import ServerProcess, running

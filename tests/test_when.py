@@ -6,14 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.when import (
-    ParsedSchedule,
-    WhenError,
-    describe_cron,
-    describe_when,
-    next_runs,
-    parse_schedule,
-)
+from bot.core.when import ParsedSchedule, WhenError, parse_schedule
+from bot.core.when_times import describe_cron, describe_when, next_runs
 from bot.handinger.models import CronWhen, DelayedWhen, IntervalWhen, ScheduledWhen, When
 
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)  # a Saturday afternoon

@@ -22,7 +22,7 @@ from ..handinger.errors import HandingerError, NotFoundError
 from ..handinger.models import Budget, When, WorkerSchedule
 from ..store import Schedule, Store
 from .digests import Digests
-from .when import next_runs
+from .when_times import next_runs
 
 log = logging.getLogger(__name__)
 

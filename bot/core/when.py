@@ -1,8 +1,9 @@
 """Parse the `<when>` of `/handinger schedule <when> <instruction>`.
 
 Pure functions: no I/O and no clock reads (`now` is passed in), so confirmations are exact and
-tests deterministic; what the result means in time and words comes from `when_times`. Everything is checked here against the API's limits, so a bad `<when>` costs
-no API call. `WhenError.message` is Slack mrkdwn with the user's text escaped; the text fields of
+tests deterministic. Everything is checked here against the API's limits, so a bad `<when>` costs
+no API call; what a valid one means in run times and words comes from `when_times`.
+`WhenError.message` is Slack mrkdwn with the user's text escaped; the text fields of
 `ParsedSchedule` are plain text, escaped by whoever renders them.
 """
 
@@ -184,8 +185,9 @@ def _parse_at(rest: str, now: datetime, tz: str | None) -> _Step | WhenError:
     moment, where = local.astimezone(UTC), _escape(f" {tz}" if tz else " UTC")
     if moment <= now:
         return WhenError(
-            f"{format_moment(local)}{where} is in the past (it is now {format_moment(local_now)}{where})."
-            " Pick a future time, e.g. `at tomorrow 09:00`."
+            f"{format_moment(local)}{where} is in the past"
+            f" (it is now {format_moment(local_now)}{where}). Pick a future time,"
+            " e.g. `at tomorrow 09:00`."
         )
     if moment - now > _MAX_DELTA:
         return WhenError(
