@@ -38,6 +38,8 @@ TOKEN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?basic\s+)[^\s\"',;}\]]+"), r"\1" + MASK),
 )
 
+ACCESS_LOGGER = "aiohttp.access"
+
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _HANDLER_MARK = "_handinger_slack_handler"
 
@@ -162,6 +164,10 @@ def setup_logging(
     handler.addFilter(RedactingFilter(Redactor(secrets)))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # One access line per request Slack sends (every event, in HTTP mode) would drown the
+    # app's own lines, so aiohttp's access log is shown at DEBUG only.
+    debug = root.getEffectiveLevel() <= logging.DEBUG
+    logging.getLogger(ACCESS_LOGGER).setLevel(logging.DEBUG if debug else logging.WARNING)
     return handler
 
 

@@ -125,6 +125,11 @@ def test_two_workspaces_installed_with_oauth_and_one_uninstalls(idle_stack: Stac
         edits = [c for c in made if c["method"] == "chat.update" and c["args"]["ts"] == card["ts"]]
         assert edits and all(c["ok"] for c in edits)
         assert card["edits"][-1]["text"].startswith("✅")
+    # Bolt authorizes every request; the token's auth.test is cached, not repeated each time
+    # (one at install, one the first time the token authorizes a request).
+    for where in (one, two):
+        checks = [c for c in stack.calls("auth.test") if c["team"] == where.team]
+        assert 1 <= len(checks) <= 2, checks
     assert rows(stack, "SELECT DISTINCT team_id FROM threads ORDER BY team_id") == [
         (one.team,),
         (two.team,),

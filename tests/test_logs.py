@@ -168,3 +168,23 @@ def test_bad_log_settings_are_explained(monkeypatch: pytest.MonkeyPatch, tmp_pat
     problems = "\n".join(caught.value.problems)
     assert "LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in problems
     assert "LOG_FORMAT: must be one of text, json (got 'xml')" in problems
+
+
+def test_per_request_access_lines_only_at_debug() -> None:
+    access = logging.getLogger("aiohttp.access")
+    root = logging.getLogger()
+    level = root.level
+    quiet, loud = io.StringIO(), io.StringIO()
+    try:
+        handler = setup_logging("INFO", "text", [], quiet)
+        access.info("127.0.0.1 POST /slack/events 200")
+        logging.getLogger("bot.core").info("run 1 started")
+        root.removeHandler(handler)
+        handler = setup_logging("DEBUG", "text", [], loud)
+        access.info("127.0.0.1 POST /slack/events 200")
+        root.removeHandler(handler)
+    finally:
+        root.setLevel(level)
+        access.setLevel(logging.NOTSET)
+    assert "/slack/events" not in quiet.getvalue() and "run 1 started" in quiet.getvalue()
+    assert "/slack/events" in loud.getvalue()

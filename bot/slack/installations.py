@@ -8,11 +8,13 @@ workspace) and the short-lived OAuth `state` values live in one SQLite file next
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
@@ -75,7 +77,7 @@ def authorization_url(api_url: str) -> str:
 def oauth_settings(settings: Settings, store: InstallationStore) -> AsyncOAuthSettings:
     """Bolt's OAuth flow: `/slack/install` and `/slack/oauth_redirect`, bot scopes only."""
     assert settings.slack_client_id is not None and settings.slack_client_secret is not None
-    return AsyncOAuthSettings(
+    oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret.get_secret_value(),
         scopes=list(required_scopes()),
@@ -91,6 +93,17 @@ def oauth_settings(settings: Settings, store: InstallationStore) -> AsyncOAuthSe
         ),
         state_expiration_seconds=STATE_EXPIRATION,
     )
+    # Bolt's default authorizer calls auth.test for every request Slack sends; with the cache
+    # it is once per token. The store is still read first, so an uninstall is seen at once.
+    oauth.authorize = AsyncInstallationStoreAuthorize(
+        logger=logging.getLogger("slack_bolt.oauth"),
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
+        installation_store=store,
+        bot_only=True,
+        cache_enabled=True,
+    )
+    return oauth
 
 
 @dataclass(frozen=True, slots=True)
