@@ -2,7 +2,8 @@
 
     python -m bench                 # everything, about 15 minutes on 2 cores
     python -m bench --quick         # a tiny variant of every scenario, well under a minute
-    python -m bench --only acks,side --scale-runs 500
+    python -m bench --only acks,side
+    python -m bench --only scale --scale-runs 500 --scale-workspaces 10
 
 Writes `<out>/<UTC date-time>[-quick].json` (everything measured) and `.md` (the table), and
 prints the table. Exit status 1 if a scenario failed to run (a missed target is not a failure).
@@ -39,6 +40,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
     parser.add_argument("--work", type=Path, help="logs and databases (default: a temp dir)")
     parser.add_argument("--scale-runs", type=int, help="scenario 5's number of runs")
+    parser.add_argument(
+        "--scale-workspaces", type=int, help="scenario 5's workspaces (OAuth installs)"
+    )
+    parser.add_argument("--scale-channels", type=int, help="scenario 5's channels per workspace")
     parser.add_argument("--scale-drain", type=float, help="seconds to wait for scale finals")
     parser.add_argument(
         "--scale-wait-all", action="store_true", default=None, help="wait for every final"
@@ -53,6 +58,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     unknown = set(args.only.split(",")) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; known: {SCENARIOS}")
+    for name in ("scale_runs", "scale_workspaces", "scale_channels"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
 
 
@@ -61,6 +69,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
     reps = args.reps
     return plan.with_overrides(
         scale_runs=args.scale_runs,
+        scale_workspaces=args.scale_workspaces,
+        scale_channels=args.scale_channels,
         scale_drain=args.scale_drain,
         scale_wait_all=args.scale_wait_all,
         ten_reps=reps,

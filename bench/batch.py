@@ -1,5 +1,10 @@
 """One measured batch of runs through our bot: start a fresh bot, type `/handinger` N times
-at once, wait for the final cards, then read both emulators' records and score every run."""
+at once, wait for the final cards, then read both emulators' records and score every run.
+
+Each run's Handinger turn, with the times the emulator measured for it, comes from
+`GET /_emulator/workers?times=true`; its answer from `GET /api/workers/{id}`. Every benchmark
+worker has exactly one turn.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +25,6 @@ from .measure import (
     ours_versions,
     peak_overlap,
     run_metrics,
-    started_at,
     summary,
     tag_of,
 )
@@ -45,7 +50,7 @@ class Batch:
     bot_cpu_s: float
     bot_peak_rss_mb: float
     peak_turns: int = 0
-    """The most Handinger turns running at once (from the request log and the schedule)."""
+    """The most Handinger turns running at once (from the emulator's measured turn times)."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -131,23 +136,42 @@ async def run_batch(
     return batch
 
 
-async def turns_by_tag(stack: Stack, chunks: int, turn: float) -> tuple[dict[str, Turn], Any]:
-    """Each worker's turn, keyed by run tag; and the Handinger request log (read first, so the
-    harness's own GETs of the answers are not in it)."""
+async def turns_by_tag(stack: Stack) -> tuple[dict[str, Turn], Any]:
+    """Each worker's (first and only) turn, keyed by run tag; and the Handinger request log
+    (read first, so the harness's own GETs of the answers are not in it)."""
     requests = await stack.requests()
-    workers = await stack.workers()
+    workers = await stack.handinger_get("/_emulator/workers?times=true")
+    if any("turn_times" not in worker for worker in workers):
+        raise RuntimeError(
+            "the Handinger emulator does not report turn times (`/_emulator/workers?times=true`):"
+            " the measured copy of bot/ predates them"
+        )
     texts = await stack.worker_texts([str(w["id"]) for w in workers])
-    began = started_at(requests)
     turns: dict[str, Turn] = {}
     for worker in workers:
         first = str(worker["inputs"][0]) if worker.get("inputs") else ""
         tag = tag_of(first)
-        if tag is None or first not in began:
+        if tag is None or not worker["turn_times"]:
             continue
-        turns[tag] = Turn.build(
-            tag, str(worker["id"]), began[first], turn, texts[str(worker["id"])], chunks
-        )
+        wid = str(worker["id"])
+        turns[tag] = Turn.measured(tag, wid, texts[wid], worker["turn_times"][0])
     return turns, requests
+
+
+def turn_check(turns: Iterable[Turn], chunks: int, turn: float) -> dict[str, Any]:
+    """The measured turns against what the emulator was told to play (at most `chunks` deltas
+    that add up to the answer, over `turn` seconds): turns not ended, turns whose deltas do not
+    fit, and how much longer than `turn` the ended ones took (the emulator's own lateness)."""
+    listed = list(turns)
+
+    def fits(t: Turn) -> bool:
+        return 0 < t.n <= chunks and t.delta_ends[-1] == len(t.answer)
+
+    return {
+        "not_ended": sum(1 for t in listed if t.ended is None),
+        "deltas_not_as_configured": sum(1 for t in listed if not fits(t)),
+        "late_s": summary(t.ended - t.started - turn for t in listed if t.ended is not None),
+    }
 
 
 def request_kind(method: str, path: str) -> str:
@@ -195,8 +219,10 @@ async def collect(
     wall: float,
     tags: set[str] | None = None,
 ) -> Batch:
-    """Score every run of our bot found in `channels` (only `tags`, when given)."""
-    turns, requests = await turns_by_tag(stack, chunks, turn)
+    """Score every run of our bot found in `channels` (only `tags`, when given). `chunks` and
+    `turn` are what the Handinger emulator was configured with, to check its turns against."""
+    turns, requests = await turns_by_tag(stack)
+    streams = await stack.handinger_get("/_emulator/stats")
     if tags is not None:
         turns = {tag: t for tag, t in turns.items() if tag in tags}
         requests = ours_requests(requests, turns)
@@ -225,16 +251,28 @@ async def collect(
     slack = call_counts(per_run_calls)
     slack["per_run"] = round(slack["total"] / runs, 3) if runs else None
     slack["startup_calls"] = len(calls) - len(per_run_calls)
-    return Batch(
+    handinger = handinger_counts(requests, runs)
+    handinger["turns"] = turn_check(turns.values(), chunks, turn)
+    # every SSE response since the reset: in side by side, the baselines' streams too
+    handinger["peak_open_streams"] = streams["peak_open_streams"]
+    batch = Batch(
         runs=sorted(metrics, key=lambda m: m.tag),
         acks_ms=[],
         slack=slack,
-        handinger=handinger_counts(requests, runs),
+        handinger=handinger,
         wall_s=wall,
         bot_cpu_s=0.0,
         bot_peak_rss_mb=0.0,
         peak_turns=peak_overlap(turns.values()),
     )
+    checked = handinger["turns"]
+    if checked["not_ended"] or checked["deltas_not_as_configured"]:
+        batch.notes.append(
+            f"Handinger: {checked['not_ended']} turn(s) not ended, "
+            f"{checked['deltas_not_as_configured']} whose deltas are not {chunks} or fewer "
+            "adding up to the answer"
+        )
+    return batch
 
 
 def log_problems(text: str, limit: int = 8) -> dict[str, int]:

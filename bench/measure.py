@@ -2,15 +2,13 @@
 
 Everything here is pure (records in, numbers out), so it is easy to check by hand.
 
-When did Handinger emit a chunk? The Handinger emulator does not record when it emitted each
-stream event, so it is derived from its documented, deterministic schedule: a turn's events are
-played at `began + duration × i / E` for event i = 1…E, where `began` is the time of the request
-that started the turn (the emulator's request log), and the events are, in order: 4 per tool step
-(2 steps), `step-start`, `text-start`, the text deltas, `text-end`, one per source (2), one per
-file (0), `finish-step` and `finish`. So with n deltas, E = 4·2 + 2 + n + 1 + 2 + 2 = n + 15,
-delta k is event 10 + k, and the turn ends at `began + duration`. The deltas are the emulator's
-own `split_text(answer, chunks)`. Under load the emulator can only be late, never early, so
-latencies measured from this schedule are upper bounds.
+When did Handinger emit a chunk? The Handinger emulator stamps every event of a turn with the
+real time (`time.time()`) at which it appends it to the turn, before any stream can send it, and
+reports them in `GET /_emulator/workers?times=true`: per turn `started_at`, `ended_at` (its
+`finish` or `error` event), the time of each text delta, and the length of the answer after each
+delta. The Slack emulator stamps every message version with `time.time()` too, on the same
+machine, so the two clocks compare directly: a version showing delta k can only come after
+delta k was emitted.
 """
 
 from __future__ import annotations
@@ -21,11 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.sandbox.handinger.script import split_text
 from bot.slack.mrkdwn import markdown_to_mrkdwn
 
-TOOL_STEPS = 2
-SOURCES = 2
 FINAL_PREFIXES = ("✅", "❌")
 TAG = re.compile(r"bench run (\d+)")
 
@@ -65,44 +60,43 @@ def median(values: Iterable[float | None]) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One scripted turn: its answer, its deltas and when each was emitted (wall seconds)."""
+    """One turn as the Handinger emulator measured it (times in Unix seconds): when it started
+    and ended (None while running), its answer, and for each text delta when it was emitted and
+    how long the answer was after it."""
 
     tag: str
     worker_id: str
-    began: float
-    duration: float
+    started: float
+    ended: float | None
     answer: str
-    deltas: tuple[str, ...]
+    delta_times: tuple[float, ...]
+    delta_ends: tuple[int, ...]
 
     @classmethod
-    def build(
-        cls, tag: str, worker_id: str, began: float, duration: float, answer: str, chunks: int
-    ) -> Turn:
-        deltas = tuple(split_text(answer, chunks)) if answer else ()
-        return cls(tag, worker_id, began, duration, answer, deltas)
+    def measured(cls, tag: str, worker_id: str, answer: str, times: dict[str, Any]) -> Turn:
+        """From one `turn_times` entry of `GET /_emulator/workers?times=true`."""
+        ended = times.get("ended_at")
+        return cls(
+            tag,
+            worker_id,
+            float(times["started_at"]),
+            None if ended is None else float(ended),
+            answer,
+            tuple(float(t) for t in times["deltas"]),
+            tuple(int(n) for n in times["chars"]),
+        )
 
     @property
     def n(self) -> int:
-        return len(self.deltas)
-
-    @property
-    def events(self) -> int:
-        return 4 * TOOL_STEPS + 2 + self.n + 1 + SOURCES + 2
+        return len(self.delta_times)
 
     def emitted(self, k: int) -> float:
-        """When delta k (1-based) was emitted, by the schedule above."""
-        return self.began + self.duration * (4 * TOOL_STEPS + 2 + k) / self.events
-
-    @property
-    def ended(self) -> float:
-        return self.began + self.duration
+        """When delta k (1-based) was emitted."""
+        return self.delta_times[k - 1]
 
     def prefixes(self) -> list[str]:
         """prefixes()[k] is the text after k deltas."""
-        out = [""]
-        for delta in self.deltas:
-            out.append(out[-1] + delta)
-        return out
+        return ["", *(self.answer[:end] for end in self.delta_ends)]
 
 
 # ---- what Slack showed -------------------------------------------------------------------------
@@ -219,7 +213,7 @@ def run_metrics(turn: Turn, versions: list[Version], correct: bool) -> RunMetric
     ordered = sorted(versions, key=lambda v: v.time)
     finals = [v for v in ordered if v.final]
     metrics.delivered = bool(finals)
-    if finals:
+    if finals and turn.ended is not None:
         metrics.final_s = round(finals[0].time - turn.ended, 4)
     shown_at: list[float | None] = [None] * (turn.n + 1)
     for version in ordered:
@@ -230,7 +224,7 @@ def run_metrics(turn: Turn, versions: list[Version], correct: bool) -> RunMetric
     if first is not None:
         metrics.first_text_s = round(first - turn.emitted(1), 4)
     complete = shown_at[turn.n] if turn.n else None
-    if complete is not None:
+    if complete is not None and turn.ended is not None:
         metrics.complete_s = round(complete - turn.ended, 4)
     waits = [at - turn.emitted(k) for k, at in enumerate(shown_at) if k and at is not None]
     if waits and all(at is not None for at in shown_at[1:]):
@@ -239,9 +233,10 @@ def run_metrics(turn: Turn, versions: list[Version], correct: bool) -> RunMetric
 
 
 def peak_overlap(turns: Iterable[Turn]) -> int:
-    """The most turns that were running at the same moment."""
+    """The most turns that were running at the same moment (a turn that has not ended runs on)."""
+    listed = list(turns)
     edges = sorted(
-        [(t.began, 1) for t in turns] + [(t.ended, -1) for t in turns],
+        [(t.started, 1) for t in listed] + [(t.ended, -1) for t in listed if t.ended is not None],
         key=lambda edge: (edge[0], edge[1]),
     )
     running = peak = 0
@@ -258,17 +253,6 @@ def tag_of(text: str) -> str | None:
 
 def instruction(tag: int, words: str = "Summarise the incident log") -> str:
     return f"{words} (bench run {tag:04d})"
-
-
-def started_at(requests: list[dict[str, Any]]) -> dict[str, float]:
-    """Instruction → wall time of the request that created its worker."""
-    out: dict[str, float] = {}
-    for entry in requests:
-        body = entry.get("body")
-        creates = entry.get("method") == "POST" and entry.get("path") == "/api/workers"
-        if creates and isinstance(body, dict) and isinstance(body.get("input"), str):
-            out.setdefault(body["input"], float(entry["time"]))
-    return out
 
 
 def call_counts(calls: list[dict[str, Any]]) -> dict[str, Any]:

@@ -38,17 +38,22 @@ class Plan:
 
     # 5. scale
     scale_runs: int = 1000
-    scale_channels: int = 20
+    scale_workspaces: int = 20
+    """Workspaces the runs are spread over evenly, each installed with OAuth (bot in HTTP mode)."""
+    scale_channels: int = 5
+    """Channels per workspace: with 1,000 runs over 20 workspaces, 10 runs a channel. The bot
+    paces its card posts to 1 a second per channel, so the last card of a channel is posted
+    about 8 s after its command (and its Handinger turn starts then)."""
     scale_turn: float = 75.0
-    scale_time_scale: float = 20.0
-    scale_drain: float = 60.0
-    """Real seconds to keep collecting final answers after the last turn ended."""
+    scale_time_scale: float = 1.0
+    """Real time. 50 runs a workspace post 50 cards, inside chat.postMessage's workspace burst
+    of 60 (300/min), so no time scale is needed; final edits are paced by the bot itself in
+    real time (45 chat.update a minute per workspace), which no Slack time scale changes."""
+    scale_drain: float = 300.0
+    """Real seconds to keep collecting final answers after the last turn ended (the finals of
+    50 runs a workspace need about 67 s at 45 edits a minute)."""
     scale_wait_all: bool = False
     """Wait (up to an hour) until every final answer is delivered instead."""
-    scale_fit_runs: int = 100
-    """Then the largest load the bot completes: its Handinger HTTP client (httpx's default
-    pool) holds at most 100 connections, so at most 100 turns stream at once. 0 skips it."""
-    scale_fit_turn: float = 45.0
 
     # 6. side by side
     side_runs: int = 10
@@ -80,13 +85,11 @@ class Plan:
             fifty_runs=3,
             fifty_reps=1,
             fifty_turn=2.0,
-            scale_runs=8,
-            scale_channels=4,
+            scale_runs=6,
+            scale_workspaces=3,
+            scale_channels=1,
             scale_turn=2.0,
             scale_drain=30.0,
-            scale_wait_all=True,
-            scale_fit_runs=4,
-            scale_fit_turn=1.5,
             side_runs=2,
             side_reps=1,
             side_turn=2.0,

@@ -220,7 +220,7 @@ def first_text(sets: dict[str, list[Batch]], plan: Plan) -> dict[str, Any]:
             )
         )
     details = {k: rep_stat(v, "first_text_s", 95) for k, v in sets.items()}
-    return {"rows": rows, "p95": details, "estimated_from_schedule": True}
+    return {"rows": rows, "p95": details}
 
 
 def time_to_final(sets: dict[str, list[Batch]], plan: Plan) -> dict[str, Any]:

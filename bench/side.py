@@ -114,7 +114,7 @@ async def one_round(
     if finals < count:
         batch.notes.append(f"only {finals} of {count} final cards in time")
     result: dict[str, Any] = {"ours": relay_summary(batch.runs, batch.slack, batch.handinger)}
-    turns, _ = await turns_by_tag(stack, plan.chunks, plan.side_turn)
+    turns, _ = await turns_by_tag(stack)
     for kind, emulator in emulators.items():
         result[kind] = await score_baseline(stack, kind, emulator.url, channels[kind], turns, count)
         result[kind]["relay_output"] = relay_output(relays[kind])

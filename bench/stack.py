@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import re
 import socket
 import time
@@ -125,9 +126,11 @@ class Stack:
         redirect = f"{base}/slack/oauth_redirect"
         config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
         await self.slack_post("/_emulator/config", config)
+        # No token at all; blanked only if inherited, since Bolt itself warns about a blank
+        # SLACK_BOT_TOKEN ("`token` will be unused") when given a client.
+        unset = {n: "" for n in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") if n in os.environ}
         await self._spawn_bot(
-            SLACK_BOT_TOKEN="",
-            SLACK_APP_TOKEN="",
+            **unset,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_CLIENT_ID=CLIENT_ID,
             SLACK_CLIENT_SECRET=CLIENT_SECRET,
@@ -168,14 +171,15 @@ class Stack:
         async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as browser:
             page = await browser.get(f"{self.bot_url}/slack/install", params={"team": team})
             page.raise_for_status()
-            state = browser.cookies.get(STATE_COOKIE)
+            cookies = [c for c in page.headers.get_list("set-cookie") if c.startswith(STATE_COOKIE)]
             link = INSTALL_LINK.search(page.text)
-            if state is None or link is None:
-                raise RuntimeError(f"no install link or state cookie on the install page of {team}")
+            if not cookies or link is None:
+                raise RuntimeError(f"no install link or state cookie on {team}'s install page")
+            state = cookies[0].split(";", 1)[0]  # `name=value`; it is Secure: sent by hand
             approved = await browser.get(html.unescape(link.group(1)))
             if approved.status_code != 302:
-                raise RuntimeError(f"authorize refused for {team}: {approved.text}")
-            back = await browser.get(approved.headers["location"])
+                raise RuntimeError(f"Slack refused to authorize {team}: {approved.text}")
+            back = await browser.get(approved.headers["location"], headers={"Cookie": state})
             if back.status_code != 200 or f"team={team}" not in back.text:
                 raise RuntimeError(f"install into {team} failed: {back.status_code} {back.text}")
 
@@ -183,6 +187,7 @@ class Stack:
         if self.bot is not None:
             await asyncio.to_thread(self.bot.stop)
             self.bot = None
+            self.bot_url = ""
 
     async def aclose(self) -> None:
         await self.stop_bot()

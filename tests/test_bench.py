@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench.measure import Turn, Version, percentile, run_metrics
+from bench.measure import Turn, Version, peak_overlap, percentile, run_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {
@@ -69,18 +69,19 @@ def test_quick_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) 
     assert set(side) == {"ours", "naive", "chat_stream"}
     for relay in side.values():
         assert number(relay["slack_calls_per_run"]) and number(relay["final_p50"])
-    for load in (scenarios["scale"]["target_load"], scenarios["scale"]["fit_load"]):
-        assert number(load["bot_end"]["peak_rss_mb"]) and number(load["bot_end"]["cpu_s"])
-        assert load["correct"] == load["runs"] and number(load["peak_turns"])
+    load = scenarios["scale"]["target_load"]
+    assert number(load["bot_end"]["peak_rss_mb"]) and number(load["bot_end"]["cpu_s"])
+    assert load["correct"] == load["runs"] and number(load["peak_turns"])
+    assert load["workspaces"] > 1 and len(load["slack_by_workspace"]) == load["workspaces"]
     assert "| Scenario |" in done.stdout
 
 
 def test_run_metrics_from_a_hand_made_timeline() -> None:
-    # 4 deltas over 19 s: E = 4 + 15 = 19 events, delta k at began + 10 + k seconds
-    turn = Turn(
-        "0001", "w1", began=100.0, duration=19.0, answer="abcd", deltas=("a", "b", "c", "d")
-    )
+    # as the Handinger emulator measured it: 4 deltas emitted at 111…114, the turn ends at 119
+    times = {"started_at": 100.0, "ended_at": 119.0, "deltas": [111, 112, 113, 114]}
+    turn = Turn.measured("0001", "w1", "abcd", {**times, "chars": [1, 2, 3, 4]})
     assert turn.emitted(1) == 111.0 and turn.ended == 119.0
+    assert turn.prefixes() == ["", "a", "ab", "abc", "abcd"]
     versions = [
         Version(100.5, 0, False),  # the card, no text yet
         Version(111.4, 1, False),
@@ -94,3 +95,11 @@ def test_run_metrics_from_a_hand_made_timeline() -> None:
     assert metrics.staleness_s == pytest.approx(5.8)  # delta 4, emitted at 114, shown at 119.8
     assert metrics.delivered and metrics.correct
     assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([], 50) is None
+
+
+def test_peak_overlap_of_measured_turns() -> None:
+    def turn(started: float, ended: float | None) -> Turn:
+        return Turn("t", "w", started, ended, "", (), ())
+
+    assert peak_overlap([turn(0, 10), turn(5, 6), turn(6, 20), turn(11, None)]) == 2
+    assert peak_overlap([turn(0, 10), turn(1, None), turn(2, 3)]) == 3

@@ -547,6 +547,125 @@ def test_config_rejects_bad_values(http: httpx.Client) -> None:
     assert config(http, chunks=2)["chunks"] == 2
 
 
+# --- measured times and stream counts -----------------------------------------------------
+
+
+def times_of(http: httpx.Client) -> list[dict[str, Any]]:
+    workers: list[dict[str, Any]] = http.get("/_emulator/workers?times=true").json()
+    return workers
+
+
+def finished_entry(http: httpx.Client, method: str, path: str) -> dict[str, Any]:
+    """The request-log entry of `method path`, once its handler has returned."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for entry in http.get("/_emulator/requests").json():
+            if (entry["method"], entry["path"]) == (method, path) and entry["finished"]:
+                found: dict[str, Any] = entry
+                return found
+        time.sleep(0.02)
+    pytest.fail(f"{method} {path} never finished")
+
+
+def stats(http: httpx.Client) -> dict[str, int]:
+    body: dict[str, int] = http.get("/_emulator/stats").json()
+    return body
+
+
+def test_streamed_turn_times_are_measured_before_the_client_sees_them(
+    http: httpx.Client,
+) -> None:
+    received: list[float] = []
+    texts: list[str] = []
+    body = {"input": "Timed turn [[duration=0.6]]", "stream": True}
+    with http.stream("POST", "/api/workers", json=body) as r:
+        worker_id = r.headers["X-Worker-Id"]
+        for line in r.iter_lines():
+            if line.startswith("data:"):
+                chunk = json.loads(line[5:])
+                if chunk["type"] == "text-delta":
+                    received.append(time.time())
+                    texts.append(chunk["delta"])
+    [worker] = times_of(http)
+    [turn] = worker["turn_times"]
+    assert worker["id"] == worker_id and worker["turns"] == 1 and turn["number"] == 1
+    deltas = turn["deltas"]
+    assert len(deltas) == len(received) == 6
+    assert all(earlier < later for earlier, later in itertools.pairwise(deltas))
+    assert turn["started_at"] < deltas[0] and deltas[-1] < turn["ended_at"]
+    assert turn["first_text_at"] == deltas[0]
+    assert all(sent <= got for sent, got in zip(deltas, received, strict=True))
+    assert turn["chars"] == list(itertools.accumulate(len(t) for t in texts))
+    assert "turn_times" not in http.get("/_emulator/workers").json()[0]
+    entry = finished_entry(http, "POST", "/api/workers")
+    assert entry["time"] <= turn["started_at"] and entry["finished"] >= turn["ended_at"]
+
+
+def test_times_of_a_running_a_failed_and_a_continued_turn(http: httpx.Client) -> None:
+    worker = create(http, "Long one [[duration=3]]")
+    [running] = times_of(http)[0]["turn_times"]
+    assert running["started_at"] is not None and running["ended_at"] is None
+    assert running["first_text_at"] is None and running["deltas"] == [] == running["chars"]
+    wait_done(http, worker["id"])
+    path = f"/api/workers/{worker['id']}"
+    assert http.post(path, json={"input": "Then fail [[fail]]"}).status_code == 200
+    done = wait_done(http, worker["id"], turns=2)
+    first, second = times_of(http)[0]["turn_times"]
+    assert [first["number"], second["number"]] == [1, 2]
+    assert first["ended_at"] < second["started_at"]
+    assert len(second["deltas"]) == 3 and second["ended_at"] > second["deltas"][-1]
+    assert second["chars"][-1] == len(done["output_text"])
+
+
+def test_worker_events_carry_their_times(http: httpx.Client) -> None:
+    worker = wait_done(http, create(http, "Events")["id"])
+    events = http.get(f"/_emulator/workers/{worker['id']}/events").json()
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "finish" and kinds.count("text_delta") == 6
+    assert {e["turn"] for e in events} == {1}
+    times = [e["time"] for e in events]
+    assert times == sorted(times)
+    [turn] = times_of(http)[0]["turn_times"]
+    assert [e["time"] for e in events if e["kind"] == "text_delta"] == turn["deltas"]
+    assert (events[0]["time"], events[-1]["time"]) == (turn["started_at"], turn["ended_at"])
+    assert events[-1]["chars"] == len(worker["output_text"])
+    missing = http.get("/_emulator/workers/w_missing/events")
+    assert missing.status_code == 404 and isinstance(missing.json()["error"], str)
+
+
+def test_stats_count_open_and_peak_streams(http: httpx.Client) -> None:
+    assert stats(http) == {"open_streams": 0, "peak_open_streams": 0, "streams": 0}
+    body = {"input": "Two at once [[duration=1]]", "stream": True}
+    with (
+        http.stream("POST", "/api/workers", json=body) as one,
+        http.stream("POST", "/api/workers", json=body) as two,
+    ):
+        during = stats(http)
+        assert sse_json(one)[-1]["type"] == sse_json(two)[-1]["type"] == "finish"
+    assert during == {"open_streams": 2, "peak_open_streams": 2, "streams": 2}
+    deadline = time.monotonic() + 10
+    while stats(http)["open_streams"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    wait_done(http, create(http, "not a stream")["id"])
+    assert stats(http) == {"open_streams": 0, "peak_open_streams": 2, "streams": 2}
+    http.post("/_emulator/reset")
+    assert stats(http) == {"open_streams": 0, "peak_open_streams": 0, "streams": 0}
+
+
+def test_plain_requests_are_finished_when_answered(http: httpx.Client) -> None:
+    wait_done(http, create(http, "Quick")["id"])
+    entry = finished_entry(http, "POST", "/api/workers")
+    [turn] = times_of(http)[0]["turn_times"]
+    # the handler answers at once: before the agent played anything but its `start`
+    assert entry["time"] <= turn["started_at"] <= entry["finished"] < turn["first_text_at"]
+    http.post("/_emulator/reset")
+    config(http, blocking=True)
+    create(http, "Blocking")
+    entry = finished_entry(http, "POST", "/api/workers")
+    [turn] = times_of(http)[0]["turn_times"]
+    assert entry["finished"] >= turn["ended_at"]
+
+
 # --- schedules ----------------------------------------------------------------------------
 
 

@@ -112,15 +112,29 @@ Control API (``/_emulator/``, no auth, JSON; not logged)
   chunked terminator) or ``{stall_after: N, stall_seconds: S, count=1}`` (silent for S seconds
   after N frames; the turn continues). Applies to the next ``count`` SSE responses.
 - ``GET requests`` → ``[{time, method, path (decoded), raw_path, query, host, authorization:
-  valid|invalid|none, body (JSON or null), status (null when closed by a fault)}]``, including
-  ``/_foreign/`` and rejected requests; the key is never stored. ``DELETE requests`` clears.
-- ``GET workers`` → ``[{id, status, turns, inputs}]``.
+  valid|invalid|none, body (JSON or null), status (null when closed by a fault), finished}]``,
+  including ``/_foreign/`` and rejected requests; the key is never stored. ``finished`` is when
+  the handler returned (for SSE: when the stream was closed), null until then. ``DELETE
+  requests`` clears.
+- ``GET workers`` → ``[{id, status, turns (a count), inputs}]``. With ``?times=true`` each also
+  has ``turn_times: [{number, started_at, first_text_at, ended_at, deltas: [t, …], chars: [n,
+  …]}]``: when the turn started, emitted its first text delta and ended (finish or error; null
+  while running), when each text delta was emitted, and the length of the turn's text after
+  each delta. Every time here is real Unix seconds (``time.time()``, float), stamped when the
+  event is appended to the turn, before any stream can send it.
+- ``GET workers/{id}/events`` → ``[{turn, kind, time, chars}]``: every event of every turn, in
+  order (``kind``: ``start``, ``step_start``, ``tool_call``, ``tool_result``, ``step_finish``,
+  ``text_start``, ``text_delta``, ``text_end``, ``source``, ``file``, ``finish``, ``error``;
+  ``chars``: the turn's text length then). 404 for an unknown worker.
+- ``GET stats`` → ``{open_streams, peak_open_streams, streams}``: SSE responses open now, the
+  most open at once, and how many were opened, since the last reset.
 - ``POST config`` any of ``{stream_format, done_sentinel, turn_seconds, chunks, time_scale,
   blocking, idle_stream}`` → the whole config (400 on a bad key or value).
 - ``GET clock`` / ``POST clock {advance: seconds}`` → ``{"now": ISO}``; due schedules have
   started their turns when the POST returns.
 - ``POST reset``: forget workers (running turns are cancelled, their streams closed),
-  schedules, faults, the request log; config back to the CLI values, clock back to real time.
+  schedules, faults, the request log and the stream counts; config back to the CLI values,
+  clock back to real time.
 """
 
 from .server import create_app

@@ -16,7 +16,16 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .schedules import Scheduler
-from .state import IDLE_STREAM_MODES, STREAM_FORMATS, Config, Emulator, Fault, StreamFault, iso_ms
+from .state import (
+    IDLE_STREAM_MODES,
+    STREAM_FORMATS,
+    Config,
+    Emulator,
+    Fault,
+    StreamFault,
+    Turn,
+    iso_ms,
+)
 from .validate import ApiError
 
 EMU_KEY: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
@@ -51,7 +60,8 @@ async def _json_or_none(request: web.Request) -> Any:
 
 @web.middleware
 async def log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record every non-control request (key never stored: only valid/invalid/none)."""
+    """Record every non-control request (key never stored: only valid/invalid/none), and when
+    its handler returned (`finished`; for an SSE response, when the stream was closed)."""
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
     emu = request.app[EMU_KEY]
@@ -65,6 +75,7 @@ async def log_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         "authorization": _authorization(request, emu.config.api_key),
         "body": await _json_or_none(request),
         "status": None,
+        "finished": None,
     }
     emu.requests.append(entry)
     try:
@@ -72,6 +83,8 @@ async def log_middleware(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPException as exc:
         entry["status"] = exc.status
         raise
+    finally:
+        entry["finished"] = time.time()
     entry["status"] = None if request.get("closed") else response.status
     return response
 
@@ -186,17 +199,56 @@ async def delete_requests(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def turn_times(turn: Turn) -> dict[str, Any]:
+    """When a turn started, showed its first text and ended, and when each text delta was
+    emitted (Unix seconds), with the length of the turn's text after each delta."""
+    deltas = [event for event in turn.events if event.kind == "text_delta"]
+    last = turn.events[-1] if turn.events else None
+    return {
+        "number": turn.number,
+        "started_at": turn.events[0].time if turn.events else None,
+        "first_text_at": deltas[0].time if deltas else None,
+        "ended_at": last.time if last is not None and last.kind in ("finish", "error") else None,
+        "deltas": [event.time for event in deltas],
+        "chars": [event.text_len for event in deltas],
+    }
+
+
 async def get_workers(request: web.Request) -> web.Response:
-    workers = [
-        {
+    """Every worker; with `?times=true`, also each turn's measured times (`turn_times`)."""
+    times = request.query.get("times", "").lower() in ("true", "1")
+    workers = []
+    for worker in request.app[EMU_KEY].workers.values():
+        entry: dict[str, Any] = {
             "id": worker.id,
             "status": "running" if worker.busy else "completed",
             "turns": len(worker.turns),
             "inputs": [turn.input for turn in worker.turns],
         }
-        for worker in request.app[EMU_KEY].workers.values()
-    ]
+        if times:
+            entry["turn_times"] = [turn_times(turn) for turn in worker.turns]
+        workers.append(entry)
     return web.json_response(workers)
+
+
+async def get_worker_events(request: web.Request) -> web.Response:
+    """Every event of every turn of one worker, in order, with the time it happened."""
+    worker = request.app[EMU_KEY].workers.get(request.match_info["worker_id"])
+    if worker is None:
+        raise ApiError(404, "Worker not found")
+    events = [
+        {"turn": turn.number, "kind": event.kind, "time": event.time, "chars": event.text_len}
+        for turn in worker.turns
+        for event in turn.events
+    ]
+    return web.json_response(events)
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    streams = request.app[EMU_KEY].streams
+    return web.json_response(
+        {"open_streams": streams.open, "peak_open_streams": streams.peak, "streams": streams.total}
+    )
 
 
 def _config_value(key: str, value: Any) -> Any:
@@ -259,6 +311,8 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_emulator/requests", get_requests)
     app.router.add_delete("/_emulator/requests", delete_requests)
     app.router.add_get("/_emulator/workers", get_workers)
+    app.router.add_get("/_emulator/workers/{worker_id}/events", get_worker_events)
+    app.router.add_get("/_emulator/stats", get_stats)
     app.router.add_post("/_emulator/config", post_config)
     app.router.add_get("/_emulator/clock", get_clock)
     app.router.add_post("/_emulator/clock", post_clock)
