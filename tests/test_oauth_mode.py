@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,34 @@ def test_doctor_checks_every_installed_workspace(
     assert "reinstall" in lines["Slack scopes T0888"]
     assert lines["summary"] == "2 checks failed."
     assert "xoxb-" not in "\n".join(lines.values())
+
+
+async def test_bot_lookups_come_from_memory_and_every_change_is_seen(tmp_path: Path) -> None:
+    store = InstallationStore(tmp_path / "installations.db", OAUTH["SLACK_CLIENT_ID"])
+    changed: list[str | None] = []
+    store.listeners.append(changed.append)
+
+    def installation(token: str) -> Installation:
+        return Installation(
+            app_id="A0001",
+            team_id="T0042",
+            bot_token=token,
+            bot_id="B0001",
+            bot_user_id="U0BOT",
+            user_id="U0001",
+        )
+
+    assert await store.async_find_bot(enterprise_id=None, team_id="T0042") is None
+    await store.async_save(installation("xoxb-first"))  # installed after a lookup missed
+    found = await store.async_find_bot(enterprise_id=None, team_id="T0042")
+    assert found is not None and found.bot_token == "xoxb-first"
+    with sqlite3.connect(tmp_path / "installations.db") as db:  # behind the store's back
+        db.execute("UPDATE slack_bots SET bot_token = 'xoxb-changed-elsewhere'")
+    cached = await store.async_find_bot(enterprise_id=None, team_id="T0042")
+    assert cached is not None and cached.bot_token == "xoxb-first"  # served from memory
+    store.save(installation("xoxb-reinstalled"))  # the sync API empties the memory too
+    again = await store.async_find_bot(enterprise_id=None, team_id="T0042")
+    assert again is not None and again.bot_token == "xoxb-reinstalled"
+    await store.async_delete_bot(enterprise_id=None, team_id="T0042")
+    assert await store.async_find_bot(enterprise_id=None, team_id="T0042") is None
+    assert changed == ["T0042", "T0042"]  # the async API also tells the listeners

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
@@ -34,16 +34,55 @@ Listener = Callable[[str | None], None]
 
 class InstallationStore(SQLite3InstallationStore):
     """slack_sdk's SQLite installation store that also says which workspace changed, so the
-    app can drop the Web API clients it built from an old token."""
+    app can drop the Web API clients it built from an old token.
+
+    Bolt looks up the workspace's bot for every request Slack sends; those lookups are served
+    from memory. This process is the only writer, and every write through the store empties it.
+    """
 
     def __init__(self, database: Path, client_id: str) -> None:
         database.parent.mkdir(parents=True, exist_ok=True)
         super().__init__(database=str(database), client_id=client_id)
         self.listeners: list[Listener] = []
+        self._bots: dict[tuple[str | None, str | None, bool], Bot | None] = {}
 
     def _changed(self, team_id: str | None) -> None:
         for listener in self.listeners:
             listener(team_id)
+
+    def find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        key = (enterprise_id, team_id, bool(is_enterprise_install))
+        if key not in self._bots:
+            self._bots[key] = super().find_bot(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                is_enterprise_install=is_enterprise_install,
+            )
+        return self._bots[key]
+
+    def save_bot(self, bot: Bot) -> None:  # `save` ends here too
+        super().save_bot(bot)
+        self._bots.clear()
+
+    def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        super().delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        self._bots.clear()
+
+    def delete_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+    ) -> None:
+        super().delete_installation(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
+        self._bots.clear()
 
     async def async_save(self, installation: Installation) -> None:
         await super().async_save(installation)
