@@ -228,3 +228,22 @@ def test_words_already_shown_do_not_count_as_news() -> None:
     lane.offer("a", "hello · 5 s", final=False, now=2, text_chars=5)  # a tick, no new words
     lane.offer("b", "hi there", final=False, now=3, text_chars=8)
     assert [s.key for s in drain(lane, 4)] == ["b", "a"]
+
+
+async def test_closing_right_after_an_update_does_not_hang() -> None:
+    """A wake-up and a cancel in the same tick: `asyncio.wait_for` (3.11) can swallow such a
+    cancel, which left the lane running and `aclose` waiting forever."""
+    sent: list[str] = []
+
+    async def sender(key: Hashable, payload: str, final: bool) -> None:
+        sent.append(payload)
+
+    for _ in range(20):
+        scheduler: EditScheduler[str] = EditScheduler(sender, EditPolicy(burst=1, per_minute=1))
+        scheduler.update("T1", "a", "first")
+        await asyncio.sleep(0.01)  # sent
+        scheduler.update("T1", "a", "second")
+        await asyncio.sleep(0.01)  # the lane now waits, with a timeout, for a token
+        scheduler.update("T1", "a", "third")  # wakes the lane ...
+        await asyncio.wait_for(scheduler.aclose(), 2)  # ... and cancels it in the same tick
+    assert sent == ["first"] * 20

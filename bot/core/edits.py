@@ -345,7 +345,8 @@ class EditScheduler(Generic[P]):
             waker.clear()
             timeout = None if decision.until is None else max(decision.until - self._clock(), 0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waker.wait(), timeout)
+                async with asyncio.timeout(timeout):  # unlike wait_for, never eats a cancel
+                    await waker.wait()
 
     def _send_done(self, task: asyncio.Task[None]) -> None:
         self._sends.pop(task, None)

@@ -209,7 +209,8 @@ class ScheduleWatcher:
             self._wake.clear()
             timeout = min(upcoming) - now if upcoming else self.safety_interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(timeout, 0.05))
+                async with asyncio.timeout(max(timeout, 0.05)):
+                    await self._wake.wait()
 
     def forget_workers(self, worker_ids: set[str]) -> None:
         """Stop watching these workers now (their workspace uninstalled the app)."""

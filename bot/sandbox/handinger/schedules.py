@@ -70,4 +70,5 @@ class Scheduler:
                 await self._wake.wait()
             else:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), max(delay, 0.001))
+                    async with asyncio.timeout(max(delay, 0.001)):
+                        await self._wake.wait()

@@ -150,7 +150,8 @@ class SocketHub:
             if remaining is not None and remaining <= 0:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await self._changed.wait()
         return len(self.connections)
 
     def _pick(self) -> Connection | None:
