@@ -8,29 +8,12 @@ import pytest
 
 from bot.cli import describe, main
 from bot.config import ConfigError, load_settings
-
-VARS = [
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_API_URL",
-    "SLACK_CLIENT_ID",
-    "SLACK_CLIENT_SECRET",
-    "SLACK_REDIRECT_URI",
-    "HANDINGER_API_KEY",
-    "HANDINGER_BASE_URL",
-    "HANDINGER_DB",
-    "HANDINGER_DEFAULT_BUDGET",
-    "HANDINGER_MAX_BUDGET",
-    "PORT",
-]
+from tests.settings_env import clear_settings_env
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env
+    clear_settings_env(monkeypatch, tmp_path)
 
 
 def test_defaults_match_the_design() -> None:

@@ -17,22 +17,9 @@ from bot.doctor.slack import check_scopes
 from bot.slack.scopes import required_scopes
 from bot.store import MIGRATIONS
 from tests.procs import ServerProcess, running
+from tests.settings_env import clear_settings_env
 
 KEY = "test-key"
-ENV_VARS = (
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_API_URL",
-    "SLACK_CLIENT_ID",
-    "SLACK_CLIENT_SECRET",
-    "SLACK_REDIRECT_URI",
-    "HANDINGER_API_KEY",
-    "HANDINGER_BASE_URL",
-    "HANDINGER_DB",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-)
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +53,9 @@ def doctor(
     tmp_path: Path,
 ) -> tuple[int, dict[str, str]]:
     """Run `handinger-slack doctor` in-process; return its status and its lines by check name."""
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    clear_settings_env(monkeypatch, tmp_path)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)  # no stray .env
     status = main(["doctor"])
     lines = capsys.readouterr().out.splitlines()
     by_name = {line[2:].split(":", 1)[0]: line for line in lines if line[:1] in "✓✗!–"}

@@ -14,7 +14,8 @@ from bot.manifest import build_manifest
 from bot.slack.installations import InstallationStore, authorization_url, oauth_settings
 from bot.slack.scopes import required_scopes
 from tests import test_doctor
-from tests.test_doctor import ENV_VARS, doctor
+from tests.settings_env import clear_settings_env
+from tests.test_doctor import doctor
 
 emulators = test_doctor.emulators  # the fixtures of the doctor tests, shared
 env = test_doctor.env
@@ -24,9 +25,7 @@ OAUTH = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "oauth-client-s3cr
 
 @pytest.fixture
 def clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray .env
+    clear_settings_env(monkeypatch, tmp_path)
     return monkeypatch
 
 
