@@ -15,8 +15,8 @@ posts per channel itself. Each workspace has its own Slack budgets, so its 50 fi
 out at the bot's 45 a minute in parallel with the other workspaces'.
 
 Slack calls are counted per workspace. `auth.test` and `oauth.v2.access` are counted apart from
-the calls per run: in OAuth mode Bolt authorizes every request Slack sends (command or event)
-with an `auth.test`, and `oauth.v2.access` is the install.
+the calls per run: in OAuth mode Bolt authorizes each request Slack sends (command or event),
+with an `auth.test` the first time it sees a token, and `oauth.v2.access` is the install.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from typing import Any
 
 from .batch import FINAL_RATE, collect, log_problems, usage_json
@@ -152,9 +153,7 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
     problems = log_problems(bot.output())
     await stack.stop_bot()
 
-    per_team_runs: dict[str, int] = {}
-    for where, _ in placed:
-        per_team_runs[where.team] = per_team_runs.get(where.team, 0) + 1
+    per_team_runs = Counter(where.team for where, _ in placed)
     teams = per_workspace(calls, acks, per_team_runs)
     slack = slack_totals(calls, runs, teams)
     requests = request_totals(acks)
@@ -163,7 +162,7 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
     correct = sum(1 for r in batch.runs if r.delivered and r.correct)
     wrong = sum(1 for r in batch.runs if r.delivered and not r.correct) - failed_cards
     acked = sum(1 for a in answers if a.get("acked"))
-    acks_ms = [float(a["ack_ms"]) for a in answers if a.get("ack_ms") is not None]
+    acks_ms = summary(float(a["ack_ms"]) for a in answers if a.get("ack_ms") is not None)
     finals = summary(r.final_s for r in batch.runs)
     per_workspace_runs = max(per_team_runs.values())
     projected = turns_done_s + per_workspace_runs / FINAL_RATE
@@ -240,8 +239,8 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
             f"{acked}/{runs}",
             target=f"{runs}/{runs}",
             met=acked == runs,
-            note=f"ack p50 {tidy(summary(acks_ms)['p50'])} ms, p99 {tidy(summary(acks_ms)['p99'])}"
-            f" ms, max {tidy(summary(acks_ms)['max'])} ms; signed HTTP delivery",
+            note=f"ack p50 {tidy(acks_ms['p50'])} ms, p99 {tidy(acks_ms['p99'])} ms, "
+            f"max {tidy(acks_ms['max'])} ms; signed HTTP delivery",
         ),
         row(
             name,
@@ -303,7 +302,7 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
         "final_s": finals,
         "bot_log_problems": problems,
         "projected_all_delivered_s": round(projected, 0),
-        "acks_ms": summary(acks_ms),
+        "acks_ms": acks_ms,
         "requests_from_slack": requests,
         "slack": slack,
         "slack_by_workspace": teams,
@@ -378,10 +377,7 @@ def request_totals(acks: list[JSON]) -> JSON:
     """What Slack sent the bot over HTTP: commands and events, acked or not, redeliveries."""
     events = [a for a in acks if a.get("type") == "events_api"]
     first = [a for a in events if not a.get("attempt")]
-    by_type: dict[str, int] = {}
-    for entry in first:
-        label = str(entry.get("event_type"))
-        by_type[label] = by_type.get(label, 0) + 1
+    by_type = Counter(str(entry.get("event_type")) for entry in first)
     acked_ids = {a.get("event_id") for a in events if a.get("acked")}
     ms = [float(a["ack_ms"]) for a in events if a.get("ack_ms") is not None]
     return {
