@@ -5,15 +5,24 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
+from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import ConfigError, load_settings
 from bot.logs import configured_secrets
 from bot.manifest import build_manifest
-from bot.slack.installations import InstallationStore, authorization_url, oauth_settings
+from bot.slack.installations import (
+    CachedAuthorize,
+    InstallationStore,
+    authorization_url,
+    oauth_settings,
+)
 from bot.slack.scopes import required_scopes
 from tests import test_doctor
+from tests.procs import ServerProcess
 from tests.settings_env import clear_settings_env
 from tests.test_doctor import doctor
 
@@ -184,3 +193,36 @@ async def test_bot_lookups_come_from_memory_and_every_change_is_seen(tmp_path: P
     await store.async_delete_bot(enterprise_id=None, team_id="T0042")
     assert await store.async_find_bot(enterprise_id=None, team_id="T0042") is None
     assert changed == ["T0042", "T0042"]  # the async API also tells the listeners
+
+
+async def test_each_token_is_checked_with_slack_once_per_ttl(
+    emulators: tuple[ServerProcess, ServerProcess], tmp_path: Path
+) -> None:
+    slack, _ = emulators
+    store = InstallationStore(tmp_path / "installations.db", OAUTH["SLACK_CLIENT_ID"])
+    store.save(
+        Installation(
+            app_id="A0001",
+            team_id="T0001",
+            bot_token="xoxb-test",
+            bot_id="B0001",
+            bot_user_id="U0BOT",
+            user_id="U0001",
+        )
+    )
+    now = [0.0]
+    authorize = CachedAuthorize(store, "111.222", "s3cret", ttl=60, clock=lambda: now[0])
+    context = AsyncBoltContext({"client": AsyncWebClient(base_url=f"{slack.url}/api/")})
+
+    def checks() -> int:
+        calls = httpx.get(f"{slack.url}/_emulator/calls", params={"method": "auth.test"})
+        return len(calls.json()["calls"])
+
+    before = checks()
+    for now[0] in (0.0, 10.0, 59.0, 60.0, 61.0):
+        result = await authorize(
+            context=context, enterprise_id=None, team_id="T0001", user_id="U0001"
+        )
+        assert result is not None and result.bot_token == "xoxb-test"
+        assert result.bot_user_id == "U0BOT"
+    assert checks() - before == 2  # at 0 and again once 60 s had passed

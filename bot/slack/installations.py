@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from slack_bolt.async_app import AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -23,6 +26,8 @@ from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from ..config import Settings
 from .scopes import required_scopes
 
+AUTH_CHECK_TTL = 600.0
+"""Seconds a token's `auth.test` answer is trusted before Bolt asks Slack again."""
 STATE_EXPIRATION = 600
 """Seconds an install link stays valid (Bolt's default)."""
 INSTALL_PATH = "/slack/install"
@@ -105,6 +110,62 @@ class InstallationStore(SQLite3InstallationStore):
         self._changed(team_id)
 
 
+class CachedAuthorize(AsyncInstallationStoreAuthorize):
+    """Bolt's authorizer for OAuth installs, checking each token with `auth.test` once per
+    `ttl` seconds instead of on every request Slack sends.
+
+    The workspace's bot is still looked up first on every request, so an uninstall is seen at
+    once; a token revoked without the app hearing of it (`tokens_revoked` missed while it was
+    down) is noticed within `ttl`, and Bolt then tells the user the app is not installed.
+    """
+
+    def __init__(
+        self,
+        store: InstallationStore,
+        client_id: str,
+        client_secret: str,
+        *,
+        ttl: float = AUTH_CHECK_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            logger=logging.getLogger("slack_bolt.oauth"),
+            client_id=client_id,
+            client_secret=client_secret,
+            installation_store=store,
+            bot_only=True,
+            cache_enabled=True,
+        )
+        self.ttl = ttl
+        self._clock = clock
+        self._checked_since = clock()
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        now = self._clock()
+        if now - self._checked_since >= self.ttl:
+            self.authorize_result_cache.clear()
+            self._checked_since = now
+        return await super().__call__(
+            context=context,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            actor_enterprise_id=actor_enterprise_id,
+            actor_team_id=actor_team_id,
+            actor_user_id=actor_user_id,
+        )
+
+
 def authorization_url(api_url: str) -> str:
     """Slack's authorize page beside its Web API: `https://slack.com/api/` →
     `https://slack.com/oauth/v2/authorize` (and the same on the emulator)."""
@@ -132,16 +193,7 @@ def oauth_settings(settings: Settings, store: InstallationStore) -> AsyncOAuthSe
         ),
         state_expiration_seconds=STATE_EXPIRATION,
     )
-    # Bolt's default authorizer calls auth.test for every request Slack sends; with the cache
-    # it is once per token. The store is still read first, so an uninstall is seen at once.
-    oauth.authorize = AsyncInstallationStoreAuthorize(
-        logger=logging.getLogger("slack_bolt.oauth"),
-        client_id=oauth.client_id,
-        client_secret=oauth.client_secret,
-        installation_store=store,
-        bot_only=True,
-        cache_enabled=True,
-    )
+    oauth.authorize = CachedAuthorize(store, oauth.client_id, oauth.client_secret)
     return oauth
 
 
