@@ -114,9 +114,10 @@ class CachedAuthorize(AsyncInstallationStoreAuthorize):
     """Bolt's authorizer for OAuth installs, checking each token with `auth.test` once per
     `ttl` seconds instead of on every request Slack sends.
 
-    The workspace's bot is still looked up first on every request, so an uninstall is seen at
-    once; a token revoked without the app hearing of it (`tokens_revoked` missed while it was
-    down) is noticed within `ttl`, and Bolt then tells the user the app is not installed.
+    The workspace's bot is still looked up first on every request, so an uninstall the app
+    handled is seen at once; a token Slack stopped accepting without the app hearing of it
+    (events missed while it was down) is noticed within `ttl`, and Bolt then answers with its
+    "not installed" message.
     """
 
     def __init__(
