@@ -105,9 +105,10 @@ jumps, a schedule fires once per jump (no catch-up bursts).
 Control API (``/_emulator/``, no auth, JSON; not logged)
 -------------------------------------------------------
 - ``POST faults {status=503, count=1, retry_after=null, method=null, path=<regex searched in
-  the decoded path>|null, error, action="respond"|"close"}`` → ``{"ok": true}``. The next
-  ``count`` matching non-control requests get that error (``Retry-After`` if given) or, with
-  ``close``, the body is read and the connection closed with no response. Never any effect.
+  the decoded path>|null, error, action="respond"|"close"|"redirect", location}`` →
+  ``{"ok": true}``. The next ``count`` matching non-control requests get that error
+  (``Retry-After`` if given), or, with ``close``, the body is read and the connection closed with
+  no response, or, with ``redirect``, a 302 to ``location``. Never any effect.
 - ``POST stream-faults {cut_after: N, count=1}`` (closed abruptly after N ``data:`` frames, no
   chunked terminator) or ``{stall_after: N, stall_seconds: S, count=1}`` (silent for S seconds
   after N frames; the turn continues). Applies to the next ``count`` SSE responses.
