@@ -17,6 +17,15 @@ class Undeliverable(Exception):
     """
 
 
+class NotShown(Exception):
+    """The surface could not show something for a passing reason (Slack kept answering 5xx, or
+    could not be reached, even after retrying for a while).
+
+    Unlike `Undeliverable`, nothing is wrong with the run: the core records its outcome as it
+    is and shows the final message again later.
+    """
+
+
 class RunSurface(Protocol):
     """Where a run is shown: one message per run, edited as the turn progresses."""
 

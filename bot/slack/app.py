@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
 from ..core.runner import Runner
+from . import respond
 from .clients import general_client
 from .listeners import actions, commands, lifecycle, messages
 from .listeners.schedules import ScheduleCommands
@@ -56,6 +57,7 @@ def build_app(
         oauth_settings=oauth,
         user_facing_authorize_error_message=NOT_INSTALLED,
     )
+    respond.install(app)
     schedule_commands = ScheduleCommands(runner, settings, schedules_changed)
     schedule_commands.register(app)
     commands.register(app, runner, settings, schedule_commands)

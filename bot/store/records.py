@@ -9,6 +9,9 @@ RunKind = Literal["new", "continue", "digest"]
 ScheduleStatus = Literal["active", "done", "cancelled", "gone"]
 RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
 ACTIVE: tuple[RunStatus, ...] = ("starting", "running")
+FinalPending = Literal["answer", "failure"]
+"""What a finished run's message still has to show: the worker's answer as Handinger has it
+now (`answer`), or the failure recorded in the run (`failure`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Run:
     finished_at: float | None = None
     messages_before: int | None = None
     files_done: int | None = None
+    final_pending: FinalPending | None = None
 
     @property
     def done(self) -> bool:
