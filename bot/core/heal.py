@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from ..store import Run, Store
+from .ports import Undeliverable
 from .turn import Turn, TurnContext
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ class Healer:
                         return
                 except asyncio.CancelledError:
                     raise
+                except Undeliverable as error:  # it can never be shown: stop trying
+                    log.info("run %d: final message cannot be shown: %s", run_id, error)
+                    self.store.update_run(run_id, final_pending=None)
+                    return
                 except Exception as error:
                     log.info("run %d: final message still not shown: %r", run_id, error)
         finally:

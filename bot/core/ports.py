@@ -7,7 +7,9 @@ from typing import Literal, Protocol
 from ..store import Run
 from .views import RunView
 
-Mark = Literal["queued", "started", "completed", "failed"]
+Mark = Literal["queued", "started", "completed", "failed", "recovered"]
+"""The state of the user message that asked for a follow-up; `recovered`: a run shown as failed
+turned out completed once its result could be fetched."""
 
 
 class Undeliverable(Exception):

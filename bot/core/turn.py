@@ -291,6 +291,7 @@ class Turn:
         """Show the outcome of a finished run whose message does not show it yet
         (`final_pending`). False while that cannot be done (the worker is busy with another
         turn, Slack still fails); Handinger errors propagate."""
+        previous = self.run.status
         if self.run.final_pending == "failure" or self.run.worker_id is None:
             view = self._as_ended(self.view("failed", error=self.run.error))
             if not await self._finish(view):
@@ -304,7 +305,8 @@ class Turn:
         if not await self._finish(view):
             return False
         self._update(status=state, error=failure, final_pending=None)
-        await self.mark(state)
+        if state != previous:  # shown as failed before its result could be fetched
+            await self.mark("recovered" if state == "completed" else state)
         if self.run.files_done != 1:
             await self.deliver_files(worker)
         return True
@@ -389,7 +391,8 @@ class Turn:
             pass
         except NotShown as error:
             log.warning("run %d: failure not shown yet, will retry: %s", self.run.id, error)
-            pending = pending or "failure"
+            if self.run.message_ts is not None:  # else there is no message to show it in
+                pending = pending or "failure"
         except Exception:
             log.exception("run %d: could not show the failure", self.run.id)
         self._update(status="failed", error=message, final_pending=pending)

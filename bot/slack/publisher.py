@@ -46,6 +46,7 @@ REACTIONS: dict[Mark, tuple[str | None, str]] = {
     "started": ("hourglass_flowing_sand", "eyes"),
     "completed": ("eyes", "white_check_mark"),
     "failed": ("eyes", "x"),
+    "recovered": ("x", "white_check_mark"),
 }
 """For each mark: the reaction to take off the user's message and the one to put on."""
 
