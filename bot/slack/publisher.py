@@ -178,6 +178,8 @@ class SlackSurface:
         Each is remembered once it is in Slack, so finishing the same message again (after a
         `NotShown`, or a Refresh) posts only what is missing.
         """
+        if not final.continuations and final.attachment is None:
+            return
         posted = self._remembered(key)
         for part in final.continuations:
             mark = _fingerprint(part.text, repr(part.blocks))
