@@ -112,3 +112,25 @@ def test_a_crash_right_after_the_card_was_posted_keeps_one_card(stack: Stack) ->
     answer_shown(stack, card, worker["id"])
     assert len(all_bot_messages(stack)) == 1
     nothing_left_working(stack)
+
+
+def test_a_crash_right_after_a_digest_was_posted_keeps_one_digest(idle_stack: Stack) -> None:
+    stack = idle_stack
+    stack.start_bot(HANDINGER_SCHEDULE_CHECK_SECONDS="0.5")
+    stack.slash("schedule every 1h count the deploys")
+    stack.wait_final_card()
+    [worker] = stack.workers()
+    wait_until(lambda: not stack.worker(worker["id"])["running"], what="an idle worker")
+    stack.slack.post("/_emulator/holds", json={"method": "chat.postMessage"}).raise_for_status()
+    stack.handinger.post("/_emulator/clock", json={"advance": 3601}).raise_for_status()
+    held_in_slack(stack)  # the digest of the scheduled turn is posted, its ts not yet known
+    assert stack.bot is not None
+    stack.bot.kill()
+    stack.slack.post("/_emulator/release").raise_for_status()
+    stack.start_bot(HANDINGER_SCHEDULE_CHECK_SECONDS="0.5")
+    stack.slash("status")  # the restarted app is up and has caught up
+    wait_until(lambda: [e for e in stack.ephemeral() if "recent workers" in str(e)])
+    assert stack.workers()[0]["turns"] == 2
+    digests = [m for m in stack.bot_messages() if "Scheduled digest" in str(m["blocks"])]
+    assert len(digests) == 2, [d["text"] for d in digests]
+    nothing_left_working(stack)

@@ -6,6 +6,11 @@ safe: a request never sent is sent now; a create that may have been sent is sent
 same key, so an API that honours the key returns the worker it already made (Handinger has no
 way to list workers, and a worker's `metadata` cannot be set by a request, so the key is the only
 handle); a continue that may have been sent is looked up in the worker's history first.
+
+The reference does not document idempotency, and the official (Stainless) SDK has the header
+mechanism switched off. If Handinger ignores the key, a create that reached it just before a
+crash runs twice: two workers, paid twice. Abandoning the run instead (what the app did before)
+costs the same when the create had arrived, and loses the answer either way.
 """
 
 from __future__ import annotations

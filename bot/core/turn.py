@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from ..handinger.client import HandingerClient
 from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
@@ -312,17 +312,18 @@ class Turn:
         return worker
 
     async def refresh(self) -> None:
-        """Re-render the message from the worker's current state (the card's Refresh)."""
+        """Re-render the message from the worker's current state (the card's Refresh): its
+        latest answer, whichever turn gave it, as the README promises."""
         if self.run.worker_id is None or self.run.message_ts is None:
             return
         worker = await self.ctx.handinger.get_worker(self.run.worker_id)
-        latest = turn_end(worker, self.run.messages_before or 0) == len(worker.messages)
-        if worker.is_running and latest:  # this run's own turn is still running
-            self.progress.text = worker.text
+        self.progress.text = worker.text
+        if worker.is_running:
             self.ctx.surface.progress(self.run, self.view("working"))
             return
-        outcome = conclude(self.run, worker, self.progress)
-        view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
+        failure = worker.error_message
+        state: Literal["completed", "failed"] = "failed" if failure else "completed"
+        view = self.view(state, worker=worker, error=failure)
         if self.run.finished_at is not None:
             view = replace(view, elapsed=max(self.run.finished_at - self.started, 0.0))
         await self.ctx.surface.finish(self.run, view)

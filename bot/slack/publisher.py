@@ -142,7 +142,7 @@ class SlackSurface:
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
         final = render_final(view)
-        ts = await self._post(run, final.card, None)
+        ts = await self._post(run, final.card, None, run_metadata(run))
         await self._post_overflow(run, final, ts)
         return ts
 
