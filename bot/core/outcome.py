@@ -4,7 +4,7 @@ The answer of a turn is the text of that turn's own assistant message(s) in `GET
 /api/workers/{id}` (DESIGN.md principle 1), found by where the turn's instruction sits in the
 history (`Run.messages_before`). So it is right whether the app saw the turn stream, restarted
 meanwhile, or later turns (a schedule firing) ran since: the worker's `output_text` is only the
-latest turn's text, used when the history cannot be read.
+latest turn's text, used when this turn is the latest and the history shows no text for it.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def conclude(run: Run, worker: Worker, progress: TurnProgress) -> Outcome:
         progress.text = reply.text
         if reply.sources:
             progress.sources = list(reply.sources)
-    elif latest:
-        progress.text = worker.text
+    if latest and (reply is None or not reply.text):  # no text in the history: use the
+        progress.text = worker.text or progress.text  # latest turn's text, which is this one's
     failure = worker.error_message if latest else None
     if not progress.text:
         failure = failure or progress.failure

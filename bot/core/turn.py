@@ -119,8 +119,8 @@ class Turn:
         await self.ensure_message()
         worker = await self.ctx.handinger.get_worker(worker_id)
         if recovering and continue_landed(self.run, worker):
-            assert self.run.messages_before is not None
-            self.progress.stale_text = answer_before(worker, self.run.messages_before)
+            start = self.run.messages_before
+            self.progress.stale_text = answer_before(worker, start) if start is not None else None
             await self.relay(self.ctx.handinger.stream_worker(worker_id))
         else:
             await self._send_continue(worker)

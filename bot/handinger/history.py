@@ -120,9 +120,8 @@ def turn_stored(worker: Worker, start: int, input: str) -> bool:
     if len(worker.messages) <= start:
         return False
     message = worker.messages[start]
-    if _role(message) is None:
+    if not isinstance(message, dict) or _role(message) is None:
         return True
-    assert isinstance(message, dict)
     return message.get("role") == "user" and _text(message["parts"]) == input
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..store import Run
@@ -36,8 +35,8 @@ def run_metadata(run: Run) -> dict[str, Any] | None:
 
 
 async def find_run_message(client: AsyncWebClient, run: Run) -> str | None:
-    """The `ts` of the message marked with this run's `ref`, or None (also on any Slack error,
-    after which the caller posts anew: a duplicate is better than no answer)."""
+    """The `ts` of the message marked with this run's `ref`, or None, also when the lookup
+    fails in any way: the caller then posts anew, since a duplicate is better than no answer."""
     if run.ref is None:
         return None
     args: dict[str, Any] = {"channel": run.channel_id, "include_all_metadata": True, "limit": 200}
@@ -55,8 +54,8 @@ async def find_run_message(client: AsyncWebClient, run: Run) -> str | None:
             if not cursor:
                 return None
             args["cursor"] = cursor
-    except SlackApiError as error:
-        log.warning("run %d: cannot look for its earlier message: %s", run.id, error)
+    except Exception as error:  # best effort: any failure means "not found"
+        log.warning("run %d: cannot look for its earlier message: %r", run.id, error)
     return None
 
 
