@@ -10,7 +10,6 @@ anything: Slack adds new ones all the time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -99,6 +98,8 @@ class Event(Routed):
             raise ValueError("a message needs its channel id and ts")
         if self.user is not None and not isinstance(self.user, str):
             raise ValueError("a message's user is an id")
+        if self.text is None and "text" in self.model_fields_set:
+            raise ValueError("a message's text is a string")
         return self
 
 
@@ -117,7 +118,6 @@ class SlashCommand(Routed):
     text: str
     trigger_id: str
     response_url: str | None = None
-    is_enterprise_install: str | None = None
 
 
 class Option(Shape):
@@ -169,7 +169,7 @@ class View(Shape):
     private_metadata: str = ""
     team_id: str | None = None
     app_installed_team_id: str | None = None
-    state: ViewState | None = None
+    state: ViewState = Field(default_factory=ViewState)
 
     @model_validator(mode="after")
     def _metadata(self) -> View:
@@ -200,20 +200,10 @@ class ViewSubmission(Routed):
     view: View
 
 
-Interaction = BlockActions | ViewSubmission
 INTERACTIONS: dict[str, type[BlockActions] | type[ViewSubmission]] = {
     "block_actions": BlockActions,
     "view_submission": ViewSubmission,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """A request the listeners can act on, and the key that makes a replay of it a duplicate
-    (None for events: `listeners.messages` claims those by `event_id` and by message)."""
-
-    kind: Kind
-    replay_key: str | None
 
 
 class Unusable(Exception):
@@ -224,8 +214,12 @@ class Unusable(Exception):
         self.reason = reason
 
 
-def check(kind: Kind, body: dict[str, Any]) -> Checked:
-    """Check a parsed request of `kind`; raise `Unusable` if the listeners cannot act on it."""
+def check(kind: Kind, body: dict[str, Any]) -> str | None:
+    """Check a parsed request of `kind`; raise `Unusable` if the listeners cannot act on it.
+
+    Returns the key that makes a second delivery of the same command or click a replay; None
+    for events, which `listeners.messages` claims by `event_id` and by message.
+    """
     foreign = FOREIGN_KEYS[kind] & body.keys()
     if foreign:
         raise Unusable(f"{kind} with {', '.join(sorted(foreign))}")
@@ -234,10 +228,9 @@ def check(kind: Kind, body: dict[str, Any]) -> Checked:
             envelope = EventCallback.model_validate(body)
             if envelope.event.type not in EVENT_TYPES:
                 raise Unusable(f"unsubscribed event {envelope.event.type[:40]!r}")
-            return Checked(kind, None)
+            return None
         if kind == "command":
-            command = SlashCommand.model_validate(body)
-            return Checked(kind, f"command:{command.trigger_id}")
+            return f"command:{SlashCommand.model_validate(body).trigger_id}"
         model = INTERACTIONS.get(str(body.get("type")))
         if model is None:
             raise Unusable("interaction of a type the app does not handle")
@@ -245,8 +238,8 @@ def check(kind: Kind, body: dict[str, Any]) -> Checked:
     except ValidationError as error:
         raise Unusable(f"malformed {kind}: {_first_problem(error)}") from None
     if isinstance(interaction, BlockActions):
-        return Checked(kind, f"action:{interaction.trigger_id}:{interaction.actions[0].action_ts}")
-    return Checked(kind, f"view:{interaction.view.id}:{interaction.trigger_id}")
+        return f"action:{interaction.trigger_id}:{interaction.actions[0].action_ts}"
+    return f"view:{interaction.view.id}:{interaction.trigger_id}"
 
 
 def _first_problem(error: ValidationError) -> str:
