@@ -136,14 +136,15 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
 
 
 EVENT_MEMORY = 24 * 3600.0
-"""How long handled Slack event ids are remembered; Slack retries within minutes."""
+"""How long handled Slack events, commands and clicks are remembered; Slack retries events
+within minutes, and a replayed request is refused as stale after 5."""
 
 
 async def _prune_events(store: Store) -> None:
     while True:
         removed = store.prune_events(older_than=EVENT_MEMORY)
         if removed:
-            log.info("forgot %d handled event id(s) older than a day", removed)
+            log.info("forgot %d handled Slack request id(s) older than a day", removed)
         await asyncio.sleep(3600)
 
 

@@ -32,6 +32,7 @@ from tests.slack_requests import (
     signed,
     view_submission,
 )
+from tests.test_bot_e2e_oauth import start_oauth_bot
 
 Headers = Callable[[bytes], dict[str, str | bytes]]
 HUGE = b'{"type": "event_callback", "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
@@ -239,3 +240,17 @@ def test_malformed_and_forged_requests_are_refused_quietly(idle_stack: Stack) ->
     lines = refusal_lines(output)
     assert 1 <= len(lines) <= 1 + int(elapsed // REFUSAL_WINDOW), lines
     wait_until(lambda: bot.alive(), what="the bot still running")
+
+
+def test_the_oauth_pages_ignore_a_body_sent_with_a_get(idle_stack: Stack) -> None:
+    base = start_oauth_bot(idle_stack)
+    junk = b"{bad"
+    headers = {"Content-Type": JSON}
+    page = httpx.request("GET", f"{base}/slack/install", content=junk, headers=headers)
+    assert page.status_code == 200 and "/oauth/v2/authorize?" in page.text
+    back = httpx.request(
+        "GET", f"{base}/slack/oauth_redirect?code=x&state=y", content=junk, headers=headers
+    )
+    assert back.status_code == 400  # Bolt's page for an unknown OAuth state
+    assert idle_stack.bot is not None
+    assert not [line for line in idle_stack.bot.output if "Traceback" in line]
