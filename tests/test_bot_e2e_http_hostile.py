@@ -215,6 +215,8 @@ def test_malformed_and_forged_requests_are_refused_quietly(idle_stack: Stack) ->
 
     assert {name: r.status_code for name, r in got.items()} == {c.name: c.status for c in CASES}
     assert all(r.content == b"" for r in got.values() if r.status_code == 200)
+    unauthenticated = [r.json() for r in got.values() if r.status_code == 401]
+    assert unauthenticated == [{"error": "invalid request"}] * len(unauthenticated)
     assert verified.status_code == 200 and verified.json() == {"challenge": "c-123"}
     assert checked.status_code == 200
 

@@ -115,10 +115,12 @@ class SlackEndpoint:
             self.gate.count(refused)
             if refused.status == 200:
                 return web.Response(status=200)
-            return web.json_response({"error": refused.reason}, status=refused.status)
+            # The reasons are for the operator; an unauthenticated sender learns nothing.
+            error = "invalid request" if refused.status == 401 else refused.reason
+            return web.json_response({"error": error}, status=refused.status)
         bolt_request = AsyncBoltRequest(
             # The body is verified and parsed: Bolt takes a parsed body only under its Socket
-            # Mode flag, which does nothing else than skip the signature check done above.
+            # Mode flag, whose only other effect is to skip Bolt's signature check (done above).
             body=body,
             headers=dict(request.headers),
             query=request.query_string,
