@@ -105,13 +105,15 @@ OAuth install and uninstall (module `oauth`)
     refuses slash commands and clicks (409 `app_not_installed`) until it is installed.
 
 Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
-    POST /_emulator/slash      {channel, user, text, command?="/handinger", team?}
+    POST /_emulator/slash      {channel, user, text, command?="/handinger", team?, repeat?=1}
                                -> {ok, acked, ack_ms, status, error, response, response_url,
-                               trigger_id}
+                               trigger_id[, replays]}; `repeat` delivers the same payload again
+                               (a replay), `replays` has the ack of each extra delivery
     POST /_emulator/messages   {channel, user, text, thread_ts?, team?, wait?, timeout?}
                                -> {ok, ts, channel, thread_ts, event_ids[, acked]}
-    POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?}
-                               -> {ok, acked, ack_ms, status, error, response_url, action}
+    POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?, repeat?=1}
+                               -> {ok, acked, ack_ms, status, error, response_url, action
+                               [, replays]}
     GET  /_emulator/channels/{channel}/messages  ?team=&include_deleted=
          Each message: ts, user, bot_id, author, text, blocks, attachments, thread_ts,
          subtype, metadata, deleted, edited, files, reactions, edits, stream (streamed
