@@ -54,6 +54,10 @@ Web API
         unknown block types)
       markdown_text_conflict, user_not_in_channel, already_reacted, no_reaction
       views: invalid_trigger_id, expired_trigger_id, exchanged_trigger_id
+    Message metadata ({event_type, event_payload}) is stored by chat.postMessage/update and
+    returned by them; conversations.history and replies return it only with
+    `include_all_metadata=true` (Slack returns just the event types an app subscribed to in
+    `metadata_subscriptions`, and the app subscribes to none).
 
 Rate limits
     Token buckets per method and workspace (and per channel for the special ones), given as
@@ -131,6 +135,10 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     GET|POST /_emulator/config {request_url?, signing_secret?, ack_timeout?, long_text?,
                                bot_events?, retry_delays?, redirect_urls?}
     GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?}
+    GET|POST|DELETE /_emulator/holds   {method, count?=1, team?}: the next calls of `method`
+                               are performed (message posted, events sent) but answered only
+                               when released; GET -> {rules, held: [{id, method, team, since}]}
+    POST /_emulator/release    {count?} -> {ok, released}: answer held calls, oldest first
     GET|POST /_emulator/workspaces  {id?, name?, domain?, bot_token?, installed?=true}; the
                                bot token defaults to `<bot-token>-<team>`
     POST /_emulator/uninstall  {team?="T0001", wait?, timeout?}: revoke the bot token, then
