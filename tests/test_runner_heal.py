@@ -37,6 +37,9 @@ class FlakySurface:
     async def open(self, run: Run, view: RunView) -> str:
         return f"{run.id}.0001"
 
+    async def find(self, run: Run) -> str | None:
+        return None
+
     def progress(self, run: Run, view: RunView) -> None:
         pass
 

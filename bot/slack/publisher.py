@@ -36,6 +36,7 @@ from .render import (
     render_notice,
     render_progress,
 )
+from .run_refs import find_run_message, run_metadata
 from .transient import Patience, Sleep, calmly, code_of, is_transient
 
 log = logging.getLogger(__name__)
@@ -123,17 +124,21 @@ class SlackSurface:
     async def open(self, run: Run, view: RunView) -> str:
         message = render_progress(self._masked(view))
         thread_ts = run.thread_ts  # None for a slash command: its card starts the thread
+        metadata = run_metadata(run)  # so that `find` can recognise it after a restart
         try:
-            return await self._post(run, message, thread_ts)
+            return await self._post(run, message, thread_ts, metadata)
         except SlackApiError as error:
             code = code_of(error)
             if code == "not_in_channel" and await self._join(run):
-                return await self._post(run, message, thread_ts)
+                return await self._post(run, message, thread_ts, metadata)
             if code in ("not_in_channel", "channel_not_found", "is_archived"):
                 explanation = NOT_IN_PRIVATE if code == "not_in_channel" else CANNOT_POST
                 await self._tell_privately(run, explanation)
                 raise Undeliverable(f"slack: {code}") from error
             raise
+
+    async def find(self, run: Run) -> str | None:
+        return await find_run_message(await self.clients.client_for(run.team_id), run)
 
     def progress(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
@@ -163,7 +168,7 @@ class SlackSurface:
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
         final = render_final(self._masked(view))
-        ts = await self._post(run, final.card, None)
+        ts = await self._post(run, final.card, None, run_metadata(run))
         await self._post_overflow(run, final, _key(run, ts), ts)
         return ts
 
@@ -263,7 +268,13 @@ class SlackSurface:
         message = render_notice(self.redactor.text(text))
         await self._post(run, message, run.thread_ts or run.message_ts)
 
-    async def _post(self, run: Run, message: SlackMessage, thread_ts: str | None) -> str:
+    async def _post(
+        self,
+        run: Run,
+        message: SlackMessage,
+        thread_ts: str | None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
         args: dict[str, Any] = {
             "channel": run.channel_id,
             "text": message.text,
@@ -273,6 +284,8 @@ class SlackSurface:
         }
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
+        if metadata is not None:
+            args["metadata"] = metadata
         patience = Patience(self.patience, sleep=self._sleep)
         limited = 0
         while True:
