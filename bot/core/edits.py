@@ -14,7 +14,9 @@ edits are planned rather than fired:
 - a 429 pauses the whole workspace for its `Retry-After`, and the edit is sent again afterwards;
 - an edit that failed for a passing reason (the sender's `retryable`: Slack's 5xx, a dropped
   connection) is sent again after a capped exponential wait of its own (1 s, 2 s, … 30 s), up to
-  `max_attempts` failures (a few minutes), and only then reported to whoever awaits it.
+  `max_attempts` failures (a few minutes), and only then reported to whoever awaits it;
+- an edit the sender finds the message already shows (`Unchanged`) is not sent and costs
+  nothing: its token goes back to the bucket and the message's interval does not restart.
 
 `EditLane` is the pure planning part (time is passed in, so tests drive it with plain numbers);
 `EditScheduler` runs one lane per workspace on the event loop and does the sending.
@@ -50,6 +52,10 @@ class RateLimited(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after} s")
         self.retry_after = retry_after
+
+
+class Unchanged(Exception):
+    """Raised by a sender when the message already shows this content: nothing was sent."""
 
 
 FINAL, FIRST_WORDS, MORE_WORDS, STATUS = range(4)
@@ -214,6 +220,16 @@ class EditLane(Generic[P]):
             if not waiter.done():
                 waiter.set_result(None)
 
+    def unchanged(self, key: Hashable) -> None:
+        """The message already showed the edit's content: settled as sent, but it spent no
+        call, so its token is given back and the message's interval is not restarted."""
+        entry = self.in_flight.pop(key)
+        self.tokens = min(self.tokens + 1, self.policy.burst)
+        self.shown_chars[key] = max(self._shown(key), entry.text_chars)
+        for waiter in entry.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
     def rate_limited(self, key: Hashable, retry_after: float, now: float) -> None:
         """Slack said 429: pause the workspace and keep the edit unless newer content exists."""
         entry = self.in_flight.pop(key)
@@ -262,7 +278,8 @@ class EditLane(Generic[P]):
 
 
 Sender = Callable[[Hashable, P, bool], Awaitable[None]]
-"""Sends one edit: `(message key, payload, final)`. Raises `RateLimited` on a 429."""
+"""Sends one edit: `(message key, payload, final)`. Raises `RateLimited` on a 429, and
+`Unchanged` when it did not send because the message already shows `payload`."""
 
 Retryable = Callable[[BaseException], bool]
 
@@ -378,6 +395,8 @@ class EditScheduler(Generic[P]):
                 "slack rate limit in %s: pausing edits %.1f s", workspace, limited.retry_after
             )
             lane.rate_limited(send.key, limited.retry_after, self._clock())
+        except Unchanged:
+            lane.unchanged(send.key)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # reported to whoever awaits the edit

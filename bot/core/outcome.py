@@ -28,6 +28,13 @@ class Outcome:
     error: str | None
 
 
+def still_running(run: Run, worker: Worker) -> bool:
+    """Whether the worker is still running this run's turn, rather than a later one (whose
+    instruction follows this turn's in the history)."""
+    start = run.messages_before or 0
+    return worker.is_running and turn_end(worker, start) == len(worker.messages)
+
+
 def conclude(run: Run, worker: Worker, progress: TurnProgress) -> Outcome:
     """Put the turn's own answer (and sources) into `progress`; say how the turn ended."""
     start = run.messages_before or 0
