@@ -36,7 +36,7 @@ def click(stack: Stack, card: dict[str, Any], value: str) -> None:
     assert response.json()["ok"], response.json()
 
 
-def make_stale(stack: Stack, card: dict[str, Any]) -> None:
+def make_stale(stack: Stack, card: dict[str, Any], **env: str) -> None:
     """Change the card's text behind the app's back (its menu stays), then restart the app,
     which forgets what its messages show: whatever a Refresh draws is then visible."""
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": STALE}}]
@@ -54,7 +54,7 @@ def make_stale(stack: Stack, card: dict[str, Any]) -> None:
     assert response.json()["ok"], response.json()
     assert stack.bot is not None
     stack.bot.stop()
-    stack.start_bot()
+    stack.start_bot(**env)
 
 
 def redrawn(stack: Stack, ts: str) -> dict[str, Any]:

@@ -12,6 +12,10 @@ from tests.cards import click, make_stale, redrawn, run_id_of
 from tests.e2e import Stack, is_final, section_text, wait_until
 
 
+def digests(stack: Stack) -> list[dict[str, Any]]:
+    return [m for m in stack.bot_messages() if "Scheduled digest" in str(m["blocks"])]
+
+
 def test_refresh_while_a_later_turn_runs_keeps_the_card_on_its_own_turn(stack: Stack) -> None:
     stack.slash("what is new")
     [card] = stack.wait_final_card()
@@ -31,6 +35,25 @@ def test_refresh_while_a_later_turn_runs_keeps_the_card_on_its_own_turn(stack: S
     later = stack.message(card["ts"]) or {}
     assert (later["text"], later["blocks"]) == (refreshed["text"], refreshed["blocks"])
     assert len(later["edits"]) == len(refreshed["edits"])  # and never edited again
+
+
+def test_refresh_redraws_a_digest_with_its_own_scheduled_turn(idle_stack: Stack) -> None:
+    stack = idle_stack
+    fast = {"HANDINGER_SCHEDULE_CHECK_SECONDS": "0.5"}
+    stack.start_bot(**fast)
+    stack.slash("schedule every 1h summarise the incidents")
+    wait_until(lambda: digests(stack), what="the first digest")
+    [worker] = stack.workers()
+    for fired in (1, 2):
+        wait_until(lambda: not stack.worker(worker["id"])["running"], what="an idle worker")
+        stack.handinger.post("/_emulator/clock", json={"advance": 3601}).raise_for_status()
+        wait_until(lambda n=fired: len(digests(stack)) > n, what=f"digest {fired + 1}")
+    second = sorted(digests(stack), key=lambda m: float(m["ts"]))[1]
+    make_stale(stack, second, **fast)
+    click(stack, second, f"refresh:{run_id_of(second)}")
+    refreshed = redrawn(stack, second["ts"])
+    assert "Scheduled digest" in str(refreshed["blocks"])
+    assert section_text(refreshed) == section_text(second)  # its turn, not the third
 
 
 def test_no_edit_repeats_what_the_message_already_shows(stack: Stack) -> None:
