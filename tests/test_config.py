@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,22 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.slack_app_token is None and settings.slack_signing_secret is None
     assert settings.mode == "http"
+
+
+def test_minimum_schedule_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().min_schedule_interval == timedelta(minutes=15)
+    for value, expected in [
+        ("5m", timedelta(minutes=5)),
+        ("1h", timedelta(hours=1)),
+        ("90s", timedelta(seconds=90)),
+        ("600", timedelta(minutes=10)),
+        ("0", None),
+    ]:
+        monkeypatch.setenv("HANDINGER_MIN_SCHEDULE_INTERVAL", value)
+        assert load_settings().min_schedule_interval == expected, value
+    monkeypatch.setenv("HANDINGER_MIN_SCHEDULE_INTERVAL", "soon")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    [problem] = info.value.problems
+    assert problem.startswith("HANDINGER_MIN_SCHEDULE_INTERVAL: must be a length of time")
+    assert "15m" in problem and "'soon'" in problem
