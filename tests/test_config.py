@@ -91,6 +91,22 @@ def test_cli_without_credentials_explains_the_options(capsys: pytest.CaptureFixt
         assert name in out
 
 
+def test_cli_help_says_what_the_app_is_and_where_to_read_more(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "Puts Handinger agent workers into Slack." in out
+    assert "`/handinger <instruction>`" in out
+    lines = out.splitlines()
+    for command in ("run", "sandbox", "config", "manifest", "doctor"):
+        [line] = [line for line in lines if line.strip().startswith(f"{command} ")]
+        assert len(line.split()) > 4, line  # a real one-line description
+    assert "README.md" in out and "handinger-slack <command> --help" in out
+
+
 def test_cli_reports_what_is_missing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
