@@ -1,8 +1,9 @@
 """Parse the `<when>` of `/handinger schedule <when> <instruction>`.
 
 Pure functions: no I/O and no clock reads (`now` is passed in), so confirmations are exact and
-tests deterministic. Everything is checked here against the API's limits, so a bad `<when>` costs
-no API call; what a valid one means in run times and words comes from `when_times`.
+tests deterministic. Everything is checked here against the API's limits and the shortest
+interval allowed between runs (`when_gaps`), so a bad `<when>` costs no API call; what a valid
+one means in run times and words comes from `when_times`.
 `WhenError.message` is Slack mrkdwn with the user's text escaped; the text fields of
 `ParsedSchedule` are plain text, escaped by whoever renders them.
 """
