@@ -12,9 +12,9 @@ from slack_sdk.models.blocks import Block
 
 from bot.core.views import RunView
 from bot.handinger.models import Costs, Source, Usage
+from bot.slack.markdown import markdown_to_mrkdwn
 from bot.slack.mrkdwn import (
     escape,
-    markdown_to_mrkdwn,
     split_mrkdwn,
     tail_mrkdwn,
     truncate_mrkdwn,
@@ -347,9 +347,8 @@ def test_progress_preview_shows_the_latest_part_within_limits() -> None:
     assert len(preview) <= 2800
     assert preview.endswith("line 00999 &amp; more")
     assert preview.startswith("line ")  # cut at a line boundary
-    converted = markdown_to_mrkdwn(md)
     note = msg.blocks[-2]["elements"][0]["text"]
-    assert note == f"_…showing the last {len(preview):,} of {len(converted):,} characters_"
+    assert note == f"_…showing the end of the answer so far ({len(md):,} characters)_"
 
 
 def test_progress_preview_reopens_a_code_block_cut_at_the_top() -> None:

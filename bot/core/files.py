@@ -25,10 +25,12 @@ from ..handinger.client import HandingerClient
 from ..handinger.errors import FileTooLargeError, HandingerError
 from ..handinger.models import Worker, WorkerFile
 from ..store import Run, Store
+from .text import visible_line
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 120
+MAX_TITLE = 250
 FOREIGN = "foreign"
 TOO_LARGE = "too-large"
 
@@ -89,6 +91,14 @@ def safe_filename(path: str, media_type: str) -> str:
     room = MAX_NAME - (len(extension) + 1 if extension else 0)
     stem = stem[:room].rstrip(" .-") or "file"
     return f"{stem}.{extension}" if extension else stem
+
+
+def file_title(path: str) -> str:
+    """The title a file is shown with: its path on one line of visible characters (no bidi
+    overrides, controls or zero-width characters to disguise it) and without `<` or `>`, so it
+    cannot carry Slack's `<!here>` or `<@U…>` syntax."""
+    title = visible_line(path).replace("<", "‹").replace(">", "›")
+    return title[:MAX_TITLE] or "file"
 
 
 def human_size(size: int) -> str:
@@ -164,7 +174,8 @@ class FileDelivery:
         name = safe_filename(path, file.media_type)
         if not self.handinger.is_handinger_url(file.url):
             problems.append(
-                f"{name} is hosted outside Handinger, so the app did not download it: {file.url}"
+                f"{name} is hosted outside Handinger, so the app did not download it: "
+                f"{visible_line(file.url)}"
             )
             self._remember(run, thread_ts, path, FOREIGN)
             return None
@@ -189,7 +200,7 @@ class FileDelivery:
         return LocalFile(
             local_path=target,
             filename=name,
-            title=path,
+            title=file_title(path),
             media_type=file.media_type or result.media_type,
             size=result.size,
             sha256=digest,

@@ -8,6 +8,7 @@ so the core records the run as failed without calling Handinger.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -78,12 +79,12 @@ class SlackSurface:
         self,
         clients: TeamClients,
         *,
-        edits: EditScheduler[SlackMessage] | None = None,
+        edits: EditScheduler[RunView | SlackMessage] | None = None,
         pacer: ChannelPacer | None = None,
         max_post_attempts: int = 30,
     ) -> None:
         self.clients = clients
-        self.edits: EditScheduler[SlackMessage] = edits or EditScheduler(self._send_edit)
+        self.edits: EditScheduler[RunView | SlackMessage] = edits or EditScheduler(self._send_edit)
         self.pacer = pacer or ChannelPacer()
         self.max_post_attempts = max_post_attempts
 
@@ -100,7 +101,7 @@ class SlackSurface:
     # ---- RunSurface -----------------------------------------------------------------------
 
     async def open(self, run: Run, view: RunView) -> str:
-        message = render_progress(view)
+        message = await asyncio.to_thread(render_progress, view)
         thread_ts = run.thread_ts  # None for a slash command: its card starts the thread
         try:
             return await self._post(run, message, thread_ts)
@@ -118,12 +119,13 @@ class SlackSurface:
         if run.message_ts is None:
             return
         key = _key(run, run.message_ts)
-        self.edits.update(run.team_id, key, render_progress(view), text_chars=len(view.text))
+        # The view, not its Block Kit: it is rendered only if and when this edit is sent.
+        self.edits.update(run.team_id, key, view, text_chars=len(view.text))
 
     async def finish(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
             raise Undeliverable("the run has no message to finish")
-        final = render_final(view)
+        final = await asyncio.to_thread(render_final, view)
         key = _key(run, run.message_ts)
         try:
             await self.edits.finish(run.team_id, key, final.card)
@@ -136,7 +138,7 @@ class SlackSurface:
 
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
-        final = render_final(view)
+        final = await asyncio.to_thread(render_final, view)
         ts = await self._post(run, final.card, None)
         await self._post_overflow(run, final, ts)
         return ts
@@ -220,9 +222,15 @@ class SlackSurface:
             return str(response["ts"])
         raise AssertionError("unreachable")
 
-    async def _send_edit(self, key: Hashable, message: SlackMessage, final: bool) -> None:
+    async def _send_edit(self, key: Hashable, content: RunView | SlackMessage, final: bool) -> None:
+        """Send one edit; a progress view is rendered now, in a thread, so neither the stream's
+        pace nor the answer's length costs the event loop anything (see `render_progress`)."""
         assert isinstance(key, tuple)
         team, channel, ts = key
+        if isinstance(content, SlackMessage):
+            message = content
+        else:
+            message = await asyncio.to_thread(render_progress, content)
         client = await self.clients.edit_client_for(team)
         try:
             await client.chat_update(
