@@ -98,7 +98,7 @@ def file_title(path: str) -> str:
     overrides, controls or zero-width characters to disguise it) and without `<` or `>`, so it
     cannot carry Slack's `<!here>` or `<@U…>` syntax."""
     title = visible_line(path).replace("<", "‹").replace(">", "›")
-    return title[:MAX_TITLE] or "file"
+    return title[:MAX_TITLE].rstrip() or "file"
 
 
 def human_size(size: int) -> str:

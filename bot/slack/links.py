@@ -58,7 +58,7 @@ def link(url: str, label: str) -> str:
     if target is None:
         shown = visible_line(url)
         return escape(f"{label} ({shown})" if label else shown)
-    if not label or label.rstrip("/") in (target.rstrip("/"), _bare(target)):
+    if not label or label.rstrip("/").lower() in (target.rstrip("/").lower(), _bare(target)):
         return f"<{escape(target)}>"
     if names_other_host(label, target):
         return f"{escape(label)} (<{escape(target)}>)"
@@ -95,5 +95,5 @@ def _host_key(host: str) -> str:
 
 
 def _bare(url: str) -> str:
-    """The url as people write it in text: without the scheme and a trailing slash."""
-    return re.sub(r"^https?://", "", url, flags=re.IGNORECASE).rstrip("/")
+    """The url as people write it in text (no scheme or trailing slash), in lower case."""
+    return re.sub(r"^https?://", "", url, flags=re.IGNORECASE).rstrip("/").lower()
