@@ -228,6 +228,8 @@ class _Item:
     """What the item's first line starts with (`• `, `3. `), until that line is written."""
     indent: str
     bullet: bool
+    inner: str
+    """The indent of the item's other lines and nested lists: under its first line's text."""
 
 
 @dataclass(slots=True)
@@ -297,7 +299,8 @@ class _Renderer:
             self._write_marker(outer)  # `- - x`: the outer item's marker gets its own line
         bullet = self.lists[-1] if self.lists else True
         marker = "• " if bullet else f"{token.info}{token.markup} "
-        self.items.append(_Item(marker, "  " * (len(self.lists) - 1), bullet))
+        indent = outer.inner if outer is not None else ""
+        self.items.append(_Item(marker, indent, bullet, indent + " " * len(marker)))
 
     def _write_marker(self, item: _Item) -> None:
         self.out.append(self._quote_prefix() + item.indent + item.marker.rstrip())
@@ -334,7 +337,7 @@ class _Renderer:
             return
         item = self.items[-1] if self.items else None
         prefix = self._quote_prefix()
-        rest = prefix + (item.indent + "  " if item is not None else "")
+        rest = prefix + (item.inner if item is not None else "")
         if item is not None and item.marker:
             self.out.append(prefix + item.indent + item.marker + lines[0])
             item.marker = ""

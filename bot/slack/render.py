@@ -3,7 +3,9 @@
 Pure functions, so every Slack limit can be checked in unit tests: ≤ 50 blocks a message (we keep
 ≤ 45 so action blocks can be added later), section text ≤ 3,000 chars, and about 11,000 chars of
 answer a message (Slack rejects a message whose blocks are much longer than ~13k in total).
-Untrusted text (instruction, answer, titles, errors) always goes through `mrkdwn.escape`.
+Untrusted text (instruction, answer, titles, errors) always goes through `mrkdwn.escape`, and
+every link through `links.link`, which refuses labels that name another site. Rendering is
+bounded whatever the answer's length: only a window of it is converted (see the constants).
 """
 
 from __future__ import annotations
