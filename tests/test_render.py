@@ -231,6 +231,21 @@ def test_converter_never_emits_a_mention_on_random_input() -> None:
         ("```\nunclosed & open", "```\nunclosed &amp; open\n```"),
         ("~~~\n```\n~~~", "```\n`\u200b`\u200b`\n```"),
         ("text ```inline``` more", "text `inline` more"),
+        ("http://x.io/_a_b_ and *i*", "http://x.io/_a_b_ and _i_"),
+        ("1. a\n   - b\n\n   more", "1. a\n   • b\n\n   more"),
+        ("> a\n>\n> b\n\n> c", "> a\n>\n> b\n\n> c"),
+        ("> " * 30 + "deep", "> deep"),
+        (
+            "[r]: https://r.example\n\nsee [r] and [s][r]",
+            "see <https://r.example|r> and <https://r.example|s>",
+        ),
+        (
+            "[https://bank.example](https://evil.example)",
+            "https://bank.example (<https://evil.example>)",
+        ),
+        ("[bank.example](https://www.bank.example/a)", "<https://www.bank.example/a|bank.example>"),
+        ("[a.example](https://u@b.example)", "a.example (https://u@b.example)"),
+        ("&lt;!here&gt; &#60;@U1&#62;", "&lt;!here&gt; &lt;@U1&gt;"),
     ],
 )
 def test_markdown_to_mrkdwn(md: str, expected: str) -> None:
