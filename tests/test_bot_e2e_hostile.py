@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from bot.core.views import RunView
+from bot.sandbox.handinger.agent import echo_answer
 from bot.slack import publisher
 from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
@@ -140,3 +141,8 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
     assert 2 <= len(updates) <= 10
     assert len(renders) <= len(updates)  # the card's first post, and each progress edit sent
     assert updates[-1]["args"]["text"].startswith("✅")
+
+
+def test_the_emulator_echoes_the_instruction_as_typed() -> None:
+    assert echo_answer("  - a <!here> [[echo=2]] [[duration=3]]", 2) == "  - a <!here>  - a <!here>"
+    assert echo_answer("x[[echo]]", 10**9) == "x" * 10_000_000
