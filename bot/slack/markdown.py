@@ -8,9 +8,9 @@ maintained, and yields a token stream with nesting: a link's label, with its bol
 image, is one subtree, so `links.link` sees the whole label and can refuse a deceptive one.
 mistune is as fast, but its AST carries no source line numbers (used below to keep the author's
 blank lines) and follows CommonMark less closely. The parser is pure Python, so its worst case
-is a larger constant than a regex engine's (markup-only input such as 60,000 `[` takes a few
-tenths of a second); callers bound what they convert (`markdown_head`, `markdown_tail`) and
-render off the event loop.
+is a larger constant than a regex engine's (markup-dense input such as 60,000 chars of `_a_a…`
+takes a few tenths of a second): callers bound what they convert (`markdown_head`,
+`markdown_tail`) and render off the event loop. The parser's set-up is in `markdown_parser`.
 
 What the output keeps: the author's blank lines between blocks (one at most), line breaks,
 `*bold*`, `_italic_`, `~strike~`, `code`, links through `links.link`, lists as `•` or `1.` lines
@@ -25,23 +25,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 from .links import link, safe_url
+from .markdown_parser import parse
 from .mrkdwn import FENCE, defuse_fences, escape
 
 RULE = "──────────"
-MAX_NESTING = 20
-"""markdown-it's guard: what is nested deeper (quotes, lists: about nine levels of lists) is
-not parsed further. A higher limit makes runs of `[` dearer: 100 costs 4x on `[[[…]]]`."""
 QUOTE_DEPTH = 8
 _DEEP_QUOTES = re.compile(rf"^((?:[ \t]*>){{{QUOTE_DEPTH}}})(?:[ \t]*>)+", re.MULTILINE)
 
 _TASK = re.compile(r"\[([ xX])\][ \t]+")
-_URL_REST = re.compile(r"://[^\s<>\[\]]+")
-_TRAILING = frozenset(".,;:!?'\"*_~)")
 _MARKS = {
     "strong_open": ("*", 0),
     "em_open": ("_", 1),
@@ -51,97 +45,7 @@ _MARKS = {
     "s_close": ("~", 2),
 }
 """Emphasis markers and their order when several touch: `***x***` becomes `*_x_*`."""
-_BRACKET_RUN = re.compile(r"[\[!]+")
-_LAST_CLOSE = "slack.last_close"
-"""Key in the parse's `env` of (the inline text, the offset of its last `]`)."""
 _FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$", re.MULTILINE)
-
-
-def _bare_url(state: StateInline, silent: bool) -> bool:
-    """A bare http(s) URL is text that emphasis cannot touch: `https://x.io/a_b_c`.
-
-    Runs at the `:` of `http://` or `https://`; trailing punctuation and unbalanced `)` stay
-    outside the URL, as readers expect in `(see https://x.io/a).`
-    """
-    pos, src = state.pos, state.src
-    if src[pos] != ":":
-        return False
-    if src[max(pos - 5, 0) : pos].lower() == "https":
-        scheme = src[pos - 5 : pos]
-    elif src[max(pos - 4, 0) : pos].lower() == "http":
-        scheme = src[pos - 4 : pos]
-    else:
-        return False
-    before = src[pos - len(scheme) - 1 : pos - len(scheme)] if pos > len(scheme) else ""
-    if before and (before.isalnum() or before in "_.+-"):
-        return False
-    match = _URL_REST.match(src, pos, state.posMax)
-    if match is None:
-        return False
-    rest = match.group()
-    end = len(rest)
-    opens, closes = rest.count("("), rest.count(")")
-    while end > 3 and rest[end - 1] in _TRAILING:
-        if rest[end - 1] == ")":
-            if opens >= closes:
-                break
-            closes -= 1
-        end -= 1
-    if end <= 3:
-        return False
-    if not silent:
-        if not state.pending.endswith(scheme):
-            return False
-        state.pending = state.pending[: -len(scheme)]
-        token = state.push("text", "", 0)
-        token.content = scheme + rest[:end]
-    state.pos = pos + end
-    return True
-
-
-def _unclosed_brackets(state: StateInline, silent: bool) -> bool:
-    """A run of `[` and `!` with no `]` anywhere after it opens no link or image: it is text.
-
-    markdown-it would try each `[` as a link label, at ~10 µs a `[`; a worker answer of 300,000
-    `[` should cost what plain text does. The last `]` is found once per inline text.
-    """
-    src, pos = state.src, state.pos
-    if src[pos] not in "[!":
-        return False
-    last = state.env.get(_LAST_CLOSE)
-    if last is None or last[0] is not src:
-        last = state.env[_LAST_CLOSE] = (src, src.rfind("]"))
-    if last[1] > pos:
-        return False
-    match = _BRACKET_RUN.match(src, pos, state.posMax)
-    assert match is not None
-    if not silent:
-        state.append_pending(match.group())
-    state.pos = match.end()
-    return True
-
-
-class _Parser(MarkdownIt):
-    """CommonMark with tables and strikethrough, raw HTML as text, and every link kept exactly
-    as written: `links.link` alone decides what may be a link (and shows the rest as text)."""
-
-    def __init__(self) -> None:
-        super().__init__("commonmark", {"html": False, "maxNesting": MAX_NESTING})
-        self.enable(["table", "strikethrough"])
-        self.inline.ruler.after("text", "bare_url", _bare_url)
-        self.inline.ruler.before("link", "unclosed_brackets", _unclosed_brackets)
-
-    def validateLink(self, url: str) -> bool:
-        return True
-
-    def normalizeLink(self, url: str) -> str:
-        return url
-
-    def normalizeLinkText(self, link: str) -> str:
-        return link
-
-
-_MD = _Parser()
 
 
 # ---- inline -----------------------------------------------------------------------------------
@@ -234,14 +138,6 @@ class _Item:
     bullet: bool
     inner: str
     """The indent of the item's other lines and nested lists: under its first line's text."""
-
-
-@dataclass(slots=True)
-class _Leaf:
-    lines: list[str]
-    first_line: int
-    last_line: int
-    code: bool = False
 
 
 class _Renderer:
@@ -380,9 +276,9 @@ def markdown_to_mrkdwn(md: str) -> str:
 
     Linear in the length of `md`; see the module docstring for what is kept. Quotes nested
     deeper than `QUOTE_DEPTH` lose their extra markers first: Slack shows one level anyway,
-    and markdown-it drops what lies deeper than `MAX_NESTING`.
+    and markdown-it drops what lies deeper than `markdown_parser.MAX_NESTING`.
     """
-    return _Renderer().render(_MD.parse(_DEEP_QUOTES.sub(r"\1", md)))
+    return _Renderer().render(parse(_DEEP_QUOTES.sub(r"\1", md)))
 
 
 # ---- bounded windows of long answers ----------------------------------------------------------
