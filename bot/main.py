@@ -8,7 +8,6 @@ import signal
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from .config import Settings
 from .core.digests import Digests
@@ -17,8 +16,9 @@ from .core.runner import Runner
 from .core.schedules import ScheduleWatcher
 from .core.workspaces import WorkspaceCleanup
 from .handinger.client import HandingerClient
-from .slack.app import bolt_client, build_app, web_app
+from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
+from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
 from .slack.installations import InstallationStore, oauth_settings
 from .slack.publisher import SlackSurface
 from .store import Store
@@ -78,13 +78,19 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         oauth=oauth_settings(settings, installations) if installations is not None else None,
         gone=cleanup.uninstalled,
     )
-    socket: AsyncSocketModeHandler | None = None
+    socket: CheckedSocketModeHandler | None = None
+    http_mode = settings.mode == "http"
+    gate = Gate(store.claim_event, EVENTS_PATH if http_mode else "the Socket Mode connection")
+    endpoint: SlackEndpoint | None = None
+    if http_mode:
+        assert settings.slack_signing_secret is not None
+        endpoint = SlackEndpoint(app, settings.slack_signing_secret.get_secret_value(), gate)
 
     def health() -> dict[str, Any]:
         connected = socket is None or bool(socket.client.current_session is not None)
         return {"ok": connected, "mode": settings.mode, "active_runs": len(store.active_runs())}
 
-    server = web.AppRunner(web_app(app, http_mode=settings.mode == "http", health=health))
+    server = web.AppRunner(web_app(app, endpoint=endpoint, health=health))
     await server.setup()
     site = web.TCPSite(server, host, settings.port)
     stop = asyncio.Event()
@@ -101,7 +107,9 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         watching = asyncio.create_task(watcher.run())
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
-            socket = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+            socket = CheckedSocketModeHandler(
+                app, settings.slack_app_token.get_secret_value(), gate
+            )
             await socket.connect_async()  # type: ignore[no-untyped-call]
         await site.start()
         port = _bound_port(server) or settings.port
@@ -128,14 +136,15 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
 
 
 EVENT_MEMORY = 24 * 3600.0
-"""How long handled Slack event ids are remembered; Slack retries within minutes."""
+"""How long handled Slack events, commands and clicks are remembered; Slack retries events
+within minutes, and a replayed request is refused as stale after 5."""
 
 
 async def _prune_events(store: Store) -> None:
     while True:
         removed = store.prune_events(older_than=EVENT_MEMORY)
         if removed:
-            log.info("forgot %d handled event id(s) older than a day", removed)
+            log.info("forgot %d handled Slack request id(s) older than a day", removed)
         await asyncio.sleep(3600)
 
 

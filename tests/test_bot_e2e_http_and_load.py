@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import socket
 import time
 
 import httpx
 
 from tests.e2e import Stack, answer_shown, is_final, wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def signed(body: str, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
-    ts = str(timestamp or int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": f"v0={digest}",
-        "Content-Type": "application/json",
-    }
+from tests.slack_requests import free_port, signed
 
 
 def test_http_mode_verifies_signatures_and_dedupes_retries(idle_stack: Stack) -> None:

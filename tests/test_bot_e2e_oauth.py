@@ -14,7 +14,7 @@ import httpx
 from bot.core.workspaces import UNINSTALLED
 from bot.slack.app import NOT_INSTALLED
 from tests.e2e import Stack, is_final, wait_until
-from tests.test_bot_e2e_http_and_load import free_port
+from tests.slack_requests import free_port
 
 CLIENT_ID = "1000000001.2000000001"
 CLIENT_SECRET = "emulator-client-secret"

@@ -29,6 +29,10 @@ class DigestSurface(Protocol):
         """Post a finished message at the top of the run's channel; return its id."""
         ...
 
+    async def find(self, run: Run) -> str | None:
+        """The run's message if an earlier process published it without recording it."""
+        ...
+
 
 def digest_header(schedule: Schedule, *, late: bool) -> str:
     note = " · posted late: it ran while the app was offline" if late else ""
@@ -87,7 +91,7 @@ class Digests:
         if schedule is None or turn is None:
             self.store.update_run(run.id, status="failed", error="digest source vanished")
             return
-        await self._show(run, worker, turn, schedule, late=late, latest=False)
+        await self._show(run, worker, turn, schedule, late=late, latest=False, recovering=True)
 
     async def _post(
         self, worker: Worker, turn: PastTurn, schedule: Schedule, *, late: bool, latest: bool
@@ -124,7 +128,10 @@ class Digests:
         *,
         late: bool,
         latest: bool,
+        recovering: bool = False,
     ) -> None:
+        """Publish the digest; when `recovering`, first look for one an earlier process
+        published but stopped before recording (`find`), so a restart never posts it twice."""
         progress = TurnProgress(worker_id=worker.id, text=turn.text)
         progress.sources.extend(turn.sources)
         progress.files.extend(turn.files)
@@ -140,7 +147,9 @@ class Digests:
             error=failure,
         )
         view = _with_header(view, digest_header(schedule, late=late), turn)
-        ts = await self.surface.publish(run, view)
+        ts = await self.surface.find(run) if recovering else None
+        if ts is None:
+            ts = await self.surface.publish(run, view)
         run = self.store.update_run(run.id, message_ts=ts, thread_ts=ts, files_done=0)
         self.store.link_thread(run.team_id, run.channel_id, ts, worker.id, schedule.creator_id)
         log.info(

@@ -24,6 +24,12 @@ class RunSurface(Protocol):
         """Post the run's message and return its id (Slack: the message `ts`)."""
         ...
 
+    async def find(self, run: Run) -> str | None:
+        """The id of the run's message if an earlier process posted it but stopped before
+        recording it (`open` marks each message with the run's `ref`); None if there is none.
+        Never raises: when in doubt, None, and the message is posted anew."""
+        ...
+
     def progress(self, run: Run, view: RunView) -> None:
         """Show progress soon; may be coalesced with later progress. Never raises."""
         ...

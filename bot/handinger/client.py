@@ -108,18 +108,34 @@ class HandingerClient:
         return _worker(await self._session.json("POST", path, body, idempotent=False, turn=True))
 
     def create_worker_streaming(
-        self, input: str, *, budget: Budget | None = None
+        self, input: str, *, budget: Budget | None = None, idempotency_key: str | None = None
     ) -> AsyncIterator[StreamEvent]:
-        """Create a worker with `stream: true`; the first events say which worker it is."""
+        """Create a worker with `stream: true`; the first events say which worker it is.
+
+        With `idempotency_key`, the request carries `Idempotency-Key`: sent again with the same
+        key and body, an API that honours the header returns the same worker instead of making
+        a second one (the reference does not document it; see README, "Restarts lose nothing").
+        """
         body = {**_turn_body(input, budget), "stream": True}
-        return self._session.events("POST", "api/workers", body, idempotent=False)
+        return self._session.events(
+            "POST", "api/workers", body, idempotent=False, headers=_key_header(idempotency_key)
+        )
 
     def continue_worker_streaming(
-        self, worker_id: str, input: str, *, budget: Budget | None = None
+        self,
+        worker_id: str,
+        input: str,
+        *,
+        budget: Budget | None = None,
+        idempotency_key: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """Continue a worker with `stream: true` and follow the new turn."""
+        """Continue a worker with `stream: true` and follow the new turn (`Idempotency-Key` as
+        for `create_worker_streaming`: the same key starts no second turn)."""
         body = {**_turn_body(input, budget), "stream": True}
-        return self._session.events("POST", _worker_path(worker_id), body, idempotent=False)
+        path = _worker_path(worker_id)
+        return self._session.events(
+            "POST", path, body, idempotent=False, headers=_key_header(idempotency_key)
+        )
 
     def stream_worker(self, worker_id: str) -> AsyncIterator[StreamEvent]:
         """Subscribe to a worker: replayed history, then the live turn if any, then the end.
@@ -230,6 +246,10 @@ class HandingerClient:
 
 def _worker_path(worker_id: str) -> str:
     return "api/workers/" + quote(worker_id, safe="")
+
+
+def _key_header(idempotency_key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
 
 
 def _turn_body(input: str, budget: Budget | None) -> dict[str, Any]:

@@ -86,7 +86,13 @@ class Session:
             raise APIResponseError(f"{method} {path}: response is not JSON") from exc
 
     async def events(
-        self, method: str, path: str, body: Mapping[str, Any] | None, *, idempotent: bool
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        idempotent: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Send a request that answers with an event stream, and decode the events as they come."""
         response = await self.send(
@@ -95,7 +101,7 @@ class Session:
             body,
             idempotent=idempotent,
             stream=True,
-            headers={"Accept": "text/event-stream", "Cache-Control": "no-store"},
+            headers={"Accept": "text/event-stream", "Cache-Control": "no-store", **(headers or {})},
         )
         try:
             if response.status_code == 204:

@@ -7,14 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
 from ..core.runner import Runner
 from .clients import general_client
+from .ingress import MAX_BODY, SlackEndpoint
 from .listeners import actions, commands, lifecycle, messages
 from .listeners.schedules import ScheduleCommands
 
@@ -65,32 +67,38 @@ def build_app(
     return app
 
 
-def web_app(app: AsyncApp, *, http_mode: bool, health: Any) -> web.Application:
-    """The process's HTTP server: Slack's request URL in HTTP mode, and a health check."""
-
-    async def events(request: web.Request) -> web.StreamResponse:
-        response = await app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(response)
+def web_app(
+    app: AsyncApp, *, endpoint: SlackEndpoint | None, health: Callable[[], dict[str, Any]]
+) -> web.Application:
+    """The process's HTTP server: a health check, and in HTTP mode (with `endpoint`) Slack's
+    request URL and the OAuth install pages."""
 
     async def healthz(request: web.Request) -> web.StreamResponse:
-        status: dict[str, Any] = health()
+        status = health()
         return web.json_response(status, status=200 if status.get("ok") else 503)
 
-    server = web.Application()
+    server = web.Application(client_max_size=MAX_BODY)
     server.router.add_get("/healthz", healthz)
-    if http_mode:
-        server.router.add_post(EVENTS_PATH, events)
-    flow = app.oauth_flow if http_mode else None  # OAuth installs only run in HTTP mode
+    if endpoint is None:
+        return server
+    server.router.add_post(EVENTS_PATH, endpoint.handle)
+    flow = app.oauth_flow
     if flow is not None:
 
         async def install(request: web.Request) -> web.StreamResponse:
-            response = await flow.handle_installation(await to_bolt_request(request))
+            response = await flow.handle_installation(_page_request(request))
             return await to_aiohttp_response(response)
 
         async def oauth_redirect(request: web.Request) -> web.StreamResponse:
-            response = await flow.handle_callback(await to_bolt_request(request))
+            response = await flow.handle_callback(_page_request(request))
             return await to_aiohttp_response(response)
 
         server.router.add_get(flow.install_path, install)
         server.router.add_get(flow.redirect_uri_path, oauth_redirect)
     return server
+
+
+def _page_request(request: web.Request) -> AsyncBoltRequest:
+    """A GET of an OAuth page for Bolt: its query and headers (the cookie with the OAuth
+    state); a body sent with a GET means nothing and is not read (Bolt would parse it)."""
+    return AsyncBoltRequest(body="", query=request.query_string, headers=dict(request.headers))

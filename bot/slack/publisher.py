@@ -31,6 +31,7 @@ from .render import (
     render_notice,
     render_progress,
 )
+from .run_refs import find_run_message, run_metadata
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,21 @@ class SlackSurface:
     async def open(self, run: Run, view: RunView) -> str:
         message = await asyncio.to_thread(render_progress, view)
         thread_ts = run.thread_ts  # None for a slash command: its card starts the thread
+        metadata = run_metadata(run)  # so that `find` can recognise it after a restart
         try:
-            return await self._post(run, message, thread_ts)
+            return await self._post(run, message, thread_ts, metadata)
         except SlackApiError as error:
             code = error_code(error)
             if code == "not_in_channel" and await self._join(run):
-                return await self._post(run, message, thread_ts)
+                return await self._post(run, message, thread_ts, metadata)
             if code in ("not_in_channel", "channel_not_found", "is_archived"):
                 explanation = NOT_IN_PRIVATE if code == "not_in_channel" else CANNOT_POST
                 await self._tell_privately(run, explanation)
                 raise Undeliverable(f"slack: {code}") from error
             raise
+
+    async def find(self, run: Run) -> str | None:
+        return await find_run_message(await self.clients.client_for(run.team_id), run)
 
     def progress(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
@@ -139,7 +144,7 @@ class SlackSurface:
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
         final = await asyncio.to_thread(render_final, view)
-        ts = await self._post(run, final.card, None)
+        ts = await self._post(run, final.card, None, run_metadata(run))
         await self._post_overflow(run, final, ts)
         return ts
 
@@ -195,7 +200,13 @@ class SlackSurface:
         message = render_notice(text)
         await self._post(run, message, run.thread_ts or run.message_ts)
 
-    async def _post(self, run: Run, message: SlackMessage, thread_ts: str | None) -> str:
+    async def _post(
+        self,
+        run: Run,
+        message: SlackMessage,
+        thread_ts: str | None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
         args: dict[str, Any] = {
             "channel": run.channel_id,
             "text": message.text,
@@ -205,6 +216,8 @@ class SlackSurface:
         }
         if thread_ts is not None:
             args["thread_ts"] = thread_ts
+        if metadata is not None:
+            args["metadata"] = metadata
         for attempt in range(1, self.max_post_attempts + 1):
             await self.pacer.wait(run.team_id, run.channel_id)
             client = await self.clients.edit_client_for(run.team_id)

@@ -2,9 +2,9 @@
 
 Knows nothing of Slack or HTTP. What lives here is what must survive a restart (DESIGN.md
 principle 5): which worker belongs to which thread, every run the app started and where its
-message is, queued follow-ups, and which Slack events were already handled. `Store` is one
-object for its callers; its queries are grouped by table in `threads`, `runs`, `schedules` and
-`digests`.
+message is, queued follow-ups, and which Slack events and commands were already handled.
+`Store` is one object for its callers; its queries are grouped by table in `threads`, `runs`,
+`schedules` and `digests`.
 """
 
 from __future__ import annotations
@@ -94,10 +94,13 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
     # ---- events ---------------------------------------------------------------------------
 
     def claim_event(self, *keys: str) -> bool:
-        """Record Slack event keys as handled; False if any of them was handled before.
+        """Record Slack request keys as handled; False if any of them was handled before.
 
-        Pass the `event_id` and a `channel:ts` key together, so that Slack's retries and the
-        app_mention + message double delivery of one post are both caught.
+        For an event, pass the `event_id` and a `channel:ts` key together, so that Slack's
+        retries and the app_mention + message double delivery of one post are both caught.
+        Commands, clicks and modal submissions are claimed by their `trigger_id`, under a
+        prefix of their own (`command:…`, `action:…`, `view:…`), so a replay of one does
+        nothing.
         """
         now = self._clock()
         with self.db.atomic():
@@ -113,7 +116,8 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
         return True
 
     def prune_events(self, older_than: float) -> int:
-        """Forget handled events older than `older_than` seconds (Slack retries within minutes)."""
+        """Forget handled requests older than `older_than` seconds (Slack retries events within
+        minutes; a signed request is refused as stale after 5)."""
         cursor = self.db.execute(
             "DELETE FROM handled_events WHERE handled_at < ?", [self._clock() - older_than]
         )

@@ -25,7 +25,14 @@ class Thread:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One turn the app asked Handinger for, and the Slack message that shows it."""
+    """One turn the app asked Handinger for, and the Slack message that shows it.
+
+    `messages_before` is how many messages the worker had when this turn's instruction was sent:
+    the turn is the one whose instruction is message `messages_before`. `ref` (random, unique)
+    is the `Idempotency-Key` of its create/continue and the reference its Slack message carries;
+    `request_sent_at` is set just before that request goes out, so a restart knows whether it
+    may have reached Handinger. Runs from before `ref` existed have none.
+    """
 
     id: int
     team_id: str
@@ -46,6 +53,8 @@ class Run:
     finished_at: float | None = None
     messages_before: int | None = None
     files_done: int | None = None
+    ref: str | None = None
+    request_sent_at: float | None = None
 
     @property
     def done(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ class RunQueries:
             "worker_id": worker_id,
             "trigger_ts": trigger_ts,
             "response_url": response_url,
+            "ref": str(uuid.uuid4()),
         }
         row_id = self.db.table("runs").insert(record).last_rowid
         assert row_id is not None

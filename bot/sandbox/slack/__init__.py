@@ -54,6 +54,10 @@ Web API
         unknown block types)
       markdown_text_conflict, user_not_in_channel, already_reacted, no_reaction
       views: invalid_trigger_id, expired_trigger_id, exchanged_trigger_id
+    Message metadata ({event_type, event_payload}) is stored by chat.postMessage/update and
+    returned by them; conversations.history and replies return it only with
+    `include_all_metadata=true` (Slack returns just the event types an app subscribed to in
+    `metadata_subscriptions`, and the app subscribes to none).
 
 Rate limits
     Token buckets per method and workspace (and per channel for the special ones), given as
@@ -101,13 +105,15 @@ OAuth install and uninstall (module `oauth`)
     refuses slash commands and clicks (409 `app_not_installed`) until it is installed.
 
 Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
-    POST /_emulator/slash      {channel, user, text, command?="/handinger", team?}
+    POST /_emulator/slash      {channel, user, text, command?="/handinger", team?, repeat?=1}
                                -> {ok, acked, ack_ms, status, error, response, response_url,
-                               trigger_id}
+                               trigger_id[, replays]}; `repeat` delivers the same payload again
+                               (a replay), `replays` has the ack of each extra delivery
     POST /_emulator/messages   {channel, user, text, thread_ts?, team?, wait?, timeout?}
                                -> {ok, ts, channel, thread_ts, event_ids[, acked]}
-    POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?}
-                               -> {ok, acked, ack_ms, status, error, response_url, action}
+    POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?, repeat?=1}
+                               -> {ok, acked, ack_ms, status, error, response_url, action
+                               [, replays]}
     GET  /_emulator/channels/{channel}/messages  ?team=&include_deleted=
          Each message: ts, user, bot_id, author, text, blocks, attachments, thread_ts,
          subtype, metadata, deleted, edited, files, reactions, edits, stream (streamed
@@ -129,6 +135,10 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     GET|POST /_emulator/config {request_url?, signing_secret?, ack_timeout?, long_text?,
                                bot_events?, retry_delays?, redirect_urls?}
     GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?}
+    GET|POST|DELETE /_emulator/holds   {method, count?=1, team?}: the next calls of `method`
+                               are performed (message posted, events sent) but answered only
+                               when released; GET -> {rules, held: [{id, method, team, since}]}
+    POST /_emulator/release    {count?} -> {ok, released}: answer held calls, oldest first
     GET|POST /_emulator/workspaces  {id?, name?, domain?, bot_token?, installed?=true}; the
                                bot token defaults to `<bot-token>-<team>`
     POST /_emulator/uninstall  {team?="T0001", wait?, timeout?}: revoke the bot token, then

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .control_common import channel_of, installed, need, route, user_of, workspace_of
+from .control_common import channel_of, installed, need, repeat_of, route, user_of, workspace_of
 from .emulator import Emulator, Fault
 from .errors import ApiError
 from .events import rich_text, url_verification
@@ -30,7 +30,8 @@ async def slash(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     command = str(body.get("command") or "/handinger")
     if not command.startswith("/"):
         raise ApiError("invalid_command", status=400)
-    return await run_slash(emu, workspace, channel, user, command, str(body.get("text", "")))
+    text = str(body.get("text", ""))
+    return await run_slash(emu, workspace, channel, user, command, text, repeat_of(body))
 
 
 @route
@@ -87,6 +88,7 @@ async def actions(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         need(body, "message_ts"),
         need(body, "action_id"),
         None if value is None else str(value),
+        repeat_of(body),
     )
 
 

@@ -87,3 +87,14 @@ def since(request: web.Request) -> int:
         return int(request.query.get("since", "0"))
     except ValueError as exc:
         raise ApiError("invalid_since", status=400) from exc
+
+
+def repeat_of(body: JSON) -> int:
+    """How many times to deliver the same payload (`repeat`, 1 to 10): replays, for tests."""
+    try:
+        repeat = int(body.get("repeat", 1))
+    except (TypeError, ValueError):
+        raise ApiError("invalid_repeat", status=400) from None
+    if not 1 <= repeat <= 10:
+        raise ApiError("invalid_repeat", status=400)
+    return repeat

@@ -21,6 +21,7 @@ from .events import (
     message_changed_event,
     message_deleted_event,
 )
+from .holds import Holds
 from .http_delivery import HttpSender
 from .interactions_state import InteractionState
 from .limits import RateLimiter
@@ -56,6 +57,7 @@ class Emulator:
         self.delivery = Delivery(settings, self.clock, self.records, self.socket, self.http)
         self.interactions = InteractionState()
         self.faults: list[Fault] = []
+        self.holds = Holds()
         self.uploads: dict[str, str] = {}  # upload_url key → file id
         self.world = self._new_world()
 
@@ -81,6 +83,7 @@ class Emulator:
         self.delivery.records = self.records
         self.interactions = InteractionState()
         self.faults = []
+        self.holds.reset()
         self.uploads = {}
         self.world = self._new_world()
 

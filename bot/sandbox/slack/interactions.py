@@ -57,9 +57,17 @@ def _channel_name(channel: Channel) -> str:
 
 
 async def run_slash(
-    emu: Emulator, workspace: Workspace, channel: Channel, user: User, command: str, text: str
+    emu: Emulator,
+    workspace: Workspace,
+    channel: Channel,
+    user: User,
+    command: str,
+    text: str,
+    repeat: int = 1,
 ) -> JSON:
-    """Deliver `/command text` typed by `user` in `channel`; wait for the ack."""
+    """Deliver `/command text` typed by `user` in `channel`; wait for the ack. With `repeat`,
+    the very same payload is delivered that many times (a replay; Slack itself never retries a
+    command), each re-signed, and `replays` reports the ack of each delivery after the first."""
     if user.id not in channel.members:
         raise ApiError("user_not_in_channel", status=400)
     response_url = _response_url(emu, "slash", channel, user)
@@ -80,8 +88,16 @@ async def run_slash(
         "trigger_id": trigger_id,
     }
     result = await emu.delivery.request("slash_commands", workspace.id, payload, command)
+    replays = [
+        await emu.delivery.request("slash_commands", workspace.id, payload, command)
+        for _ in range(repeat - 1)
+    ]
     out = _ack_summary(result)
     out.update(response=None, response_url=response_url, trigger_id=trigger_id)
+    if replays:
+        out["replays"] = [
+            {**_ack_summary(replay), "response": replay.payload} for replay in replays
+        ]
     if result.acked and result.payload:
         out["response"] = result.payload
         entry = emu.interactions.response_urls[response_url.rsplit("/", 1)[-1]]
@@ -182,8 +198,10 @@ async def run_action(
     message_ts: str,
     action_id: str,
     value: str | None,
+    repeat: int = 1,
 ) -> JSON:
-    """Click the element `action_id` of a message (or of an ephemeral message for `user`)."""
+    """Click the element `action_id` of a message (or of an ephemeral message for `user`);
+    `repeat` delivers the very same click that many times, as `run_slash` does."""
     message, ephemeral = _clicked(emu, channel, user, message_ts)
     if message is not None:
         blocks, thread_ts = message.blocks or [], message.thread_ts
@@ -228,10 +246,18 @@ async def run_action(
     if message is not None:
         payload["message"] = api_message(emu.world, message)
     result = await emu.delivery.request("interactive", workspace.id, payload, "block_actions")
+    replays = [
+        await emu.delivery.request("interactive", workspace.id, payload, "block_actions")
+        for _ in range(repeat - 1)
+    ]
     out = _ack_summary(result)
     out.update(
         response_url=response_url, trigger_id=payload["trigger_id"], action=payload["actions"][0]
     )
+    if replays:
+        out["replays"] = [
+            {**_ack_summary(replay), "response": replay.payload} for replay in replays
+        ]
     return out
 
 

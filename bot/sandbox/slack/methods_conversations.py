@@ -76,6 +76,16 @@ def _window(call: Call, messages: list[Message]) -> list[Message]:
     return [m for m in messages if inside(m)]
 
 
+def _listed(call: Call, message: Message) -> JSON:
+    """A message as the history methods list it: its `metadata` only with
+    `include_all_metadata` (Slack otherwise returns only the event types the app subscribed to
+    in its manifest's `metadata_subscriptions`, and this app subscribes to none)."""
+    out = api_message(call.world, message)
+    if not call.flag("include_all_metadata"):
+        out.pop("metadata", None)
+    return out
+
+
 def replies(call: Call) -> JSON:
     channel = call.channel()
     root = channel.messages.get(call.text("ts") or "")
@@ -87,7 +97,7 @@ def replies(call: Call) -> JSON:
     thread = _window(call, thread)
     page, cursor = paginate(thread, call.text("cursor"), call.number("limit", 1000))
     return {
-        "messages": [api_message(call.world, m) for m in page],
+        "messages": [_listed(call, m) for m in page],
         "has_more": bool(cursor),
         "response_metadata": {"next_cursor": cursor},
     }
@@ -98,7 +108,7 @@ def history(call: Call) -> JSON:
     top = [m for m in reversed(channel.top_level()) if not m.deleted]
     page, cursor = paginate(_window(call, top), call.text("cursor"), call.number("limit", 100))
     return {
-        "messages": [api_message(call.world, m) for m in page],
+        "messages": [_listed(call, m) for m in page],
         "has_more": bool(cursor),
         "response_metadata": {"next_cursor": cursor},
     }

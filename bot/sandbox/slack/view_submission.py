@@ -1,18 +1,19 @@
 """Submitting a modal: the `view_submission` interaction Slack sends when a user presses Submit.
 
-`POST /_emulator/views/{view_id}/submit` `{user, values}` fills the open modal's inputs
+`POST /_emulator/views/{view_id}/submit` `{user, values, repeat?=1}` fills the open modal's inputs
 (`values` is `{block_id: {action_id: <state value>}}`, the shape Slack puts in
 `view.state.values`, e.g. `{"type": "plain_text_input", "value": "every 1d"}`) and delivers the
 submission. The app's ack decides what happens, as on Slack: an empty ack closes the modal;
 `{"response_action": "errors", "errors": {block_id: text}}` keeps it open with those errors.
-The result reports the ack and, under `response`, what the app answered.
+The result reports the ack and, under `response`, what the app answered. `repeat` delivers the
+very same submission that many times (a replay); `replays` has the ack of each one after the first.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from .control_common import need, route, user_of
+from .control_common import need, repeat_of, route, user_of
 from .emulator import Emulator
 from .errors import ApiError
 from .state import APP_ID, JSON, VERIFICATION_TOKEN
@@ -41,12 +42,17 @@ async def submit_view(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         "is_enterprise_install": False,
         "enterprise": None,
     }
+    repeat = repeat_of(body)
     result = await emu.delivery.request("interactive", workspace.id, payload, "view_submission")
+    replays = [
+        await emu.delivery.request("interactive", workspace.id, payload, "view_submission")
+        for _ in range(repeat - 1)
+    ]
     response = result.payload if isinstance(result.payload, dict) else None
     closed = result.acked and not (response and response.get("response_action") == "errors")
     if closed:
         emu.interactions.views.pop(str(view["id"]), None)
-    return {
+    out: JSON = {
         "ok": result.acked,
         "acked": result.acked,
         "ack_ms": None if result.ack_ms is None else round(result.ack_ms, 3),
@@ -54,6 +60,12 @@ async def submit_view(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         "response": response,
         "closed": closed,
     }
+    if replays:
+        out["replays"] = [
+            {"acked": r.acked, "status": r.status, "error": r.error, "response": r.payload}
+            for r in replays
+        ]
+    return out
 
 
 def add_routes(app: web.Application) -> None:

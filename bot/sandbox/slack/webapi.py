@@ -99,6 +99,8 @@ async def handle(request: web.Request) -> web.Response:
         body, status, retry_after = error.body(), error.status, error.retry_after
     entry.update(ok=bool(body.get("ok")), error=body.get("error"), status=status)
     emu.records.add_call(entry)
+    if emu.holds.take(method, entry.get("team")):  # performed; answered once released
+        await emu.holds.hold(method, entry.get("team"), emu.clock.wall())
     workspace = emu.world.workspaces.get(str(entry.get("team"))) if status == 200 else None
     scopes = workspace.bot_scopes if workspace is not None else None
     return _reply(body, status, retry_after, scopes)

@@ -179,7 +179,7 @@ class ScheduleCommands:
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         channel, run_id = str(meta.get("channel", "")), meta.get("run")
-        team = str(body.get("team", {}).get("id") or body.get("user", {}).get("team_id", ""))
+        team = str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
         parsed = ParsedSchedule(
             parsed.when, instruction, parsed.description, parsed.next_runs, parsed.timezone_note
         )
