@@ -247,7 +247,8 @@ class FileDelivery:
 
     @staticmethod
     def _foreign(name: str, url: str) -> str:
-        return f"{name} is hosted outside Handinger, so the app did not download it: {visible_line(url)}"
+        where = visible_line(url)
+        return f"{name} is hosted outside Handinger, so the app did not download it: {where}"
 
     def _remember(self, run: Run, thread_ts: str, path: str, marker: str) -> None:
         """Report a file's problem once per thread, not after every turn."""
