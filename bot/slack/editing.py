@@ -10,6 +10,7 @@ the next edit is always sent.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -18,9 +19,10 @@ from collections.abc import Hashable
 from slack_sdk.errors import SlackApiError
 
 from ..core.edits import RateLimited, Unchanged
+from ..core.views import RunView
 from .clients import TeamClients
 from .posting import retry_after
-from .render import SlackMessage
+from .render import SlackMessage, render_progress
 from .transient import code_of, is_transient
 
 log = logging.getLogger(__name__)
@@ -48,11 +50,17 @@ class Editor:
         """Message `key` was just posted with this content."""
         self._remember(key, content_of(message))
 
-    async def send(self, key: Hashable, message: SlackMessage, final: bool) -> None:
+    async def send(self, key: Hashable, content: RunView | SlackMessage, final: bool) -> None:
+        """Send one edit; a progress view is rendered now, in a thread, so neither the stream's
+        pace nor the answer's length costs the event loop anything (see `render_progress`)."""
         assert isinstance(key, tuple)
         team, channel, ts = key
-        content = content_of(message)
-        if self._shown.get(key) == content:
+        if isinstance(content, SlackMessage):
+            message = content
+        else:
+            message = await asyncio.to_thread(render_progress, content)
+        shown = content_of(message)
+        if self._shown.get(key) == shown:
             raise Unchanged()
         client = await self.clients.edit_client_for(team)
         try:
@@ -71,7 +79,7 @@ class Editor:
                 log.info("progress edit of %s failed: %s", ts, code_of(error))
                 return
             raise
-        self._remember(key, content)
+        self._remember(key, shown)
 
     def _remember(self, key: Hashable, content: str) -> None:
         self._shown.pop(key, None)
