@@ -28,6 +28,7 @@ def test_refresh_while_a_later_turn_runs_keeps_the_card_on_its_own_turn(stack: S
     refreshed = redrawn(stack, card["ts"])
     assert is_final(refreshed) and refreshed["text"].startswith("✅")
     assert section_text(refreshed) == own  # its own answer and sources, not the second turn's
+    assert refreshed["blocks"] == card["blocks"]  # and its own footer: duration, tokens, cost
     assert stack.worker(worker["id"])["running"]  # it was redrawn while the later turn ran
 
     [reply] = stack.wait_final_reply(card["ts"], 1)
@@ -54,6 +55,7 @@ def test_refresh_redraws_a_digest_with_its_own_scheduled_turn(idle_stack: Stack)
     refreshed = redrawn(stack, second["ts"])
     assert "Scheduled digest" in str(refreshed["blocks"])
     assert section_text(refreshed) == section_text(second)  # its turn, not the third
+    assert refreshed["blocks"] == second["blocks"]  # with what it cost
 
 
 def test_no_edit_repeats_what_the_message_already_shows(stack: Stack) -> None:

@@ -118,6 +118,7 @@ def test_the_card_menu_gives_the_email_address_and_refreshes_its_own_turn(stack:
     refreshed = redrawn(stack, card["ts"])
     assert refreshed["text"].startswith("✅")
     assert section_text(refreshed) == section_text(card)
+    assert refreshed["blocks"] == card["blocks"]  # its footer too: what its turn cost
     assert latest.splitlines()[0].lstrip("# ").strip() not in section_text(refreshed)
     assert "example.org/what-is-new/" in section_text(refreshed)
     assert "example.org/something-else/" not in section_text(refreshed)

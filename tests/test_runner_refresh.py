@@ -106,6 +106,8 @@ async def test_a_finished_run_shows_its_own_turn_while_a_later_one_runs(
     assert len(surface_of(runner).progress_views[run.id]) == progress_before  # never "working"
     [_, refreshed] = surface_of(runner).finals[run.id]
     assert refreshed.state == "completed" and refreshed.text == shown.text
+    assert shown.usage is not None and shown.costs is not None
+    assert (refreshed.usage, refreshed.costs) == (shown.usage, shown.costs)  # its own cost
     urls = [source.url for source in refreshed.sources]
     assert urls and all("/what-is-new/" in url for url in urls)
     assert runner.store.get_run(run.id).finished_at == finished_at  # its duration stays

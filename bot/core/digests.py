@@ -18,6 +18,7 @@ from ..handinger.history import PastTurn, past_turns
 from ..handinger.models import Worker
 from ..store import Run, Schedule, Store
 from .files import FileDelivery
+from .outcome import cost_record, recorded_cost
 from .progress import TurnProgress
 from .views import RunView, build_view
 
@@ -161,9 +162,15 @@ class Digests:
         progress = TurnProgress(worker_id=worker.id, text=turn.text)
         progress.sources.extend(turn.sources)
         progress.files.extend(turn.files)
-        # The latest turn is what the worker reports now: its text, usage and costs are exact.
+        # The latest turn is what the worker reports now: its text, usage and costs are exact;
+        # once later turns ran, what it cost is known only as recorded then.
         shown_worker = worker if latest and worker.text == turn.text else None
         failure = worker.error_message if shown_worker is not None else None
+        costs = None
+        if shown_worker is not None:
+            self.store.update_run(run.id, **cost_record(shown_worker))
+        else:
+            progress.usage, costs = recorded_cost(run)
         view = build_view(
             run,
             progress,
@@ -171,6 +178,7 @@ class Digests:
             _duration(worker) if shown_worker is not None else 0.0,
             worker=shown_worker,
             error=failure,
+            costs=costs,
         )
         return _with_header(view, digest_header(schedule, late=late), turn)
 

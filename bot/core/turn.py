@@ -21,13 +21,13 @@ from typing import Any
 from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
 from ..handinger.events import StreamEvent
 from ..handinger.history import answer_before, turn_end
-from ..handinger.models import Worker, as_budget
+from ..handinger.models import Costs, Worker, as_budget
 from ..handinger.retry import should_retry
 from ..store import Run
 from . import problems
 from .attach import attach_schedule
 from .context import TurnContext
-from .outcome import Outcome, conclude
+from .outcome import Outcome, conclude, cost_record, recorded_cost
 from .ports import Mark, NotShown, Undeliverable
 from .progress import TurnProgress
 from .resume import continue_landed, may_send_create
@@ -221,7 +221,13 @@ class Turn:
         # say) is still news and gets its digest.
         self.ctx.store.see_messages(worker.id, turn_end(worker, self.run.messages_before or 0))
         outcome = conclude(self.run, worker, self.progress)
-        view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
+        if outcome.worker is not None:  # the latest turn: the worker's usage is this turn's
+            self.update(**cost_record(outcome.worker))
+            view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
+        else:  # a later turn ran: what this one cost is known only if it was recorded
+            usage, costs = recorded_cost(self.run)
+            self.progress.usage = usage or self.progress.usage
+            view = self.view(outcome.state, error=outcome.error, costs=costs)
         return outcome, self.as_ended(view)
 
     def as_ended(self, view: RunView) -> RunView:
@@ -314,6 +320,7 @@ class Turn:
         worker: Worker | None = None,
         error: str | None = None,
         notice: str | None = None,
+        costs: Costs | None = None,
     ) -> RunView:
         elapsed = max(self.ctx.clock() - self.started, 0.0)
         header = f"📅 Scheduled digest · {self.pending.description}" if self.pending else None
@@ -326,6 +333,7 @@ class Turn:
             error=error,
             notice=notice,
             header=header,
+            costs=costs,
         )
 
     def _poll_delay(self, attempt: int) -> float:
