@@ -152,3 +152,27 @@ async def test_refresh_takes_up_a_run_in_flight_that_nothing_relays(
     assert final.state == "completed" and final.text == done.text
     assert runner.store.get_run(run.id).status == "completed"
     assert refreshed_as == "running"
+
+
+async def test_a_follow_up_that_failed_before_its_instruction_was_sent_stays_as_it_is(
+    runner: Runner, handinger: HandingerClient
+) -> None:
+    """It has no turn of its own in the worker's history: redrawing it would show another
+    turn's answer on it."""
+    worker = await handinger.create_worker("first")
+    run = runner.store.add_run(
+        team_id="T1",
+        channel_id="C1",
+        thread_ts="1.0001",
+        kind="continue",
+        input="second",
+        budget="standard",
+        user_id="U1",
+        status="starting",
+        worker_id=worker.id,
+    )
+    run = runner.store.update_run(
+        run.id, status="failed", error="Handinger did not answer", message_ts="1.0002"
+    )
+    assert await runner.refresh(run) == "unchanged"
+    assert run.id not in surface_of(runner).finals

@@ -35,10 +35,14 @@ async def refresh(turn: Turn) -> bool:
     """Redraw a finished run's message from Handinger (the card's Refresh); False when nothing
     was shown. Handinger errors propagate."""
     run = turn.run
-    if run.message_ts is None or run.worker_id is None:
-        return False  # it failed before it had a worker: its message says all there is
+    if run.message_ts is None:
+        return False
     if run.final_pending is not None:
         return await show_final(turn)
+    if run.worker_id is None:
+        return False  # it failed before it had a worker: its message says all there is
+    if run.kind == "continue" and run.messages_before is None:
+        return False  # it failed before its instruction was sent: no turn of its own
     if run.kind == "digest":
         return await _redraw_digest(turn)
     return await _show_outcome(turn)
