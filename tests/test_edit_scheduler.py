@@ -8,15 +8,8 @@ from collections.abc import Hashable
 
 import pytest
 
-from bot.core.edits import (
-    EditLane,
-    EditPolicy,
-    EditScheduler,
-    RateLimited,
-    Send,
-    Unchanged,
-    Wait,
-)
+from bot.core.edit_lane import EditLane, EditPolicy, Send, Wait
+from bot.core.edits import EditScheduler, RateLimited, Unchanged
 
 POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
 

@@ -160,7 +160,9 @@ async def test_a_follow_up_that_failed_before_its_instruction_was_sent_stays_as_
     """It has no turn of its own in the worker's history: redrawing it would show another
     turn's answer on it."""
     worker = await handinger.create_worker("first")
-    while (await handinger.get_worker(worker.id)).is_running:
+    for _ in range(400):
+        if not (await handinger.get_worker(worker.id)).is_running:
+            break
         await asyncio.sleep(0.05)
     run = runner.store.add_run(
         team_id="T1",
