@@ -1,9 +1,10 @@
 """The Slack side of a run: post its message, edit it through the edit scheduler, finish it.
 
 Implements the core's `RunSurface` with the Web API. Every call uses the bot token of the
-run's own workspace (`TeamClients`). Slack errors a user can act on (`not_in_channel`,
-`channel_not_found`) are explained to them here, ephemerally, and turned into `Undeliverable`
-so the core records the run as failed without calling Handinger.
+run's own workspace (`TeamClients`). Slack errors a user or an admin can act on
+(`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see `refused`) are
+explained to them here, ephemerally, and turned into `Undeliverable` so the core records the run
+as failed, with that explanation, without calling Handinger.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..store import Run
 from .clients import TeamClients
 from .mrkdwn import escape
 from .pacing import ChannelPacer
+from .refused import error_code, explain
 from .render import (
     FinalMessages,
     SlackMessage,
@@ -41,20 +43,6 @@ REACTIONS: dict[Mark, tuple[str | None, str]] = {
     "failed": ("eyes", "x"),
 }
 """For each mark: the reaction to take off the user's message and the one to put on."""
-
-NOT_IN_PRIVATE = (
-    "I'm not a member of this conversation, so I can't post the answer here. "
-    "Invite me with `/invite @Handinger` and try again."
-)
-CANNOT_POST = (
-    "I can't post in this conversation (Slack says `channel_not_found`: it is private or a "
-    "DM I'm not part of). Use `/handinger` in a channel I'm in, or send me a direct message."
-)
-
-
-def error_code(error: SlackApiError) -> str:
-    data = error.response.data if error.response is not None else None
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 def retry_after(error: SlackApiError) -> float | None:
@@ -110,11 +98,11 @@ class SlackSurface:
             code = error_code(error)
             if code == "not_in_channel" and await self._join(run):
                 return await self._post(run, message, thread_ts, metadata)
-            if code in ("not_in_channel", "channel_not_found", "is_archived"):
-                explanation = NOT_IN_PRIVATE if code == "not_in_channel" else CANNOT_POST
-                await self._tell_privately(run, explanation)
-                raise Undeliverable(f"slack: {code}") from error
-            raise
+            explanation = explain(error)
+            if explanation is None:
+                raise
+            await self._tell_privately(run, explanation)
+            raise Undeliverable(f"slack: {code}: {explanation}") from error
 
     async def find(self, run: Run) -> str | None:
         return await find_run_message(await self.clients.client_for(run.team_id), run)
@@ -133,7 +121,12 @@ class SlackSurface:
         try:
             await self.edits.finish(run.team_id, key, final.card)
         except SlackApiError as error:
-            if error_code(error) not in ("message_not_found", "cant_update_message"):
+            code = error_code(error)
+            explanation = explain(error)
+            if code in ("is_inactive", "missing_scope") and explanation is not None:
+                await self._tell_privately(run, explanation)
+                raise Undeliverable(f"slack: {code}: {explanation}") from error
+            if code not in ("message_not_found", "cant_update_message"):
                 raise
             log.info("run %d: its message is gone; posting the answer anew", run.id)
             await self._post(run, final.card, run.thread_ts)
@@ -142,7 +135,13 @@ class SlackSurface:
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
         final = render_final(view)
-        ts = await self._post(run, final.card, None, run_metadata(run))
+        try:
+            ts = await self._post(run, final.card, None, run_metadata(run))
+        except SlackApiError as error:
+            explanation = explain(error)
+            if explanation is None:
+                raise
+            raise Undeliverable(f"slack: {error_code(error)}: {explanation}") from error
         await self._post_overflow(run, final, ts)
         return ts
 
@@ -282,7 +281,10 @@ class SlackSurface:
             else:
                 await client.reactions_remove(channel=channel, timestamp=ts, name=name)
         except SlackApiError as error:
-            if error_code(error) not in ("already_reacted", "no_reaction"):
+            code = error_code(error)
+            if code in ("missing_scope", "is_archived"):
+                log.warning("cannot mark %s with :%s: in %s: %s", ts, name, channel, explain(error))
+            elif code not in ("already_reacted", "no_reaction"):
                 raise
 
 
