@@ -7,13 +7,24 @@ from typing import Literal, Protocol
 from ..store import Run
 from .views import RunView
 
-Mark = Literal["queued", "started", "completed", "failed"]
+Mark = Literal["queued", "started", "completed", "failed", "recovered"]
+"""The state of the user message that asked for a follow-up; `recovered`: a run shown as failed
+turned out completed once its result could be fetched."""
 
 
 class Undeliverable(Exception):
     """The surface cannot show this run (for example the bot is not in the channel).
 
     The surface has already told the user why and what to do; the core only records the failure.
+    """
+
+
+class NotShown(Exception):
+    """The surface could not show something for a passing reason (Slack kept answering 5xx, or
+    could not be reached, even after retrying for a while).
+
+    Unlike `Undeliverable`, nothing is wrong with the run: the core records its outcome as it
+    is and shows the final message again later.
     """
 
 

@@ -3,6 +3,9 @@
 A `Turn` starts or continues a worker, relays the stream's progress to the surface, fetches
 the worker when the stream ends (the truth, DESIGN.md principle 1), finishes the message,
 delivers files, and on any failure leaves the message saying what went wrong.
+
+A run whose message cannot show its outcome when it ends (Slack or the final GET kept failing
+for a passing reason) is recorded with `final_pending`; `show_final` shows it later.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedE
 from ..handinger.events import StreamEvent
 from ..handinger.history import answer_before, turn_end
 from ..handinger.models import BUDGETS, WHEN_ADAPTER, Budget, When, Worker
+from ..handinger.retry import should_retry
 from ..store import Run, Store
 from . import problems
 from .digests import Digests
 from .files import FileDelivery
-from .outcome import conclude
-from .ports import Mark, RunSurface, Undeliverable
+from .outcome import Outcome, conclude
+from .ports import Mark, NotShown, RunSurface, Undeliverable
 from .progress import TurnProgress
 from .resume import continue_landed, may_send_create
 from .schedules import confirmation, create_schedule
@@ -46,6 +50,11 @@ class RunnerPolicy:
     poll_max: float = 30.0
     busy_retries: int = 20
     """How many times a continue waits for a worker busy with someone else's turn."""
+    heal_initial: float = 15.0
+    heal_max: float = 600.0
+    heal_for: float = 86400.0
+    """How a final message that could not be shown is tried again: waits from `heal_initial`
+    doubling up to `heal_max` seconds, for `heal_for` seconds in all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +70,6 @@ class TurnContext:
     sleep: Callable[[float], Coroutine[Any, Any, None]]
     digests: Digests | None = None
     schedules_changed: Callable[[], None] | None = None
-
-
-class NoWorkerId(HandingerError):
-    def __init__(self) -> None:
-        super().__init__(problems.NO_WORKER_ID)
 
 
 class Turn:
@@ -191,7 +195,7 @@ class Turn:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
         if self.run.worker_id is None:
-            raise NoWorkerId()
+            raise problems.NoWorkerId()
 
     def _bind(self, worker_id: str) -> None:
         self._update(worker_id=worker_id, status="running")
@@ -248,16 +252,24 @@ class Turn:
             self.ctx.surface.progress(self.run, self.view("working"))
 
     async def finalize(self) -> None:
-        """Render the final message from GET of the worker (principle 1), then files."""
-        worker = await self._settle()
-        # Only this turn is seen: a scheduled turn that ran after it (while the app was down,
-        # say) is still news and gets its digest.
-        self.ctx.store.see_messages(worker.id, turn_end(worker, self.run.messages_before or 0))
-        outcome = conclude(self.run, worker, self.progress)
-        view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
-        await self.ctx.surface.finish(self.run, view)
+        """Render the final message from GET of the worker (principle 1), then files.
+
+        Passing failures never turn a finished turn into a failed run: a final GET that kept
+        failing marks the run `final_pending` before it fails (its message says the result will
+        follow), and a final message Slack would not take is recorded likewise."""
+        try:
+            worker = await self._settle()
+        except HandingerError as error:
+            if should_retry(error, idempotent=True):  # the worker still has the result
+                self._update(final_pending="answer")
+            raise
+        outcome, view = self._conclusion(worker)
+        shown = await self._finish(view)
         files_done = 0 if self.ctx.files is not None else 1
-        self._update(status=outcome.state, error=outcome.error, files_done=files_done)
+        pending = None if shown else "answer"
+        self._update(
+            status=outcome.state, error=outcome.error, files_done=files_done, final_pending=pending
+        )
         await self.mark(outcome.state)
         await self.deliver_files(worker)
         if self._attaching is not None:
@@ -270,6 +282,54 @@ class Turn:
             elapsed,
             self.run.worker_id,
         )
+
+    def _conclusion(self, worker: Worker) -> tuple[Outcome, RunView]:
+        """How this turn ended, from the worker after it, and the view that shows it."""
+        # Only this turn is seen: a scheduled turn that ran after it (while the app was down,
+        # say) is still news and gets its digest.
+        self.ctx.store.see_messages(worker.id, turn_end(worker, self.run.messages_before or 0))
+        outcome = conclude(self.run, worker, self.progress)
+        view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
+        return outcome, self._as_ended(view)
+
+    def _as_ended(self, view: RunView) -> RunView:
+        """A view shown after the run was recorded finished keeps the duration it had."""
+        if self.run.finished_at is None:
+            return view
+        return replace(view, elapsed=max(self.run.finished_at - self.started, 0.0))
+
+    async def _finish(self, view: RunView) -> bool:
+        """Show the final view; False when the surface could not for now (`NotShown`)."""
+        try:
+            await self.ctx.surface.finish(self.run, view)
+        except NotShown as error:
+            log.warning("run %d: final message not shown yet, will retry: %s", self.run.id, error)
+            return False
+        return True
+
+    async def show_final(self) -> bool:
+        """Show the outcome of a finished run whose message does not show it yet
+        (`final_pending`). False while that cannot be done (the worker is busy with another
+        turn, Slack still fails); Handinger errors propagate."""
+        previous = self.run.status
+        if self.run.final_pending == "failure" or self.run.worker_id is None:
+            view = self._as_ended(self.view("failed", error=self.run.error))
+            if not await self._finish(view):
+                return False
+            self._update(final_pending=None)
+            return True
+        worker = await self.ctx.handinger.get_worker(self.run.worker_id)
+        if worker.is_running:
+            return False
+        outcome, view = self._conclusion(worker)
+        if not await self._finish(view):
+            return False
+        self._update(status=outcome.state, error=outcome.error, final_pending=None)
+        if outcome.state != previous:  # shown as failed before its result could be fetched
+            await self.mark("recovered" if outcome.state == "completed" else outcome.state)
+        if self.run.files_done != 1:
+            await self.deliver_files(worker)
+        return True
 
     async def deliver_files(self, worker: Worker) -> None:
         """Files never fail a run: problems are reported in the thread by the delivery."""
@@ -288,7 +348,7 @@ class Turn:
         resubscribed = 0
         attempt = 0
         while True:
-            worker = await self.ctx.handinger.get_worker(worker_id)
+            worker = await self.ctx.handinger.get_worker(worker_id, patient=True)
             if not worker.is_running:
                 return worker
             if resubscribed < self.ctx.policy.resubscribes:
@@ -316,6 +376,9 @@ class Turn:
         latest answer, whichever turn gave it, as the README promises."""
         if self.run.worker_id is None or self.run.message_ts is None:
             return
+        if self.run.final_pending is not None:  # its outcome was never shown: show it now
+            await self.show_final()
+            return
         worker = await self.ctx.handinger.get_worker(self.run.worker_id)
         self.progress.text = worker.text
         if worker.is_running:
@@ -333,14 +396,19 @@ class Turn:
     async def fail(self, message: str) -> None:
         """Leave Slack in a true state: the run's message says it failed and why."""
         view = self.view("failed", error=message)
+        pending = self.run.final_pending
         try:
             await self.ensure_message()
             await self.ctx.surface.finish(self.run, view)
         except Undeliverable:
             pass
+        except NotShown as error:
+            log.warning("run %d: failure not shown yet, will retry: %s", self.run.id, error)
+            if self.run.message_ts is not None:  # else there is no message to show it in
+                pending = pending or "failure"
         except Exception:
             log.exception("run %d: could not show the failure", self.run.id)
-        self._update(status="failed", error=message)
+        self._update(status="failed", error=message, final_pending=pending)
         await self.mark("failed")
 
     async def mark(self, mark: Mark) -> None:

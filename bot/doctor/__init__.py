@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import ConfigError, Settings, load_settings
-from ..logs import Redactor, configured_secrets
+from ..logs import configured_secrets
+from ..redact import Redactor
 from ..slack.installations import INSTALL_PATH, REDIRECT_PATH
 from ..slack.scopes import required_scopes
 from .check import Check, count

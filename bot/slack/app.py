@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
 from ..core.runner import Runner
+from . import respond
 from .clients import general_client
 from .ingress import MAX_BODY, SlackEndpoint
 from .listeners import actions, commands, lifecycle, messages
@@ -58,6 +59,7 @@ def build_app(
         oauth_settings=oauth,
         user_facing_authorize_error_message=NOT_INSTALLED,
     )
+    respond.install(app)
     schedule_commands = ScheduleCommands(runner, settings, schedules_changed)
     schedule_commands.register(app)
     commands.register(app, runner, settings, schedule_commands)

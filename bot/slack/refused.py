@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
+from .transient import code_of
+
 NOT_IN_PRIVATE = (
     "I'm not a member of this conversation, so I can't post the answer here. "
     "Invite me with `/invite @Handinger` and try again."
@@ -27,11 +29,6 @@ ARCHIVED_MEANWHILE = (
 )
 
 
-def error_code(error: SlackApiError) -> str:
-    data = error.response.data if error.response is not None else None
-    return str(data.get("error", "")) if isinstance(data, dict) else ""
-
-
 def missing_scope(error: SlackApiError) -> str:
     """Which scope a workspace admin must add: Slack names it in `needed` (alternatives
     comma-separated)."""
@@ -47,7 +44,7 @@ def missing_scope(error: SlackApiError) -> str:
 
 def explain(error: SlackApiError) -> str | None:
     """The explanation for an error a person can fix, or None."""
-    code = error_code(error)
+    code = code_of(error)
     if code == "missing_scope":
         return missing_scope(error)
     return {

@@ -9,6 +9,9 @@ RunKind = Literal["new", "continue", "digest"]
 ScheduleStatus = Literal["active", "done", "cancelled", "gone"]
 RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
 ACTIVE: tuple[RunStatus, ...] = ("starting", "running")
+FinalPending = Literal["answer", "failure"]
+"""What a finished run's message still has to show: the worker's answer as Handinger has it
+now (`answer`), or the failure recorded in the run (`failure`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Run:
     files_done: int | None = None
     ref: str | None = None
     request_sent_at: float | None = None
+    final_pending: FinalPending | None = None
 
     @property
     def done(self) -> bool:

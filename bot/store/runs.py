@@ -82,6 +82,12 @@ class RunQueries:
             [],
         )
 
+    def runs_with_final_pending(self) -> list[Run]:
+        """Finished runs whose message does not show their outcome yet (see `final_pending`)."""
+        return self._runs(
+            "status IN ('completed', 'failed') AND final_pending IS NOT NULL ORDER BY id", []
+        )
+
     def thread_runs(self, team_id: str, channel_id: str, thread_ts: str) -> list[Run]:
         return self._runs(
             "team_id = ? AND channel_id = ? AND thread_ts = ? ORDER BY id",

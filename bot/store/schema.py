@@ -136,10 +136,17 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Finished runs whose message does not show their outcome yet (Slack or Handinger kept
+    failing when they ended): `final_pending` says what to show once they answer again."""
+    db.table("runs").add_column("final_pending", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 """Schema changes in order; the database records how many it has applied."""

@@ -110,10 +110,11 @@ jumps, a schedule fires once per jump (no catch-up bursts).
 Control API (``/_emulator/``, no auth, JSON; not logged)
 -------------------------------------------------------
 - ``POST faults {status=503, count=1, retry_after=null, method=null, path=<regex searched in
-  the decoded path>|null, error, action="respond"|"close"|"hold"}`` → ``{"ok": true}``. The
-  next ``count`` matching non-control requests get that error (``Retry-After`` if given) or,
-  with ``close``, the body is read and the connection closed with no response; either way the
-  request has no effect. ``hold`` is the opposite: the request is performed (the worker is
+  the decoded path>|null, error, action="respond"|"close"|"redirect"|"hold", location}`` →
+  ``{"ok": true}``. The next ``count`` matching non-control requests get that error
+  (``Retry-After`` if given), or, with ``close``, the body is read and the connection closed with
+  no response, or, with ``redirect``, a 302 to ``location``; either way the request has no
+  effect. ``hold`` is the opposite: the request is performed (the worker is
   created, the turn starts and plays on) but its response — for SSE, the headers and every
   frame — waits until released. It makes a client's crash window deterministic: kill the client
   while ``GET held`` lists the request, and the server has acted without the client knowing.

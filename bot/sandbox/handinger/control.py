@@ -117,6 +117,8 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=599)  # never written: the transport is gone
+        if fault.action == "redirect":
+            return web.Response(status=302, headers={"Location": str(fault.location)})
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
         return error_response(fault.status, fault.error, headers)
     return await handler(request)
@@ -160,8 +162,10 @@ async def _body(request: web.Request) -> dict[str, Any]:
 async def post_fault(request: web.Request) -> web.Response:
     body = await _body(request)
     action = body.get("action", "respond")
-    if action not in ("respond", "close", "hold"):
-        raise ApiError(400, "`action` must be respond, close or hold")
+    if action not in ("respond", "close", "hold", "redirect"):
+        raise ApiError(400, "`action` must be respond, close, hold or redirect")
+    if action == "redirect" and not body.get("location"):
+        raise ApiError(400, "A redirect needs a `location`")
     try:
         retry_after = body.get("retry_after")
         fault = Fault(
@@ -172,6 +176,7 @@ async def post_fault(request: web.Request) -> web.Response:
             path=body.get("path"),
             error=str(body.get("error") or "Injected fault"),
             action=action,
+            location=body.get("location"),
         )
         if fault.path:
             re.compile(fault.path)

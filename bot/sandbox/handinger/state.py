@@ -248,6 +248,8 @@ class Fault:
     path: str | None
     error: str
     action: str
+    location: str | None = None
+    """Where a `redirect` fault sends the request (a 302)."""
 
 
 @dataclass

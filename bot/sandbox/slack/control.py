@@ -21,7 +21,7 @@ from .control_common import (
     workspace_of,
     writable,
 )
-from .emulator import Emulator, Fault
+from .emulator import Emulator, Fault, drop_connection
 from .errors import ApiError
 from .events import rich_text, url_verification
 from .interactions import post_to_response_url, run_action, run_slash
@@ -102,8 +102,15 @@ async def actions(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 
 
 @route
-async def response_url(emu: Emulator, request: web.Request, body: JSON) -> JSON:
-    return post_to_response_url(emu, request.match_info["url_id"], body)
+async def response_url(emu: Emulator, request: web.Request, body: JSON) -> JSON | web.Response:
+    url_id = request.match_info["url_id"]
+    entry = emu.interactions.response_urls.get(url_id)
+    fault = emu.take_fault("response_url", entry.team if entry else None, body)
+    if fault is not None:
+        if fault.action == "close":
+            return drop_connection(request)
+        raise ApiError(fault.error, status=fault.status)
+    return post_to_response_url(emu, url_id, body)
 
 
 @route
@@ -145,6 +152,10 @@ async def faults(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         status = int(body.get("status", 200))
         error = str(body.get("error") or ("ratelimited" if status == 429 else "internal_error"))
         retry_after = body.get("retry_after")
+        action = str(body.get("action", "respond"))
+        match = body.get("match") or {}
+        if action not in ("respond", "close") or not isinstance(match, dict):
+            raise ApiError("invalid_fault", status=400)
         emu.faults.append(
             Fault(
                 method=need(body, "method"),
@@ -153,6 +164,8 @@ async def faults(emu: Emulator, request: web.Request, body: JSON) -> JSON:
                 retry_after=None if retry_after is None else int(retry_after),
                 count=int(body.get("count", 1)),
                 team=body.get("team"),
+                match={str(k): str(v) for k, v in match.items()},
+                action=action,
             )
         )
     return {"ok": True, "faults": [vars(f) for f in emu.faults]}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -35,7 +36,12 @@ from .state import JSON, Message, Workspace, World
 
 @dataclass
 class Fault:
-    """An injected failure for the next `count` calls of `method` (see `/_emulator/faults`)."""
+    """An injected failure for the next `count` calls of `method` (see `/_emulator/faults`).
+
+    `method` is a Web API method, or `upload` (the file upload URL) or `response_url`. `match`
+    narrows it to calls whose arguments contain the given texts (`{"text": "✅"}`). `action`
+    `close` drops the connection without an answer instead of answering `status`.
+    """
 
     method: str
     error: str
@@ -43,6 +49,20 @@ class Fault:
     retry_after: int | None
     count: int
     team: str | None = None
+    match: dict[str, str] = field(default_factory=dict)
+    action: str = "respond"
+
+    def matches(self, method: str, team: str | None, args: dict[str, Any]) -> bool:
+        if self.method != method or (self.team is not None and self.team != team):
+            return False
+        return all(text in str(args.get(name, "")) for name, text in self.match.items())
+
+
+def drop_connection(request: web.Request) -> web.Response:
+    """Close the connection without answering (a `close` fault); the response is never sent."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=599)
 
 
 class Emulator:
@@ -89,9 +109,11 @@ class Emulator:
         self.uploads = {}
         self.world = self._new_world()
 
-    def take_fault(self, method: str, team: str | None) -> Fault | None:
+    def take_fault(
+        self, method: str, team: str | None, args: dict[str, Any] | None = None
+    ) -> Fault | None:
         for fault in self.faults:
-            if fault.method == method and (fault.team is None or fault.team == team):
+            if fault.matches(method, team, args or {}):
                 fault.count -= 1
                 if fault.count <= 0:
                     self.faults.remove(fault)

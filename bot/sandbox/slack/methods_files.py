@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .calls import Call, Handler
-from .emulator import EMULATOR, Emulator
+from .emulator import EMULATOR, Emulator, drop_connection
 from .errors import ApiError
 from .methods_chat import resolve_thread
 from .render import api_file
@@ -118,6 +118,12 @@ async def upload(request: web.Request) -> web.Response:
     file = emu.world.files.get(file_id or "")
     if file is None:
         return web.Response(status=404, text="not found")
+    fault = emu.take_fault("upload", file.team)
+    if fault is not None:
+        await request.read()
+        if fault.action == "close":
+            return drop_connection(request)
+        return web.Response(status=fault.status, text=fault.error)
     if request.content_type.startswith("multipart/"):
         form = await request.post()
         part = next(iter(form.values()), None)

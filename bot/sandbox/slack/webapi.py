@@ -16,8 +16,8 @@ from aiohttp import web
 from . import oauth
 from .app_config import require_scopes
 from .calls import Call, Handler
-from .emulator import EMULATOR, Emulator
-from .errors import ApiError
+from .emulator import EMULATOR, Emulator, drop_connection
+from .errors import ApiError, ConnectionDropped
 from .methods_chat import METHODS as CHAT
 from .methods_conversations import METHODS as CONVERSATIONS
 from .methods_files import METHODS as FILES
@@ -98,6 +98,10 @@ async def handle(request: web.Request) -> web.Response:
             body = _dispatch(emu, method, params, token, entry)
     except ApiError as error:
         body, status, retry_after = error.body(), error.status, error.retry_after
+    except ConnectionDropped:
+        entry.update(ok=False, error="connection_closed", status=None)
+        emu.records.add_call(entry)
+        return drop_connection(request)
     entry.update(ok=bool(body.get("ok")), error=body.get("error"), status=status)
     emu.records.add_call(entry)
     if emu.holds.take(method, entry.get("team")):  # performed; answered once released
@@ -120,7 +124,7 @@ def _dispatch(
         if token != emu.settings.app_token:
             known = emu.world.workspace_for_token(token) is not None
             raise ApiError("not_allowed_token_type" if known else "invalid_auth")
-        _gate(emu, method, "app", None)
+        _gate(emu, method, "app", None, params)
         return {"ok": True, "url": emu.socket.issue_url(emu.base_url)}
     workspace = emu.world.workspace_for_token(token)
     if workspace is None:
@@ -132,7 +136,7 @@ def _dispatch(
         )
     entry["team"] = workspace.id
     require_scopes(workspace, method, _conversation_kind(emu, params, workspace.id))
-    _gate(emu, method, workspace.id, _limit_channel(emu, method, params, workspace.id))
+    _gate(emu, method, workspace.id, _limit_channel(emu, method, params, workspace.id), params)
     params.pop("team_id", None)  # Bolt's per-request client adds it to every call
     call = Call(emu, method, params, workspace)
     result = METHODS[method](call)
@@ -163,10 +167,14 @@ def _limit_channel(emu: Emulator, method: str, params: dict[str, Any], team: str
     return found.id if found is not None else value
 
 
-def _gate(emu: Emulator, method: str, team: str, channel: str | None) -> None:
+def _gate(
+    emu: Emulator, method: str, team: str, channel: str | None, params: dict[str, Any]
+) -> None:
     """Injected faults first, then the rate limiter; both answer like Slack would."""
-    fault = emu.take_fault(method, team)
+    fault = emu.take_fault(method, team, params)
     if fault is not None:
+        if fault.action == "close":
+            raise ConnectionDropped
         retry_after = fault.retry_after
         if fault.status == 429 and retry_after is None:
             retry_after = 1

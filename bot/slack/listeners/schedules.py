@@ -321,7 +321,8 @@ class ScheduleCommands:
                 self.runner.store, self.runner.handinger, schedule, user
             )
         except HandingerError as error:
-            return f"Schedule {shown} could not be cancelled: {problems.describe(error)}"
+            reason = escape(problems.describe(error))
+            return f"Schedule {shown} could not be cancelled: {reason}"
         self.wake()
         if cancelled:
             return f"Cancelled {shown} ({escape(schedule.description)}). No more digests."
