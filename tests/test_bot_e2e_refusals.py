@@ -85,3 +85,24 @@ def test_a_digest_for_an_archived_channel_is_recorded_failed(idle_stack: Stack) 
     assert run["message_ts"] is None
     assert len(digests(stack)) == 1
     no_traceback(stack)
+
+
+def test_a_follow_up_queued_when_its_channel_is_archived_fails_plainly(stack: Stack) -> None:
+    stack.slash("first [[duration=1]]")
+    [card] = stack.wait_final_card()
+    stack.post("and now a long one [[duration=4]]", thread_ts=card["ts"])
+
+    def bot_reply() -> bool:
+        replies = (stack.message(card["ts"]) or {}).get("replies", [])
+        return any(r.get("bot_id") for r in replies)
+
+    wait_until(bot_reply, what="the second turn's reply")
+    stack.post("queued behind it", thread_ts=card["ts"])
+    wait_until(lambda: len(runs(stack)) == 3, what="the queued run")
+    archive(stack)
+    running = failed_with(stack, "is_inactive", "archived while I was working")
+    assert running["input"].startswith("and now a long one")
+    queued = failed_with(stack, "is_archived", "channel is archived")
+    assert queued["kind"] == "continue" and queued["input"] == "queued behind it"
+    assert all(r["status"] not in ("starting", "running", "queued") for r in runs(stack))
+    no_traceback(stack)
