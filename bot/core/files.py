@@ -32,10 +32,12 @@ from ..handinger.errors import (
 )
 from ..handinger.models import Worker, WorkerFile
 from ..store import Run, Store
+from .text import visible_line
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 120
+MAX_TITLE = 250
 FOREIGN = "foreign"
 TOO_LARGE = "too-large"
 MISSING = "missing"
@@ -100,6 +102,14 @@ def safe_filename(path: str, media_type: str) -> str:
     room = MAX_NAME - (len(extension) + 1 if extension else 0)
     stem = stem[:room].rstrip(" .-") or "file"
     return f"{stem}.{extension}" if extension else stem
+
+
+def file_title(path: str) -> str:
+    """The title a file is shown with: its path on one line of visible characters (no bidi
+    overrides, controls or zero-width characters to disguise it) and without `<` or `>`, so it
+    cannot carry Slack's `<!here>` or `<@U…>` syntax."""
+    title = visible_line(path).replace("<", "‹").replace(">", "›")
+    return title[:MAX_TITLE].rstrip() or "file"
 
 
 def human_size(size: int) -> str:
@@ -200,7 +210,7 @@ class FileDelivery:
         return LocalFile(
             local_path=target,
             filename=name,
-            title=path,
+            title=file_title(path),
             media_type=file.media_type or result.media_type,
             size=result.size,
             sha256=digest,
@@ -237,7 +247,8 @@ class FileDelivery:
 
     @staticmethod
     def _foreign(name: str, url: str) -> str:
-        return f"{name} is hosted outside Handinger, so the app did not download it: {url}"
+        where = visible_line(url)
+        return f"{name} is hosted outside Handinger, so the app did not download it: {where}"
 
     def _remember(self, run: Run, thread_ts: str, path: str, marker: str) -> None:
         """Report a file's problem once per thread, not after every turn."""

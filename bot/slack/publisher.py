@@ -86,7 +86,7 @@ class SlackSurface:
         self,
         clients: TeamClients,
         *,
-        edits: EditScheduler[SlackMessage] | None = None,
+        edits: EditScheduler[RunView | SlackMessage] | None = None,
         pacer: ChannelPacer | None = None,
         max_post_attempts: int = 30,
         patience: float = 120.0,
@@ -94,7 +94,7 @@ class SlackSurface:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.clients = clients
-        self.edits: EditScheduler[SlackMessage] = edits or EditScheduler(
+        self.edits: EditScheduler[RunView | SlackMessage] = edits or EditScheduler(
             self._send_edit, retryable=is_transient
         )
         self.pacer = pacer or ChannelPacer()
@@ -117,7 +117,7 @@ class SlackSurface:
     # ---- RunSurface -----------------------------------------------------------------------
 
     async def open(self, run: Run, view: RunView) -> str:
-        message = render_progress(self._masked(view))
+        message = await asyncio.to_thread(render_progress, self._masked(view))
         thread_ts = run.thread_ts  # None for a slash command: its card starts the thread
         metadata = run_metadata(run)  # so that `find` can recognise it after a restart
         try:
@@ -139,15 +139,15 @@ class SlackSurface:
         if run.message_ts is None:
             return
         key = _key(run, run.message_ts)
-        message = render_progress(self._masked(view))
-        self.edits.update(run.team_id, key, message, text_chars=len(view.text))
+        # The view, not its Block Kit: it is rendered only if and when this edit is sent.
+        self.edits.update(run.team_id, key, self._masked(view), text_chars=len(view.text))
 
     async def finish(self, run: Run, view: RunView) -> None:
         """The final card, then what did not fit it. `NotShown` when Slack kept failing:
         calling again later finishes the job without posting any part twice."""
         if run.message_ts is None:
             raise Undeliverable("the run has no message to finish")
-        final = render_final(self._masked(view))
+        final = await asyncio.to_thread(render_final, self._masked(view))
         key = _key(run, run.message_ts)
         try:
             await self.edits.finish(run.team_id, key, final.card)
@@ -166,7 +166,7 @@ class SlackSurface:
 
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
-        final = render_final(self._masked(view))
+        final = await asyncio.to_thread(render_final, self._masked(view))
         try:
             ts = await self._post(run, final.card, None, run_metadata(run))
         except SlackApiError as error:
@@ -315,9 +315,15 @@ class SlackSurface:
                 continue
             return str(response["ts"])
 
-    async def _send_edit(self, key: Hashable, message: SlackMessage, final: bool) -> None:
+    async def _send_edit(self, key: Hashable, content: RunView | SlackMessage, final: bool) -> None:
+        """Send one edit; a progress view is rendered now, in a thread, so neither the stream's
+        pace nor the answer's length costs the event loop anything (see `render_progress`)."""
         assert isinstance(key, tuple)
         team, channel, ts = key
+        if isinstance(content, SlackMessage):
+            message = content
+        else:
+            message = await asyncio.to_thread(render_progress, content)
         client = await self.clients.edit_client_for(team)
         try:
             await client.chat_update(

@@ -3,7 +3,9 @@
 Pure functions, so every Slack limit can be checked in unit tests: ≤ 50 blocks a message (we keep
 ≤ 45 so action blocks can be added later), section text ≤ 3,000 chars, and about 11,000 chars of
 answer a message (Slack rejects a message whose blocks are much longer than ~13k in total).
-Untrusted text (instruction, answer, titles, errors) always goes through `mrkdwn.escape`.
+Untrusted text (instruction, answer, titles, errors) always goes through `mrkdwn.escape`, and
+every link through `links.link`, which refuses labels that name another site. Rendering is
+bounded whatever the answer's length: only a window of it is converted (see the constants).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from typing import Any
 from ..core.views import RunView
 from ..handinger.models import BUDGETS, Source
 from .commands import RESERVED_WORDS
+from .links import link
+from .markdown import markdown_head, markdown_tail, markdown_to_mrkdwn
 from .mrkdwn import (
     defuse_fences,
     escape,
-    link,
-    markdown_to_mrkdwn,
     plain_excerpt,
     split_mrkdwn,
     tail_mrkdwn,
@@ -38,7 +40,12 @@ MESSAGE_TOTAL_CHARS = 12_000
 MAX_CONTINUATIONS = 4
 VISIBLE_ANSWER_CHARS = 40_000
 """Past this much text a thread is a wall; the reader is better served by the attached file."""
+FINAL_SOURCE_CHARS = VISIBLE_ANSWER_CHARS + 20_000
+"""How much of an answer's markdown is converted for its messages; the rest is in the file."""
 PREVIEW_CHARS = 2800
+PREVIEW_SOURCE_CHARS = 3 * PREVIEW_CHARS
+"""How much of the end of a streaming answer is converted for its preview: rendering stays
+bounded however long the answer grows, so an edit costs the same at 1 KB and at 1 MB."""
 INSTRUCTION_CHARS = 1500
 SUMMARY_CHARS = 150
 MAX_SOURCES = 10
@@ -171,13 +178,18 @@ def _notification(view: RunView) -> str:
 
 
 def render_progress(view: RunView) -> SlackMessage:
-    """The card while the answer streams: the latest ≤ 2,800 chars of it, never the whole."""
+    """The card while the answer streams: the latest ≤ 2,800 chars of it, never the whole.
+
+    Only the end of the answer is converted (`PREVIEW_SOURCE_CHARS`), so the cost of an edit
+    does not grow with the answer.
+    """
     blocks = [*_header_blocks(view), _context(_status_text(view))]
-    answer = markdown_to_mrkdwn(view.text)
-    if len(answer) > PREVIEW_CHARS:
-        tail, begin = tail_mrkdwn(answer, PREVIEW_CHARS)
-        shown = len(answer) - begin
-        blocks.append(_context(f"_…showing the last {shown:,} of {len(answer):,} characters_"))
+    source, clipped = markdown_tail(view.text, PREVIEW_SOURCE_CHARS)
+    answer = markdown_to_mrkdwn(source)
+    if clipped or len(answer) > PREVIEW_CHARS:
+        tail, _ = tail_mrkdwn(answer, PREVIEW_CHARS)
+        total = len(view.text)
+        blocks.append(_context(f"_…showing the end of the answer so far ({total:,} characters)_"))
         blocks.append(_section(tail))
     elif answer.strip():
         blocks.append(_section(answer))
@@ -294,8 +306,8 @@ def render_final(view: RunView) -> FinalMessages:
     """The finished card from the worker's final state, plus continuations or an attachment."""
     header = _header_blocks(view)
     status = _context(_status_text(view))
-    answer = markdown_to_mrkdwn(view.text)
-    sections = split_mrkdwn(answer, SECTION_LIMIT)
+    source, clipped = markdown_head(view.text, FINAL_SOURCE_CHARS)
+    sections = split_mrkdwn(markdown_to_mrkdwn(source), SECTION_LIMIT)
     if not sections and view.state == "completed":
         sections = ["_The worker finished without a text answer._"]
     sources = _source_blocks(view.sources)
@@ -305,6 +317,7 @@ def render_final(view: RunView) -> FinalMessages:
     fixed_chars = len(json.dumps(fixed, ensure_ascii=False)) + len(ATTACHMENT_NOTE)
     card_chars = max(SECTION_LIMIT, min(MESSAGE_ANSWER_CHARS, MESSAGE_TOTAL_CHARS - fixed_chars))
     pages, cut = _paginate(sections, max(1, MAX_BLOCKS - len(fixed) - 1), card_chars)
+    cut = cut or clipped
     page_blocks = [[_section(text) for text in page] for page in pages]
     if cut:
         page_blocks[-1].append(_section(ATTACHMENT_NOTE))

@@ -77,7 +77,9 @@ chars), ``chars=N``, ``files=N`` (``reports/q3/summary.md``, ``chart.png`` (real
 this turn's files; otherwise bytes depend only on the path), ``filesize=BYTES`` (``big.bin``,
 streamed), ``foreign-file`` (``foreign.txt`` at ``http://localhost:PORT/_foreign/{id}/foreign.txt``
 — other origin, same server, no auth, logged), ``relative-files`` (this turn's URLs are
-``/api/workers/{id}/files/{path}``), ``nosources``, ``steps=N``.
+``/api/workers/{id}/files/{path}``), ``nosources``, ``steps=N``, ``echo`` or ``echo=N`` (the
+answer is the instruction itself, as typed, with the directives and the blanks before them
+removed, repeated N times: hostile text on demand; at most 10,000,000 chars).
 
 Streams (``data: <json>`` frames only; no ``event:``/``id:``/``retry:``; ``[DONE]`` last only
 with ``--done-sentinel``, in every format)
