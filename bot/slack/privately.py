@@ -1,5 +1,4 @@
-"""Telling a run's requester something only they see, and what to say when the app cannot post
-where they asked.
+"""Telling a run's requester something only they see.
 
 A reply goes through the command's `response_url` when there is one (it works even where the
 app is not a member), else (or when that fails) as `chat.postEphemeral`.
@@ -18,39 +17,6 @@ from .render import SlackMessage, render_notice
 from .transient import Sleep, calmly, code_of, is_transient
 
 log = logging.getLogger(__name__)
-
-NOT_A_MEMBER = (
-    "I'm not a member of this channel and could not join it, so I can't post the answer here. "
-    "Invite me with `/invite @Handinger` and try again."
-)
-PRIVATE_CHANNEL = (
-    "I can't post here: this is a private channel I'm not a member of (Slack answers "
-    "`channel_not_found` for it). Invite me with `/invite @Handinger` and try again."
-)
-DIRECT_MESSAGE = (
-    "I can't post in a direct message between other people. Use `/handinger` in a channel "
-    "I'm in, or send me a direct message."
-)
-ARCHIVED = (
-    "This channel is archived, so I can't post in it. Use `/handinger` in another channel, "
-    "or unarchive this one and try again."
-)
-UNPOSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-"""`chat.postMessage` errors that mean the app cannot post in the conversation at all."""
-
-
-def cannot_post(code: str, channel_id: str) -> str:
-    """What to tell the requester when Slack refused to post with `code` (in `UNPOSTABLE`).
-
-    Slack answers `channel_not_found` for a conversation the app cannot see: a private channel
-    it is not in (the person asking is in it, so it exists), or a direct message between other
-    people (ids starting with `D`), where no one can add the app.
-    """
-    if code == "is_archived":
-        return ARCHIVED
-    if code == "not_in_channel":
-        return NOT_A_MEMBER
-    return DIRECT_MESSAGE if channel_id.startswith("D") else PRIVATE_CHANNEL
 
 
 class PrivateReplies:

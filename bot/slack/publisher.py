@@ -2,12 +2,13 @@
 
 Implements the core's `RunSurface` with the Web API. Every call uses the bot token of the
 run's own workspace (`TeamClients`). Posting (`posting.py`), editing (`editing.py`) and private
-replies (`privately.py`) have modules of their own. Slack errors a user can act on (the app is
-not in the channel, the channel is private or archived) are explained to them, privately, and
-turned into `Undeliverable` so the core records the run as failed without calling Handinger.
-Slack's passing failures (5xx, dropped connections) are tried through for `patience` seconds per
-call (`transient`), then reported as `NotShown`: Slack failed, not the run. Secrets are masked
-in every text from elsewhere that is shown (errors, notices), not only in the logs.
+replies (`privately.py`) have modules of their own. Slack errors a user or an admin can act on
+(`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see `refused`) are
+explained to them here, ephemerally, and turned into `Undeliverable` so the core records the run
+as failed, with that explanation, without calling Handinger. Slack's passing failures (5xx,
+dropped connections) are tried through for `patience` seconds per call (`transient`), then
+reported as `NotShown`: Slack failed, not the run. Secrets are masked in every text from
+elsewhere that is shown (errors, notices), not only in the logs.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from .editing import Editor, fingerprint
 from .mrkdwn import escape
 from .pacing import ChannelPacer
 from .posting import Poster
-from .privately import UNPOSTABLE, PrivateReplies, cannot_post
+from .privately import PrivateReplies
+from .refused import explain
 from .render import (
     FinalMessages,
     SlackMessage,
@@ -55,6 +57,8 @@ REACTIONS: dict[Mark, tuple[str | None, str]] = {
 """For each mark: the reaction to take off the user's message and the one to put on."""
 
 GONE_MESSAGE = ("message_not_found", "cant_update_message")
+REFUSED_EDIT = ("is_inactive", "missing_scope")
+"""The final edit was refused for good: the channel was archived, or the scope is gone."""
 MAX_REMEMBERED = 1000
 """How many finished messages remember which continuations were posted under them."""
 
@@ -115,11 +119,12 @@ class SlackSurface:
             code = code_of(error)
             if code == "not_in_channel" and await self._join(run):
                 ts = await self.poster.post(run, message, thread_ts, marker)
-            elif code in UNPOSTABLE:
-                await self.private.tell(run, cannot_post(code, run.channel_id))
-                raise Undeliverable(f"slack: {code}") from error
             else:
-                raise
+                explanation = explain(error, run.channel_id)
+                if explanation is None:
+                    raise
+                await self.private.tell(run, explanation)
+                raise Undeliverable(f"slack: {code}: {explanation}") from error
         self.editor.posted(_key(run, ts), message)
         return ts
 
@@ -145,6 +150,10 @@ class SlackSurface:
         except Exception as error:
             if is_transient(error):
                 raise NotShown(f"Slack kept failing the final edit: {error!r}") from error
+            if isinstance(error, SlackApiError) and code_of(error) in REFUSED_EDIT:
+                explanation = explain(error, run.channel_id) or code_of(error)
+                await self.private.tell(run, explanation)
+                raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
             if not isinstance(error, SlackApiError) or code_of(error) not in GONE_MESSAGE:
                 raise
             log.info("run %d: its message is gone; posting the answer anew", run.id)
@@ -154,7 +163,13 @@ class SlackSurface:
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
         final = await asyncio.to_thread(render_final, self._masked(view))
-        ts = await self.poster.post(run, final.card, None, Marker.of(run))
+        try:
+            ts = await self.poster.post(run, final.card, None, Marker.of(run))
+        except SlackApiError as error:
+            explanation = explain(error, run.channel_id)
+            if explanation is None:
+                raise
+            raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
         key = _key(run, ts)
         self.editor.posted(key, final.card)
         await self._post_overflow(run, final, key, ts)
@@ -285,7 +300,11 @@ class SlackSurface:
                     "reactions.remove",
                 )
         except SlackApiError as error:
-            if code_of(error) not in ("already_reacted", "no_reaction"):
+            code = code_of(error)
+            if code in ("missing_scope", "is_archived"):
+                why = explain(error, channel)
+                log.warning("cannot mark %s with :%s: in %s: %s", ts, name, channel, why)
+            elif code not in ("already_reacted", "no_reaction"):
                 raise
 
 
