@@ -8,7 +8,8 @@ from collections.abc import Hashable
 
 import pytest
 
-from bot.core.edits import EditLane, EditPolicy, EditScheduler, RateLimited, Send, Wait
+from bot.core.edit_lane import EditLane, EditPolicy, Send, Wait
+from bot.core.edits import EditScheduler, RateLimited, Unchanged
 
 POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
 
@@ -273,3 +274,32 @@ async def test_closing_right_after_an_update_does_not_hang() -> None:
         scheduler.update("T1", "a", "third")  # wakes the lane ...
         await asyncio.wait_for(scheduler.aclose(), 2)  # ... and cancels it in the same tick
     assert sent == ["first"] * 20
+
+
+async def test_an_unchanged_edit_costs_no_token_and_keeps_the_interval_open() -> None:
+    loop = asyncio.get_running_loop()
+    lane: EditLane[str] = EditLane(POLICY, now=0)
+    waiter = loop.create_future()
+    lane.offer("a", "same", final=False, now=0, waiter=waiter)
+    send = lane.next(0)
+    assert isinstance(send, Send)
+    lane.unchanged("a")  # the sender found the message already shows it
+    assert waiter.done() and waiter.exception() is None
+    assert lane.tokens == POLICY.burst
+    lane.offer("a", "new", final=False, now=0.1)
+    assert [s.payload for s in drain(lane, 0.1)] == ["new"]  # no interval to wait out
+
+
+async def test_the_scheduler_settles_an_edit_its_sender_found_unchanged() -> None:
+    sent: list[str] = []
+
+    async def sender(key: Hashable, payload: str, final: bool) -> None:
+        if payload == "shown":
+            raise Unchanged()
+        sent.append(payload)
+
+    scheduler: EditScheduler[str] = EditScheduler(sender, POLICY)
+    await asyncio.wait_for(scheduler.finish("T", "a", "shown"), 5)
+    await asyncio.wait_for(scheduler.finish("T", "a", "final"), 5)
+    await scheduler.aclose()
+    assert sent == ["final"]

@@ -29,7 +29,13 @@ from bot.sandbox.slack.validate import check_blocks, check_text
 from bot.sandbox.slack.view_schema import view_problems
 from bot.slack.commands import CommandError, parse_command
 from bot.slack.mrkdwn import escape
-from bot.slack.refused import ARCHIVED, ARCHIVED_MEANWHILE, CANNOT_POST, NOT_IN_PRIVATE
+from bot.slack.refused import (
+    ARCHIVED,
+    ARCHIVED_MEANWHILE,
+    CANNOT_POST,
+    DIRECT_MESSAGE,
+    NOT_IN_PRIVATE,
+)
 from bot.slack.render import (
     SlackMessage,
     StatusRow,
@@ -280,7 +286,7 @@ def notices(make: Maker) -> list[tuple[str, SlackMessage]]:
     out += [("ephemeral", render_notice(escape(text), trusted=True)) for text in told]
     out += [
         ("ephemeral", render_notice(text, trusted=True))
-        for text in (NOT_IN_PRIVATE, CANNOT_POST, ARCHIVED, ARCHIVED_MEANWHILE)
+        for text in (NOT_IN_PRIVATE, CANNOT_POST, DIRECT_MESSAGE, ARCHIVED, ARCHIVED_MEANWHILE)
     ]
     parsed = parse_command(make.instruction())
     if isinstance(parsed, CommandError):

@@ -323,6 +323,17 @@ def test_faults_and_call_log_redaction(client: WebClient, control: Control) -> N
     assert [c["status"] for c in control.calls(method="chat.postMessage")] == [500, 200]
 
 
+def test_a_performed_fault_acts_then_fails(client: WebClient, control: Control) -> None:
+    """Slack may post a message and still answer 500: the app cannot tell that it did."""
+    fault = {"method": "chat.postMessage", "status": 500, "performed": True}
+    control.post("/_emulator/faults", fault)
+    assert error_of(lambda: client.chat_postMessage(channel="C0001", text="once"))["error"] == (
+        "internal_error"
+    )
+    assert [m["text"] for m in control.messages()] == ["once"]
+    assert [c["status"] for c in control.calls(method="chat.postMessage")] == [500]
+
+
 def test_extra_workspaces(server: ServerProcess, control: Control) -> None:
     created = control.post("/_emulator/workspaces", {})["workspace"]
     assert created["id"] == "T0002" and created["bot_token"] == "xoxb-test-T0002"

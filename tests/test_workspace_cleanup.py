@@ -16,7 +16,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.core.edits import EditPolicy, EditScheduler, EditsDropped
+from bot.core.edit_lane import EditPolicy
+from bot.core.edits import EditScheduler, EditsDropped
 from bot.core.ports import Mark
 from bot.core.runner import Runner
 from bot.core.schedules import create_schedule

@@ -18,6 +18,7 @@ from ..handinger.history import PastTurn, past_turns
 from ..handinger.models import Worker
 from ..store import Run, Schedule, Store
 from .files import FileDelivery
+from .outcome import cost_record, recorded_cost
 from .ports import Undeliverable
 from .progress import TurnProgress
 from .views import RunView, build_view
@@ -134,21 +135,7 @@ class Digests:
     ) -> None:
         """Publish the digest; when `recovering`, first look for one an earlier process
         published but stopped before recording (`find`), so a restart never posts it twice."""
-        progress = TurnProgress(worker_id=worker.id, text=turn.text)
-        progress.sources.extend(turn.sources)
-        progress.files.extend(turn.files)
-        # The latest turn is what the worker reports now: its text, usage and costs are exact.
-        shown_worker = worker if latest and worker.text == turn.text else None
-        failure = worker.error_message if shown_worker is not None else None
-        view = build_view(
-            run,
-            progress,
-            "failed" if failure else "completed",
-            _duration(worker) if shown_worker is not None else 0.0,
-            worker=shown_worker,
-            error=failure,
-        )
-        view = _with_header(view, digest_header(schedule, late=late), turn)
+        view = self._view(run, worker, turn, schedule, late=late, latest=latest)
         ts = await self.surface.find(run) if recovering else None
         if ts is None:
             try:
@@ -168,6 +155,53 @@ class Digests:
             except Exception:
                 log.exception("digest run %d: file delivery failed", run.id)
         self.store.update_run(run.id, files_done=1)
+
+    def _view(
+        self,
+        run: Run,
+        worker: Worker,
+        turn: PastTurn,
+        schedule: Schedule,
+        *,
+        late: bool,
+        latest: bool,
+    ) -> RunView:
+        progress = TurnProgress(worker_id=worker.id, text=turn.text)
+        progress.sources.extend(turn.sources)
+        progress.files.extend(turn.files)
+        # The latest turn is what the worker reports now: its text, usage and costs are exact;
+        # once later turns ran, what it cost is known only as recorded then.
+        shown_worker = worker if latest and worker.text == turn.text else None
+        failure = worker.error_message if shown_worker is not None else None
+        costs = None
+        if shown_worker is not None:
+            self.store.update_run(run.id, **cost_record(shown_worker))
+        else:
+            progress.usage, costs = recorded_cost(run)
+        view = build_view(
+            run,
+            progress,
+            "failed" if failure else "completed",
+            _duration(worker) if shown_worker is not None else 0.0,
+            worker=shown_worker,
+            error=failure,
+            costs=costs,
+        )
+        return _with_header(view, digest_header(schedule, late=late), turn)
+
+    def redrawn(self, run: Run, worker: Worker) -> RunView | None:
+        """A posted digest as Handinger has its turn now (the card's Refresh): that turn, not
+        the worker's latest. None when the digest, its schedule or its turn is not known."""
+        claim = self.store.digest_of(run.id)
+        if claim is None:
+            return None
+        schedule_id, index, late = claim
+        schedule = self.store.get_schedule(schedule_id)
+        turns = past_turns(worker, since=index)
+        if schedule is None or not turns or turns[0].index != index:
+            return None
+        latest = len(turns) == 1 and not worker.is_running
+        return self._view(run, worker, turns[0], schedule, late=late, latest=latest)
 
 
 def _duration(worker: Worker) -> float:

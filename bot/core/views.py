@@ -59,9 +59,10 @@ def build_view(
     error: str | None = None,
     notice: str | None = None,
     header: str | None = None,
+    costs: Costs | None = None,
 ) -> RunView:
     """The view of a run from its progress, plus, once finished, the fetched worker's usage,
-    costs and files when this turn is the worker's latest.
+    costs and files when this turn is the worker's latest (else `costs`, if known).
 
     The text is always `progress.text`: the stream's so far, and once finished the turn's own
     answer from the worker's history (`outcome.conclude`), never the worker's latest text, which
@@ -71,7 +72,6 @@ def build_view(
     text = progress.text
     sources = tuple(progress.sources)
     usage = progress.usage
-    costs = None
     files: tuple[WorkerFile, ...] = tuple(progress.files)
     if worker is not None:
         if not sources and run.kind == "new":

@@ -34,7 +34,8 @@ class Run:
     the turn is the one whose instruction is message `messages_before`. `ref` (random, unique)
     is the `Idempotency-Key` of its create/continue and the reference its Slack message carries;
     `request_sent_at` is set just before that request goes out, so a restart knows whether it
-    may have reached Handinger. Runs from before `ref` existed have none.
+    may have reached Handinger. Runs from before `ref` existed have none. `usage_json` and
+    `costs_json` are what the finished turn cost, as the API said while it was the latest.
     """
 
     id: int
@@ -59,6 +60,8 @@ class Run:
     ref: str | None = None
     request_sent_at: float | None = None
     final_pending: FinalPending | None = None
+    usage_json: str | None = None
+    costs_json: str | None = None
 
     @property
     def done(self) -> bool:

@@ -166,6 +166,7 @@ async def faults(emu: Emulator, request: web.Request, body: JSON) -> JSON:
                 team=body.get("team"),
                 match={str(k): str(v) for k, v in match.items()},
                 action=action,
+                performed=body.get("performed") is True,
             )
         )
     return {"ok": True, "faults": [vars(f) for f in emu.faults]}

@@ -40,7 +40,9 @@ class Fault:
 
     `method` is a Web API method, or `upload` (the file upload URL) or `response_url`. `match`
     narrows it to calls whose arguments contain the given texts (`{"text": "✅"}`). `action`
-    `close` drops the connection without an answer instead of answering `status`.
+    `close` drops the connection without an answer instead of answering `status`. With
+    `performed`, a Web API call takes effect first (the message is posted), as when Slack acts
+    and then fails: the app cannot tell whether it did.
     """
 
     method: str
@@ -51,6 +53,7 @@ class Fault:
     team: str | None = None
     match: dict[str, str] = field(default_factory=dict)
     action: str = "respond"
+    performed: bool = False
 
     def matches(self, method: str, team: str | None, args: dict[str, Any]) -> bool:
         if self.method != method or (self.team is not None and self.team != team):

@@ -8,7 +8,7 @@ a 429, then the method's own errors. Every call, including refused ones, is logg
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -16,7 +16,7 @@ from aiohttp import web
 from . import oauth
 from .app_config import require_scopes
 from .calls import Call, Handler
-from .emulator import EMULATOR, Emulator, drop_connection
+from .emulator import EMULATOR, Emulator, Fault, drop_connection
 from .errors import ApiError, ConnectionDropped
 from .methods_chat import METHODS as CHAT
 from .methods_conversations import METHODS as CONVERSATIONS
@@ -124,8 +124,11 @@ def _dispatch(
         if token != emu.settings.app_token:
             known = emu.world.workspace_for_token(token) is not None
             raise ApiError("not_allowed_token_type" if known else "invalid_auth")
-        _gate(emu, method, "app", None, params)
-        return {"ok": True, "url": emu.socket.issue_url(emu.base_url)}
+        after = _gate(emu, method, "app", None, params)
+        url = emu.socket.issue_url(emu.base_url)
+        if after is not None:
+            _fail(after)
+        return {"ok": True, "url": url}
     workspace = emu.world.workspace_for_token(token)
     if workspace is None:
         if token in emu.world.revoked_tokens:
@@ -136,10 +139,13 @@ def _dispatch(
         )
     entry["team"] = workspace.id
     require_scopes(workspace, method, _conversation_kind(emu, params, workspace.id))
-    _gate(emu, method, workspace.id, _limit_channel(emu, method, params, workspace.id), params)
+    channel = _limit_channel(emu, method, params, workspace.id)
+    after = _gate(emu, method, workspace.id, channel, params)
     params.pop("team_id", None)  # Bolt's per-request client adds it to every call
     call = Call(emu, method, params, workspace)
     result = METHODS[method](call)
+    if after is not None:  # a `performed` fault: the call took effect, the answer fails
+        _fail(after)
     body: JSON = {"ok": True, **result}
     if call.warnings:
         body["warning"] = ",".join(call.warnings)
@@ -169,16 +175,24 @@ def _limit_channel(emu: Emulator, method: str, params: dict[str, Any], team: str
 
 def _gate(
     emu: Emulator, method: str, team: str, channel: str | None, params: dict[str, Any]
-) -> None:
-    """Injected faults first, then the rate limiter; both answer like Slack would."""
+) -> Fault | None:
+    """Injected faults first, then the rate limiter; both answer like Slack would. A
+    `performed` fault is returned instead, to fail the call once it took effect."""
     fault = emu.take_fault(method, team, params)
     if fault is not None:
-        if fault.action == "close":
-            raise ConnectionDropped
-        retry_after = fault.retry_after
-        if fault.status == 429 and retry_after is None:
-            retry_after = 1
-        raise ApiError(fault.error, status=fault.status, retry_after=retry_after)
+        if fault.performed:
+            return fault
+        _fail(fault)
     wait = emu.limiter.check(method, team, channel)
     if wait is not None:
         raise ApiError("ratelimited", status=429, retry_after=emu.clock.retry_after(wait))
+    return None
+
+
+def _fail(fault: Fault) -> NoReturn:
+    if fault.action == "close":
+        raise ConnectionDropped
+    retry_after = fault.retry_after
+    if fault.status == 429 and retry_after is None:
+        retry_after = 1
+    raise ApiError(fault.error, status=fault.status, retry_after=retry_after)

@@ -25,6 +25,11 @@ FORGOTTEN = (
 )
 
 
+STILL_RUNNING = (
+    "This turn is still running: its message shows the answer as it comes and when it ends."
+)
+
+
 def email_text(address: str) -> str:
     return (
         f"This worker's inbound address is `{escape(address)}`. Forward or send mail there and "
@@ -65,7 +70,8 @@ def register(app: AsyncApp, runner: Runner, schedules: ScheduleCommands) -> None
             if verb == "email" and run.worker_id is not None:
                 await tell(email_text(await runner.handinger.get_email(run.worker_id)), run)
             elif verb == "refresh":
-                await runner.refresh(run)
+                if await runner.refresh(run) == "running":
+                    await tell(STILL_RUNNING, run)
             elif verb == "schedule":
                 trigger = str(body.get("trigger_id", ""))
                 await schedules.open_modal(client, trigger, run.channel_id, run.id)
