@@ -3,10 +3,14 @@
 import { h, clear } from "./dom.js";
 import { store } from "./store.js";
 
-// What Slack clients put in `text`: &, < and > escaped, @name mentions as <@ID>.
+// Slack escapes &, < and > in what people type, in messages and slash commands alike.
+export function escapeTyped(raw) {
+  return raw.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// What Slack clients put in a message's `text`: escaped, @name mentions as <@ID>.
 export function encodeMessage(raw) {
-  const escaped = raw.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-  return escaped.replace(/(^|[\s(])@([\w.-]+)/g, (whole, before, name) => {
+  return escapeTyped(raw).replace(/(^|[\s(])@([\w.-]+)/g, (whole, before, name) => {
     const wanted = name.toLowerCase();
     for (const user of store.users.values()) {
       if (user.name.toLowerCase() === wanted || (user.real_name || "").toLowerCase() === wanted) {

@@ -3,7 +3,7 @@
 // the app under test receives exactly what Slack would send it.
 import { clear, h, postJSON } from "./dom.js";
 import { callsPanel } from "./calls.js";
-import { composer, encodeMessage, splitCommand } from "./composer.js";
+import { composer, encodeMessage, escapeTyped, splitCommand } from "./composer.js";
 import { handingerPanel } from "./handinger.js";
 import { showHistory } from "./history.js";
 import { ephemeralNode, messageNode, noticeNode } from "./messages.js";
@@ -164,6 +164,7 @@ let handinger = null;
 const calls = callsPanel();
 
 function renderThread() {
+  const follow = !threadBody.childElementCount || nearBottom(threadBody);
   clear(threadBody);
   const root = store.messages.get(key(store.current, store.thread));
   if (!root) return;
@@ -175,6 +176,7 @@ function renderThread() {
   for (const record of myEphemeral(store.current, root.ts)) entries.push({ ts: record.ts, node: ephemeralNode(record, ctx(record.ts)) });
   entries.sort((a, b) => parseFloat(a.ts) - parseFloat(b.ts));
   threadBody.append(...entries.map((e) => e.node));
+  if (follow) threadBody.scrollTop = threadBody.scrollHeight;
 }
 
 function openPane(kind, message) {
@@ -212,7 +214,8 @@ function closePane() {
 
 async function sendSlash(command, text) {
   const channel = store.current;
-  const { status, data } = await postJSON("/_emulator/slash", { channel, user: store.me, command, text });
+  const body = { channel, user: store.me, command, text: escapeTyped(text) };
+  const { status, data } = await postJSON("/_emulator/slash", body);
   if (status >= 400) {
     notice(channel, `${command} failed: ${data.error}${data.error === "user_not_in_channel" ? " (you are not in this channel)" : ""}.`);
   } else if (!data.acked) {
@@ -278,6 +281,11 @@ function onUpdate(delta) {
         if (record.deleted) renderMessages();
         else upsert(`e${record.seq}`, record.ts, () => ephemeralNode(record, ctxFor(record.channel, record.ts)));
       } else if (pane === "thread" && record.thread_ts === store.thread) thread = true;
+      else if (!record.deleted) {
+        // A private answer in a thread (e.g. to a click on a card) is shown where it was put.
+        const root = store.messages.get(key(record.channel, record.thread_ts));
+        if (root) openPane("thread", root);
+      }
     }
     store.lastRead.set(store.current, newestTs(store.current));
     if (sidebar) renderSidebar();
