@@ -32,6 +32,8 @@ FLAGS = [
 ]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 DOCS = ROOT / "docs"
+IN_README = {"sandbox-card", "sandbox-thread"}
+"""The screenshots the README shows (`docs/NAME.png`)."""
 SANDBOX_URL = re.compile(r"Sandbox: open (http://\S+) in your browser")
 HANDINGER_URL = re.compile(r"Handinger emulator\s+(http://\S+)")
 
@@ -100,7 +102,7 @@ def screenshot(page: Any, name: str, locator: Any | None = None) -> Path:
     path = ARTIFACTS / f"{name}.png"
     target = locator if locator is not None else page
     target.screenshot(path=str(path))
-    if os.environ.get("SANDBOX_SCREENSHOTS") == "docs":
+    if os.environ.get("SANDBOX_SCREENSHOTS") == "docs" and name in IN_README:
         DOCS.mkdir(exist_ok=True)
         shutil.copyfile(path, DOCS / f"{name}.png")
     return path

@@ -144,9 +144,10 @@ def test_a_reply_in_the_thread_continues_the_worker(page: Any) -> None:
     type_in(page, "And a shorter version for the changelog?", where="#pane")
     replies = pane.locator(".thread-messages .msg.from-bot")
     expect(replies.filter(has_text="shorter version")).to_contain_text(DONE, timeout=WAIT_MS)
-    expect(pane.locator(".thread-messages .msg[data-author='U0001']")).to_contain_text(
-        "And a shorter version for the changelog?"
-    )
+    asked = pane.locator(".thread-messages .msg[data-author='U0001']")
+    expect(asked).to_contain_text("And a shorter version for the changelog?")
+    asked.evaluate("node => node.scrollIntoView({block: 'start'})")
+    page.mouse.move(1, 1)
     screenshot(page, "sandbox-thread")
 
 
