@@ -128,9 +128,10 @@ function renderMessages() {
   store.lastRead.set(store.current, newestTs(store.current));
 }
 
+// Put one item in place; callers read the scroll position once before and scroll once after
+// a whole update (reading layout between DOM writes would lay the page out per message).
 function upsert(itemKey, ts, make) {
   const list = $("#messages");
-  const follow = nearBottom(list);
   const node = make();
   node.dataset.sort = ts;
   const old = nodes.get(itemKey);
@@ -141,7 +142,6 @@ function upsert(itemKey, ts, make) {
     list.insertBefore(node, after || null);
   }
   nodes.set(itemKey, node);
-  if (follow) list.scrollTop = list.scrollHeight;
 }
 
 function renderHeader() {
@@ -264,6 +264,8 @@ function onUpdate(delta) {
     if (!store.channels.has(store.current) || !myChannels().some((c) => c.id === store.current)) store.current = "C0001";
     renderAll();
   } else {
+    const list = $("#messages");
+    const follow = nearBottom(list);
     let sidebar = false;
     let thread = false;
     for (const message of changed.messages) {
@@ -287,6 +289,7 @@ function onUpdate(delta) {
         if (root) openPane("thread", root);
       }
     }
+    if (follow) list.scrollTop = list.scrollHeight;
     store.lastRead.set(store.current, newestTs(store.current));
     if (sidebar) renderSidebar();
     if (thread) renderThread();
