@@ -1,9 +1,10 @@
 """The Slack side of a run: post its message, edit it through the edit scheduler, finish it.
 
 Implements the core's `RunSurface` with the Web API. Every call uses the bot token of the
-run's own workspace (`TeamClients`). Slack errors a user can act on (`not_in_channel`,
-`channel_not_found`) are explained to them here, ephemerally, and turned into `Undeliverable`
-so the core records the run as failed without calling Handinger. Slack's passing failures (5xx,
+run's own workspace (`TeamClients`). Slack errors a user or an admin can act on
+(`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see `refused`) are
+explained to them here, ephemerally, and turned into `Undeliverable` so the core records the run
+as failed, with that explanation, without calling Handinger. Slack's passing failures (5xx,
 dropped connections) are tried through for `patience` seconds per call (`transient`), then
 reported as `NotShown`: Slack failed, not the run. Secrets are masked in every text from
 elsewhere that is shown (errors, notices), not only in the logs.
@@ -29,6 +30,7 @@ from ..store import Run
 from .clients import TeamClients, webhook_client
 from .mrkdwn import escape
 from .pacing import ChannelPacer
+from .refused import explain
 from .render import (
     FinalMessages,
     SlackMessage,
@@ -51,16 +53,9 @@ REACTIONS: dict[Mark, tuple[str | None, str]] = {
 }
 """For each mark: the reaction to take off the user's message and the one to put on."""
 
-NOT_IN_PRIVATE = (
-    "I'm not a member of this conversation, so I can't post the answer here. "
-    "Invite me with `/invite @Handinger` and try again."
-)
-CANNOT_POST = (
-    "I can't post in this conversation (Slack says `channel_not_found`: it is private or a "
-    "DM I'm not part of). Use `/handinger` in a channel I'm in, or send me a direct message."
-)
-
 GONE_MESSAGE = ("message_not_found", "cant_update_message")
+REFUSED_EDIT = ("is_inactive", "missing_scope")
+"""The final edit was refused for good: the channel was archived, or the scope is gone."""
 MAX_REMEMBERED = 1000
 """How many finished messages remember which continuations were posted under them."""
 
@@ -131,11 +126,11 @@ class SlackSurface:
             code = code_of(error)
             if code == "not_in_channel" and await self._join(run):
                 return await self._post(run, message, thread_ts, metadata)
-            if code in ("not_in_channel", "channel_not_found", "is_archived"):
-                explanation = NOT_IN_PRIVATE if code == "not_in_channel" else CANNOT_POST
-                await self._tell_privately(run, explanation)
-                raise Undeliverable(f"slack: {code}") from error
-            raise
+            explanation = explain(error)
+            if explanation is None:
+                raise
+            await self._tell_privately(run, explanation)
+            raise Undeliverable(f"slack: {code}: {explanation}") from error
 
     async def find(self, run: Run) -> str | None:
         return await find_run_message(await self.clients.client_for(run.team_id), run)
@@ -159,6 +154,10 @@ class SlackSurface:
         except Exception as error:
             if is_transient(error):
                 raise NotShown(f"Slack kept failing the final edit: {error!r}") from error
+            if isinstance(error, SlackApiError) and code_of(error) in REFUSED_EDIT:
+                explanation = explain(error) or code_of(error)
+                await self._tell_privately(run, explanation)
+                raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
             if not isinstance(error, SlackApiError) or code_of(error) not in GONE_MESSAGE:
                 raise
             log.info("run %d: its message is gone; posting the answer anew", run.id)
@@ -168,7 +167,13 @@ class SlackSurface:
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
         final = await asyncio.to_thread(render_final, self._masked(view))
-        ts = await self._post(run, final.card, None, run_metadata(run))
+        try:
+            ts = await self._post(run, final.card, None, run_metadata(run))
+        except SlackApiError as error:
+            explanation = explain(error)
+            if explanation is None:
+                raise
+            raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
         await self._post_overflow(run, final, _key(run, ts), ts)
         return ts
 
@@ -398,7 +403,10 @@ class SlackSurface:
                     "reactions.remove",
                 )
         except SlackApiError as error:
-            if code_of(error) not in ("already_reacted", "no_reaction"):
+            code = code_of(error)
+            if code in ("missing_scope", "is_archived"):
+                log.warning("cannot mark %s with :%s: in %s: %s", ts, name, channel, explain(error))
+            elif code not in ("already_reacted", "no_reaction"):
                 raise
 
 

@@ -49,6 +49,12 @@ bounded however long the answer grows, so an edit costs the same at 1 KB and at 
 INSTRUCTION_CHARS = 1500
 SUMMARY_CHARS = 150
 MAX_SOURCES = 10
+STATUS_CHARS = 1500
+SOURCES_CHARS = 2800
+FOOTER_CHARS = 1000
+"""Caps of the card's fixed parts (status line, sources, footer): with the header, they leave
+room for at least a section of answer within what Slack takes in one message (fuzzed against
+the Slack emulator's `msg_blocks_too_long` in tests/test_render_fuzz.py)."""
 ATTACHMENT_NAME = "answer.md"
 ATTACHMENT_NOTE = f"_The full answer is attached as {ATTACHMENT_NAME}._"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -153,7 +159,7 @@ def _status_text(view: RunView) -> str:
         parts = [f":x: Failed — {escape(error)}" if error else ":x: Failed"]
     if view.notice:
         parts.append(escape(view.notice.strip()))
-    return truncate_mrkdwn(" · ".join(parts), SECTION_LIMIT)
+    return truncate_mrkdwn(" · ".join(parts), STATUS_CHARS)
 
 
 def _notification(view: RunView) -> str:
@@ -200,13 +206,18 @@ def _source_blocks(sources: tuple[Source, ...]) -> list[Block]:
     if not sources:
         return []
     lines = ["*Sources*"]
+    shown = 0
     for number, source in enumerate(sources[:MAX_SOURCES], start=1):
         title = " ".join((source.title or "").split())
         title = title if len(title) <= SUMMARY_CHARS else title[: SUMMARY_CHARS - 1] + "…"
         url = source.url.strip()
-        lines.append(f"{number}. {truncate_mrkdwn(link(url, title), 1000)}")
-    if len(sources) > MAX_SOURCES:
-        lines.append(f"and {len(sources) - MAX_SOURCES} more")
+        line = f"{number}. {truncate_mrkdwn(link(url, title), 1000)}"
+        if sum(len(known) + 1 for known in lines) + len(line) > SOURCES_CHARS:
+            break
+        lines.append(line)
+        shown = number
+    if len(sources) > shown:
+        lines.append(f"and {len(sources) - shown} more")
     return [_section(part) for part in split_mrkdwn("\n".join(lines), SECTION_LIMIT)]
 
 
@@ -229,7 +240,7 @@ def _footer_block(view: RunView) -> Block:
     parts += [f"{escape(key)}: {escape(value)}" for key, value in view.extra.items()]
     if view.worker_id:
         parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
-    return _context(truncate_mrkdwn(" · ".join(parts), SECTION_LIMIT))
+    return _context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))
 
 
 RUN_ACTIONS = "run_actions"

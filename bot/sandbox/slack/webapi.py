@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from . import oauth
+from .app_config import require_scopes
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator, drop_connection
 from .errors import ApiError, ConnectionDropped
@@ -22,7 +23,7 @@ from .methods_conversations import METHODS as CONVERSATIONS
 from .methods_files import METHODS as FILES
 from .methods_stream import METHODS as STREAM
 from .methods_views import METHODS as VIEWS
-from .state import JSON
+from .state import JSON, ChannelKind
 from .validate import WARNING_MESSAGES
 
 METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIEWS}
@@ -134,6 +135,7 @@ def _dispatch(
             "not_allowed_token_type" if token == emu.settings.app_token else "invalid_auth"
         )
     entry["team"] = workspace.id
+    require_scopes(workspace, method, _conversation_kind(emu, params, workspace.id))
     _gate(emu, method, workspace.id, _limit_channel(emu, method, params, workspace.id), params)
     params.pop("team_id", None)  # Bolt's per-request client adds it to every call
     call = Call(emu, method, params, workspace)
@@ -147,6 +149,12 @@ def _dispatch(
             metadata["messages"] = messages
         body["response_metadata"] = {**body.get("response_metadata", {}), **metadata}
     return body
+
+
+def _conversation_kind(emu: Emulator, params: dict[str, Any], team: str) -> ChannelKind | None:
+    """The type of the conversation a call is about, for scopes that depend on it."""
+    found = emu.world.channel(str(params.get("channel", "")), team)
+    return found.kind if found is not None else None
 
 
 def _limit_channel(emu: Emulator, method: str, params: dict[str, Any], team: str) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from ..app_config import REPO_MANIFEST
 from ..emulator import EMULATOR
 from ..seed import DEFAULT_TEAM
 from .view import history_view
@@ -20,14 +21,16 @@ HANDINGER_PATHS = {("GET", "overview"), ("GET", "clock"), ("POST", "clock")}
 """The Handinger emulator's control routes the page may use."""
 
 
-def slash_commands(manifest: str | None) -> list[dict[str, str]]:
-    """The manifest's slash commands (command, description, usage hint), for the composer."""
-    if not manifest:
+def slash_commands(manifest: str) -> list[dict[str, str]]:
+    """The manifest's slash commands (command, description, usage hint), for the composer;
+    `manifest` as `--manifest` takes it (`auto`: the repository's, `none`: none)."""
+    path = REPO_MANIFEST if manifest == "auto" else None if manifest == "none" else Path(manifest)
+    if path is None or not path.exists():
         return []
     try:
-        loaded: Any = yaml.safe_load(Path(manifest).read_text(encoding="utf-8"))
+        loaded: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        log.warning("cannot read the manifest %s: %s", manifest, exc)
+        log.warning("cannot read the manifest %s: %s", path, exc)
         return []
     commands = (loaded or {}).get("features", {}).get("slash_commands") or []
     return [
