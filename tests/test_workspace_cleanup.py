@@ -16,8 +16,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.core.edit_lane import EditPolicy
-from bot.core.edits import EditScheduler, EditsDropped
 from bot.core.ports import Mark
 from bot.core.runner import Runner
 from bot.core.schedules import create_schedule
@@ -25,6 +23,8 @@ from bot.core.views import RunView
 from bot.core.workspaces import UNINSTALLED, WorkspaceCleanup
 from bot.handinger import HandingerClient
 from bot.handinger.models import IntervalWhen
+from bot.slack.edit_lane import EditPolicy
+from bot.slack.edit_scheduler import EditScheduler, EditsDropped
 from bot.slack.installations import InstallationStore
 from bot.slack.listeners import lifecycle
 from bot.store import Run, Store
@@ -202,7 +202,9 @@ async def test_dropping_a_workspace_fails_its_waiting_edits_and_spares_the_other
             await release.wait()
         sent.append((key, payload))
 
-    edits: EditScheduler[str] = EditScheduler(sender, EditPolicy(interval=0.01, max_in_flight=1))
+    edits: EditScheduler[str, str] = EditScheduler(
+        sender, EditPolicy(interval=0.01, max_in_flight=1)
+    )
     in_flight = asyncio.create_task(edits.finish("T1", "slow-1", "final"))
     pending = asyncio.create_task(edits.finish("T1", "slow-2", "final"))
     await asyncio.sleep(0.05)

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ...budgets import Budget
 from ...config import Settings
 from ...core import problems
 from ...core.runner import Runner
@@ -20,7 +21,6 @@ from ...core.schedules import cancel_schedule, confirmation, create_schedule, sy
 from ...core.when import ParsedSchedule
 from ...core.when_times import duration_text
 from ...handinger.errors import HandingerError
-from ...handinger.models import Budget
 from ...store import Schedule
 from ..commands import CommandError, Help, parse_schedule_command
 from ..mrkdwn import escape
