@@ -14,6 +14,7 @@ from .core.digests import Digests
 from .core.files import FileDelivery
 from .core.runner import Runner
 from .core.schedules import ScheduleWatcher
+from .core.service import Rules, Service
 from .core.workspaces import WorkspaceCleanup
 from .handinger.client import HandingerClient
 from .logs import configured_secrets
@@ -72,11 +73,11 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     cleanup = WorkspaceCleanup(
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
     )
+    service = Service(runner, store, handinger, Rules.of(settings), schedules_changed=watcher.wake)
     app = build_app(
         settings,
-        runner,
+        service,
         bolt_client(settings),
-        watcher.wake,
         oauth=oauth_settings(settings, installations) if installations is not None else None,
         gone=cleanup.uninstalled,
     )
