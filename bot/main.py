@@ -12,6 +12,7 @@ from aiohttp import web
 from .config import Settings
 from .core.digests import Digests
 from .core.files import FileDelivery
+from .core.ports import Surface
 from .core.runner import Runner
 from .core.schedules import ScheduleWatcher
 from .core.service import Rules, Service
@@ -52,7 +53,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
-    surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
+    surface: Surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     digests = Digests(store, surface, files)
     watcher = ScheduleWatcher(

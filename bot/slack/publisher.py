@@ -1,14 +1,14 @@
 """The Slack side of a run: post its message, edit it through the edit scheduler, finish it.
 
-Implements the core's `RunSurface` with the Web API. Every call uses the bot token of the
-run's own workspace (`TeamClients`). Posting (`posting.py`), editing (`editing.py`) and private
-replies (`privately.py`) have modules of their own. Slack errors a user or an admin can act on
-(`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see `refused`) are
-explained to them here, ephemerally, and turned into `Undeliverable` so the core records the run
-as failed, with that explanation, without calling Handinger. Slack's passing failures (5xx,
-dropped connections) are tried through for `patience` seconds per call (`transient`), then
-reported as `NotShown`: Slack failed, not the run. Secrets are masked in every text from
-elsewhere that is shown (errors, notices), not only in the logs.
+Implements the core's port (`core.ports.Surface`) with the Web API. Every call uses the bot
+token of the run's own workspace (`TeamClients`). Posting (`posting.py`), editing (`editing.py`)
+and private replies (`privately.py`) have modules of their own. Slack errors a user or an admin
+can act on (`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see
+`refused`) are explained to them here, ephemerally, and turned into `Undeliverable` so the core
+records the run as failed, with that explanation, without calling Handinger. Slack's passing
+failures (5xx, dropped connections) are tried through for `patience` seconds per call
+(`transient`), then reported as `NotShown`: Slack failed, not the run. Secrets are masked in
+every text from elsewhere that is shown (errors, notices), not only in the logs.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.files import LocalFile
-from ..core.ports import Mark, NotShown, Undeliverable
+from ..core.ports import LocalFile, Mark, NotShown, Undeliverable
 from ..core.views import RunView
 from ..redact import Redactor
 from ..store import Run
@@ -107,7 +106,7 @@ class SlackSurface:
             log.info("dropped %d pending edit(s) in %s", dropped, team_id)
         self.clients.forget(team_id)
 
-    # ---- RunSurface -----------------------------------------------------------------------
+    # ---- the port: runs -----------------------------------------------------------------------
 
     async def open(self, run: Run, view: RunView) -> str:
         message = await asyncio.to_thread(render_progress, self._masked(view))
