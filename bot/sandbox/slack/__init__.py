@@ -21,7 +21,10 @@ Flags (defaults in brackets)
     --redirect-url URL  an OAuth Redirect URL of the app (repeatable)
     --manifest [auto]|PATH|none   the app's manifest.yml: the bot scopes an install grants and
                         the bot events delivered (`auto`: the repository's manifest.yml;
-                        `none`: every scope granted, every event delivered)
+                        `none`: every scope granted, every event delivered); its slash
+                        commands are the sandbox page's composer hints
+    --handinger-url URL the Handinger emulator shown in the sandbox page's Handinger panel
+                        (the page itself, at /sandbox/, is described in the `web` package)
 
 Default workspace
     T0001 "Emulator" (domain `emulator`), app A0001, verification token
