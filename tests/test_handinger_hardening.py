@@ -16,7 +16,7 @@ from bot.handinger import (
     InternalServerError,
 )
 from tests.procs import ServerProcess, running
-from tests.test_handinger_client import KEY, RecordingSleep, fault, requests, until_done
+from tests.test_handinger_client import KEY, RecordingSleep, download, fault, requests, until_done
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ async def test_a_redirect_off_the_handinger_origin_is_never_followed(
     target = f"{elsewhere}/_foreign/{worker_id}/notes.txt"
     fault(control, method="GET", path="/files/", action="redirect", location=target)
     with pytest.raises(ForeignOriginError) as refused:
-        await client.download_file(url, max_bytes=100_000)
+        await download(client, url, max_bytes=100_000)
     assert refused.value.url == target
     assert requests(control, path="/_foreign/") == []
 
@@ -72,7 +72,7 @@ async def test_a_redirect_within_the_origin_is_followed_with_the_key(
     worker_id, url = await published_file(client)
     path = f"/api/workers/{worker_id}/files/notes.txt"
     fault(control, method="GET", path="/files/", action="redirect", location=path)
-    data, _ = await client.download_file(url, max_bytes=100_000)
+    data, _ = await download(client, url, max_bytes=100_000)
     assert data.startswith(b"# notes.txt")
     hops = requests(control, "GET", path)
     assert [r["authorization"] for r in hops] == ["valid", "valid"]

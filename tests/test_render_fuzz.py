@@ -19,11 +19,12 @@ from typing import Any
 
 import pytest
 
+from bot.budgets import BUDGETS
 from bot.core import problems
 from bot.core.files import human_size, safe_filename
 from bot.core.schedules import confirmation
 from bot.core.views import RunState, RunView
-from bot.handinger.models import BUDGETS, Costs, IntervalWhen, Source, Usage
+from bot.handinger.models import Costs, IntervalWhen, Source, Usage
 from bot.sandbox.slack.errors import ApiError
 from bot.sandbox.slack.validate import check_blocks, check_text
 from bot.sandbox.slack.view_schema import view_problems
@@ -197,7 +198,6 @@ class Maker:
             error=self.line(rng.randint(1, 1000)) if state == "failed" else None,
             notice=self.line(rng.randint(0, 300)) or None,
             header=None,
-            extra={self.line(2): self.line(rng.randint(1, 300)) for _ in range(rng.randint(0, 5))},
         )
         for name, value in changes.items():
             view = _replace(view, name, value)

@@ -53,7 +53,6 @@ def rendered(text: str, rng: random.Random) -> list[SlackMessage]:
         budget=text[:20],
         notice=text[:200],
         header=text[:300],
-        extra={text[:30]: text[:30]},
     )
     final = render_final(base)
     failed = render_final(RunView(**{**_fields(base), "state": "failed", "error": text}))

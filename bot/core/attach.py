@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from ..handinger.errors import HandingerError
-from ..handinger.models import WHEN_ADAPTER, When, as_budget
+from ..handinger.models import WHEN_ADAPTER, When
 from ..store import PendingSchedule, Run
 from . import problems
 from .context import TurnContext
@@ -31,7 +31,7 @@ async def attach_schedule(
             creator_id=run.user_id,
             input=pending.input,
             when=when,
-            budget=as_budget(pending.budget),
+            budget=pending.budget,
             description=pending.description,
         )
     except HandingerError as error:

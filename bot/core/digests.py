@@ -12,29 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Protocol
 
 from ..handinger.history import PastTurn, past_turns
 from ..handinger.models import Worker
 from ..store import Run, Schedule, Store
 from .files import FileDelivery
 from .outcome import cost_record, recorded_cost
-from .ports import Undeliverable
+from .ports import DigestSurface, Undeliverable
 from .progress import TurnProgress
 from .views import RunView, build_view
 
 log = logging.getLogger(__name__)
-
-
-class DigestSurface(Protocol):
-    async def publish(self, run: Run, view: RunView) -> str:
-        """Post a finished message at the top of the run's channel; return its id
-        (`Undeliverable` if the channel cannot take it)."""
-        ...
-
-    async def find(self, run: Run) -> str | None:
-        """The run's message if an earlier process published it without recording it."""
-        ...
 
 
 def digest_header(schedule: Schedule, *, late: bool) -> str:

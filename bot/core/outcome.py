@@ -1,7 +1,7 @@
 """How a finished turn ends: its own answer from the worker's history, and whether it failed.
 
 The answer of a turn is the text of that turn's own assistant message(s) in `GET
-/api/workers/{id}` (DESIGN.md principle 1), found by where the turn's instruction sits in the
+/api/workers/{id}` (ARCHITECTURE.md, rule 1), found by where the turn's instruction sits in the
 history (`Run.messages_before`). So it is right whether the app saw the turn stream, restarted
 meanwhile, or later turns (a schedule firing) ran since: the worker's `output_text` is only the
 latest turn's text, used when this turn is the latest and the history shows no text for it.

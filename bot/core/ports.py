@@ -1,7 +1,16 @@
-"""What the core needs from a chat surface. The Slack adapter implements it; tests may too."""
+"""The core's one outbound port: what it needs from a chat surface (ARCHITECTURE.md, "The port").
+
+`Surface` is the whole port, which the Slack adapter implements. Each part of the core asks only
+for its role (`RunSurface` for turns, `FileSurface` for file delivery, `DigestSurface` for
+digests), so a test double implements just the role it stands in for. Everything crossing the
+port is a view model or a stored row: never Slack text or Block Kit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
 from ..store import Run
@@ -55,4 +64,52 @@ class RunSurface(Protocol):
 
     async def tell(self, run: Run, text: str) -> None:
         """Tell the run's requester something privately (plain text)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A downloaded worker file, ready to upload."""
+
+    local_path: Path
+    filename: str
+    title: str
+    media_type: str
+    size: int
+    sha256: str
+    source_path: str
+
+
+class FileSurface(Protocol):
+    async def upload_files(
+        self, run: Run, files: Sequence[LocalFile], comment: str
+    ) -> list[str | None]:
+        """Upload files into the run's thread; return their ids in order (None if unknown)."""
+        ...
+
+    async def notify(self, run: Run, text: str) -> None:
+        """Post one plain-text message in the run's thread."""
+        ...
+
+
+class DigestSurface(Protocol):
+    async def publish(self, run: Run, view: RunView) -> str:
+        """Post a finished message at the top of the run's channel; return its id
+        (`Undeliverable` if the channel cannot take it)."""
+        ...
+
+    async def find(self, run: Run) -> str | None:
+        """The run's message if an earlier process published it without recording it."""
+        ...
+
+
+class Surface(RunSurface, FileSurface, DigestSurface, Protocol):
+    """The whole port: where every run, file and digest is shown."""
+
+    def forget_workspace(self, team_id: str) -> None:
+        """The app was uninstalled from a workspace: drop what is held for it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Send what is still queued, then stop."""
         ...

@@ -2,7 +2,7 @@
 
 This is the heart of the app, and it knows nothing of Slack's wire: it talks to Handinger
 through the client, to users through a `RunSurface`, and remembers everything in the `Store`
-so that a restart can finish what was in flight (DESIGN.md principles 1, 4 and 5). Each run
+so that a restart can finish what was in flight (ARCHITECTURE.md, rules 1, 4 and 5). Each run
 is carried out by a `Turn`.
 """
 
@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
+from ..budgets import Budget
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError
-from ..handinger.models import Budget, When
+from ..handinger.models import When
 from ..store import ForgottenWorkspace, PendingSchedule, Run, Store
 from ..store.records import ACTIVE
 from . import problems
@@ -58,7 +59,6 @@ class Runner:
         self.handinger = handinger
         self.surface = surface
         self.default_budget = default_budget
-        self.files = files
         self.policy = policy or RunnerPolicy()
         self._clock = clock
         self._ctx = TurnContext(

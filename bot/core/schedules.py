@@ -17,9 +17,10 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
+from ..budgets import Budget, as_budget
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError, NotFoundError
-from ..handinger.models import Budget, When, WorkerSchedule
+from ..handinger.models import When, WorkerSchedule
 from ..store import Schedule, Store
 from .digests import Digests
 from .when_times import next_runs
@@ -75,7 +76,7 @@ async def create_schedule(
         worker_id=worker_id,
         creator_id=creator_id,
         input=input,
-        budget=remote.budget or budget or "standard",
+        budget=as_budget(remote.budget) or budget or "standard",
         type=remote.type,
         description=description,
         status="active",

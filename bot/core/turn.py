@@ -1,7 +1,7 @@
 """One turn of a run, from its first message to its final one.
 
 A `Turn` starts or continues a worker, relays the stream's progress to the surface, fetches
-the worker when the stream ends (the truth, DESIGN.md principle 1), finishes the message,
+the worker when the stream ends (the truth, ARCHITECTURE.md rule 1), finishes the message,
 delivers files, and on any failure leaves the message saying what went wrong.
 
 A run whose message cannot show its outcome when it ends (Slack or the final GET kept failing
@@ -21,7 +21,7 @@ from typing import Any
 from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
 from ..handinger.events import StreamEvent
 from ..handinger.history import answer_before, turn_end
-from ..handinger.models import Costs, Worker, as_budget
+from ..handinger.models import Costs, Worker
 from ..handinger.retry import should_retry
 from ..store import Run
 from . import problems
@@ -63,7 +63,7 @@ class Turn:
             key = self._about_to_send()
             await self.relay(
                 self.ctx.handinger.create_worker_streaming(
-                    self.run.input, budget=as_budget(self.run.budget), idempotency_key=key
+                    self.run.input, budget=self.run.budget, idempotency_key=key
                 )
             )
         elif recovering:
@@ -105,7 +105,7 @@ class Turn:
             self.progress.stale_text = answer_before(worker, len(worker.messages))
             key = self._about_to_send(messages_before=len(worker.messages))
             events = self.ctx.handinger.continue_worker_streaming(
-                worker.id, self.run.input, budget=as_budget(self.run.budget), idempotency_key=key
+                worker.id, self.run.input, budget=self.run.budget, idempotency_key=key
             )
             try:
                 await self.relay(events)
@@ -184,7 +184,7 @@ class Turn:
             self.ctx.surface.progress(self.run, self.view("working"))
 
     async def finalize(self) -> None:
-        """Render the final message from GET of the worker (principle 1), then files.
+        """Render the final message from GET of the worker (ARCHITECTURE.md rule 1), then files.
 
         Passing failures never turn a finished turn into a failed run: a final GET that kept
         failing marks the run `final_pending` before it fails (its message says the result will

@@ -6,7 +6,7 @@ value means the relay can be tested without Slack, and the renderer without Hand
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from ..handinger.models import Costs, Source, Usage, Worker, WorkerFile
@@ -42,11 +42,6 @@ class RunView:
     error: str | None = None
     notice: str | None = None
     header: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("completed", "failed")
 
 
 def build_view(

@@ -32,20 +32,17 @@ from .when_times import (
     describe_when,
     format_moment,
     next_runs,
-    timezone_note,
     user_zone,
 )
 
 
 @dataclass(frozen=True)
 class ParsedSchedule:
-    """A valid `<when>` and its instruction, with what the confirmation needs to show."""
+    """A valid `<when>`, its instruction, and how listings describe it."""
 
     when: When
     instruction: str
     description: str
-    next_runs: list[datetime]
-    timezone_note: str | None
 
 
 @dataclass(frozen=True)
@@ -56,8 +53,6 @@ class ParsedWhen:
     text: str
     rest: str
     description: str
-    next_runs: list[datetime]
-    timezone_note: str | None
 
     def with_instruction(self, instruction: str) -> ParsedSchedule | WhenError:
         """The schedule of this `<when>` with `instruction`, which must say something."""
@@ -67,9 +62,7 @@ class ParsedWhen:
                 f"{_code(self.text)} says when, but not what: add the instruction after it,"
                 f" e.g. {example}."
             )
-        return ParsedSchedule(
-            self.when, instruction.strip(), self.description, self.next_runs, self.timezone_note
-        )
+        return ParsedSchedule(self.when, instruction.strip(), self.description)
 
 
 @dataclass(frozen=True)
@@ -158,8 +151,7 @@ def parse_when(
     description = describe_when(step.when, step.tz)
     if isinstance(step.when, DelayedWhen):
         description += f" (at {format_moment(runs[0])} UTC)"
-    note = timezone_note(step.when, now, step.tz)
-    return ParsedWhen(step.when, when_text, step.rest, description, runs, note)
+    return ParsedWhen(step.when, when_text, step.rest, description)
 
 
 def _parse_relative(keyword: str, rest: str, tz: str | None) -> _Step | WhenError:

@@ -22,15 +22,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-Budget = Literal["low", "standard", "high", "unlimited"]
-BUDGETS: tuple[Budget, ...] = ("low", "standard", "high", "unlimited")
-
-
-def as_budget(value: str) -> Budget | None:
-    """`value` as a budget the API knows (a stored one), or None to use the API's default."""
-    return next((budget for budget in BUDGETS if budget == value), None)
-
-
 MAX_SCHEDULE_SECONDS = 31_536_000
 """The API accepts delays and intervals from 1 second up to one year."""
 

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..budgets import Budget
 from ..core.when import ParsedSchedule, WhenError, parse_when
-from ..handinger.models import Budget
 from .mrkdwn import escape, slack_to_plain
 from .options import CommandError, leading_options, read_options
 

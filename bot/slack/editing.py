@@ -14,13 +14,13 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Hashable
+from typing import NamedTuple
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.edits import RateLimited, Unchanged
 from ..core.views import RunView
 from .clients import TeamClients
+from .edit_scheduler import RateLimited, Unchanged
 from .posting import retry_after
 from .render import SlackMessage, render_progress
 from .transient import code_of, is_transient
@@ -28,6 +28,14 @@ from .transient import code_of, is_transient
 log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 1000
+
+
+class MessageKey(NamedTuple):
+    """A message for the edit scheduler: its workspace (whose token edits it), channel, ts."""
+
+    team: str
+    channel: str
+    ts: str
 
 
 def fingerprint(*parts: str) -> str:
@@ -40,20 +48,19 @@ def content_of(message: SlackMessage) -> str:
 
 
 class Editor:
-    """The edit scheduler's sender; messages are keyed `(team, channel, ts)`."""
+    """The edit scheduler's sender."""
 
     def __init__(self, clients: TeamClients) -> None:
         self.clients = clients
-        self._shown: dict[Hashable, str] = {}
+        self._shown: dict[MessageKey, str] = {}
 
-    def posted(self, key: Hashable, message: SlackMessage) -> None:
+    def posted(self, key: MessageKey, message: SlackMessage) -> None:
         """Message `key` was just posted with this content."""
         self._remember(key, content_of(message))
 
-    async def send(self, key: Hashable, content: RunView | SlackMessage, final: bool) -> None:
+    async def send(self, key: MessageKey, content: RunView | SlackMessage, final: bool) -> None:
         """Send one edit; a progress view is rendered now, in a thread, so neither the stream's
         pace nor the answer's length costs the event loop anything (see `render_progress`)."""
-        assert isinstance(key, tuple)
         team, channel, ts = key
         if isinstance(content, SlackMessage):
             message = content
@@ -81,7 +88,7 @@ class Editor:
             raise
         self._remember(key, shown)
 
-    def _remember(self, key: Hashable, content: str) -> None:
+    def _remember(self, key: MessageKey, content: str) -> None:
         self._shown.pop(key, None)
         self._shown[key] = content  # most recently touched last
         while len(self._shown) > MAX_REMEMBERED:

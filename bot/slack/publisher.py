@@ -1,34 +1,33 @@
 """The Slack side of a run: post its message, edit it through the edit scheduler, finish it.
 
-Implements the core's `RunSurface` with the Web API. Every call uses the bot token of the
-run's own workspace (`TeamClients`). Posting (`posting.py`), editing (`editing.py`) and private
-replies (`privately.py`) have modules of their own. Slack errors a user or an admin can act on
-(`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see `refused`) are
-explained to them here, ephemerally, and turned into `Undeliverable` so the core records the run
-as failed, with that explanation, without calling Handinger. Slack's passing failures (5xx,
-dropped connections) are tried through for `patience` seconds per call (`transient`), then
-reported as `NotShown`: Slack failed, not the run. Secrets are masked in every text from
-elsewhere that is shown (errors, notices), not only in the logs.
+Implements the core's port (`core.ports.Surface`) with the Web API. Every call uses the bot
+token of the run's own workspace (`TeamClients`). Posting (`posting.py`), editing (`editing.py`)
+and private replies (`privately.py`) have modules of their own. Slack errors a user or an admin
+can act on (`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see
+`refused`) are explained to them here, ephemerally, and turned into `Undeliverable` so the core
+records the run as failed, with that explanation, without calling Handinger. Slack's passing
+failures (5xx, dropped connections) are tried through for `patience` seconds per call
+(`transient`), then reported as `NotShown`: Slack failed, not the run. Secrets are masked in
+every text from elsewhere that is shown (errors, notices), not only in the logs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.edits import EditScheduler
-from ..core.files import LocalFile
-from ..core.ports import Mark, NotShown, Undeliverable
+from ..core.ports import LocalFile, Mark, NotShown, Undeliverable
 from ..core.views import RunView
 from ..redact import Redactor
 from ..store import Run
 from .clients import TeamClients
-from .editing import Editor, fingerprint
+from .edit_scheduler import EditScheduler
+from .editing import Editor, MessageKey, fingerprint
 from .mrkdwn import escape
 from .pacing import ChannelPacer
 from .posting import Poster
@@ -75,7 +74,7 @@ class SlackSurface:
         self,
         clients: TeamClients,
         *,
-        edits: EditScheduler[RunView | SlackMessage] | None = None,
+        edits: EditScheduler[MessageKey, RunView | SlackMessage] | None = None,
         pacer: ChannelPacer | None = None,
         max_post_attempts: int = 30,
         patience: float = 120.0,
@@ -84,7 +83,7 @@ class SlackSurface:
     ) -> None:
         self.clients = clients
         self.editor = Editor(clients)
-        self.edits: EditScheduler[RunView | SlackMessage] = edits or EditScheduler(
+        self.edits: EditScheduler[MessageKey, RunView | SlackMessage] = edits or EditScheduler(
             self.editor.send, retryable=is_transient
         )
         self.pacer = pacer or ChannelPacer()
@@ -95,7 +94,7 @@ class SlackSurface:
         self.patience = patience
         self.redactor = redactor or Redactor()
         self._sleep = sleep
-        self._posted: dict[Hashable, set[str]] = {}  # what each message's overflow posted
+        self._posted: dict[MessageKey, set[str]] = {}  # what each message's overflow posted
 
     async def aclose(self) -> None:
         await self.edits.aclose()
@@ -107,7 +106,7 @@ class SlackSurface:
             log.info("dropped %d pending edit(s) in %s", dropped, team_id)
         self.clients.forget(team_id)
 
-    # ---- RunSurface -----------------------------------------------------------------------
+    # ---- the port: runs -----------------------------------------------------------------------
 
     async def open(self, run: Run, view: RunView) -> str:
         message = await asyncio.to_thread(render_progress, self._masked(view))
@@ -217,7 +216,7 @@ class SlackSurface:
     # ---- helpers --------------------------------------------------------------------------
 
     async def _post_overflow(
-        self, run: Run, final: FinalMessages, key: Hashable, thread_ts: str
+        self, run: Run, final: FinalMessages, key: MessageKey, thread_ts: str
     ) -> None:
         """What did not fit the card: continuation replies, then the whole answer as a file.
 
@@ -252,7 +251,7 @@ class SlackSurface:
             )
             posted.add(mark)
 
-    def _remembered(self, key: Hashable) -> set[str]:
+    def _remembered(self, key: MessageKey) -> set[str]:
         posted = self._posted.pop(key, set())
         self._posted[key] = posted  # most recently used last
         while len(self._posted) > MAX_REMEMBERED:
@@ -308,6 +307,5 @@ class SlackSurface:
                 raise
 
 
-def _key(run: Run, ts: str) -> tuple[str, str, str]:
-    """A message for the edit scheduler: its workspace (whose token edits it), channel, ts."""
-    return (run.team_id, run.channel_id, ts)
+def _key(run: Run, ts: str) -> MessageKey:
+    return MessageKey(run.team_id, run.channel_id, ts)

@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..budgets import BUDGETS
 from ..core.views import RunView
-from ..handinger.models import BUDGETS, Source
+from ..handinger.models import Source
 from .commands import RESERVED_WORDS
 from .links import link
 from .markdown import markdown_head, markdown_tail, markdown_to_mrkdwn
@@ -237,7 +238,6 @@ def _footer_block(view: RunView) -> Block:
         parts.append(format_cost(cost))
     if usage is not None and usage.credits is not None:
         parts.append(f"{_number(usage.credits)} credits")
-    parts += [f"{escape(key)}: {escape(value)}" for key, value in view.extra.items()]
     if view.worker_id:
         parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
     return _context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))

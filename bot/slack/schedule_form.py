@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..budgets import BUDGETS, Budget
 from ..config import Settings
 from ..core.when import ParsedSchedule, WhenError, parse_when
-from ..handinger.models import BUDGETS, Budget
 from .options import CommandError, read_options
 from .schedule_views import BUDGET_BLOCK, INSTRUCTION_BLOCK, WHEN_BLOCK
 

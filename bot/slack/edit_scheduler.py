@@ -1,4 +1,4 @@
-"""The edit scheduler: every live message edit goes through here (DESIGN.md principle 3).
+"""The edit scheduler: every live message edit goes through here (see ARCHITECTURE.md).
 
 Slack allows about 50 `chat.update` calls a minute per workspace, for all messages together, so
 edits are planned rather than fired:
@@ -37,6 +37,7 @@ from .edit_lane import EditLane, EditPolicy, Send
 log = logging.getLogger(__name__)
 
 P = TypeVar("P")
+K = TypeVar("K", bound=Hashable)
 
 
 class EditsDropped(Exception):
@@ -59,19 +60,19 @@ class Unchanged(Exception):
     """Raised by a sender when the message already shows this content: nothing was sent."""
 
 
-Sender = Callable[[Hashable, P, bool], Awaitable[None]]
+Sender = Callable[[K, P, bool], Awaitable[None]]
 """Sends one edit: `(message key, payload, final)`. Raises `RateLimited` on a 429, and
 `Unchanged` when it did not send because the message already shows `payload`."""
 
 Retryable = Callable[[BaseException], bool]
 
 
-class EditScheduler(Generic[P]):
+class EditScheduler(Generic[K, P]):
     """Runs one `EditLane` per workspace and sends through `sender`."""
 
     def __init__(
         self,
-        sender: Sender[P],
+        sender: Sender[K, P],
         policy: EditPolicy | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -81,12 +82,12 @@ class EditScheduler(Generic[P]):
         self.policy = policy or EditPolicy()
         self._clock = clock
         self._retryable = retryable
-        self._lanes: dict[str, EditLane[P]] = {}
+        self._lanes: dict[str, EditLane[K, P]] = {}
         self._wakers: dict[str, asyncio.Event] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._sends: dict[asyncio.Task[None], str] = {}  # each send and its workspace
 
-    def update(self, workspace: str, key: Hashable, payload: P, *, text_chars: int = 0) -> None:
+    def update(self, workspace: str, key: K, payload: P, *, text_chars: int = 0) -> None:
         """Show `payload` on message `key` soon; superseded by any newer update.
 
         `text_chars`: how much answer text `payload` shows (see `EditLane.offer`).
@@ -95,7 +96,7 @@ class EditScheduler(Generic[P]):
         lane.offer(key, payload, final=False, now=self._clock(), text_chars=text_chars)
         self._wakers[workspace].set()
 
-    async def finish(self, workspace: str, key: Hashable, payload: P) -> None:
+    async def finish(self, workspace: str, key: K, payload: P) -> None:
         """Send the final content of `key` ahead of progress edits and wait until it is sent.
 
         Raises the sender's error if it failed for good.
@@ -108,7 +109,7 @@ class EditScheduler(Generic[P]):
         finally:
             self.forget(workspace, key)
 
-    def forget(self, workspace: str, key: Hashable) -> None:
+    def forget(self, workspace: str, key: K) -> None:
         lane = self._lanes.get(workspace)
         if lane is not None:
             lane.forget(key)
@@ -141,7 +142,7 @@ class EditScheduler(Generic[P]):
         await asyncio.gather(*self._tasks.values(), *self._sends, return_exceptions=True)
         self._tasks.clear()
 
-    def _lane(self, workspace: str) -> EditLane[P]:
+    def _lane(self, workspace: str) -> EditLane[K, P]:
         lane = self._lanes.get(workspace)
         if lane is None:
             lane = self._lanes[workspace] = EditLane(self.policy, now=self._clock())
@@ -151,7 +152,7 @@ class EditScheduler(Generic[P]):
             )
         return lane
 
-    async def _run(self, workspace: str, lane: EditLane[P]) -> None:
+    async def _run(self, workspace: str, lane: EditLane[K, P]) -> None:
         waker = self._wakers[workspace]
         while True:
             decision = lane.next(self._clock())
@@ -169,7 +170,7 @@ class EditScheduler(Generic[P]):
     def _send_done(self, task: asyncio.Task[None]) -> None:
         self._sends.pop(task, None)
 
-    async def _send(self, workspace: str, lane: EditLane[P], send: Send[P]) -> None:
+    async def _send(self, workspace: str, lane: EditLane[K, P], send: Send[K, P]) -> None:
         try:
             await self._sender(send.key, send.payload, send.final)
         except RateLimited as limited:

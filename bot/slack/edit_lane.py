@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 P = TypeVar("P")
+K = TypeVar("K", bound=Hashable)
 
 FINAL, FIRST_WORDS, MORE_WORDS, STATUS = range(4)
 """Edit classes, most urgent first."""
@@ -69,8 +70,8 @@ class _Entry(Generic[P]):
 
 
 @dataclass(frozen=True, slots=True)
-class Send(Generic[P]):
-    key: Hashable
+class Send(Generic[K, P]):
+    key: K
     payload: P
     final: bool
 
@@ -83,7 +84,7 @@ class Wait:
 
 
 @dataclass(slots=True)
-class EditLane(Generic[P]):
+class EditLane(Generic[K, P]):
     """What to send next in one workspace. All methods take `now` (monotonic seconds)."""
 
     policy: EditPolicy
@@ -91,10 +92,10 @@ class EditLane(Generic[P]):
     tokens: float = field(init=False)
     refilled_at: float = field(init=False)
     paused_until: float = -math.inf
-    pending: dict[Hashable, _Entry[P]] = field(default_factory=dict)
-    in_flight: dict[Hashable, _Entry[P]] = field(default_factory=dict)
-    last_sent: dict[Hashable, float] = field(default_factory=dict)
-    shown_chars: dict[Hashable, int] = field(default_factory=dict)
+    pending: dict[K, _Entry[P]] = field(default_factory=dict)
+    in_flight: dict[K, _Entry[P]] = field(default_factory=dict)
+    last_sent: dict[K, float] = field(default_factory=dict)
+    shown_chars: dict[K, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.tokens = self.policy.burst
@@ -102,7 +103,7 @@ class EditLane(Generic[P]):
 
     def offer(
         self,
-        key: Hashable,
+        key: K,
         payload: P,
         *,
         final: bool,
@@ -133,7 +134,7 @@ class EditLane(Generic[P]):
             retry_at=older.retry_at if older is not None else -math.inf,
         )
 
-    def next(self, now: float) -> Send[P] | Wait:
+    def next(self, now: float) -> Send[K, P] | Wait:
         """The next edit to send now, or how long to wait."""
         self._refill(now)
         if not self.pending:
@@ -142,7 +143,7 @@ class EditLane(Generic[P]):
             return Wait(self.paused_until)
         if len(self.in_flight) >= self.policy.max_in_flight:
             return Wait(None)
-        ready: list[tuple[Hashable, _Entry[P]]] = []
+        ready: list[tuple[K, _Entry[P]]] = []
         earliest = math.inf
         for key, entry in self.pending.items():
             if key in self.in_flight:
@@ -165,7 +166,7 @@ class EditLane(Generic[P]):
         self.in_flight[key] = entry
         return Send(key, entry.payload, entry.final)
 
-    def sent(self, key: Hashable, now: float) -> None:
+    def sent(self, key: K, now: float) -> None:
         """The edit of `key` reached Slack."""
         entry = self.in_flight.pop(key)
         self.last_sent[key] = now
@@ -176,7 +177,7 @@ class EditLane(Generic[P]):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def unchanged(self, key: Hashable) -> None:
+    def unchanged(self, key: K) -> None:
         """The message already showed the edit's content: settled as sent, but it spent no
         call, so its token is given back and the message's interval is not restarted."""
         entry = self.in_flight.pop(key)
@@ -186,14 +187,14 @@ class EditLane(Generic[P]):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def rate_limited(self, key: Hashable, retry_after: float, now: float) -> None:
+    def rate_limited(self, key: K, retry_after: float, now: float) -> None:
         """Slack said 429: pause the workspace and keep the edit unless newer content exists."""
         entry = self.in_flight.pop(key)
         self.paused_until = max(self.paused_until, now + retry_after)
         self.tokens = min(self.tokens, 0.0)
         self._requeue(key, entry)
 
-    def failed(self, key: Hashable, error: BaseException, *, retry: bool, now: float) -> None:
+    def failed(self, key: K, error: BaseException, *, retry: bool, now: float) -> None:
         """The edit failed for another reason: if `retry`, send it again after a backoff, a
         bounded number of times; else (or then) the error goes to whoever awaits it."""
         entry = self.in_flight.pop(key)
@@ -206,16 +207,16 @@ class EditLane(Generic[P]):
             if not waiter.done():
                 waiter.set_exception(error)
 
-    def forget(self, key: Hashable) -> None:
+    def forget(self, key: K) -> None:
         """The message is finished; drop its pacing history."""
         if key not in self.pending and key not in self.in_flight:
             self.last_sent.pop(key, None)
             self.shown_chars.pop(key, None)
 
-    def _shown(self, key: Hashable) -> int:
+    def _shown(self, key: K) -> int:
         return self.shown_chars.get(key, 0)
 
-    def _requeue(self, key: Hashable, entry: _Entry[P]) -> None:
+    def _requeue(self, key: K, entry: _Entry[P]) -> None:
         newer = self.pending.get(key)
         if newer is None:
             self.pending[key] = entry
