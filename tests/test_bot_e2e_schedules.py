@@ -4,6 +4,7 @@ emulator's clock, moved forward by the test), exactly once, also across a restar
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from croniter import croniter
@@ -16,6 +17,10 @@ FAST_CHECKS = {"HANDINGER_SCHEDULE_CHECK_SECONDS": "0.5"}
 
 def digests(stack: Stack) -> list[dict[str, Any]]:
     return [m for m in stack.bot_messages() if "Scheduled digest" in str(m["blocks"])]
+
+
+def has_digests(stack: Stack, count: int) -> bool:
+    return len(digests(stack)) >= count
 
 
 def advance(stack: Stack, seconds: float) -> None:
@@ -51,9 +56,9 @@ def test_an_interval_schedule_posts_each_run_once_and_threads_continue(idle_stac
     for fired in range(1, 4):
         wait_until(lambda: not stack.worker(worker["id"])["running"], what="an idle worker")
         advance(stack, 3601)
-        wait_until(lambda n=fired: len(digests(stack)) >= n + 1, what=f"digest {fired + 1}")
+        wait_until(partial(has_digests, stack, fired + 1), what=f"digest {fired + 1}")
     wait_until(lambda: stack.workers()[0]["turns"] == 4, what="four turns")
-    posted = wait_until(lambda: (d := digests(stack)) and len(d) == 4 and d, what="4 digests")
+    posted = wait_until(lambda: d if len(d := digests(stack)) == 4 else None, what="4 digests")
     texts = assistant_texts(stack, worker["id"])
     assert len(texts) == 4
     for message, text in zip(sorted(posted, key=lambda m: float(m["ts"])), texts, strict=True):
@@ -122,7 +127,7 @@ def test_a_run_missed_while_down_is_posted_once_marked_late(idle_stack: Stack) -
     wait_until(lambda: stack.workers()[0]["turns"] == 2, what="the scheduled turn")
     wait_until(lambda: not stack.worker(worker["id"])["running"], what="its end")
     stack.start_bot(**FAST_CHECKS)
-    late = wait_until(lambda: (d := digests(stack)) and len(d) == 2 and d, what="the late digest")
+    late = wait_until(lambda: d if len(d := digests(stack)) == 2 else None, what="the late digest")
     newest = max(late, key=lambda m: float(m["ts"]))
     assert "late" in str(newest["blocks"])
     stack.bot.stop()
@@ -145,7 +150,7 @@ def test_every_invalid_when_gets_a_precise_message_and_calls_no_api(stack: Stack
     for text in cases:
         assert stack.slash(text)["ok"]
     said = wait_until(
-        lambda: (e := stack.ephemeral()) and len(e) >= len(cases) and e, what="every answer"
+        lambda: e if len(e := stack.ephemeral()) >= len(cases) else None, what="every answer"
     )
     for (text, needle), answer in zip(cases.items(), said, strict=False):
         assert needle in str(answer).lower(), (text, answer)
@@ -238,7 +243,7 @@ def test_a_crash_during_the_first_run_loses_neither_it_nor_a_firing(idle_stack: 
     stack.start_bot(**FAST_CHECKS)
     posted = wait_until(
         lambda: (
-            (d := [m for m in digests(stack) if m["text"].startswith("✅")]) and len(d) == 2 and d
+            d if len(d := [m for m in digests(stack) if m["text"].startswith("✅")]) == 2 else None
         ),
         what="the first run finished and the late digest",
     )
