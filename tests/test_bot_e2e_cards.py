@@ -11,14 +11,7 @@ import pytest
 
 from tests.cards import click, make_stale, redrawn, run_id_of
 from tests.e2e import Stack, is_final, section_text, wait_until
-
-
-def digests(stack: Stack) -> list[dict[str, Any]]:
-    return [m for m in stack.bot_messages() if "Scheduled digest" in str(m["blocks"])]
-
-
-def has_digests(stack: Stack, count: int) -> bool:
-    return len(digests(stack)) >= count
+from tests.schedules import digests, has_digests
 
 
 def test_refresh_while_a_later_turn_runs_keeps_the_card_on_its_own_turn(stack: Stack) -> None:

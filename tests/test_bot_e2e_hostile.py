@@ -21,7 +21,7 @@ from bot.store import Store
 from tests.e2e import Stack, is_final, section_text, wait_until
 from tests.hostile import deceptive_links, limit_problems, live_mentions, message_texts
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import emulator
+from tests.slack_emulator import emulator
 
 PARENS = "https://a/" + ")" * 30_000
 COMMANDS = ["help", "status", "help", "status", "say hi [[duration=1]]", "help"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e import Stack, wait_until
-from tests.test_bot_e2e_schedules import open_modals, schedule_id_from
+from tests.schedules import open_modals, schedule_id_from
 
 
 def answers(stack: Stack, count: int) -> list[str]:

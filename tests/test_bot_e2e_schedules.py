@@ -5,44 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from croniter import croniter
 
 from bot.slack.markdown import markdown_to_mrkdwn
 from tests.e2e import Stack, section_text, squash, wait_until
-
-FAST_CHECKS = {"HANDINGER_SCHEDULE_CHECK_SECONDS": "0.5"}
-
-
-def digests(stack: Stack) -> list[dict[str, Any]]:
-    return [m for m in stack.bot_messages() if "Scheduled digest" in str(m["blocks"])]
-
-
-def has_digests(stack: Stack, count: int) -> bool:
-    return len(digests(stack)) >= count
-
-
-def advance(stack: Stack, seconds: float) -> None:
-    stack.handinger.post("/_emulator/clock", json={"advance": seconds}).raise_for_status()
-
-
-def assistant_texts(stack: Stack, worker_id: str) -> list[str]:
-    messages = stack.worker(worker_id)["messages"]
-    return [
-        "".join(p.get("text", "") for p in m["parts"] if p.get("type") == "text")
-        for m in messages
-        if m.get("role") == "assistant"
-    ]
-
-
-def schedule_id_from(stack: Stack, user: str = "U0001") -> str:
-    said = wait_until(
-        lambda: [e for e in stack.ephemeral(user) if "Scheduled:" in str(e)], what="confirmation"
-    )
-    text = str(said[-1])
-    start = text.index("unschedule ") + len("unschedule ")
-    return text[start:].split("`")[0].strip()
+from tests.schedules import (
+    FAST_CHECKS,
+    advance,
+    assistant_texts,
+    digests,
+    has_digests,
+    open_modals,
+    schedule_id_from,
+    submit,
+)
 
 
 def test_an_interval_schedule_posts_each_run_once_and_threads_continue(idle_stack: Stack) -> None:
@@ -156,27 +133,6 @@ def test_every_invalid_when_gets_a_precise_message_and_calls_no_api(stack: Stack
         assert needle in str(answer).lower(), (text, answer)
     assert stack.handinger.get("/_emulator/requests").json() == []
     assert stack.bot_messages() == []
-
-
-def open_modals(stack: Stack) -> list[dict[str, Any]]:
-    views: list[dict[str, Any]] = stack.slack.get("/_emulator/views").json()["views"]
-    return [v for v in views if v.get("callback_id") == "schedule_modal"]
-
-
-def submit(stack: Stack, view_id: str, when: str, instruction: str) -> dict[str, Any]:
-    values = {
-        "when": {"value": {"type": "plain_text_input", "value": when}},
-        "instruction": {"value": {"type": "plain_text_input", "value": instruction}},
-        "budget": {
-            "value": {"type": "static_select", "selected_option": {"value": "low"}},
-        },
-    }
-    response = stack.slack.post(
-        f"/_emulator/views/{view_id}/submit", json={"user": "U0001", "values": values}
-    )
-    response.raise_for_status()
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def test_the_schedule_modal_shows_errors_inline_then_schedules(stack: Stack) -> None:

@@ -18,7 +18,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import (
+from tests.slack_emulator import (
     APP_TOKEN,
     BOT_TOKEN,
     SECRET,
