@@ -16,8 +16,8 @@ from bot.handinger import (
     InternalServerError,
 )
 from bot.slack.wording import problem_text
+from tests.handinger_helpers import KEY, RecordingSleep, download, fault, requests, until_done
 from tests.procs import ServerProcess, running
-from tests.test_handinger_client import KEY, RecordingSleep, download, fault, requests, until_done
 
 
 @pytest.fixture(scope="module")
