@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot tests scripts bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict bot
+	$(BIN)/mypy --strict bot tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

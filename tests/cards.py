@@ -14,7 +14,7 @@ STALE = "stale"
 def run_id_of(card: dict[str, Any]) -> str:
     """The run id in the finished card's ⋯ menu."""
     return next(
-        option["value"].split(":")[1]
+        str(option["value"]).split(":")[1]
         for block in card["blocks"]
         if block["type"] == "actions"
         for option in block["elements"][0]["options"]

@@ -4,16 +4,14 @@ never sent; a post Slack made before failing is kept, not posted a second time."
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
 from tests.cards import click, make_stale, redrawn, run_id_of
 from tests.e2e import Stack, is_final, section_text, wait_until
-
-
-def digests(stack: Stack) -> list[dict[str, Any]]:
-    return [m for m in stack.bot_messages() if "Scheduled digest" in str(m["blocks"])]
+from tests.schedules import digests, has_digests
 
 
 def test_refresh_while_a_later_turn_runs_keeps_the_card_on_its_own_turn(stack: Stack) -> None:
@@ -48,7 +46,7 @@ def test_refresh_redraws_a_digest_with_its_own_scheduled_turn(idle_stack: Stack)
     for fired in (1, 2):
         wait_until(lambda: not stack.worker(worker["id"])["running"], what="an idle worker")
         stack.handinger.post("/_emulator/clock", json={"advance": 3601}).raise_for_status()
-        wait_until(lambda n=fired: len(digests(stack)) > n, what=f"digest {fired + 1}")
+        wait_until(partial(has_digests, stack, fired + 1), what=f"digest {fired + 1}")
     second = sorted(digests(stack), key=lambda m: float(m["ts"]))[1]
     make_stale(stack, second, **fast)
     click(stack, second, f"refresh:{run_id_of(second)}")

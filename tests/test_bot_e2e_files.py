@@ -39,7 +39,7 @@ def test_files_are_uploaded_once_with_safe_names_across_turns_and_restarts(
     stack.start_bot(HANDINGER_MAX_FILE_BYTES=CAP)
     stack.slash("build the report [[files=2]] [[filesize=300000]]")
     [card] = stack.wait_final_card()
-    files = wait_until(lambda: (f := thread_files(stack, card["ts"])) and len(f) >= 2 and f)
+    files = wait_until(lambda: f if len(f := thread_files(stack, card["ts"])) >= 2 else None)
     [worker] = stack.workers()
     by_name = {f["name"]: f for f in files}
     assert set(by_name) == {"reports-q3-summary.md", "chart.png"}
@@ -57,7 +57,7 @@ def test_files_are_uploaded_once_with_safe_names_across_turns_and_restarts(
     # A follow-up that publishes one more file: only that one is uploaded.
     stack.post("add notes [[file=extra/notes.txt]]", thread_ts=card["ts"])
     stack.wait_final_reply(card["ts"], 1)
-    files = wait_until(lambda: (f := thread_files(stack, card["ts"])) and len(f) >= 3 and f)
+    files = wait_until(lambda: f if len(f := thread_files(stack, card["ts"])) >= 3 else None)
     assert sorted(f["name"] for f in files) == [
         "chart.png",
         "extra-notes.txt",
@@ -78,7 +78,7 @@ def test_files_are_uploaded_once_with_safe_names_across_turns_and_restarts(
         "update the summary [[file=reports/q3/summary.md]] [[version=2]]", thread_ts=card["ts"]
     )
     stack.wait_final_reply(card["ts"], 3)
-    files = wait_until(lambda: (f := thread_files(stack, card["ts"])) and len(f) >= 4 and f)
+    files = wait_until(lambda: f if len(f := thread_files(stack, card["ts"])) >= 4 else None)
     summaries = [f for f in files if f["name"] == "reports-q3-summary.md"]
     assert len(summaries) == 2
     assert slack_bytes(stack, summaries[-1]) == handinger_bytes(

@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from tests.e2e import Stack, wait_until
-from tests.test_bot_e2e_schedules import FAST_CHECKS, advance, digests
+from tests.schedules import FAST_CHECKS, advance, digests
 
 
 def runs(stack: Stack) -> list[dict[str, Any]]:

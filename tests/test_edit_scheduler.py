@@ -194,7 +194,7 @@ def test_finals_go_out_in_the_order_they_were_finished() -> None:
     drain(lane, 0)  # it has just been edited, so its last_sent_at is recent
     lane.offer("quiet", "q-final", final=True, now=5)
     lane.offer("early-talker", "e-final", final=True, now=6)
-    order = []
+    order: list[str] = []
     now = 6.0
     while len(order) < 2:
         decision = lane.next(now)

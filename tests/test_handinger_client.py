@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -38,24 +37,10 @@ from bot.handinger import (
     StreamStalledError,
     TextDelta,
     UnprocessableEntityError,
-    Worker,
 )
 from bot.handinger.errors import FileTooLargeError
+from tests.handinger_helpers import KEY, RecordingSleep, download, fault, requests, until_done
 from tests.procs import ServerProcess, running
-
-
-async def download(
-    client: HandingerClient, url: str, *, max_bytes: int, allow_foreign: bool = False
-) -> tuple[bytes, str]:
-    """A published file in memory, with its media type."""
-    buffer = io.BytesIO()
-    result = await client.download_file_to(
-        url, buffer, max_bytes=max_bytes, allow_foreign=allow_foreign
-    )
-    return buffer.getvalue(), result.media_type
-
-
-KEY = "test-key"
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +55,6 @@ def control(emulator: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emulator.url, timeout=10) as http:
         http.post("/_emulator/reset").raise_for_status()
         yield http
-
-
-class RecordingSleep:
-    """Records the delays the retry loop asks for, and waits only a token amount."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -98,28 +72,8 @@ async def client(
         yield c
 
 
-def requests(control: httpx.Client, method: str | None = None, path: str = "") -> list[Any]:
-    log: list[Any] = control.get("/_emulator/requests").json()
-    return [
-        r for r in log if (method is None or r["method"] == method) and r["path"].startswith(path)
-    ]
-
-
-def fault(control: httpx.Client, **spec: Any) -> None:
-    control.post("/_emulator/faults", json=spec).raise_for_status()
-
-
 def configure(control: httpx.Client, **config: Any) -> None:
     control.post("/_emulator/config", json=config).raise_for_status()
-
-
-async def until_done(client: HandingerClient, worker_id: str) -> Worker:
-    for _ in range(400):
-        worker = await client.get_worker(worker_id)
-        if not worker.is_running:
-            return worker
-        await asyncio.sleep(0.05)
-    raise AssertionError("worker never finished")
 
 
 async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.core.ports import Mark
+from bot.core.ports import Mark, Notice
 from bot.core.runner import Runner, RunnerPolicy
 from bot.core.views import RunView
 from bot.handinger import HandingerClient
@@ -48,7 +48,7 @@ class Surface:
     async def mark(self, run: Run, mark: Mark) -> None:
         pass
 
-    async def tell(self, run: Run, text: str) -> None:
+    async def tell(self, run: Run, notice: Notice) -> None:
         pass
 
 

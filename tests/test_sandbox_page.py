@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.browser import Sandbox, chromium, require_browser, screenshot
 from tests.e2e import KEY
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog
 
 pytestmark = pytest.mark.timeout(240)
 WORKER_ID = re.compile(r"t_org_emu_w_[0-9A-Z]+")
@@ -47,9 +50,12 @@ def page(browser: Any, sandbox: Sandbox) -> Iterator[Any]:
     tab = context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    tab.on(
-        "dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss())
-    )
+
+    def dismiss(dialog: Dialog) -> None:
+        problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    tab.on("dialog", dismiss)
     tab.goto(sandbox.slack_url + "/")
     expect(tab.locator("#connection")).to_have_text(re.compile("live"))
     try:

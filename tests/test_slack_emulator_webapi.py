@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import APP_TOKEN, BOT_TOKEN, Control, emulator
+from tests.slack_emulator import APP_TOKEN, BOT_TOKEN, Control, emulator
 
 # Some tests post blocks without fallback text on purpose; slack_sdk warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:The top-level `text` argument:UserWarning")

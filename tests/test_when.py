@@ -10,6 +10,7 @@ from bot.core.when import ParsedSchedule, WhenError, parse_schedule
 from bot.core.when_gaps import shortest_gap
 from bot.core.when_times import describe_cron, describe_when, next_runs
 from bot.handinger.models import CronWhen, DelayedWhen, IntervalWhen, ScheduledWhen, When
+from bot.slack.when_wording import when_error_text
 
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)  # a Saturday afternoon
 
@@ -29,7 +30,7 @@ def ok(text: str, tz: str | None = None, now: datetime = NOW) -> ParsedSchedule:
 def error(text: str, tz: str | None = None, now: datetime = NOW) -> str:
     result = parse_schedule(text, now, tz)
     assert isinstance(result, WhenError), result
-    return result.message
+    return when_error_text(result)
 
 
 # ---- intervals and delays -------------------------------------------------------------------
@@ -604,10 +605,11 @@ def test_shortest_gap_between_runs(when: When, gap: timedelta | None) -> None:
 def test_repeating_schedules_under_the_minimum_are_refused(text: str, runs: str) -> None:
     result = parse_schedule(text, NOW, None, FIFTEEN)
     assert isinstance(result, WhenError), result
-    assert runs in result.message
-    assert "at least 15 minutes apart" in result.message
-    assert "`every 15m`" in result.message
-    assert "`HANDINGER_MIN_SCHEDULE_INTERVAL`" in result.message
+    message = when_error_text(result)
+    assert runs in message
+    assert "at least 15 minutes apart" in message
+    assert "`every 15m`" in message
+    assert "`HANDINGER_MIN_SCHEDULE_INTERVAL`" in message
 
 
 @pytest.mark.parametrize(
@@ -621,9 +623,21 @@ def test_schedules_at_or_over_the_minimum_and_one_shots_pass(text: str) -> None:
 def test_a_month_end_gap_counts_not_just_the_first() -> None:
     two_hours = timedelta(hours=2)
     result = parse_schedule('cron "0 0,23 1,31 * *" x', NOW, None, two_hours)
-    assert isinstance(result, WhenError) and "1 hour apart" in result.message
-    assert "at least 2 hours apart" in result.message and "`every 2h`" in result.message
+    assert isinstance(result, WhenError)
+    message = when_error_text(result)
+    assert "1 hour apart" in message
+    assert "at least 2 hours apart" in message and "`every 2h`" in message
 
 
 def test_no_minimum_allows_any_interval() -> None:
     assert ok("every 1s x").when == IntervalWhen(interval_seconds=1)
+
+
+def test_every_refusal_has_its_wording() -> None:
+    """The parser answers data; each kind of refusal must read as a sentence in Slack."""
+    from typing import get_args
+
+    from bot.core.when import WhenProblem
+    from bot.slack import when_wording
+
+    assert set(when_wording._WORDING) == set(get_args(WhenProblem))

@@ -17,7 +17,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.oauth.installation_store import Installation
 
 from bot.config import Settings
-from bot.core.ports import Mark
+from bot.core.ports import Mark, Notice
 from bot.core.runner import Runner
 from bot.core.schedules import create_schedule
 from bot.core.service import Service
@@ -62,7 +62,7 @@ class Surface:
     async def mark(self, run: Run, mark: Mark) -> None:
         self._note(f"mark:{mark}", run)
 
-    async def tell(self, run: Run, text: str) -> None:
+    async def tell(self, run: Run, notice: Notice) -> None:
         self._note("tell", run)
 
     def forget_workspace(self, team_id: str) -> None:

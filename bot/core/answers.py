@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..budgets import Budget
-from ..handinger.errors import HandingerError
 from ..handinger.models import When
 from ..store import Run, Schedule
+from .problems import Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class NoWorker:
 class Failed:
     """Handinger refused or could not be reached."""
 
-    error: HandingerError
+    problem: Problem
 
 
 @dataclass(frozen=True, slots=True)

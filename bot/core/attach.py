@@ -8,9 +8,10 @@ import logging
 from ..handinger.errors import HandingerError
 from ..handinger.models import WHEN_ADAPTER, When
 from ..store import PendingSchedule, Run
-from . import problems
 from .context import TurnContext
-from .schedules import confirmation, create_schedule
+from .ports import Notice, ScheduleMade, ScheduleNotMade
+from .problems import diagnose
+from .schedules import create_schedule
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +38,17 @@ async def attach_schedule(
     except HandingerError as error:
         log.warning("run %d: schedule not created: %s", run.id, error)
         ctx.store.drop_pending_schedule(run.id)
-        await _tell(
-            ctx,
-            run,
-            f"The schedule could not be created: {problems.describe(error)} "
-            "This first run still completes.",
-        )
+        await _tell(ctx, run, ScheduleNotMade(diagnose(error)))
         return False
     ctx.store.pending_schedule_created(run.id, schedule.id)
     if ctx.schedules_changed is not None:
         ctx.schedules_changed()
-    await _tell(ctx, run, confirmation(schedule, when, ctx.clock()))
+    await _tell(ctx, run, ScheduleMade(schedule, when, ctx.clock()))
     return True
 
 
-async def _tell(ctx: TurnContext, run: Run, text: str) -> None:
+async def _tell(ctx: TurnContext, run: Run, notice: Notice) -> None:
     try:
-        await ctx.surface.tell(run, text)
+        await ctx.surface.tell(run, notice)
     except Exception:
         log.warning("run %d: could not tell its requester", run.id, exc_info=True)

@@ -20,14 +20,9 @@ from .files import FileDelivery
 from .outcome import cost_record, recorded_cost
 from .ports import DigestSurface, Undeliverable
 from .progress import TurnProgress
-from .views import RunView, build_view
+from .views import DigestHeading, RunView, build_view
 
 log = logging.getLogger(__name__)
-
-
-def digest_header(schedule: Schedule, *, late: bool) -> str:
-    note = " · posted late: it ran while the app was offline" if late else ""
-    return f"📅 Scheduled digest · {schedule.description}{note}"
 
 
 class Digests:
@@ -175,7 +170,7 @@ class Digests:
             error=failure,
             costs=costs,
         )
-        return _with_header(view, digest_header(schedule, late=late), turn)
+        return _with_heading(view, DigestHeading(schedule.description, late), turn)
 
     def redrawn(self, run: Run, worker: Worker) -> RunView | None:
         """A posted digest as Handinger has its turn now (the card's Refresh): that turn, not
@@ -198,6 +193,6 @@ def _duration(worker: Worker) -> float:
     return 0.0
 
 
-def _with_header(view: RunView, header: str, turn: PastTurn) -> RunView:
+def _with_heading(view: RunView, heading: DigestHeading, turn: PastTurn) -> RunView:
     sources = view.sources or turn.sources
-    return replace(view, header=header, sources=sources, is_followup=False)
+    return replace(view, digest=heading, sources=sources, is_followup=False)

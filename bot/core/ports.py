@@ -13,12 +13,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from ..store import Run
+from ..handinger.models import When
+from ..store import Run, Schedule
+from .problems import Problem
 from .views import RunView
 
 Mark = Literal["queued", "started", "completed", "failed", "recovered"]
 """The state of the user message that asked for a follow-up; `recovered`: a run shown as failed
 turned out completed once its result could be fetched."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleMade:
+    """The schedule a `/handinger schedule …` asked for exists now (`now`: when it was made)."""
+
+    schedule: Schedule
+    when: When
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleNotMade:
+    """Handinger refused the schedule; the first run still completes, as a plain run."""
+
+    problem: Problem
+
+
+Notice = ScheduleMade | ScheduleNotMade
+"""What the core tells a run's requester privately; the surface words it."""
 
 
 class Undeliverable(Exception):
@@ -62,8 +84,8 @@ class RunSurface(Protocol):
         """Show the state of the user message that asked for a queued follow-up."""
         ...
 
-    async def tell(self, run: Run, text: str) -> None:
-        """Tell the run's requester something privately (plain text)."""
+    async def tell(self, run: Run, notice: Notice) -> None:
+        """Tell the run's requester something privately."""
         ...
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from .outcome import still_running
+from .problems import restored
 from .turn import Turn
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ async def show_final(turn: Turn) -> bool:
     propagate."""
     run = turn.run
     if run.final_pending == "failure" or run.worker_id is None:
-        view = turn.as_ended(turn.view("failed", error=run.error))
+        view = turn.as_ended(turn.view("failed", error=restored(run.error)))
         if not await turn.show(view):
             return False
         turn.update(final_pending=None)

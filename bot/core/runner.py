@@ -282,7 +282,7 @@ class Runner:
             if turn.run.final_pending == "answer":  # the turn ran; its result will follow
                 await turn.fail(problems.unfetched(exc))
             else:
-                await turn.fail(problems.describe(exc))
+                await turn.fail(problems.diagnose(exc))
         finally:
             self._live.discard(run.id)
             current = self.store.get_run(run.id)

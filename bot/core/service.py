@@ -27,6 +27,7 @@ from .answers import (
     Scheduled,
     Started,
 )
+from .problems import diagnose
 from .runner import Refreshed, Runner
 from .schedules import cancel_schedule, create_schedule, sync_worker
 from .when import ParsedSchedule
@@ -160,14 +161,14 @@ class Service:
         try:
             return EmailAddress(await self._handinger.get_email(run.worker_id))
         except HandingerError as error:
-            return Failed(error)
+            return Failed(diagnose(error))
 
     async def refresh(self, run: Run) -> Refreshed | Failed:
         """The card's Refresh (`Runner.refresh`)."""
         try:
             return await self.runner.refresh(run)
         except HandingerError as error:
-            return Failed(error)
+            return Failed(diagnose(error))
 
     # ---- schedules ----------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class Service:
                 description=parsed.description,
             )
         except HandingerError as error:
-            return Failed(error)
+            return Failed(diagnose(error))
         self._wake()
         return Scheduled(schedule, parsed.when)
 
@@ -227,6 +228,6 @@ class Service:
         try:
             cancelled = await cancel_schedule(self._store, self._handinger, schedule, user_id)
         except HandingerError as error:
-            return Failed(error)
+            return Failed(diagnose(error))
         self._wake()
         return Cancelled(schedule, still_there=cancelled)

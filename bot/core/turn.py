@@ -29,9 +29,10 @@ from .attach import attach_schedule
 from .context import TurnContext
 from .outcome import Outcome, conclude, cost_record, recorded_cost
 from .ports import Mark, NotShown, Undeliverable
+from .problems import Failure
 from .progress import TurnProgress
 from .resume import continue_landed, may_send_create
-from .views import RunState, RunView, build_view
+from .views import DigestHeading, RunState, RunView, build_view
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +279,7 @@ class Turn:
         """A worker busy with a turn the app did not start (a schedule): wait for it."""
         attempt = 0
         while worker.is_running:
-            notice = "waiting for the worker's current turn"
-            self.ctx.surface.progress(self.run, self.view("working", notice=notice))
+            self.ctx.surface.progress(self.run, self.view("working", waiting=True))
             await self.ctx.sleep(self._poll_delay(attempt))
             attempt += 1
             worker = await self.ctx.handinger.get_worker(worker.id)
@@ -287,9 +287,9 @@ class Turn:
 
     # ---- endings and helpers ------------------------------------------------------------
 
-    async def fail(self, message: str) -> None:
+    async def fail(self, failure: Failure) -> None:
         """Leave Slack in a true state: the run's message says it failed and why."""
-        view = self.view("failed", error=message)
+        view = self.view("failed", error=failure)
         pending = self.run.final_pending
         try:
             await self.ensure_message()
@@ -302,7 +302,7 @@ class Turn:
                 pending = pending or "failure"
         except Exception:
             log.exception("run %d: could not show the failure", self.run.id)
-        self.update(status="failed", error=message, final_pending=pending)
+        self.update(status="failed", error=problems.stored(failure), final_pending=pending)
         await self.mark("failed")
 
     async def mark(self, mark: Mark) -> None:
@@ -318,12 +318,12 @@ class Turn:
         state: RunState,
         *,
         worker: Worker | None = None,
-        error: str | None = None,
-        notice: str | None = None,
+        error: Failure | None = None,
+        waiting: bool = False,
         costs: Costs | None = None,
     ) -> RunView:
         elapsed = max(self.ctx.clock() - self.started, 0.0)
-        header = f"📅 Scheduled digest · {self.pending.description}" if self.pending else None
+        digest = DigestHeading(self.pending.description) if self.pending else None
         return build_view(
             self.run,
             self.progress,
@@ -331,8 +331,8 @@ class Turn:
             elapsed,
             worker=worker,
             error=error,
-            notice=notice,
-            header=header,
+            waiting=waiting,
+            digest=digest,
             costs=costs,
         )
 

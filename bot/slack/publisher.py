@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.ports import LocalFile, Mark, NotShown, Undeliverable
+from ..core.ports import LocalFile, Mark, Notice, NotShown, Undeliverable
 from ..core.views import RunView
 from ..redact import Redactor
 from ..store import Run
@@ -42,6 +42,7 @@ from .render import (
 )
 from .run_refs import Marker, find_run_message
 from .transient import Sleep, calmly, code_of, is_transient
+from .wording import notice_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -174,8 +175,8 @@ class SlackSurface:
         await self._post_overflow(run, final, key, ts)
         return ts
 
-    async def tell(self, run: Run, text: str) -> None:
-        await self.private.tell(run, escape(self.redactor.text(text)))
+    async def tell(self, run: Run, notice: Notice) -> None:
+        await self.private.tell(run, escape(self.redactor.text(notice_text(notice))))
 
     async def mark(self, run: Run, mark: Mark) -> None:
         if run.trigger_ts is None:
@@ -260,15 +261,12 @@ class SlackSurface:
 
     def _masked(self, view: RunView) -> RunView:
         """The view with secrets masked in the texts that come from elsewhere than the
-        worker's answer: its error and notice (Handinger's or the app's words)."""
-        if view.error is None and view.notice is None:
+        worker's answer: its failure (Handinger's words, or what a server said)."""
+        error, mask = view.error, self.redactor.text
+        if error is None:
             return view
-        mask = self.redactor.text
-        return replace(
-            view,
-            error=None if view.error is None else mask(view.error),
-            notice=None if view.notice is None else mask(view.notice),
-        )
+        masked = mask(error) if isinstance(error, str) else replace(error, said=mask(error.said))
+        return replace(view, error=masked)
 
     async def _calmly(self, call: Callable[[], Awaitable[T]], what: str) -> T:
         return await calmly(call, what, budget=self.patience, sleep=self._sleep)

@@ -9,10 +9,9 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...core import problems
 from ...core.answers import EmailAddress, Failed
 from ...store import Run
-from ..wording import FORGOTTEN, STILL_RUNNING, email_text
+from ..wording import FORGOTTEN, STILL_RUNNING, email_text, problem_text
 from .deps import deps_of
 from .schedules import open_modal
 
@@ -50,11 +49,11 @@ async def on_run_action(
         if isinstance(address, EmailAddress):
             await tell(email_text(address.address), run)
         elif isinstance(address, Failed):
-            await tell(problems.describe(address.error), run)
+            await tell(problem_text(address.problem), run)
     elif verb == "refresh":
         refreshed = await service.refresh(run)
         if isinstance(refreshed, Failed):
-            await tell(problems.describe(refreshed.error), run)
+            await tell(problem_text(refreshed.problem), run)
         elif refreshed == "running":
             await tell(STILL_RUNNING, run)
     elif verb == "schedule":
