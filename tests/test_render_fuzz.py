@@ -198,8 +198,7 @@ class Maker:
             worker_id=rng.choice([None, "wrk_" + "a" * rng.randint(1, 400) + "`"]),
             budget=rng.choice([*BUDGETS, "<!here>" * 40]),
             error=self.line(rng.randint(1, 1000)) if state == "failed" else None,
-            # drawn as the free-text notice it replaced was, so each seed makes the same run
-            waiting=bool(self.line(rng.randint(0, 300))),
+            waiting=rng.random() < 0.5,
             digest=None,
         )
         for name, value in changes.items():

@@ -29,6 +29,7 @@ from .mrkdwn import (
     split_mrkdwn,
     tail_mrkdwn,
     truncate_mrkdwn,
+    visible,
 )
 from .wording import WAITING, digest_title, failure_text
 
@@ -132,7 +133,7 @@ def _header_blocks(view: RunView) -> list[Block]:
     if meta:
         blocks.append(_context(" · ".join(meta)))
     instruction = view.instruction.strip()
-    if instruction:
+    if visible(instruction):
         if len(instruction) > INSTRUCTION_CHARS:
             instruction = instruction[: INSTRUCTION_CHARS - 1].rstrip() + "…"
         quoted = "\n".join(f"> {escape(line)}".rstrip() for line in instruction.split("\n"))
@@ -167,7 +168,7 @@ def _status_text(view: RunView) -> str:
 def _notification(view: RunView) -> str:
     if view.state == "completed":
         excerpt = plain_excerpt(view.text, SUMMARY_CHARS)
-        return f"✅ {excerpt}" if excerpt else "✅ Done"
+        return f"✅ {excerpt}" if visible(excerpt) else "✅ Done"
     if view.state == "failed":
         error = failure_text(view.error) if view.error is not None else ""
         return f"❌ Failed: {plain_excerpt(error or 'the run did not finish', SUMMARY_CHARS)}"
@@ -189,15 +190,24 @@ def render_progress(view: RunView) -> SlackMessage:
     blocks = [*_header_blocks(view), _context(_status_text(view))]
     source, clipped = markdown_tail(view.text, PREVIEW_SOURCE_CHARS)
     answer = markdown_to_mrkdwn(source)
-    if clipped or len(answer) > PREVIEW_CHARS:
-        tail, _ = tail_mrkdwn(answer, PREVIEW_CHARS)
-        total = len(view.text)
-        blocks.append(_context(f"_…showing the end of the answer so far ({total:,} characters)_"))
-        blocks.append(_section(tail))
-    elif answer.strip():
-        blocks.append(_section(answer))
-    elif view.state == "working":
-        blocks.append(_context("_Thinking…_"))
+    shown_part = clipped or len(answer) > PREVIEW_CHARS
+    preview = tail_mrkdwn(answer, PREVIEW_CHARS)[0] if shown_part else answer
+    total = len(view.text)
+    if not visible(preview):
+        if shown_part:
+            blocks.append(
+                _context(
+                    f"_The end of the answer so far ({total:,} characters) has no text to show._"
+                )
+            )
+        elif view.state == "working":
+            blocks.append(_context("_Thinking…_"))
+    else:
+        if shown_part:
+            blocks.append(
+                _context(f"_…showing the end of the answer so far ({total:,} characters)_")
+            )
+        blocks.append(_section(preview))
     return SlackMessage(text=_notification(view), blocks=blocks)
 
 
@@ -310,7 +320,7 @@ def render_final(view: RunView) -> FinalMessages:
     status = _context(_status_text(view))
     source, clipped = markdown_head(view.text, FINAL_SOURCE_CHARS)
     sections = split_mrkdwn(markdown_to_mrkdwn(source), SECTION_LIMIT)
-    if not sections and view.state == "completed":
+    if not sections and view.state == "completed" and not clipped:
         sections = ["_The worker finished without a text answer._"]
     sources = _source_blocks(view.sources)
     footer = _footer_block(view)
@@ -350,7 +360,7 @@ def ephemeral(message: SlackMessage) -> dict[str, Any]:
 def render_notice(text: str, trusted: bool = False) -> SlackMessage:
     """A one-section message (errors, file problems); escaped unless the caller wrote it."""
     body = text.strip() if trusted else escape(text.strip())
-    body = truncate_mrkdwn(body, SECTION_LIMIT) or "(no details)"
+    body = truncate_mrkdwn(body, SECTION_LIMIT) if visible(body) else "(no details)"
     return SlackMessage(text=truncate_mrkdwn(body, SUMMARY_CHARS), blocks=[_section(body)])
 
 
