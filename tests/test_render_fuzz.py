@@ -29,6 +29,7 @@ from bot.handinger.models import Costs, IntervalWhen, Source, Usage
 from bot.sandbox.slack.errors import ApiError
 from bot.sandbox.slack.validate import check_blocks, check_text
 from bot.sandbox.slack.view_schema import view_problems
+from bot.slack.blocks import SlackMessage
 from bot.slack.commands import CommandError, parse_command
 from bot.slack.mrkdwn import escape
 from bot.slack.refused import (
@@ -38,15 +39,8 @@ from bot.slack.refused import (
     DIRECT_MESSAGE,
     NOT_IN_PRIVATE,
 )
-from bot.slack.render import (
-    SlackMessage,
-    StatusRow,
-    render_final,
-    render_help,
-    render_notice,
-    render_progress,
-    render_status,
-)
+from bot.slack.render import render_final, render_progress
+from bot.slack.replies import StatusRow, render_help, render_notice, render_status
 from bot.slack.schedule_views import render_schedule_list, schedule_modal
 from bot.slack.wording import notice_text, problem_text
 from bot.store import Schedule

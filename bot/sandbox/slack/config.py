@@ -51,8 +51,8 @@ def _positive(value: str) -> float:
     return number
 
 
-def parse_args(argv: Sequence[str] | None = None) -> Settings:
-    """Parse `python -m bot.sandbox.slack` flags."""
+def _parser() -> argparse.ArgumentParser:
+    """The flags of `python -m bot.sandbox.slack`, each with its default."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.sandbox.slack",
         description="Local Slack emulator: Web API, Socket Mode and signed HTTP delivery.",
@@ -113,7 +113,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         default=None,
         help="the Handinger emulator's base URL, shown in the sandbox page's Handinger panel",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    """Parse `python -m bot.sandbox.slack` flags."""
+    args = _parser().parse_args(argv)
     return Settings(
         host=args.host,
         port=args.port,
