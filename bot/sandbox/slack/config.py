@@ -92,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         default="on",
         help="whether the app's own posts, edits and deletions produce events back (default on)",
     )
+    _app_flags(parser)
+    return parser
+
+
+def _app_flags(parser: argparse.ArgumentParser) -> None:
+    """What the emulated app is: its OAuth client, manifest, and the Handinger panel's URL."""
     parser.add_argument("--client-id", default="1000000001.2000000001", help="OAuth client id")
     parser.add_argument(
         "--client-secret", default="emulator-client-secret", help="OAuth client secret"
@@ -113,7 +119,6 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the Handinger emulator's base URL, shown in the sandbox page's Handinger panel",
     )
-    return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Settings:
