@@ -46,7 +46,8 @@ operations.
 """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: `run` (the default), `sandbox`, `config`, `manifest` and `doctor`."""
     parser = argparse.ArgumentParser(
         prog="handinger-slack",
         description=ABOUT,
@@ -92,7 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="check an installation without starting it: configuration, Slack tokens and "
         "scopes, the Handinger key, the database",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "manifest":
         from .manifest import print_manifest
 
@@ -114,15 +119,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox" or (
         args.command == "run" and args.or_sandbox and not settings.has_any_credentials
     ):
-        from .launch import SandboxError, sandbox
-
-        port = getattr(args, "port", 3000)
-        try:
-            return _run_async(sandbox(port=port, web_port=getattr(args, "web_port", None)))
-        except SandboxError as exc:
-            print(f"handinger-slack sandbox cannot start: {exc}", file=sys.stderr)
-            return 2
+        return run_sandbox(getattr(args, "port", 3000), getattr(args, "web_port", None))
     return run(settings)
+
+
+def run_sandbox(port: int, web_port: int | None) -> int:
+    """The bot between the emulators, for trying it without credentials."""
+    from .launch import SandboxError, sandbox
+
+    try:
+        return _run_async(sandbox(port=port, web_port=web_port))
+    except SandboxError as exc:
+        print(f"handinger-slack sandbox cannot start: {exc}", file=sys.stderr)
+        return 2
 
 
 def run(settings: Settings) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 
 from .config import Settings
 from .core.digests import Digests
@@ -30,8 +32,66 @@ from .store import Store
 log = logging.getLogger("handinger_slack")
 
 
+@dataclass(slots=True)
+class Parts:
+    """The wired app: what `serve` starts, and closes in the reverse order."""
+
+    settings: Settings
+    store: Store
+    handinger: HandingerClient
+    surface: Surface
+    watcher: ScheduleWatcher
+    runner: Runner
+    app: AsyncApp
+    gate: Gate
+    endpoint: SlackEndpoint | None
+    socket: CheckedSocketModeHandler | None = None
+
+    def health(self) -> dict[str, Any]:
+        connected = self.socket is None or bool(self.socket.client.current_session is not None)
+        return {
+            "ok": connected,
+            "mode": self.settings.mode,
+            "active_runs": len(self.store.active_runs()),
+        }
+
+
 async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     """Run the app until SIGINT/SIGTERM. Prints `listening on http://HOST:PORT` when ready."""
+    parts = _assemble(settings)
+    server = web.AppRunner(web_app(parts.app, endpoint=parts.endpoint, health=parts.health))
+    await server.setup()
+    site = web.TCPSite(server, host, settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    pruning = asyncio.create_task(_prune_events(parts.store))
+    watching: asyncio.Task[None] | None = None
+    try:
+        recovered = await parts.runner.recover()
+        if recovered:
+            log.info("recovering %d run(s) that were in flight", recovered)
+        await parts.watcher.startup()
+        watching = asyncio.create_task(parts.watcher.run())
+        if settings.mode == "socket":
+            assert settings.slack_app_token is not None
+            token = settings.slack_app_token.get_secret_value()
+            parts.socket = CheckedSocketModeHandler(parts.app, token, parts.gate)
+            await parts.socket.connect_async()  # type: ignore[no-untyped-call]
+        await site.start()
+        _announce(settings, host, _bound_port(server) or settings.port)
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        pruning.cancel()
+        if watching is not None:
+            watching.cancel()
+        await _close(parts, server)
+
+
+def _assemble(settings: Settings) -> Parts:
+    """Build every part from the settings, the store and clients first, Slack's app last."""
     store = Store(settings.handinger_db)
     api_key = settings.handinger_api_key.get_secret_value() if settings.handinger_api_key else ""
     handinger = HandingerClient(
@@ -39,17 +99,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         settings.handinger_base_url,
         stream_idle_timeout=settings.handinger_stream_idle_timeout,
     )
-    installations: InstallationStore | None = None
-    tokens: TokenSource
-    if settings.oauth:
-        assert settings.slack_client_id is not None
-        installations = InstallationStore(settings.installations_db, settings.slack_client_id)
-        tokens = InstalledTokens(installations)
-        if settings.slack_bot_token is not None:
-            log.warning("SLACK_BOT_TOKEN is ignored: OAuth mode uses each workspace's own token")
-    else:
-        bot_token = settings.slack_bot_token
-        tokens = FixedToken(bot_token.get_secret_value() if bot_token is not None else None)
+    installations, tokens = _tokens(settings)
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
@@ -82,61 +132,51 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         oauth=oauth_settings(settings, installations) if installations is not None else None,
         gone=cleanup.uninstalled,
     )
-    socket: CheckedSocketModeHandler | None = None
+    gate, endpoint = _ingress(settings, app, store)
+    return Parts(settings, store, handinger, surface, watcher, runner, app, gate, endpoint)
+
+
+def _tokens(settings: Settings) -> tuple[InstallationStore | None, TokenSource]:
+    """Each workspace's own token from its installation (OAuth), or the one configured."""
+    if settings.oauth:
+        assert settings.slack_client_id is not None
+        installations = InstallationStore(settings.installations_db, settings.slack_client_id)
+        if settings.slack_bot_token is not None:
+            log.warning("SLACK_BOT_TOKEN is ignored: OAuth mode uses each workspace's own token")
+        return installations, InstalledTokens(installations)
+    bot_token = settings.slack_bot_token
+    return None, FixedToken(bot_token.get_secret_value() if bot_token is not None else None)
+
+
+def _ingress(settings: Settings, app: AsyncApp, store: Store) -> tuple[Gate, SlackEndpoint | None]:
+    """The gate every Slack request passes (claimed once), and HTTP mode's checked endpoint."""
     http_mode = settings.mode == "http"
     gate = Gate(store.claim_event, EVENTS_PATH if http_mode else "the Socket Mode connection")
-    endpoint: SlackEndpoint | None = None
-    if http_mode:
-        assert settings.slack_signing_secret is not None
-        endpoint = SlackEndpoint(app, settings.slack_signing_secret.get_secret_value(), gate)
+    if not http_mode:
+        return gate, None
+    assert settings.slack_signing_secret is not None
+    return gate, SlackEndpoint(app, settings.slack_signing_secret.get_secret_value(), gate)
 
-    def health() -> dict[str, Any]:
-        connected = socket is None or bool(socket.client.current_session is not None)
-        return {"ok": connected, "mode": settings.mode, "active_runs": len(store.active_runs())}
 
-    server = web.AppRunner(web_app(app, endpoint=endpoint, health=health))
-    await server.setup()
-    site = web.TCPSite(server, host, settings.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    pruning = asyncio.create_task(_prune_events(store))
-    watching: asyncio.Task[None] | None = None
-    try:
-        recovered = await runner.recover()
-        if recovered:
-            log.info("recovering %d run(s) that were in flight", recovered)
-        await watcher.startup()
-        watching = asyncio.create_task(watcher.run())
-        if settings.mode == "socket":
-            assert settings.slack_app_token is not None
-            socket = CheckedSocketModeHandler(
-                app, settings.slack_app_token.get_secret_value(), gate
-            )
-            await socket.connect_async()  # type: ignore[no-untyped-call]
-        await site.start()
-        port = _bound_port(server) or settings.port
-        print(f"listening on http://{host}:{port}", flush=True)
-        log.info(
-            "handinger-slack ready (%s mode%s)",
-            settings.mode,
-            f", OAuth installs stored in {settings.installations_db}" if settings.oauth else "",
-        )
-        await stop.wait()
-    finally:
-        log.info("shutting down")
-        pruning.cancel()
-        if watching is not None:
-            watching.cancel()
-        await watcher.aclose()
-        if socket is not None:
-            await socket.close_async()  # type: ignore[no-untyped-call]
-        await server.cleanup()
-        await runner.aclose()
-        await surface.aclose()
-        await handinger.aclose()
-        store.close()
+def _announce(settings: Settings, host: str, port: int) -> None:
+    print(f"listening on http://{host}:{port}", flush=True)
+    log.info(
+        "handinger-slack ready (%s mode%s)",
+        settings.mode,
+        f", OAuth installs stored in {settings.installations_db}" if settings.oauth else "",
+    )
+
+
+async def _close(parts: Parts, server: web.AppRunner) -> None:
+    """Stop taking work first (schedules, Slack, the web server), then finish and close."""
+    await parts.watcher.aclose()
+    if parts.socket is not None:
+        await parts.socket.close_async()  # type: ignore[no-untyped-call]
+    await server.cleanup()
+    await parts.runner.aclose()
+    await parts.surface.aclose()
+    await parts.handinger.aclose()
+    parts.store.close()
 
 
 EVENT_MEMORY = 24 * 3600.0

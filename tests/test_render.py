@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.core.views import DigestHeading, RunView
 from bot.handinger.models import Costs, Source, Usage
+from bot.slack.blocks import SlackMessage
 from bot.slack.markdown import markdown_to_mrkdwn
 from bot.slack.mrkdwn import (
     escape,
@@ -23,14 +24,12 @@ from bot.slack.mrkdwn import (
 from bot.slack.render import (
     RUN_ACTIONS,
     FinalMessages,
-    SlackMessage,
     format_cost,
     format_duration,
     render_final,
-    render_help,
-    render_notice,
     render_progress,
 )
+from bot.slack.replies import render_help, render_notice
 
 HOSTILE = [
     "<!channel>",

@@ -29,6 +29,7 @@ from bot.handinger.models import Costs, IntervalWhen, Source, Usage
 from bot.sandbox.slack.errors import ApiError
 from bot.sandbox.slack.validate import check_blocks, check_text
 from bot.sandbox.slack.view_schema import view_problems
+from bot.slack.blocks import SlackMessage
 from bot.slack.commands import CommandError, parse_command
 from bot.slack.mrkdwn import escape
 from bot.slack.refused import (
@@ -38,15 +39,8 @@ from bot.slack.refused import (
     DIRECT_MESSAGE,
     NOT_IN_PRIVATE,
 )
-from bot.slack.render import (
-    SlackMessage,
-    StatusRow,
-    render_final,
-    render_help,
-    render_notice,
-    render_progress,
-    render_status,
-)
+from bot.slack.render import render_final, render_progress
+from bot.slack.replies import StatusRow, render_help, render_notice, render_status
 from bot.slack.schedule_views import render_schedule_list, schedule_modal
 from bot.slack.wording import notice_text, problem_text
 from bot.store import Schedule
@@ -198,8 +192,7 @@ class Maker:
             worker_id=rng.choice([None, "wrk_" + "a" * rng.randint(1, 400) + "`"]),
             budget=rng.choice([*BUDGETS, "<!here>" * 40]),
             error=self.line(rng.randint(1, 1000)) if state == "failed" else None,
-            # drawn as the free-text notice it replaced was, so each seed makes the same run
-            waiting=bool(self.line(rng.randint(0, 300))),
+            waiting=rng.random() < 0.5,
             digest=None,
         )
         for name, value in changes.items():

@@ -11,16 +11,11 @@ from bot.core.files import file_title
 from bot.core.text import visible_line
 from bot.core.views import DigestHeading, RunView
 from bot.handinger.models import Source
+from bot.slack.blocks import SlackMessage
 from bot.slack.links import link, names_other_host
 from bot.slack.markdown import markdown_to_mrkdwn
-from bot.slack.render import (
-    SlackMessage,
-    StatusRow,
-    render_final,
-    render_notice,
-    render_progress,
-    render_status,
-)
+from bot.slack.render import render_final, render_progress
+from bot.slack.replies import StatusRow, render_notice, render_status
 from tests.hostile import (
     LINKS,
     URLS,

@@ -19,10 +19,11 @@ from typing import NamedTuple
 from slack_sdk.errors import SlackApiError
 
 from ..core.views import RunView
+from .blocks import SlackMessage
 from .clients import TeamClients
 from .edit_scheduler import RateLimited, Unchanged
 from .posting import retry_after
-from .render import SlackMessage, render_progress
+from .render import render_progress
 from .transient import code_of, is_transient
 
 log = logging.getLogger(__name__)

@@ -10,6 +10,7 @@ so fence state is known by counting lines.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 FENCE = "```"
 _ZWSP = "\u200b"
@@ -65,6 +66,25 @@ def defuse_fences(text: str) -> str:
     return re.sub(r"`{3,}", lambda m: _ZWSP.join(m.group()), text)
 
 
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+"""Controls, format characters (zero-width spaces and joiners, BOMs, direction marks) and spaces:
+nothing a reader sees."""
+_MARKERS = frozenset("*_~")
+"""Emphasis around nothing (`*` and a zero-width space) still shows nothing."""
+
+
+def visible(text: str) -> bool:
+    """Whether Slack would show anything of `text`.
+
+    Slack refuses an empty text object and shows nothing for one of spaces or zero-width
+    characters, so a section is only sent when this holds.
+    """
+    return any(
+        char not in _MARKERS and unicodedata.category(char) not in _BLANK_CATEGORIES
+        for char in text
+    )
+
+
 # ---- cutting mrkdwn without breaking it --------------------------------------------------------
 
 
@@ -112,7 +132,8 @@ def split_mrkdwn(text: str, limit: int) -> list[str]:
     """Split at paragraph, line, then word boundaries into parts of at most `limit` chars.
 
     A code block cut in two is closed at the end of one part and reopened at the start of the
-    next, so every part renders on its own. The newlines at a cut are dropped.
+    next, so every part renders on its own. The newlines at a cut are dropped, and so is a part
+    with nothing to show (see `visible`): each part can be a section of its own.
     """
     parts: list[str] = []
     in_code = False
@@ -121,7 +142,8 @@ def split_mrkdwn(text: str, limit: int) -> list[str]:
         prefix = FENCE + "\n" if in_code else ""
         whole = prefix + rest + ("\n" + FENCE if fence_open_after(rest, in_code) else "")
         if len(whole) <= limit:
-            parts.append(whole)
+            if visible(rest):
+                parts.append(whole)
             break
         end, start = _find_cut(rest, limit - len(prefix) - len(FENCE) - 1)
         piece = rest[:end].rstrip("\n")
@@ -130,7 +152,7 @@ def split_mrkdwn(text: str, limit: int) -> list[str]:
             piece = piece[: -len(FENCE) - 1]  # don't end a part on a fence that opens nothing
             start = len(piece)
             opened = fence_open_after(piece, in_code)
-        if piece.strip():
+        if visible(piece):
             parts.append(prefix + piece + ("\n" + FENCE if opened else ""))
             in_code = opened
         rest = rest[start:].lstrip("\n")

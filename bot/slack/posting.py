@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackApiError
 
 from ..core.ports import NotShown
 from ..store import Run
+from .blocks import SlackMessage
 from .clients import TeamClients
 from .pacing import ChannelPacer
-from .render import SlackMessage
 from .run_refs import Marker, find_marked
 from .transient import Patience, Sleep, is_transient
 

@@ -12,8 +12,9 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from ..store import Run
+from .blocks import SlackMessage
 from .clients import TeamClients, webhook_client
-from .render import SlackMessage, render_notice
+from .replies import render_notice
 from .transient import Sleep, calmly, code_of, is_transient
 
 log = logging.getLogger(__name__)

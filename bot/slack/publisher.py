@@ -25,6 +25,7 @@ from ..core.ports import LocalFile, Mark, Notice, NotShown, Undeliverable
 from ..core.views import RunView
 from ..redact import Redactor
 from ..store import Run
+from .blocks import SlackMessage
 from .clients import TeamClients
 from .edit_scheduler import EditScheduler
 from .editing import Editor, MessageKey, fingerprint
@@ -33,13 +34,8 @@ from .pacing import ChannelPacer
 from .posting import Poster
 from .privately import PrivateReplies
 from .refused import explain
-from .render import (
-    FinalMessages,
-    SlackMessage,
-    render_final,
-    render_notice,
-    render_progress,
-)
+from .render import FinalMessages, render_final, render_progress
+from .replies import render_notice
 from .run_refs import Marker, find_run_message
 from .transient import Sleep, calmly, code_of, is_transient
 from .wording import notice_text

@@ -1,4 +1,4 @@
-"""RunView → Block Kit: the live card, the final card with its continuations, notices and help.
+"""RunView → Block Kit: the live card, and the final card with its continuations.
 
 Pure functions, so every Slack limit can be checked in unit tests: ≤ 50 blocks a message (we keep
 ≤ 45 so action blocks can be added later), section text ≤ 3,000 chars, and about 11,000 chars of
@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..budgets import BUDGETS
 from ..core.views import RunView
 from ..handinger.models import Source
-from .commands import RESERVED_WORDS
+from .blocks import SECTION_LIMIT, SUMMARY_CHARS, Block, SlackMessage, context, section
 from .links import link
 from .markdown import markdown_head, markdown_tail, markdown_to_mrkdwn
 from .mrkdwn import (
@@ -29,12 +27,10 @@ from .mrkdwn import (
     split_mrkdwn,
     tail_mrkdwn,
     truncate_mrkdwn,
+    visible,
 )
 from .wording import WAITING, digest_title, failure_text
 
-Block = dict[str, Any]
-
-SECTION_LIMIT = 3000
 MAX_BLOCKS = 45
 MESSAGE_ANSWER_CHARS = 11_000
 MESSAGE_TOTAL_CHARS = 12_000
@@ -49,7 +45,6 @@ PREVIEW_SOURCE_CHARS = 3 * PREVIEW_CHARS
 """How much of the end of a streaming answer is converted for its preview: rendering stays
 bounded however long the answer grows, so an edit costs the same at 1 KB and at 1 MB."""
 INSTRUCTION_CHARS = 1500
-SUMMARY_CHARS = 150
 MAX_SOURCES = 10
 STATUS_CHARS = 1500
 SOURCES_CHARS = 2800
@@ -60,14 +55,6 @@ the Slack emulator's `msg_blocks_too_long` in tests/test_render_fuzz.py)."""
 ATTACHMENT_NAME = "answer.md"
 ATTACHMENT_NOTE = f"_The full answer is attached as {ATTACHMENT_NAME}._"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-
-
-@dataclass(frozen=True, slots=True)
-class SlackMessage:
-    """What to send: `text` is the short, escaped notification/fallback; `blocks` the layout."""
-
-    text: str
-    blocks: list[Block]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,14 +88,6 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
-
-
 def _mention(requester: str) -> str:
     """A live `<@U…>` only for a real user id; anything else is shown as inert text."""
     return f"<@{requester}>" if _USER_ID.fullmatch(requester) else escape(requester)
@@ -123,20 +102,20 @@ def _header_blocks(view: RunView) -> list[Block]:
     if view.digest is not None:
         title = " ".join(digest_title(view.digest).split())
         title = title if len(title) <= SUMMARY_CHARS else title[: SUMMARY_CHARS - 1] + "…"
-        blocks.append(_section(f"*{escape(title)}*"))
+        blocks.append(section(f"*{escape(title)}*"))
     if view.is_followup:
         return blocks
     meta = [f"{_mention(view.requester)} asked"] if view.requester else []
     if view.budget:
         meta.append(f"budget: {escape(view.budget)}")
     if meta:
-        blocks.append(_context(" · ".join(meta)))
+        blocks.append(context(" · ".join(meta)))
     instruction = view.instruction.strip()
-    if instruction:
+    if visible(instruction):
         if len(instruction) > INSTRUCTION_CHARS:
             instruction = instruction[: INSTRUCTION_CHARS - 1].rstrip() + "…"
         quoted = "\n".join(f"> {escape(line)}".rstrip() for line in instruction.split("\n"))
-        blocks.append(_section(truncate_mrkdwn(defuse_fences(quoted), SECTION_LIMIT)))
+        blocks.append(section(truncate_mrkdwn(defuse_fences(quoted), SECTION_LIMIT)))
     return blocks
 
 
@@ -167,7 +146,7 @@ def _status_text(view: RunView) -> str:
 def _notification(view: RunView) -> str:
     if view.state == "completed":
         excerpt = plain_excerpt(view.text, SUMMARY_CHARS)
-        return f"✅ {excerpt}" if excerpt else "✅ Done"
+        return f"✅ {excerpt}" if visible(excerpt) else "✅ Done"
     if view.state == "failed":
         error = failure_text(view.error) if view.error is not None else ""
         return f"❌ Failed: {plain_excerpt(error or 'the run did not finish', SUMMARY_CHARS)}"
@@ -186,18 +165,27 @@ def render_progress(view: RunView) -> SlackMessage:
     Only the end of the answer is converted (`PREVIEW_SOURCE_CHARS`), so the cost of an edit
     does not grow with the answer.
     """
-    blocks = [*_header_blocks(view), _context(_status_text(view))]
+    blocks = [*_header_blocks(view), context(_status_text(view))]
     source, clipped = markdown_tail(view.text, PREVIEW_SOURCE_CHARS)
     answer = markdown_to_mrkdwn(source)
-    if clipped or len(answer) > PREVIEW_CHARS:
-        tail, _ = tail_mrkdwn(answer, PREVIEW_CHARS)
-        total = len(view.text)
-        blocks.append(_context(f"_…showing the end of the answer so far ({total:,} characters)_"))
-        blocks.append(_section(tail))
-    elif answer.strip():
-        blocks.append(_section(answer))
-    elif view.state == "working":
-        blocks.append(_context("_Thinking…_"))
+    shown_part = clipped or len(answer) > PREVIEW_CHARS
+    preview = tail_mrkdwn(answer, PREVIEW_CHARS)[0] if shown_part else answer
+    total = len(view.text)
+    if not visible(preview):
+        if shown_part:
+            blocks.append(
+                context(
+                    f"_The end of the answer so far ({total:,} characters) has no text to show._"
+                )
+            )
+        elif view.state == "working":
+            blocks.append(context("_Thinking…_"))
+    else:
+        if shown_part:
+            blocks.append(
+                context(f"_…showing the end of the answer so far ({total:,} characters)_")
+            )
+        blocks.append(section(preview))
     return SlackMessage(text=_notification(view), blocks=blocks)
 
 
@@ -221,7 +209,7 @@ def _source_blocks(sources: tuple[Source, ...]) -> list[Block]:
         shown = number
     if len(sources) > shown:
         lines.append(f"and {len(sources) - shown} more")
-    return [_section(part) for part in split_mrkdwn("\n".join(lines), SECTION_LIMIT)]
+    return [section(part) for part in split_mrkdwn("\n".join(lines), SECTION_LIMIT)]
 
 
 def _footer_block(view: RunView) -> Block:
@@ -242,7 +230,7 @@ def _footer_block(view: RunView) -> Block:
         parts.append(f"{_number(usage.credits)} credits")
     if view.worker_id:
         parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
-    return _context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))
+    return context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))
 
 
 RUN_ACTIONS = "run_actions"
@@ -307,10 +295,10 @@ def _paginate(
 def render_final(view: RunView) -> FinalMessages:
     """The finished card from the worker's final state, plus continuations or an attachment."""
     header = _header_blocks(view)
-    status = _context(_status_text(view))
+    status = context(_status_text(view))
     source, clipped = markdown_head(view.text, FINAL_SOURCE_CHARS)
     sections = split_mrkdwn(markdown_to_mrkdwn(source), SECTION_LIMIT)
-    if not sections and view.state == "completed":
+    if not sections and view.state == "completed" and not clipped:
         sections = ["_The worker finished without a text answer._"]
     sources = _source_blocks(view.sources)
     footer = _footer_block(view)
@@ -320,15 +308,15 @@ def render_final(view: RunView) -> FinalMessages:
     card_chars = max(SECTION_LIMIT, min(MESSAGE_ANSWER_CHARS, MESSAGE_TOTAL_CHARS - fixed_chars))
     pages, cut = _paginate(sections, max(1, MAX_BLOCKS - len(fixed) - 1), card_chars)
     cut = cut or clipped
-    page_blocks = [[_section(text) for text in page] for page in pages]
+    page_blocks = [[section(text) for text in page] for page in pages]
     if cut:
-        page_blocks[-1].append(_section(ATTACHMENT_NOTE))
+        page_blocks[-1].append(section(ATTACHMENT_NOTE))
     card_blocks = [*header, status, *page_blocks[0], *sources, footer, *actions]
     total = len(pages)
     continuations = [
         SlackMessage(
             text=f"(continued {number}/{total})",
-            blocks=[_context(f"(continued {number}/{total})"), *blocks],
+            blocks=[context(f"(continued {number}/{total})"), *blocks],
         )
         for number, blocks in enumerate(page_blocks[1:], start=2)
     ]
@@ -337,83 +325,3 @@ def render_final(view: RunView) -> FinalMessages:
         continuations=continuations,
         attachment=(ATTACHMENT_NAME, view.text) if cut else None,
     )
-
-
-# ---- one-liners and help -----------------------------------------------------------------------
-
-
-def ephemeral(message: SlackMessage) -> dict[str, Any]:
-    """The arguments of an ack or `respond` that only the person who asked will see."""
-    return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
-
-
-def render_notice(text: str, trusted: bool = False) -> SlackMessage:
-    """A one-section message (errors, file problems); escaped unless the caller wrote it."""
-    body = text.strip() if trusted else escape(text.strip())
-    body = truncate_mrkdwn(body, SECTION_LIMIT) or "(no details)"
-    return SlackMessage(text=truncate_mrkdwn(body, SUMMARY_CHARS), blocks=[_section(body)])
-
-
-def render_help(command: str = "/handinger", max_budget: str | None = None) -> SlackMessage:
-    """Ephemeral usage: what the command does, its options, threads, mentions and `--`."""
-    budgets = "|".join(BUDGETS)
-    words = ", ".join(f"`{word}`" for word in RESERVED_WORDS)
-    limit = f" The highest budget allowed here is `{max_budget}`." if max_budget else ""
-    lines = [
-        f"*`{command} <instruction>`* starts a Handinger agent worker on your instruction and"
-        f" posts its answer here as it works, e.g. `{command} summarise this week's incidents`.",
-        f"• `--budget {budgets}` (or `-b`) sets how much the worker may spend. Put it before or"
-        f" after the instruction: `{command} --budget high compare our three vendors`.{limit}",
-        "• Reply in the card's thread to continue the same worker; no @mention needed.",
-        "• Mention @Handinger in a channel, or send the app a direct message: that works too.",
-        f"• `{command} status` lists your recent workers in this channel.",
-        f"• `{command} schedule every 1d <instruction>` posts a digest here on a schedule"
-        " (also `in 45m`, `at 09:00`, `daily 09:00`, `weekdays 09:00`, `weekly mon 09:00`,"
-        f' `cron "0 9 * * 1-5"`); `{command} schedules` lists this channel\'s schedules and'
-        f" `{command} unschedule <id>` cancels one.",
-        f"• `{command} help` shows this message.",
-        f"• {words} are command words. To start an instruction with one of them, put it after"
-        f" `--`: `{command} -- status of the deploy`.",
-    ]
-    return SlackMessage(
-        text=f"How to use {escape(command)}", blocks=[_section(escape("\n".join(lines)))]
-    )
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    """One of a user's recent workers, for `/handinger status`."""
-
-    instruction: str
-    state: str
-    created_at: float
-    permalink: str | None
-
-
-STATE_LABELS = {
-    "queued": ":clock3: queued",
-    "starting": ":hourglass_flowing_sand: starting",
-    "running": ":hourglass_flowing_sand: working",
-    "completed": ":white_check_mark: done",
-    "failed": ":x: failed",
-}
-
-
-def render_status(rows: list[StatusRow], command: str = "/handinger") -> SlackMessage:
-    """The caller's recent workers in this channel, newest first, each with a thread link."""
-    if not rows:
-        text = (
-            f"You have not started any workers in this channel yet. Try `{command} <instruction>`."
-        )
-        return SlackMessage(text="No workers yet", blocks=[_section(escape(text))])
-    lines = []
-    for row in rows:
-        when = int(row.created_at)
-        fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(when))
-        date = f"<!date^{when}^{{date_short_pretty}} {{time}}|{fallback}>"
-        excerpt = plain_excerpt(row.instruction, 80)
-        label = STATE_LABELS.get(row.state, escape(row.state))
-        thread = f" · {link(row.permalink, 'thread')}" if row.permalink else ""
-        lines.append(f"• {label} · {date} · “{excerpt}”{thread}")
-    body = "*Your recent workers here*\n" + "\n".join(lines)
-    return SlackMessage(text="Your recent workers", blocks=[_section(body)])

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..budgets import BUDGETS
 from ..store import Schedule
+from .blocks import SECTION_LIMIT, SlackMessage, section
 from .mrkdwn import escape, plain_excerpt, truncate_mrkdwn
-from .render import SECTION_LIMIT, SlackMessage
 
 CANCEL_SCHEDULE = "cancel_schedule"
 SCHEDULE_MODAL = "schedule_modal"
@@ -32,8 +32,8 @@ def render_schedule_list(schedules: list[Schedule]) -> SlackMessage:
     """This channel's schedules, each with a Cancel button."""
     if not schedules:
         text = "No schedules in this channel. Create one with `/handinger schedule every 1d …`."
-        return SlackMessage(text="No schedules here", blocks=[_section(escape(text))])
-    blocks: list[dict[str, Any]] = [_section("*Schedules in this channel*")]
+        return SlackMessage(text="No schedules here", blocks=[section(escape(text))])
+    blocks: list[dict[str, Any]] = [section("*Schedules in this channel*")]
     size = 0
     for shown, schedule in enumerate(schedules):
         line = (
@@ -62,7 +62,7 @@ def render_schedule_list(schedules: list[Schedule]) -> SlackMessage:
         )
         size += len(json.dumps(blocks[-1], ensure_ascii=False))
         if size > LIST_CHARS or len(blocks) > MAX_LISTED:
-            blocks[-1] = _section(
+            blocks[-1] = section(
                 f"…and {len(schedules) - shown} more. Cancel some with the buttons above to see "
                 "the rest."
             )
@@ -130,7 +130,3 @@ def modal_values(view: dict[str, Any]) -> tuple[str, str, str]:
 
     selected = values.get(BUDGET_BLOCK, {}).get("value", {}).get("selected_option") or {}
     return text(WHEN_BLOCK), text(INSTRUCTION_BLOCK), str(selected.get("value") or "")
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}

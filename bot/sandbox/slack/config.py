@@ -51,8 +51,8 @@ def _positive(value: str) -> float:
     return number
 
 
-def parse_args(argv: Sequence[str] | None = None) -> Settings:
-    """Parse `python -m bot.sandbox.slack` flags."""
+def _parser() -> argparse.ArgumentParser:
+    """The flags of `python -m bot.sandbox.slack`, each with its default."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.sandbox.slack",
         description="Local Slack emulator: Web API, Socket Mode and signed HTTP delivery.",
@@ -92,6 +92,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         default="on",
         help="whether the app's own posts, edits and deletions produce events back (default on)",
     )
+    _app_flags(parser)
+    return parser
+
+
+def _app_flags(parser: argparse.ArgumentParser) -> None:
+    """What the emulated app is: its OAuth client, manifest, and the Handinger panel's URL."""
     parser.add_argument("--client-id", default="1000000001.2000000001", help="OAuth client id")
     parser.add_argument(
         "--client-secret", default="emulator-client-secret", help="OAuth client secret"
@@ -113,7 +119,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         default=None,
         help="the Handinger emulator's base URL, shown in the sandbox page's Handinger panel",
     )
-    args = parser.parse_args(argv)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Settings:
+    """Parse `python -m bot.sandbox.slack` flags."""
+    args = _parser().parse_args(argv)
     return Settings(
         host=args.host,
         port=args.port,

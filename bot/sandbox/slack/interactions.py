@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from .content import read_content
+from .content import Content, read_content
 from .emulator import Emulator
 from .errors import ApiError
 from .interactions_state import (
@@ -87,17 +87,8 @@ async def run_slash(
         "response_url": response_url,
         "trigger_id": trigger_id,
     }
-    result = await emu.delivery.request("slash_commands", workspace.id, payload, command)
-    replays = [
-        await emu.delivery.request("slash_commands", workspace.id, payload, command)
-        for _ in range(repeat - 1)
-    ]
-    out = _ack_summary(result)
+    result, out = await _deliver(emu, "slash_commands", workspace.id, payload, command, repeat)
     out.update(response=None, response_url=response_url, trigger_id=trigger_id)
-    if replays:
-        out["replays"] = [
-            {**_ack_summary(replay), "response": replay.payload} for replay in replays
-        ]
     if result.acked and result.payload:
         out["response"] = result.payload
         entry = emu.interactions.response_urls[response_url.rsplit("/", 1)[-1]]
@@ -225,9 +216,8 @@ async def run_action(
         "message_ts": message_ts,
         "channel_id": channel.id,
         "is_ephemeral": ephemeral is not None,
+        **({"thread_ts": thread_ts} if thread_ts else {}),
     }
-    if thread_ts:
-        container["thread_ts"] = thread_ts
     payload: JSON = {
         "type": "block_actions",
         "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": workspace.id},
@@ -245,20 +235,25 @@ async def run_action(
     }
     if message is not None:
         payload["message"] = api_message(emu.world, message)
-    result = await emu.delivery.request("interactive", workspace.id, payload, "block_actions")
-    replays = [
-        await emu.delivery.request("interactive", workspace.id, payload, "block_actions")
-        for _ in range(repeat - 1)
-    ]
-    out = _ack_summary(result)
+    _, out = await _deliver(emu, "interactive", workspace.id, payload, "block_actions", repeat)
     out.update(
         response_url=response_url, trigger_id=payload["trigger_id"], action=payload["actions"][0]
     )
+    return out
+
+
+async def _deliver(
+    emu: Emulator, kind: str, team: str, payload: JSON, label: str, repeat: int
+) -> tuple[AckResult, JSON]:
+    """Deliver `payload` `repeat` times, as a replay would: the first ack and a summary of all."""
+    result = await emu.delivery.request(kind, team, payload, label)
+    replays = [await emu.delivery.request(kind, team, payload, label) for _ in range(repeat - 1)]
+    out = _ack_summary(result)
     if replays:
         out["replays"] = [
             {**_ack_summary(replay), "response": replay.payload} for replay in replays
         ]
-    return out
+    return result, out
 
 
 # response_url ------------------------------------------------------------------------------
@@ -299,22 +294,50 @@ def apply_response(
             return  # e.g. `ack(response_type="in_channel")` alone shows nothing
         raise ApiError("no_text", status=400)
     replace = body.get("replace_original") in (True, "true") and entry.message_ts
-    if replace and original is not None and not original.deleted:
+    if replace and _replaced(emu, entry, channel, original, content, source):
+        return
+    _post_response(emu, entry, channel, body, content, source)
+
+
+def _replaced(
+    emu: Emulator,
+    entry: ResponseUrl,
+    channel: Channel,
+    original: Message | None,
+    content: Content,
+    source: str,
+) -> bool:
+    """Edit the message (or the ephemeral one) the response URL belongs to, if it is still there."""
+    world = emu.world
+    if original is not None and not original.deleted:
         previous = emu.snapshot(original)
         original.text = content.text or ""
         original.blocks = content.blocks
         edit_ts = world.record_version(original, source)
         original.edited = {"user": world.workspaces[channel.team].bot_user_id, "ts": edit_ts}
         emu.changed(original, previous, edit_ts)
-        return
-    if replace and entry.is_ephemeral:
+        return True
+    if entry.is_ephemeral:
         for record in emu.records.ephemeral:
             if record["ts"] == entry.message_ts and record["channel"] == channel.id:
                 record.setdefault("edits", []).append(
                     {"time": emu.clock.wall(), "text": record["text"], "blocks": record["blocks"]}
                 )
                 record.update(text=content.text or "", blocks=content.blocks, source=source)
-                return
+                return True
+    return False
+
+
+def _post_response(
+    emu: Emulator,
+    entry: ResponseUrl,
+    channel: Channel,
+    body: JSON,
+    content: Content,
+    source: str,
+) -> None:
+    """A new message: in the channel (`response_type: in_channel`), else ephemeral to the user."""
+    world = emu.world
     thread_ts = body.get("thread_ts") or entry.thread_ts
     workspace = world.workspaces[channel.team]
     if body.get("response_type") == "in_channel":

@@ -10,8 +10,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ...store import Run
+from ..blocks import ephemeral
 from ..commands import CommandError, Help, Subcommand, parse_command
-from ..render import StatusRow, ephemeral, render_help, render_notice, render_status
+from ..replies import StatusRow, render_help, render_notice, render_status
 from ..wording import over_budget_text
 from .deps import deps_of
 from .schedules import SUBCOMMANDS

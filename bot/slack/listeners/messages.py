@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..commands import parse_mention
-from ..render import render_help
+from ..replies import render_help
 from .deps import deps_of
 
 log = logging.getLogger(__name__)

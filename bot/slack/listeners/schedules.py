@@ -16,8 +16,9 @@ from ...config import Settings
 from ...core.answers import OverBudget
 from ...core.service import IsAdmin
 from ...core.when_times import duration_text
+from ..blocks import ephemeral
 from ..commands import CommandError, Help, parse_schedule_command
-from ..render import ephemeral, render_notice
+from ..replies import render_notice
 from ..schedule_form import prefill, read_form
 from ..schedule_views import modal_values, render_schedule_list, schedule_modal
 from ..wording import WHICH_SCHEDULE, cancel_text, over_budget_text, scheduled_text
