@@ -12,9 +12,10 @@ from typing import Any
 from aiohttp import web
 
 from .control_common import channel_of, installed, need, repeat_of, route, user_of, workspace_of
-from .emulator import Emulator, Fault
+from .emulator import Emulator
 from .errors import ApiError
 from .events import rich_text, url_verification
+from .faults import faulted, parse_fault
 from .interactions import post_to_response_url, run_action, run_slash
 from .state import JSON, Message
 
@@ -93,8 +94,16 @@ async def actions(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 
 
 @route
-async def response_url(emu: Emulator, request: web.Request, body: JSON) -> JSON:
-    return post_to_response_url(emu, request.match_info["url_id"], body)
+async def response_url(emu: Emulator, request: web.Request, body: JSON) -> web.StreamResponse:
+    """A POST to a `response_url`; faults name it `response_url`."""
+    url_id = request.match_info["url_id"]
+    entry = emu.interactions.response_urls.get(url_id)
+
+    async def post() -> web.StreamResponse:
+        return web.json_response(post_to_response_url(emu, url_id, body))
+
+    team = entry.team if entry is not None else None
+    return await faulted(emu.faults, request, "response_url", team, body, post)
 
 
 @route
@@ -133,20 +142,17 @@ async def faults(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     if request.method == "DELETE":
         emu.faults.clear()
     elif request.method == "POST":
-        status = int(body.get("status", 200))
-        error = str(body.get("error") or ("ratelimited" if status == 429 else "internal_error"))
-        retry_after = body.get("retry_after")
-        emu.faults.append(
-            Fault(
-                method=need(body, "method"),
-                error=error,
-                status=status,
-                retry_after=None if retry_after is None else int(retry_after),
-                count=int(body.get("count", 1)),
-                team=body.get("team"),
-            )
-        )
-    return {"ok": True, "faults": [vars(f) for f in emu.faults]}
+        try:
+            emu.faults.add(parse_fault(body, need(body, "method")))
+        except (TypeError, ValueError) as exc:
+            raise ApiError("invalid_fault", status=400, detail=str(exc)) from exc
+    return {"ok": True, **emu.faults.describe()}
+
+
+@route
+async def release(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    """Let every response held back by a `hold` fault go."""
+    return {"ok": True, "released": emu.faults.release()}
 
 
 @route
@@ -224,6 +230,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_emulator/response/{url_id}", response_url)
     app.router.add_route("*", "/_emulator/rate-limits", rate_limits)
     app.router.add_route("*", "/_emulator/faults", faults)
+    app.router.add_post("/_emulator/release", release)
     app.router.add_route("*", "/_emulator/config", config)
     app.router.add_post("/_emulator/disconnect", disconnect)
     app.router.add_post("/_emulator/reset", reset)

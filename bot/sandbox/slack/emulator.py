@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -21,6 +20,7 @@ from .events import (
     message_changed_event,
     message_deleted_event,
 )
+from .faults import Faults
 from .http_delivery import HttpSender
 from .interactions_state import InteractionState
 from .limits import RateLimiter
@@ -29,18 +29,6 @@ from .render import api_message
 from .seed import seed_default
 from .socket_mode import SocketHub
 from .state import JSON, Message, World
-
-
-@dataclass
-class Fault:
-    """An injected failure for the next `count` calls of `method` (see `/_emulator/faults`)."""
-
-    method: str
-    error: str
-    status: int
-    retry_after: int | None
-    count: int
-    team: str | None = None
 
 
 class Emulator:
@@ -55,7 +43,7 @@ class Emulator:
         self.http = HttpSender(settings)
         self.delivery = Delivery(settings, self.clock, self.records, self.socket, self.http)
         self.interactions = InteractionState()
-        self.faults: list[Fault] = []
+        self.faults = Faults()
         self.uploads: dict[str, str] = {}  # upload_url key → file id
         self.world = self._new_world()
 
@@ -80,18 +68,9 @@ class Emulator:
         self.records = Records()
         self.delivery.records = self.records
         self.interactions = InteractionState()
-        self.faults = []
+        self.faults.clear()
         self.uploads = {}
         self.world = self._new_world()
-
-    def take_fault(self, method: str, team: str | None) -> Fault | None:
-        for fault in self.faults:
-            if fault.method == method and (fault.team is None or fault.team == team):
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # events that follow changes ------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator
 from .errors import ApiError
+from .faults import faulted
 from .methods_chat import resolve_thread
 from .render import api_file
 from .state import JSON, Channel, FileObject, Message
@@ -103,8 +104,9 @@ def complete_upload(call: Call) -> JSON:
     return {"files": [api_file(call.world, f) for f in files]}
 
 
-async def upload(request: web.Request) -> web.Response:
-    """The `upload_url`: raw bytes or a multipart form, no auth (like files.slack.com)."""
+async def upload(request: web.Request) -> web.StreamResponse:
+    """The `upload_url`: raw bytes or a multipart form, no auth (like files.slack.com). Faults
+    name it `upload`."""
     emu: Emulator = request.app[EMULATOR]
     file_id = emu.uploads.get(request.match_info["key"])
     file = emu.world.files.get(file_id or "")
@@ -116,10 +118,15 @@ async def upload(request: web.Request) -> web.Response:
         data = part.file.read() if isinstance(part, web.FileField) else str(part or "").encode()
     else:
         data = await request.read()
-    if len(data) > MAX_FILE_SIZE:
-        return web.Response(status=413, text="too large")
-    file.content = data
-    return web.Response(text=f"OK - {len(data)}")
+
+    async def store() -> web.StreamResponse:
+        if len(data) > MAX_FILE_SIZE:
+            return web.Response(status=413, text="too large")
+        file.content = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    args = {"file_id": file.id, "filename": file.name}
+    return await faulted(emu.faults, request, "upload", file.team, args, store)
 
 
 async def download_private(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from . import oauth
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator
 from .errors import ApiError
+from .faults import Fault, drop_connection
 from .methods_chat import METHODS as CHAT
 from .methods_conversations import METHODS as CONVERSATIONS
 from .methods_files import METHODS as FILES
@@ -29,6 +30,7 @@ METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIE
 APP_TOKEN_METHODS = {"apps.connections.open"}
 TOKENLESS_METHODS = {"oauth.v2.access"}  # the client authenticates with its id and secret
 RETIRED = {"files.upload": "method_deprecated"}
+FAULT = "fault"  # where `_gate` leaves a `hold` or `close` fault for `handle` to carry out
 CHANNEL_ARGS = {"chat.postMessage": "channel", "assistant.threads.setStatus": "channel_id"}
 
 
@@ -75,7 +77,11 @@ def _reply(
     return web.json_response(body, status=status, headers=headers or None)
 
 
-async def handle(request: web.Request) -> web.Response:
+class Dropped(Exception):
+    """A `close` fault: the connection goes away before the call takes effect."""
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
     emu = request.app[EMULATOR]
     method = request.match_info["method"]
     entry: JSON = {
@@ -94,18 +100,36 @@ async def handle(request: web.Request) -> web.Response:
         else:
             token = _token(request, params)
             entry["args"] = dict(params)
-            body = _dispatch(emu, method, params, token, entry)
+            body = _dispatch(emu, request, method, params, token, entry)
     except ApiError as error:
         body, status, retry_after = error.body(), error.status, error.retry_after
+    except Dropped:
+        entry.update(ok=False, error="connection_closed", status=None, fault="close")
+        emu.records.add_call(entry)
+        drop_connection(request.transport)
+        return web.Response(status=599)  # never written: the connection is gone
     entry.update(ok=bool(body.get("ok")), error=body.get("error"), status=status)
+    fault: Fault | None = request.get(FAULT)
+    if fault is not None:
+        entry["fault"] = fault.action
     emu.records.add_call(entry)
     workspace = emu.world.workspaces.get(str(entry.get("team"))) if status == 200 else None
     scopes = workspace.bot_scopes if workspace is not None else None
-    return _reply(body, status, retry_after, scopes)
+    reply = _reply(body, status, retry_after, scopes)
+    if fault is not None and fault.action == "hold":
+        await emu.faults.hold()
+    elif fault is not None:  # `close` after the call took effect
+        drop_connection(request.transport)
+    return reply
 
 
 def _dispatch(
-    emu: Emulator, method: str, params: dict[str, Any], token: str | None, entry: JSON
+    emu: Emulator,
+    request: web.Request,
+    method: str,
+    params: dict[str, Any],
+    token: str | None,
+    entry: JSON,
 ) -> JSON:
     if method in RETIRED:
         raise ApiError(RETIRED[method])
@@ -117,7 +141,7 @@ def _dispatch(
         if token != emu.settings.app_token:
             known = emu.world.workspace_for_token(token) is not None
             raise ApiError("not_allowed_token_type" if known else "invalid_auth")
-        _gate(emu, method, "app", None)
+        _gate(emu, request, method, "app", None, params)
         return {"ok": True, "url": emu.socket.issue_url(emu.base_url)}
     workspace = emu.world.workspace_for_token(token)
     if workspace is None:
@@ -128,7 +152,8 @@ def _dispatch(
             "not_allowed_token_type" if token == emu.settings.app_token else "invalid_auth"
         )
     entry["team"] = workspace.id
-    _gate(emu, method, workspace.id, _limit_channel(emu, method, params, workspace.id))
+    channel = _limit_channel(emu, method, params, workspace.id)
+    _gate(emu, request, method, workspace.id, channel, params)
     params.pop("team_id", None)  # Bolt's per-request client adds it to every call
     call = Call(emu, method, params, workspace)
     result = METHODS[method](call)
@@ -153,14 +178,26 @@ def _limit_channel(emu: Emulator, method: str, params: dict[str, Any], team: str
     return found.id if found is not None else value
 
 
-def _gate(emu: Emulator, method: str, team: str, channel: str | None) -> None:
-    """Injected faults first, then the rate limiter; both answer like Slack would."""
-    fault = emu.take_fault(method, team)
-    if fault is not None:
+def _gate(
+    emu: Emulator,
+    request: web.Request,
+    method: str,
+    team: str,
+    channel: str | None,
+    params: dict[str, Any],
+) -> None:
+    """Injected faults first, then the rate limiter; both answer like Slack would. A `hold`
+    or performed `close` fault is left on the request for `handle` to carry out."""
+    fault = emu.faults.take(method, team, params)
+    if fault is not None and fault.action == "respond":
         retry_after = fault.retry_after
         if fault.status == 429 and retry_after is None:
             retry_after = 1
         raise ApiError(fault.error, status=fault.status, retry_after=retry_after)
+    if fault is not None and fault.action == "close" and not fault.performed:
+        raise Dropped()
+    if fault is not None:
+        request[FAULT] = fault
     wait = emu.limiter.check(method, team, channel)
     if wait is not None:
         raise ApiError("ratelimited", status=429, retry_after=emu.clock.retry_after(wait))
