@@ -70,6 +70,22 @@ def test_a_held_slack_call_takes_effect_and_answers_when_released(slack: httpx.C
     assert slack.get("/_emulator/calls").json()["calls"][0]["fault"] == "hold"
 
 
+def test_holds_can_be_armed_listed_and_released_on_their_own(slack: httpx.Client) -> None:
+    rule = {"method": "chat.postMessage", "count": 2, "team": "T0001"}
+    assert slack.post("/_emulator/holds", json=rule).json()["rules"] == [rule]
+    callers = [threading.Thread(target=post, args=(slack, f"n{n}")) for n in range(2)]
+    for caller in callers:
+        caller.start()
+    wait_until(lambda: len(slack.get("/_emulator/holds").json()["held"]) == 2, timeout=10)
+    assert slack.post("/_emulator/release", json={"count": 1}).json()["released"] == 1
+    assert slack.post("/_emulator/release").json() == {"ok": True, "released": 1}
+    for caller in callers:
+        caller.join(10)
+    assert slack.post("/_emulator/holds", json={"method": "x", "count": 0}).status_code == 400
+    listing = slack.get("/_emulator/holds").json()
+    assert listing["rules"] == [] and listing["held"] == []
+
+
 def test_a_closed_slack_call_drops_the_connection_with_or_without_effect(
     slack: httpx.Client,
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import is_final, wait_until
+from tests.e2e import is_final
 from tests.faults.cases import Case, attempt, select, with_fault
 from tests.faults.harness import FaultStack
 from tests.faults.steps import finished_run, reactions_of
@@ -161,19 +161,9 @@ def permalink(stack: FaultStack, spec: dict[str, Any]) -> None:
 
 
 def status_listed(stack: FaultStack) -> list[str]:
-    found = wait_until_listed(stack)
-    return [] if found else ["/handinger status never answered"]
-
-
-def wait_until_listed(stack: FaultStack) -> bool:
-    try:
-        wait_until(
-            lambda: any("workers" in str(e.get("text")).lower() for e in stack.ephemerals()),
-            timeout=10,
-        )
-    except AssertionError:
-        return False
-    return True
+    if any("workers" in str(e.get("text")).lower() for e in stack.ephemerals()):
+        return []
+    return ["/handinger status never answered"]
 
 
 def card_final(channel: str) -> Callable[[FaultStack], list[str]]:

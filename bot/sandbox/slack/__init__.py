@@ -130,7 +130,13 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     POST /_emulator/reset      back to the startup state; sockets stay open
     GET|POST /_emulator/config {request_url?, signing_secret?, ack_timeout?, long_text?,
                                bot_events?, retry_delays?, redirect_urls?}
-    GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?}
+    GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?,
+                               after?, match?, action?="respond"|"hold"|"close", performed?}:
+                               see `faults.py`; `method` may also be `upload` (the upload URL)
+                               or `response_url`. GET -> {faults, held, held_total}
+    GET|POST|DELETE /_emulator/holds   {method, count?=1, team?}: a `hold` fault on its own;
+                               GET -> {rules, held: [{id, method, team, since}]}
+    POST /_emulator/release    {count?} -> {ok, released}: answer held calls, oldest first
     GET|POST /_emulator/workspaces  {id?, name?, domain?, bot_token?, installed?=true}; the
                                bot token defaults to `<bot-token>-<team>`
     POST /_emulator/uninstall  {team?="T0001", wait?, timeout?}: revoke the bot token, then

@@ -103,7 +103,7 @@ async def response_url(emu: Emulator, request: web.Request, body: JSON) -> web.S
         return web.json_response(post_to_response_url(emu, url_id, body))
 
     team = entry.team if entry is not None else None
-    return await faulted(emu.faults, request, "response_url", team, body, post)
+    return await faulted(emu.faults, request, "response_url", team, body, post, emu.clock.wall())
 
 
 @route
@@ -147,12 +147,6 @@ async def faults(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         except (TypeError, ValueError) as exc:
             raise ApiError("invalid_fault", status=400, detail=str(exc)) from exc
     return {"ok": True, **emu.faults.describe()}
-
-
-@route
-async def release(emu: Emulator, request: web.Request, body: JSON) -> JSON:
-    """Let every response held back by a `hold` fault go."""
-    return {"ok": True, "released": emu.faults.release()}
 
 
 @route
@@ -230,7 +224,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_emulator/response/{url_id}", response_url)
     app.router.add_route("*", "/_emulator/rate-limits", rate_limits)
     app.router.add_route("*", "/_emulator/faults", faults)
-    app.router.add_post("/_emulator/release", release)
     app.router.add_route("*", "/_emulator/config", config)
     app.router.add_post("/_emulator/disconnect", disconnect)
     app.router.add_post("/_emulator/reset", reset)

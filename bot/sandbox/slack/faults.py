@@ -10,17 +10,21 @@ bytes to its `upload_url`) and `response_url` (a POST to a `response_url`). It s
 - `close`: drop the connection without a response; with `performed: true` the call takes
   effect first (the app cannot tell whether it did).
 
-`match` narrows a fault to calls whose arguments, as JSON, contain that text (say `"✅"` for a
-final edit, or a `thread_ts`). Faults are tried in the order they were added; the first that
-matches a call counts it.
+`match` narrows a fault to calls whose arguments contain some text: a string is looked for
+in all the arguments as JSON (say `"✅"` for a final edit, or a `thread_ts`), an object
+`{argument: text}` in those arguments. Faults are tried in the order they were added; the
+first that matches a call counts it.
+
+`/_emulator/holds` (`control_holds.py`) is the same `hold`, listed and armed on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -37,13 +41,15 @@ class Fault:
     count: int
     team: str | None = None
     after: int = 0
-    match: str | None = None
+    match: str | dict[str, str] | None = None
     action: str = "respond"
     performed: bool = False
 
     def matches(self, method: str, team: str | None, args: dict[str, Any]) -> bool:
         if self.method != method or (self.team is not None and self.team != team):
             return False
+        if isinstance(self.match, dict):
+            return all(text in str(args.get(name, "")) for name, text in self.match.items())
         if self.match is None:
             return True
         return self.match in json.dumps(args, ensure_ascii=False, default=str)
@@ -52,12 +58,29 @@ class Fault:
         return asdict(self)
 
 
+_held_ids = itertools.count(1)
+
+
+@dataclass
+class HeldCall:
+    """A call that was performed and whose response waits for `POST /_emulator/release`."""
+
+    method: str
+    team: str | None
+    since: float
+    id: int = field(default_factory=lambda: next(_held_ids))
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "method": self.method, "team": self.team, "since": self.since}
+
+
 class Faults:
-    """The pending faults, and the responses held back by `hold` until released."""
+    """The pending faults, and the calls held back by `hold` until released."""
 
     def __init__(self) -> None:
         self.pending: list[Fault] = []
-        self._held: list[asyncio.Future[None]] = []
+        self.held: list[HeldCall] = []
         self.held_total = 0
 
     def add(self, fault: Fault) -> None:
@@ -77,40 +100,34 @@ class Faults:
             return fault
         return None
 
-    @property
-    def held(self) -> int:
-        """Responses being held back right now."""
-        return sum(1 for future in self._held if not future.done())
-
-    async def hold(self) -> None:
+    async def hold(self, method: str, team: str | None, now: float) -> None:
         """Wait until released (or reset); the caller then sends its response."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._held.append(future)
+        call = HeldCall(method, team, now)
+        self.held.append(call)
         self.held_total += 1
         try:
-            await future
+            await call.released.wait()
         finally:
-            if future in self._held:
-                self._held.remove(future)
+            if call in self.held:
+                self.held.remove(call)
 
-    def release(self) -> int:
-        """Let every held response go; returns how many there were."""
-        released = 0
-        for future in self._held:
-            if not future.done():
-                future.set_result(None)
-                released += 1
-        self._held = []
-        return released
+    def release(self, count: int | None = None) -> int:
+        """Let the held responses go, oldest first: all of them, or `count`."""
+        chosen = self.held[: len(self.held) if count is None else count]
+        for call in chosen:
+            call.released.set()
+            self.held.remove(call)
+        return len(chosen)
 
-    def clear(self) -> None:
-        self.pending.clear()
+    def clear(self, action: str | None = None) -> None:
+        """Drop the pending faults (only those with `action`, if given); release every call."""
+        self.pending = [f for f in self.pending if action is not None and f.action != action]
         self.release()
 
     def describe(self) -> dict[str, Any]:
         return {
             "faults": [f.describe() for f in self.pending],
-            "held": self.held,
+            "held": len(self.held),
             "held_total": self.held_total,
         }
 
@@ -128,6 +145,10 @@ def parse_fault(body: dict[str, Any], need_method: str) -> Fault:
     if after < 0 or count < 1:
         raise ValueError("after must be >= 0 and count >= 1")
     match = body.get("match")
+    if isinstance(match, dict):
+        match = {str(name): str(text) for name, text in match.items()}
+    elif match is not None:
+        match = str(match)
     return Fault(
         method=need_method,
         error=error,
@@ -136,7 +157,7 @@ def parse_fault(body: dict[str, Any], need_method: str) -> Fault:
         count=count,
         team=body.get("team"),
         after=after,
-        match=None if match is None else str(match),
+        match=match,
         action=action,
         performed=bool(body.get("performed", False)),
     )
@@ -155,6 +176,7 @@ async def faulted(
     team: str | None,
     args: dict[str, Any],
     perform: Callable[[], Awaitable[web.StreamResponse]],
+    now: float,
 ) -> web.StreamResponse:
     """Serve a call outside the Web API (the upload and response URLs) under its fault."""
     fault = faults.take(method, team, args)
@@ -169,7 +191,7 @@ async def faulted(
         return web.Response(status=599)  # never written: the connection is gone
     response = await perform()
     if fault.action == "hold":
-        await faults.hold()
+        await faults.hold(method, team, now)
     else:
         drop_connection(request.transport)
     return response

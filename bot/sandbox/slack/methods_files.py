@@ -126,7 +126,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
         return web.Response(text=f"OK - {len(data)}")
 
     args = {"file_id": file.id, "filename": file.name}
-    return await faulted(emu.faults, request, "upload", file.team, args, store)
+    return await faulted(emu.faults, request, "upload", file.team, args, store, emu.clock.wall())
 
 
 async def download_private(request: web.Request) -> web.Response:

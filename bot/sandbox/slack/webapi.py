@@ -117,7 +117,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     scopes = workspace.bot_scopes if workspace is not None else None
     reply = _reply(body, status, retry_after, scopes)
     if fault is not None and fault.action == "hold":
-        await emu.faults.hold()
+        await emu.faults.hold(method, entry.get("team"), emu.clock.wall())
     elif fault is not None:  # `close` after the call took effect
         drop_connection(request.transport)
     return reply
