@@ -13,7 +13,7 @@ import httpx
 from tests.e2e import Stack, wait_until
 from tests.procs import ServerProcess
 
-SETTLE_TIMEOUT = 60.0
+SETTLE_TIMEOUT = 45.0
 QUIET_SECONDS = 1.5
 STUCK_SECONDS = 8.0
 

@@ -61,8 +61,9 @@ def send(stack: FaultStack, body: bytes, head: dict[str, str]) -> int:
     return response.status_code
 
 
-def event(**fields: object) -> bytes:
-    return event_body(mention("<@U0BOT> look this up", **fields), event_id=f"Ev{time.time_ns()}")
+def event(text: object = "<@U0BOT> look this up", **fields: object) -> bytes:
+    """A mention of the app, as a signed event callback would carry it."""
+    return event_body(mention(text, **fields), event_id=f"Ev{time.time_ns()}")
 
 
 # ---- the tries -----------------------------------------------------------------------------------
@@ -143,8 +144,9 @@ def deep(depth: int) -> bytes:
     return ("[" * depth + "]" * depth).encode()
 
 
-def with_event(**envelope: object) -> bytes:
-    return event_body(mention("<@U0BOT> odd shape"), event_id=f"Ev{time.time_ns()}", **envelope)
+def with_event(event: object = None, **envelope: object) -> bytes:
+    """An event callback whose envelope (or `event` itself) has an odd shape."""
+    return event_body(event, event_id=f"Ev{time.time_ns()}", **envelope)
 
 
 MALFORMED: dict[str, tuple[bytes, str]] = {
@@ -164,7 +166,10 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "ts_as_list": (event(ts=[1, 2]), JSON),
     "unknown_type": (b'{"type": "whatever", "team_id": "T0001"}', JSON),
     "challenge_missing": (b'{"type": "url_verification"}', JSON),
-    "no_authorizations": (with_event(authorizations=None, team_id=None), JSON),
+    "no_authorizations": (
+        with_event(mention("<@U0BOT> odd shape"), authorizations=None, team_id=None),
+        JSON,
+    ),
     "command_missing_fields": (urlencode({"command": "/handinger", "text": "hi"}).encode(), FORM),
     "binary": (bytes(range(256)) * 4, "application/octet-stream"),
     "bad_utf8": (b'{"type": "event_callback", "x": "\xff\xfe"}', JSON),
@@ -182,30 +187,45 @@ HEADER_TRICKS = {
 
 def cases() -> list[Case]:
     found = [
-        Case("bad_signature", forged("wrong-secret"), nothing_ran, fast=True, start_bot=False),
-        Case("unsigned", forged(None), nothing_ran, start_bot=False),
-        Case("stale_timestamp", forged(SECRET, -600), nothing_ran, start_bot=False),
-        Case("future_timestamp", forged(SECRET, 600), nothing_ran, start_bot=False),
+        Case(
+            "bad_signature",
+            forged("wrong-secret"),
+            nothing_ran,
+            fast=True,
+            start_bot=False,
+            grace=False,
+        ),
+        Case("unsigned", forged(None), nothing_ran, start_bot=False, grace=False),
+        Case("stale_timestamp", forged(SECRET, -600), nothing_ran, start_bot=False, grace=False),
+        Case("future_timestamp", forged(SECRET, 600), nothing_ran, start_bot=False, grace=False),
         Case(
             "replayed_command",
             replayed(command_body("replayed once"), FORM, "replayed once"),
             answered_right,
             start_bot=False,
+            grace=False,
         ),
         Case(
             "replayed_event",
             replayed(event(), JSON, "look this up"),
             answered_right,
             start_bot=False,
+            grace=False,
         ),
     ]
     for name, (body, kind) in MALFORMED.items():
         for secret in (None, SECRET):
             label = f"{name}-{'signed' if secret else 'unsigned'}"
-            found.append(Case(label, refused(secret, body, kind), nothing_ran, start_bot=False))
+            found.append(
+                Case(label, refused(secret, body, kind), nothing_ran, start_bot=False, grace=False)
+            )
     body = event()
     for name, head in HEADER_TRICKS.items():
-        found.append(Case(name, refused(SECRET, body, JSON, **head), nothing_ran, start_bot=False))
+        found.append(
+            Case(
+                name, refused(SECRET, body, JSON, **head), nothing_ran, start_bot=False, grace=False
+            )
+        )
     return found
 
 
