@@ -3,6 +3,7 @@ and the emulators' fault controls, so the shared invariants can judge the outcom
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -140,7 +141,10 @@ class FaultStack(Stack):
         self.handinger.post("/_emulator/release").raise_for_status()
 
     def stream_fault(self, **spec: Any) -> None:
-        self.handinger.post("/_emulator/stream-faults", json=spec).raise_for_status()
+        # ASCII-escaped JSON, so text meant to become invalid UTF-8 (lone surrogates) survives
+        body = json.dumps(spec).encode()
+        headers = {"Content-Type": "application/json"}
+        self.handinger.post("/_emulator/stream-faults", content=body, headers=headers)
 
     def answer(
         self,

@@ -101,14 +101,16 @@ def forged(secret: str | None, shift: int = 0) -> Callable[[FaultStack], None]:
     return drive
 
 
-def replayed(body: bytes, content_type: str, instruction: str) -> Callable[[FaultStack], None]:
-    """One genuine signed request, captured and sent three times within Slack's 5 minutes."""
+def replayed(
+    body: bytes, content_type: str, instruction: str, times: int = 3
+) -> Callable[[FaultStack], None]:
+    """One genuine signed request, captured and sent `times` times within Slack's 5 minutes."""
 
     def drive(stack: FaultStack) -> None:
         http_mode(stack)
         stack.record.new_runs.append(instruction)
         head = signed(body, content_type=content_type)
-        for _ in range(3):
+        for _ in range(times):
             send(stack, body, head)
         stack.record.notes["want"] = "not 5xx"
 
@@ -166,10 +168,6 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "ts_as_list": (event(ts=[1, 2]), JSON),
     "unknown_type": (b'{"type": "whatever", "team_id": "T0001"}', JSON),
     "challenge_missing": (b'{"type": "url_verification"}', JSON),
-    "no_authorizations": (
-        with_event(mention("<@U0BOT> odd shape"), authorizations=None, team_id=None),
-        JSON,
-    ),
     "command_missing_fields": (urlencode({"command": "/handinger", "text": "hi"}).encode(), FORM),
     "binary": (bytes(range(256)) * 4, "application/octet-stream"),
     "bad_utf8": (b'{"type": "event_callback", "x": "\xff\xfe"}', JSON),
@@ -208,6 +206,19 @@ def cases() -> list[Case]:
         Case(
             "replayed_event",
             replayed(event(), JSON, "look this up"),
+            answered_right,
+            start_bot=False,
+            grace=False,
+        ),
+    ]
+    lean = with_event(mention("<@U0BOT> no envelope"), authorizations=None, team_id=None)
+    found += [
+        # Slack always sends both; without them the event is still a well-formed mention that
+        # the app may act on (one workspace) or refuse, but never with a 5xx.
+        Case("no_authorizations-unsigned", refused(None, lean), nothing_ran, start_bot=False),
+        Case(
+            "no_authorizations-signed",
+            replayed(lean, JSON, "no envelope", times=1),
             answered_right,
             start_bot=False,
             grace=False,

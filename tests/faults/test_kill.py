@@ -65,6 +65,15 @@ def run_mid_stream(stack: FaultStack) -> None:
     stack.restart()
 
 
+def run_mid_stream_back_after_the_turn(stack: FaultStack) -> None:
+    """Killed mid-stream, back only once the turn has ended."""
+    stack.run("kill mid stream, restart later [[duration=3]]")
+    streaming_card(stack)
+    stack.kill()
+    turn_ended(stack, only_worker(stack)["id"], 1)
+    stack.restart()
+
+
 def run_turn_ended_before_final_edit(stack: FaultStack) -> None:
     """The turn ended and the bot fetched the worker, but Slack refuses every edit for now."""
     stack.slack_fault(method="chat.update", status=429, retry_after=60, count=10_000)
@@ -184,6 +193,7 @@ def followup_turn_landed_stream_stalled(stack: FaultStack) -> None:
     stack.reply("kill while the reply stream stalls [[duration=1]]", card["ts"])
     wait_until(lambda: len(stack.worker(worker["id"])["messages"]) >= 3, what="the reply's turn")
     stack.kill()
+    turn_ended(stack, worker["id"], 2)  # as in the issue: back only after the turn ended
     stack.restart()
 
 
@@ -192,6 +202,16 @@ def followup_mid_stream(stack: FaultStack) -> None:
     stack.reply("kill while the reply streams [[duration=4]]", card["ts"])
     streaming_card(stack, thread_ts=card["ts"])
     stack.kill()
+    stack.restart()
+
+
+def followup_mid_stream_back_after_the_turn(stack: FaultStack) -> None:
+    card = finished_run(stack, "first, then a reply streams, restart later")
+    worker = only_worker(stack)
+    stack.reply("kill while the reply streams, restart later [[duration=3]]", card["ts"])
+    streaming_card(stack, thread_ts=card["ts"])
+    stack.kill()
+    turn_ended(stack, worker["id"], 2)
     stack.restart()
 
 
@@ -205,6 +225,7 @@ def followup_final_edit_in_flight(stack: FaultStack) -> None:
 CASES = [
     Case("run_card_post_in_flight", run_card_post_in_flight),
     Case("run_mid_stream", run_mid_stream),
+    Case("run_mid_stream_back_after_the_turn", run_mid_stream_back_after_the_turn),
     Case("run_turn_ended_before_final_edit", run_turn_ended_before_final_edit),
     Case("run_final_edit_in_flight", run_final_edit_in_flight, fast=True),
     Case("run_continuation_in_flight", run_continuation_in_flight),
@@ -217,6 +238,7 @@ CASES = [
     Case("followup_reaction_in_flight", followup_reaction_in_flight),
     Case("followup_turn_landed_stream_stalled", followup_turn_landed_stream_stalled),
     Case("followup_mid_stream", followup_mid_stream),
+    Case("followup_mid_stream_back_after_the_turn", followup_mid_stream_back_after_the_turn),
     Case("followup_final_edit_in_flight", followup_final_edit_in_flight),
     # These hold a Handinger request: they need the Handinger emulator's `hold` fault.
     Case("held_handinger_create_in_flight", held_handinger_create_in_flight),
