@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.slack.mrkdwn import markdown_to_mrkdwn
+from bot.slack.markdown import markdown_to_mrkdwn
 
 FINAL_PREFIXES = ("✅", "❌")
 TAG = re.compile(r"bench run (\d+)")

@@ -31,25 +31,61 @@ See README.md ("Configuration") for every variable and its default.
 """
 
 
+ABOUT = """\
+Puts Handinger agent workers into Slack. `/handinger <instruction>` starts a remote agent and
+streams its answer into the channel; replies in the card's thread steer the same agent; files it
+publishes land in the thread; `/handinger schedule …` posts recurring digests.
+"""
+
+MORE = """\
+Settings come from the environment or a .env file in the working directory; with none set,
+`handinger-slack` says what to set, and `handinger-slack sandbox` runs without any.
+`handinger-slack <command> --help` shows a command's options. The project's README.md
+describes every setting, creating the Slack app, Socket Mode and HTTP mode, Docker and
+operations.
+"""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="handinger-slack", description=__doc__)
-    commands = parser.add_subparsers(dest="command")
-    run_parser = commands.add_parser("run", help="run the app (the default)")
+    parser = argparse.ArgumentParser(
+        prog="handinger-slack",
+        description=ABOUT,
+        epilog=MORE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="<command>")
+    run_parser = commands.add_parser(
+        "run",
+        help="run the app against Slack and Handinger (the default): Socket Mode when "
+        "SLACK_APP_TOKEN is set, else HTTP mode on $PORT",
+    )
     run_parser.add_argument(
         "--or-sandbox",
         action="store_true",
         help="run the local sandbox instead when no credentials are configured",
     )
-    sandbox_parser = commands.add_parser("sandbox", help="run the bot against local emulators")
+    sandbox_parser = commands.add_parser(
+        "sandbox",
+        help="try it locally without credentials: the bot between emulators of Slack and "
+        "Handinger (what `make run` does)",
+    )
     sandbox_parser.add_argument("--port", type=int, default=3000, help="the bot's health port")
-    commands.add_parser("config", help="show the effective configuration, secrets hidden")
-    manifest_parser = commands.add_parser("manifest", help="print the Slack app manifest (YAML)")
+    commands.add_parser(
+        "config", help="print the effective configuration (environment and .env), secrets hidden"
+    )
+    manifest_parser = commands.add_parser(
+        "manifest", help="print the Slack app manifest (YAML) to create the app from"
+    )
     manifest_parser.add_argument(
         "--http-url",
         metavar="URL",
         help="HTTP mode: the app's public base URL (Slack posts to URL/slack/events)",
     )
-    commands.add_parser("doctor", help="check configuration, Slack, Handinger and the database")
+    commands.add_parser(
+        "doctor",
+        help="check an installation without starting it: configuration, Slack tokens and "
+        "scopes, the Handinger key, the database",
+    )
     args = parser.parse_args(argv)
     if args.command == "manifest":
         from .manifest import print_manifest

@@ -6,6 +6,8 @@ Every problem is reported at once, one line per variable, in words an admin can 
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +21,8 @@ Mode = Literal["socket", "http"]
 BUDGET_ORDER: dict[str, int] = {name: rank for rank, name in enumerate(BUDGETS)}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class ConfigError(Exception):
@@ -59,6 +63,7 @@ class Settings(BaseSettings):
     handinger_max_file_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     handinger_schedule_admins: str = ""
     handinger_schedule_check_seconds: float = Field(default=300.0, gt=0)
+    handinger_min_schedule_interval: int = 15 * 60
 
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
@@ -96,6 +101,19 @@ class Settings(BaseSettings):
         if value.strip().lower() not in LOG_FORMATS:
             raise ValueError(f"must be one of {', '.join(LOG_FORMATS)}")
         return value.strip().lower()
+
+    @field_validator("handinger_min_schedule_interval", mode="before")
+    @classmethod
+    def _interval(cls, value: object) -> object:
+        """`15m`, `1h`, `900s` or `900` (seconds); `0` means no minimum."""
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        match = _DURATION.fullmatch(str(value).strip().lower())
+        if not match:
+            raise ValueError(
+                "must be a length of time such as 15m, 1h, 900s or 900 (seconds); 0 allows any"
+            )
+        return int(match[1]) * _DURATION_UNITS[match[2] or "s"]
 
     @field_validator("slack_api_url")
     @classmethod
@@ -212,6 +230,12 @@ class Settings(BaseSettings):
     def schedule_admins(self) -> frozenset[str]:
         """Slack user ids allowed to cancel anyone's schedules (besides workspace admins)."""
         return frozenset(u.strip() for u in self.handinger_schedule_admins.split(",") if u.strip())
+
+    @property
+    def min_schedule_interval(self) -> timedelta | None:
+        """The shortest time allowed between two runs of a repeating schedule; None: any."""
+        seconds = self.handinger_min_schedule_interval
+        return timedelta(seconds=seconds) if seconds > 0 else None
 
     def budget_allowed(self, budget: str) -> bool:
         """Whether a Slack user may ask for `budget` under HANDINGER_MAX_BUDGET."""

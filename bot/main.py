@@ -16,6 +16,8 @@ from .core.runner import Runner
 from .core.schedules import ScheduleWatcher
 from .core.workspaces import WorkspaceCleanup
 from .handinger.client import HandingerClient
+from .logs import configured_secrets
+from .redact import Redactor
 from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
 from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
@@ -49,7 +51,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
-    surface = SlackSurface(clients)
+    surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     digests = Digests(store, surface, files)
     watcher = ScheduleWatcher(

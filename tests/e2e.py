@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bot.slack.mrkdwn import markdown_to_mrkdwn
+from bot.slack.markdown import markdown_to_mrkdwn
 from tests.procs import ServerProcess
 
 KEY = "test-key"

@@ -62,7 +62,9 @@ def test_follow_ups_during_a_turn_are_queued_and_run_in_order(stack: Stack) -> N
     stack.wait_final_reply(card["ts"], 2)
     [worker] = stack.workers()
     assert worker["inputs"] == ["A long one [[duration=4]]", "second", "third"]
-    assert "white_check_mark" in reactions(first) and "white_check_mark" in reactions(second)
+    # the ✅ goes on each reply's trigger just after its answer is shown
+    for ts in (first, second):
+        wait_until(lambda ts=ts: "white_check_mark" in reactions(ts), what="✅ on each reply")
     assert "hourglass_flowing_sand" not in reactions(second)
 
 

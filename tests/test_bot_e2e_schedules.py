@@ -8,7 +8,7 @@ from typing import Any
 
 from croniter import croniter
 
-from bot.slack.mrkdwn import markdown_to_mrkdwn
+from bot.slack.markdown import markdown_to_mrkdwn
 from tests.e2e import Stack, section_text, squash, wait_until
 
 FAST_CHECKS = {"HANDINGER_SCHEDULE_CHECK_SECONDS": "0.5"}

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from bot.handinger.models import IntervalWhen
 from bot.slack.commands import (
     Command,
     CommandError,
     Help,
     RunInstruction,
+    ScheduleInstruction,
     Subcommand,
     parse_command,
     parse_mention,
+    parse_schedule_command,
 )
 from bot.slack.mrkdwn import slack_to_plain
 
@@ -185,3 +190,109 @@ def test_command_name_is_used_in_messages() -> None:
 )
 def test_parse_mention(text: str, expected: str) -> None:
     assert parse_mention(text, "UBOT") == expected
+
+
+# ---- /handinger schedule: options before <when>, after it, and at the end ---------------------
+
+NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)
+
+
+def schedule(text: str, minimum: timedelta | None = None) -> ScheduleInstruction:
+    parsed = parse_schedule_command(text, NOW, None, minimum)
+    assert isinstance(parsed, ScheduleInstruction), parsed
+    return parsed
+
+
+def schedule_error(text: str, minimum: timedelta | None = None) -> str:
+    parsed = parse_schedule_command(text, NOW, None, minimum)
+    assert isinstance(parsed, CommandError), parsed
+    return parsed.message
+
+
+@pytest.mark.parametrize(
+    ("text", "instruction", "budget"),
+    [
+        ("every 1h digest", "digest", None),
+        ("--budget low every 1h digest", "digest", "low"),
+        ("-b=low every 1h digest", "digest", "low"),
+        ("every 30m --budget unlimited too pricey", "too pricey", "unlimited"),
+        ("every 1h -b low digest", "digest", "low"),
+        ("every 1h --budget=LOW digest", "digest", "low"),
+        ("every 1h —budget low digest", "digest", "low"),
+        ("every 1h digest --budget low", "digest", "low"),
+        ("every 1h digest -b low", "digest", "low"),
+        ("-b low every 1h --budget low digest", "digest", "low"),
+        ('cron "0 9 * * 1-5" --budget high standup notes', "standup notes", "high"),
+        ("at tomorrow 09:00 UTC -b high remind me", "remind me", "high"),
+        ("in 45m --budget low remind me", "remind me", "low"),
+        ("weekly mon 09:00 -b low numbers", "numbers", "low"),
+        ("every 1h --budget low line one\n\nline two", "line one\n\nline two", "low"),
+        ("every 1h -- --budget is a flag", "--budget is a flag", None),
+        ("-b low every 1h -- --fast mode, explained", "--fast mode, explained", "low"),
+        ("-- every 1h --budget low stays text", "--budget low stays text", None),
+        ("every 1h run grep -b foo", "run grep -b foo", None),
+        ("every 1h -5 degrees tonight?", "-5 degrees tonight?", None),
+    ],
+)
+def test_schedule_options_at_every_position(
+    text: str, instruction: str, budget: str | None
+) -> None:
+    parsed = schedule(text)
+    assert (parsed.schedule.instruction, parsed.budget) == (instruction, budget)
+
+
+def test_schedule_options_keep_the_when() -> None:
+    parsed = schedule("every 30m --budget unlimited too pricey")
+    assert parsed.schedule.when == IntervalWhen(interval_seconds=1_800)
+    assert parsed.schedule.description == "every 30 minutes"
+
+
+@pytest.mark.parametrize(
+    "text", ["help", "--help", "-b low -h", "every 1h --help", "every 1h -h x"]
+)
+def test_schedule_help(text: str) -> None:
+    assert parse_schedule_command(text, NOW) == Help()
+
+
+def test_unknown_option_after_the_when_is_an_error_with_the_escape() -> None:
+    message = schedule_error("every 30m --fast digest")
+    assert "Unknown option `--fast`" in message
+    assert "`/handinger schedule every 30m -- --fast …`" in message
+
+
+def test_unknown_option_before_the_when_is_an_error() -> None:
+    message = schedule_error("--fast every 30m digest")
+    assert "Unknown option `--fast`" in message
+    assert "`/handinger schedule -- --fast …`" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("every 1h --budget huge digest", "`huge` is not a budget"),
+        ("every 1h --budget", "`--budget` needs a value"),
+        ("every 1h digest --budget", "`--budget` needs a value"),
+        ("-b low every 1h --budget high digest", "given twice"),
+        ("every 1h -b low digest --budget high", "given twice"),
+    ],
+)
+def test_schedule_option_errors(text: str, needle: str) -> None:
+    assert needle in schedule_error(text)
+
+
+@pytest.mark.parametrize("text", ["every 1h --budget low", "every 1h -b low --", "-b low every 1h"])
+def test_schedule_options_alone_are_no_instruction(text: str) -> None:
+    assert "says when, but not what" in schedule_error(text)
+
+
+def test_schedule_when_errors_come_through() -> None:
+    assert "is not a way to say when" in schedule_error("--budget low whenever digest")
+    assert "not a time unit" in schedule_error("every 5 fortnights -b low digest")
+
+
+def test_schedule_minimum_interval() -> None:
+    fifteen = timedelta(minutes=15)
+    message = schedule_error("every 30s --budget low digest", fifteen)
+    assert "at least 15 minutes apart" in message and "HANDINGER_MIN_SCHEDULE_INTERVAL" in message
+    assert schedule("every 15m digest", fifteen).schedule.instruction == "digest"
+    assert schedule("in 30s digest", fifteen).schedule.instruction == "digest"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,22 @@ def test_cli_without_credentials_explains_the_options(capsys: pytest.CaptureFixt
         assert name in out
 
 
+def test_cli_help_says_what_the_app_is_and_where_to_read_more(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "Puts Handinger agent workers into Slack." in out
+    assert "`/handinger <instruction>`" in out
+    lines = out.splitlines()
+    for command in ("run", "sandbox", "config", "manifest", "doctor"):
+        [line] = [line for line in lines if line.strip().startswith(f"{command} ")]
+        assert len(line.split()) > 4, line  # a real one-line description
+    assert "README.md" in out and "handinger-slack <command> --help" in out
+
+
 def test_cli_reports_what_is_missing(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -113,3 +130,22 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.slack_app_token is None and settings.slack_signing_secret is None
     assert settings.mode == "http"
+
+
+def test_minimum_schedule_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().min_schedule_interval == timedelta(minutes=15)
+    for value, expected in [
+        ("5m", timedelta(minutes=5)),
+        ("1h", timedelta(hours=1)),
+        ("90s", timedelta(seconds=90)),
+        ("600", timedelta(minutes=10)),
+        ("0", None),
+    ]:
+        monkeypatch.setenv("HANDINGER_MIN_SCHEDULE_INTERVAL", value)
+        assert load_settings().min_schedule_interval == expected, value
+    monkeypatch.setenv("HANDINGER_MIN_SCHEDULE_INTERVAL", "soon")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    [problem] = info.value.problems
+    assert problem.startswith("HANDINGER_MIN_SCHEDULE_INTERVAL: must be a length of time")
+    assert "15m" in problem and "'soon'" in problem

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.doctor.database import check_database
 from bot.doctor.slack import check_scopes
 from bot.slack.scopes import required_scopes
-from bot.store import MIGRATIONS
+from bot.store import MIGRATIONS, Store
 from tests.procs import ServerProcess, running
 from tests.settings_env import clear_settings_env
 
@@ -77,14 +77,33 @@ def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[s
     lines = result.stdout.splitlines()
     assert lines[0] == "✓ configuration: Socket Mode, every required setting is present"
     assert lines[1].startswith("✓ Slack bot token: auth.test ok: bot user U0BOT (bot B0001)")
-    assert lines[2].startswith("! Slack scopes: scopes not reported")  # the emulator sends none
+    assert lines[2].startswith("✓ Slack scopes: all ")  # the emulator grants the manifest's
     assert lines[3].startswith("✓ Socket Mode: apps.connections.open returned a websocket URL")
     assert lines[4].startswith("✓ Handinger key: accepted by http://127.0.0.1:")
-    assert lines[5].startswith("✓ database: ") and "created at schema version" in lines[5]
-    assert lines[6] == "All checks passed (1 warning)."
+    assert lines[5].startswith("✓ database: ") and "does not exist yet" in lines[5]
+    assert lines[6] == "All checks passed."
     assert len(lines) == 7
     assert KEY not in result.stdout and "xoxb-test" not in result.stdout
-    assert Path(env["HANDINGER_DB"]).exists()
+    assert not Path(env["HANDINGER_DB"]).parent.exists()  # a check creates nothing
+
+
+def test_doctor_in_an_empty_directory_leaves_it_empty(tmp_path: Path, env: dict[str, str]) -> None:
+    """With the default `HANDINGER_DB` (a file in the working directory), as a new user runs it."""
+    del env["HANDINGER_DB"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "✓ database: handinger-slack.db does not exist yet; the app creates it when it first starts"
+        in result.stdout.splitlines()
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_http_mode_needs_no_app_token(
@@ -158,8 +177,10 @@ def test_an_unwritable_database_path_fails(
     env["HANDINGER_DB"] = str(blocker / "handinger-slack.db")
     status, lines = doctor(env, monkeypatch, capsys, tmp_path)
     assert status == 1
-    assert lines["database"].startswith(f"✗ database: cannot open {blocker}/handinger-slack.db")
-    assert "HANDINGER_DB" in lines["database"]
+    assert lines["database"] == (
+        f"✗ database: cannot create {blocker}/handinger-slack.db: {blocker} is not a directory"
+        " — HANDINGER_DB must be a file in a writable directory (in Docker: the /data volume)"
+    )
 
 
 def test_incomplete_and_invalid_configuration(
@@ -237,8 +258,17 @@ def test_scope_comparison() -> None:
 
 def test_database_states(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
-    assert "created at schema version" in check_database(path).detail
-    assert check_database(path).detail.endswith(f"schema version {len(MIGRATIONS)} (current)")
+    assert check_database(path).detail.endswith(
+        "does not exist yet; the app creates it when it first starts"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+    Store(path).close()
+    before = sorted(tmp_path.iterdir())
+    current = check_database(path)
+    assert current.status == "ok"
+    assert current.detail.endswith(f"schema version {len(MIGRATIONS)} (current)")
+    assert sorted(tmp_path.iterdir()) == before  # no -wal or -shm files left beside it
 
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE schema_version SET version = ?", [len(MIGRATIONS) + 1])
@@ -251,8 +281,21 @@ def test_database_states(tmp_path: Path) -> None:
         connection.execute("CREATE TABLE schema_version (version INTEGER)")
         connection.execute("INSERT INTO schema_version VALUES (0)")
     connection.close()
-    assert f"migrated from schema version 0 to {len(MIGRATIONS)}" in check_database(old).detail
+    found = check_database(old)
+    assert found.detail.endswith(
+        f"schema version 0; the app migrates it to {len(MIGRATIONS)} when it starts"
+    )
+    with sqlite3.connect(old) as connection:  # and it was not migrated
+        assert connection.execute("SELECT version FROM schema_version").fetchone() == (0,)
+    connection.close()
+
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database " * 100)
+    unreadable = check_database(junk)
+    assert unreadable.status == "fail" and unreadable.detail.startswith(f"cannot read {junk}")
 
     directory = tmp_path / "a-directory"
     directory.mkdir()
     assert check_database(directory).status == "fail"
+    nested = directory / "more" / "app.db"
+    assert check_database(nested).status == "ok" and not (directory / "more").exists()

@@ -97,18 +97,44 @@ async def test_newer_content_replaces_a_rate_limited_edit() -> None:
     assert old.done() and new.done()
 
 
-async def test_failures_are_retried_then_reported() -> None:
+async def test_failures_are_retried_after_a_growing_wait_then_reported() -> None:
     loop = asyncio.get_running_loop()
-    lane: EditLane[str] = EditLane(EditPolicy(max_attempts=2), now=0)
+    policy = EditPolicy(max_attempts=3, retry_initial=1.0, retry_max=1.5)
+    lane: EditLane[str] = EditLane(policy, now=0)
     future = loop.create_future()
     lane.offer("a", "x", final=True, now=0, waiter=future)
     assert isinstance(lane.next(0), Send)
-    lane.failed("a", RuntimeError("flaky"), retry=True)
-    assert isinstance(lane.next(0), Send)
-    lane.failed("a", RuntimeError("still broken"), retry=True)
-    assert isinstance(lane.next(0), Wait)
+    lane.failed("a", RuntimeError("flaky"), retry=True, now=0)
+    assert lane.next(0.5) == Wait(1.0)  # even a final edit waits out its backoff
+    assert isinstance(lane.next(1.0), Send)
+    lane.failed("a", RuntimeError("flaky again"), retry=True, now=1.0)
+    assert lane.next(2.0) == Wait(2.5)  # 2 s, capped at 1.5 s
+    assert isinstance(lane.next(2.5), Send)
+    lane.failed("a", RuntimeError("still broken"), retry=True, now=2.5)
+    assert lane.next(100) == Wait(None)
     with pytest.raises(RuntimeError, match="still broken"):
         future.result()
+
+
+async def test_a_failure_not_worth_retrying_is_reported_at_once() -> None:
+    future = asyncio.get_running_loop().create_future()
+    lane: EditLane[str] = EditLane(EditPolicy(), now=0)
+    lane.offer("a", "x", final=True, now=0, waiter=future)
+    assert isinstance(lane.next(0), Send)
+    lane.failed("a", RuntimeError("message_not_found"), retry=False, now=0)
+    with pytest.raises(RuntimeError, match="message_not_found"):
+        future.result()
+
+
+def test_newer_content_keeps_the_backoff_of_a_failed_edit() -> None:
+    lane: EditLane[str] = EditLane(EditPolicy(retry_initial=4.0), now=0)
+    lane.offer("a", "first", final=False, now=0)
+    assert isinstance(lane.next(0), Send)
+    lane.failed("a", RuntimeError("503"), retry=True, now=0)
+    lane.offer("a", "second", final=False, now=1)
+    assert lane.next(1) == Wait(4.0)  # no hammering a failing Slack with every new token
+    sent = lane.next(4.0)
+    assert isinstance(sent, Send) and sent.payload == "second"
 
 
 def test_in_flight_limit_and_one_edit_per_message_at_a_time() -> None:

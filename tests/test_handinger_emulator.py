@@ -838,6 +838,7 @@ def test_cli_flags() -> None:
             "time_scale": 60.0,
             "blocking": True,
             "idle_stream": "204",
+            "idempotency_keys": True,
         }
         worker = create(http, "blocking")
         assert worker["status"] == "completed"

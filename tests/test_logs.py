@@ -12,7 +12,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.logs import MASK, Redactor, setup_from_settings, setup_logging
+from bot.logs import setup_from_settings, setup_logging
+from bot.redact import MASK, Redactor
 
 KEY = "hdg_live_5up3r53cr3tK3y"
 BOT = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"

@@ -146,7 +146,13 @@ def test_doctor_checks_every_installed_workspace(
     install(env, "T0001", "xoxb-test", ",".join(required_scopes()))
     install(env, "T0777", "xoxb-revoked-long-ago", ",".join(required_scopes()))
     install(env, "T0888", "xoxb-test", "chat:write")  # the emulator's token, too few scopes
-    status, lines = doctor(oauth_env(env), monkeypatch, capsys, tmp_path)
+    # A server that reports no scopes (no `x-oauth-scopes`): the installs' own are compared.
+    with httpx.Client(base_url=env["SLACK_API_URL"].removesuffix("/api/")) as slack:
+        slack.post("/_emulator/scopes", json={"scopes": []}).raise_for_status()
+        try:
+            status, lines = doctor(oauth_env(env), monkeypatch, capsys, tmp_path)
+        finally:
+            slack.post("/_emulator/reset").raise_for_status()
     assert status == 1
     assert lines["Slack installations"].startswith(
         "✓ Slack installations: 3 workspaces: Team T0001"

@@ -12,9 +12,9 @@ from slack_sdk.models.blocks import Block
 
 from bot.core.views import RunView
 from bot.handinger.models import Costs, Source, Usage
+from bot.slack.markdown import markdown_to_mrkdwn
 from bot.slack.mrkdwn import (
     escape,
-    markdown_to_mrkdwn,
     split_mrkdwn,
     tail_mrkdwn,
     truncate_mrkdwn,
@@ -231,6 +231,21 @@ def test_converter_never_emits_a_mention_on_random_input() -> None:
         ("```\nunclosed & open", "```\nunclosed &amp; open\n```"),
         ("~~~\n```\n~~~", "```\n`\u200b`\u200b`\n```"),
         ("text ```inline``` more", "text `inline` more"),
+        ("http://x.io/_a_b_ and *i*", "http://x.io/_a_b_ and _i_"),
+        ("1. a\n   - b\n\n   more", "1. a\n   • b\n\n   more"),
+        ("> a\n>\n> b\n\n> c", "> a\n>\n> b\n\n> c"),
+        ("> " * 30 + "deep", "> deep"),
+        (
+            "[r]: https://r.example\n\nsee [r] and [s][r]",
+            "see <https://r.example|r> and <https://r.example|s>",
+        ),
+        (
+            "[https://bank.example](https://evil.example)",
+            "https://bank.example (<https://evil.example>)",
+        ),
+        ("[bank.example](https://www.bank.example/a)", "<https://www.bank.example/a|bank.example>"),
+        ("[a.example](https://u@b.example)", "a.example (https://u@b.example)"),
+        ("&lt;!here&gt; &#60;@U1&#62;", "&lt;!here&gt; &lt;@U1&gt;"),
     ],
 )
 def test_markdown_to_mrkdwn(md: str, expected: str) -> None:
@@ -347,9 +362,8 @@ def test_progress_preview_shows_the_latest_part_within_limits() -> None:
     assert len(preview) <= 2800
     assert preview.endswith("line 00999 &amp; more")
     assert preview.startswith("line ")  # cut at a line boundary
-    converted = markdown_to_mrkdwn(md)
     note = msg.blocks[-2]["elements"][0]["text"]
-    assert note == f"_…showing the last {len(preview):,} of {len(converted):,} characters_"
+    assert note == f"_…showing the end of the answer so far ({len(md):,} characters)_"
 
 
 def test_progress_preview_reopens_a_code_block_cut_at_the_top() -> None:

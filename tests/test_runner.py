@@ -27,6 +27,8 @@ FAST = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2)
 class RecordingSurface:
     def __init__(self) -> None:
         self.opened: list[int] = []
+        self.posted: dict[str, str] = {}  # messages a stopped process posted, by run ref
+        self.searched: list[int] = []
         self.progress_views: dict[int, list[RunView]] = {}
         self.finals: dict[int, list[RunView]] = {}
         self.marks: list[tuple[str | None, Mark]] = []
@@ -34,6 +36,10 @@ class RecordingSurface:
     async def open(self, run: Run, view: RunView) -> str:
         self.opened.append(run.id)
         return f"{run.id}.000{len(self.opened)}"
+
+    async def find(self, run: Run) -> str | None:
+        self.searched.append(run.id)
+        return self.posted.get(run.ref or "")
 
     def progress(self, run: Run, view: RunView) -> None:
         self.progress_views.setdefault(run.id, []).append(view)
@@ -177,16 +183,16 @@ async def test_recovery_finishes_a_run_that_was_in_flight(
         thread_ts="7.7",
     )
     store.update_run(run.id, message_ts="7.7")
-    lost = store.add_run(
+    never_sent = store.add_run(
         team_id="T1",
         channel_id="C1",
         kind="new",
-        input="lost",
+        input="never sent",
         budget="standard",
         user_id="U1",
         status="starting",
     )
-    store.update_run(lost.id, message_ts="8.8", thread_ts="8.8")
+    store.update_run(never_sent.id, message_ts="8.8", thread_ts="8.8")
     store.close()
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
@@ -196,5 +202,8 @@ async def test_recovery_finishes_a_run_that_was_in_flight(
     [final] = surface.finals[run.id]
     assert final.state == "completed"
     assert final.text == (await handinger.get_worker(worker.id)).text
-    [lost_final] = surface.finals[lost.id]
-    assert lost_final.state == "failed" and lost_final.error and "send" in lost_final.error
+    # The app stopped before sending the create: nothing exists on Handinger, so it is sent now.
+    [started] = surface.finals[never_sent.id]
+    created = runner.store.get_run(never_sent.id)
+    assert started.state == "completed" and created.worker_id not in (None, worker.id)
+    assert started.text == (await handinger.get_worker(created.worker_id or "")).text

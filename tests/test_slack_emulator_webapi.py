@@ -21,7 +21,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:The top-level `text` argument:Us
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    with emulator() as proc:
+    """Without the app's manifest: every method here is exercised, whatever its scope."""
+    with emulator("--manifest", "none") as proc:
         yield proc
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.when import ParsedSchedule, WhenError, parse_schedule
+from bot.core.when_gaps import shortest_gap
 from bot.core.when_times import describe_cron, describe_when, next_runs
 from bot.handinger.models import CronWhen, DelayedWhen, IntervalWhen, ScheduledWhen, When
 
@@ -584,3 +585,69 @@ def test_describe_cron() -> None:
     assert describe_cron("0 9 * * 1-5") == "at 09:00, Monday through Friday (UTC)"
     assert describe_cron("*/5 * * * *") == "every 5 minutes (UTC)"
     assert describe_cron("not a cron") == "cron not a cron (UTC)"
+
+
+# ---- the minimum time between runs of a repeating schedule ------------------------------------
+
+FIFTEEN = timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(
+    ("when", "gap"),
+    [
+        (IntervalWhen(interval_seconds=30), timedelta(seconds=30)),
+        (CronWhen(cron="*/5 * * * *"), timedelta(minutes=5)),
+        (CronWhen(cron="* * * * *"), timedelta(minutes=1)),
+        (CronWhen(cron="0 * * * *"), timedelta(hours=1)),
+        (CronWhen(cron="0,1 9 * * *"), timedelta(minutes=1)),  # then a day: the first gap is short
+        (CronWhen(cron="0,30 9 * * *"), timedelta(minutes=30)),
+        (CronWhen(cron="0 9 * * 1-5"), timedelta(days=1)),
+        (CronWhen(cron="0 9 * * 1"), timedelta(days=7)),
+        (CronWhen(cron="0,50 0,23 * * *"), timedelta(minutes=10)),  # 23:50 → 00:00 next day
+        (CronWhen(cron="0 0,23 1,31 * *"), timedelta(hours=1)),  # only at a month's end
+        (CronWhen(cron="0 0,23 28,29 2 *"), timedelta(hours=1)),  # only in a leap year
+        (CronWhen(cron="0 9 29 2 *"), None),  # once in the four-year window
+        (DelayedWhen(delay_in_seconds=30), None),
+        (ScheduledWhen(date=at(2026, 12, 1, 9)), None),
+    ],
+)
+def test_shortest_gap_between_runs(when: When, gap: timedelta | None) -> None:
+    assert shortest_gap(when, NOW) == gap
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [
+        ("every 30s digest", "runs every 30 seconds"),
+        ("every 14 minutes digest", "runs every 14 minutes"),
+        ('cron "*/5 * * * *" digest', "has runs only 5 minutes apart"),
+        ('cron "0,1 9 * * *" digest', "has runs only 1 minute apart"),
+        ('cron "0,50 0,23 * * *" digest', "has runs only 10 minutes apart"),
+    ],
+)
+def test_repeating_schedules_under_the_minimum_are_refused(text: str, runs: str) -> None:
+    result = parse_schedule(text, NOW, None, FIFTEEN)
+    assert isinstance(result, WhenError), result
+    assert runs in result.message
+    assert "at least 15 minutes apart" in result.message
+    assert "`every 15m`" in result.message
+    assert "`HANDINGER_MIN_SCHEDULE_INTERVAL`" in result.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["every 15m x", "every 1h x", "hourly x", 'cron "*/15 * * * *" x', "daily 09:00 x", "in 30s x"],
+)
+def test_schedules_at_or_over_the_minimum_and_one_shots_pass(text: str) -> None:
+    assert isinstance(parse_schedule(text, NOW, None, FIFTEEN), ParsedSchedule)
+
+
+def test_a_month_end_gap_counts_not_just_the_first() -> None:
+    two_hours = timedelta(hours=2)
+    result = parse_schedule('cron "0 0,23 1,31 * *" x', NOW, None, two_hours)
+    assert isinstance(result, WhenError) and "1 hour apart" in result.message
+    assert "at least 2 hours apart" in result.message and "`every 2h`" in result.message
+
+
+def test_no_minimum_allows_any_interval() -> None:
+    assert ok("every 1s x").when == IntervalWhen(interval_seconds=1)

@@ -45,6 +45,10 @@ class Surface:
         self._note("open", run)
         return f"{run.id}.0001"
 
+    async def find(self, run: Run) -> str | None:
+        self._note("find", run)
+        return None
+
     def progress(self, run: Run, view: RunView) -> None:
         self._note("progress", run)
 

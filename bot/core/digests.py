@@ -18,6 +18,7 @@ from ..handinger.history import PastTurn, past_turns
 from ..handinger.models import Worker
 from ..store import Run, Schedule, Store
 from .files import FileDelivery
+from .ports import Undeliverable
 from .progress import TurnProgress
 from .views import RunView, build_view
 
@@ -26,7 +27,12 @@ log = logging.getLogger(__name__)
 
 class DigestSurface(Protocol):
     async def publish(self, run: Run, view: RunView) -> str:
-        """Post a finished message at the top of the run's channel; return its id."""
+        """Post a finished message at the top of the run's channel; return its id
+        (`Undeliverable` if the channel cannot take it)."""
+        ...
+
+    async def find(self, run: Run) -> str | None:
+        """The run's message if an earlier process published it without recording it."""
         ...
 
 
@@ -87,7 +93,7 @@ class Digests:
         if schedule is None or turn is None:
             self.store.update_run(run.id, status="failed", error="digest source vanished")
             return
-        await self._show(run, worker, turn, schedule, late=late, latest=False)
+        await self._show(run, worker, turn, schedule, late=late, latest=False, recovering=True)
 
     async def _post(
         self, worker: Worker, turn: PastTurn, schedule: Schedule, *, late: bool, latest: bool
@@ -124,7 +130,10 @@ class Digests:
         *,
         late: bool,
         latest: bool,
+        recovering: bool = False,
     ) -> None:
+        """Publish the digest; when `recovering`, first look for one an earlier process
+        published but stopped before recording (`find`), so a restart never posts it twice."""
         progress = TurnProgress(worker_id=worker.id, text=turn.text)
         progress.sources.extend(turn.sources)
         progress.files.extend(turn.files)
@@ -140,7 +149,14 @@ class Digests:
             error=failure,
         )
         view = _with_header(view, digest_header(schedule, late=late), turn)
-        ts = await self.surface.publish(run, view)
+        ts = await self.surface.find(run) if recovering else None
+        if ts is None:
+            try:
+                ts = await self.surface.publish(run, view)
+            except Undeliverable as exc:  # the channel was archived, say: recorded, not retried
+                log.warning("digest of schedule %s cannot be posted: %s", schedule.id, exc)
+                self.store.update_run(run.id, status="failed", error=str(exc), files_done=1)
+                return
         run = self.store.update_run(run.id, message_ts=ts, thread_ts=ts, files_done=0)
         self.store.link_thread(run.team_id, run.channel_id, ts, worker.id, schedule.creator_id)
         log.info(

@@ -11,7 +11,10 @@ edits are planned rather than fired:
   (a tool step, the elapsed time);
 - the lower classes leave tokens in the bucket (`EditPolicy.reserves`), so when the budget binds
   a final or a first answer still goes out at once instead of queueing behind status ticks;
-- a 429 pauses the whole workspace for its `Retry-After`, and the edit is sent again afterwards.
+- a 429 pauses the whole workspace for its `Retry-After`, and the edit is sent again afterwards;
+- an edit that failed for a passing reason (the sender's `retryable`: Slack's 5xx, a dropped
+  connection) is sent again after a capped exponential wait of its own (1 s, 2 s, … 30 s), up to
+  `max_attempts` failures (a few minutes), and only then reported to whoever awaits it.
 
 `EditLane` is the pure planning part (time is passed in, so tests drive it with plain numbers);
 `EditScheduler` runs one lane per workspace on the event loop and does the sending.
@@ -64,8 +67,16 @@ class EditPolicy:
     per_minute: float = 45.0
     burst: float = 5.0
     max_in_flight: int = 4
-    max_attempts: int = 8
+    max_attempts: int = 12
+    """Failures (not 429s) an edit may have before it is given up."""
+    retry_initial: float = 1.0
+    retry_max: float = 30.0
     reserves: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 2.0)
+
+    def retry_delay(self, failures: int) -> float:
+        """How long an edit waits after its `failures`-th failure."""
+        delay: float = self.retry_initial * 2.0 ** max(failures - 1, 0)
+        return min(delay, self.retry_max)
 
 
 @dataclass(slots=True)
@@ -77,7 +88,8 @@ class _Entry(Generic[P]):
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     last_sent_at: float = -math.inf
     final_at: float = math.inf
-    attempts: int = 0
+    failures: int = 0
+    retry_at: float = -math.inf
 
     def urgency(self, shown_chars: int) -> int:
         """The edit's class, given how much answer text the message already shows."""
@@ -155,6 +167,8 @@ class EditLane(Generic[P]):
             waiters=waiters,
             last_sent_at=self.last_sent.get(key, -math.inf),
             final_at=min(final_at, now) if final else final_at,
+            failures=older.failures if older is not None else 0,
+            retry_at=older.retry_at if older is not None else -math.inf,
         )
 
     def next(self, now: float) -> Send[P] | Wait:
@@ -172,6 +186,7 @@ class EditLane(Generic[P]):
             if key in self.in_flight:
                 continue  # one edit per message at a time keeps them in order
             due = entry.last_sent_at + self.policy.interval if not entry.final else -math.inf
+            due = max(due, entry.retry_at)
             if due <= now:
                 ready.append((key, entry))
             else:
@@ -185,7 +200,6 @@ class EditLane(Generic[P]):
             return Wait(now + (needed - self.tokens) * 60.0 / self.policy.per_minute)
         del self.pending[key]
         self.tokens -= 1
-        entry.attempts += 1
         self.in_flight[key] = entry
         return Send(key, entry.payload, entry.final)
 
@@ -207,10 +221,13 @@ class EditLane(Generic[P]):
         self.tokens = min(self.tokens, 0.0)
         self._requeue(key, entry)
 
-    def failed(self, key: Hashable, error: BaseException, *, retry: bool) -> None:
-        """The edit failed for another reason; retry it a bounded number of times."""
+    def failed(self, key: Hashable, error: BaseException, *, retry: bool, now: float) -> None:
+        """The edit failed for another reason: if `retry`, send it again after a backoff, a
+        bounded number of times; else (or then) the error goes to whoever awaits it."""
         entry = self.in_flight.pop(key)
-        if retry and entry.attempts < self.policy.max_attempts:
+        entry.failures += 1
+        if retry and entry.failures < self.policy.max_attempts:
+            entry.retry_at = now + self.policy.retry_delay(entry.failures)
             self._requeue(key, entry)
             return
         for waiter in entry.waiters:
@@ -235,6 +252,8 @@ class EditLane(Generic[P]):
             newer.final = newer.final or entry.final
             newer.text_chars = max(newer.text_chars, entry.text_chars)
             newer.final_at = min(newer.final_at, entry.final_at)
+            newer.failures = max(newer.failures, entry.failures)
+            newer.retry_at = max(newer.retry_at, entry.retry_at)
 
     def _refill(self, now: float) -> None:
         elapsed = max(now - self.refilled_at, 0.0)
@@ -362,7 +381,7 @@ class EditScheduler(Generic[P]):
         except asyncio.CancelledError:
             raise
         except Exception as error:  # reported to whoever awaits the edit
-            lane.failed(send.key, error, retry=self._retryable(error))
+            lane.failed(send.key, error, retry=self._retryable(error), now=self._clock())
         else:
             lane.sent(send.key, self._clock())
         waker = self._wakers.get(workspace)

@@ -3,8 +3,10 @@
 After every turn, each file of the worker that this thread has not received yet is downloaded
 from Handinger (only from its own origin, with a size cap enforced while streaming) and uploaded
 in one batch. A file the turn re-published under the same path is downloaded again and uploaded
-as a new version only if its content changed. Problems become one line each in the thread; they
-never fail the run.
+as a new version only if its content changed. Problems become one line each in the thread, said
+once per thread and file (the store remembers it, across restarts); they never fail the run.
+A file refused for good (elsewhere, too large, gone) is not fetched again unless re-published; one
+whose download failed for a passing reason is tried again after later turns, silently.
 """
 
 from __future__ import annotations
@@ -22,15 +24,26 @@ from typing import BinaryIO, Protocol
 from urllib.parse import unquote, urlsplit
 
 from ..handinger.client import HandingerClient
-from ..handinger.errors import FileTooLargeError, HandingerError
+from ..handinger.errors import (
+    FileTooLargeError,
+    ForeignOriginError,
+    HandingerError,
+    NotFoundError,
+)
 from ..handinger.models import Worker, WorkerFile
 from ..store import Run, Store
+from .text import visible_line
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 120
+MAX_TITLE = 250
 FOREIGN = "foreign"
 TOO_LARGE = "too-large"
+MISSING = "missing"
+UNFETCHED = "unfetched"
+"""Markers stored in place of a content hash: the file was refused for good (`FOREIGN`,
+`TOO_LARGE`, `MISSING`), or its download failed and the thread was told so (`UNFETCHED`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,14 @@ def safe_filename(path: str, media_type: str) -> str:
     return f"{stem}.{extension}" if extension else stem
 
 
+def file_title(path: str) -> str:
+    """The title a file is shown with: its path on one line of visible characters (no bidi
+    overrides, controls or zero-width characters to disguise it) and without `<` or `>`, so it
+    cannot carry Slack's `<!here>` or `<@U…>` syntax."""
+    title = visible_line(path).replace("<", "‹").replace(">", "›")
+    return title[:MAX_TITLE].rstrip() or "file"
+
+
 def human_size(size: int) -> str:
     value = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -133,7 +154,7 @@ class FileDelivery:
         wanted: dict[str, WorkerFile] = {}
         for file in worker.files:
             path = file_path(file)
-            if path not in seen or path in republished:
+            if not seen.get(path, set()) - {UNFETCHED} or path in republished:
                 wanted[path] = file
         if not wanted:
             return 0
@@ -141,11 +162,15 @@ class FileDelivery:
         with tempfile.TemporaryDirectory(prefix="handinger-files-") as tmp:
             ready: list[LocalFile] = []
             for index, (path, file) in enumerate(wanted.items()):
-                local = await self._fetch(
-                    run, thread_ts, path, file, Path(tmp) / str(index), problems
-                )
-                if local is not None and local.sha256 not in seen.get(path, set()):
-                    ready.append(local)
+                fetched = await self._fetch(run, path, file, Path(tmp) / str(index))
+                if isinstance(fetched, LocalFile):
+                    if fetched.sha256 not in seen.get(path, set()):
+                        ready.append(fetched)
+                    continue
+                marker, line = fetched
+                if marker not in seen.get(path, set()):  # said once per thread and file
+                    problems.append(line)
+                    self._remember(run, thread_ts, path, marker)
             if ready:
                 await self._upload(run, thread_ts, ready, problems)
         for line in problems:
@@ -153,21 +178,12 @@ class FileDelivery:
         return len(ready)
 
     async def _fetch(
-        self,
-        run: Run,
-        thread_ts: str,
-        path: str,
-        file: WorkerFile,
-        target: Path,
-        problems: list[str],
-    ) -> LocalFile | None:
+        self, run: Run, path: str, file: WorkerFile, target: Path
+    ) -> LocalFile | tuple[str, str]:
+        """The downloaded file, or why not: a marker for the store and a line for the thread."""
         name = safe_filename(path, file.media_type)
         if not self.handinger.is_handinger_url(file.url):
-            problems.append(
-                f"{name} is hosted outside Handinger, so the app did not download it: {file.url}"
-            )
-            self._remember(run, thread_ts, path, FOREIGN)
-            return None
+            return FOREIGN, self._foreign(name, file.url)
         try:
             with target.open("wb") as out:
                 sink = _HashingWriter(out)
@@ -175,21 +191,26 @@ class FileDelivery:
                     file.url, sink, max_bytes=self.max_bytes
                 )
         except FileTooLargeError:
-            problems.append(
-                f"{name} was not attached: it is larger than the "
-                f"{human_size(self.max_bytes)} limit for files."
+            limit = human_size(self.max_bytes)
+            return (
+                TOO_LARGE,
+                f"{name} was not attached: it is larger than the {limit} limit for files.",
             )
-            self._remember(run, thread_ts, path, TOO_LARGE)
-            return None
+        except ForeignOriginError as error:  # Handinger redirected the download elsewhere
+            return FOREIGN, self._foreign(name, error.url)
+        except NotFoundError:
+            return MISSING, f"{name} was not attached: Handinger no longer has it (404)."
         except HandingerError as error:
             log.warning("run %d: download of %s failed: %s", run.id, path, error)
-            problems.append(f"{name} could not be downloaded from Handinger; it will be retried.")
-            return None
+            return UNFETCHED, (
+                f"{name} could not be downloaded from Handinger; it will be tried again after "
+                "the next turn."
+            )
         digest = sink.digest.hexdigest()
         return LocalFile(
             local_path=target,
             filename=name,
-            title=path,
+            title=file_title(path),
             media_type=file.media_type or result.media_type,
             size=result.size,
             sha256=digest,
@@ -224,8 +245,13 @@ class FileDelivery:
                 slack_file_id=slack_id,
             )
 
+    @staticmethod
+    def _foreign(name: str, url: str) -> str:
+        where = visible_line(url)
+        return f"{name} is hosted outside Handinger, so the app did not download it: {where}"
+
     def _remember(self, run: Run, thread_ts: str, path: str, marker: str) -> None:
-        """Report a refused file once per thread, not after every turn."""
+        """Report a file's problem once per thread, not after every turn."""
         self.store.record_upload(
             team_id=run.team_id,
             channel_id=run.channel_id,

@@ -23,8 +23,10 @@ from ..handinger.models import Source, Usage, Worker, WorkerFile
 class TurnProgress:
     """The running state of one turn, built from stream events.
 
-    `stale_text` is the previous turn's answer: a worker snapshot that still shows it (because
-    the new turn has not produced text yet) must not be shown as this turn's answer.
+    `stale_text` is the previous turn's answer, read from the worker's history before this turn
+    (never from a later fetch, which may already show this turn's answer): a worker snapshot
+    that still shows it, because the new turn has not produced text yet, is not shown as this
+    turn's text. It only affects progress; the final answer comes from the turn's own messages.
     """
 
     worker_id: str | None = None

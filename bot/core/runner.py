@@ -21,6 +21,7 @@ from ..store import ForgottenWorkspace, PendingSchedule, Run, Store
 from . import problems
 from .digests import Digests
 from .files import FileDelivery
+from .heal import Healer
 from .ports import RunSurface, Undeliverable
 from .turn import RunnerPolicy, Turn, TurnContext
 
@@ -65,6 +66,7 @@ class Runner:
             schedules_changed=schedules_changed,
         )
         self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
+        self._healer = Healer(self._ctx, self._turn)
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -168,6 +170,8 @@ class Runner:
             self._spawn(self._redeliver_files(run), run.team_id)
         for team_id, channel_id, thread_ts in self.store.threads_with_queued_runs():
             self._pump(team_id, channel_id, thread_ts)
+        for run in self.store.runs_with_final_pending():
+            self._healer.later(run, at_once=True)
         return len(active)
 
     async def refresh(self, run: Run) -> None:
@@ -185,6 +189,7 @@ class Runner:
             if team == team_id and not task.done():
                 task.cancel()
                 cancelled += 1
+        self._healer.cancel(team_id)
         log.info(
             "workspace %s forgotten: %d run(s) failed, %d turn(s) cancelled, %d schedule(s) "
             "gone, %d thread(s) forgotten",
@@ -205,6 +210,7 @@ class Runner:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._healer.aclose()
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -249,9 +255,14 @@ class Runner:
             else:
                 log.warning("run %d: %s", run.id, exc)
             turn.run = self.store.get_run(run.id)
-            await turn.fail(problems.describe(exc))
+            if turn.run.final_pending == "answer":  # the turn ran; its result will follow
+                await turn.fail(problems.unfetched(exc))
+            else:
+                await turn.fail(problems.describe(exc))
         finally:
             current = self.store.get_run(run.id)
+            if current.done and current.final_pending is not None:
+                self._healer.later(current)
             if current.thread_ts is not None and current.done:
                 self._pump(current.team_id, current.channel_id, current.thread_ts)
 

@@ -3,6 +3,9 @@
 A `Turn` starts or continues a worker, relays the stream's progress to the surface, fetches
 the worker when the stream ends (the truth, DESIGN.md principle 1), finishes the message,
 delivers files, and on any failure leaves the message saying what went wrong.
+
+A run whose message cannot show its outcome when it ends (Slack or the final GET kept failing
+for a passing reason) is recorded with `final_pending`; `show_final` shows it later.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, Literal
@@ -17,14 +21,17 @@ from typing import Any, Literal
 from ..handinger.client import HandingerClient
 from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
 from ..handinger.events import StreamEvent
-from ..handinger.history import past_turns, turn_end
+from ..handinger.history import answer_before, turn_end
 from ..handinger.models import BUDGETS, WHEN_ADAPTER, Budget, When, Worker
+from ..handinger.retry import should_retry
 from ..store import Run, Store
 from . import problems
 from .digests import Digests
 from .files import FileDelivery
-from .ports import Mark, RunSurface, Undeliverable
+from .outcome import Outcome, conclude
+from .ports import Mark, NotShown, RunSurface, Undeliverable
 from .progress import TurnProgress
+from .resume import continue_landed, may_send_create
 from .schedules import confirmation, create_schedule
 from .views import RunState, RunView, build_view
 
@@ -43,6 +50,11 @@ class RunnerPolicy:
     poll_max: float = 30.0
     busy_retries: int = 20
     """How many times a continue waits for a worker busy with someone else's turn."""
+    heal_initial: float = 15.0
+    heal_max: float = 600.0
+    heal_for: float = 86400.0
+    """How a final message that could not be shown is tried again: waits from `heal_initial`
+    doubling up to `heal_max` seconds, for `heal_for` seconds in all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +72,6 @@ class TurnContext:
     schedules_changed: Callable[[], None] | None = None
 
 
-class NoWorkerId(HandingerError):
-    def __init__(self) -> None:
-        super().__init__(problems.NO_WORKER_ID)
-
-
 class Turn:
     """Sees one run through. `run` is kept current as the store changes it."""
 
@@ -74,21 +81,26 @@ class Turn:
         self.started = started
         self.progress = TurnProgress(worker_id=run.worker_id)
         self.pending = ctx.store.pending_schedule(run.id)
+        self.recovering = False
         self._attaching: asyncio.Task[None] | None = None
 
     # ---- the two kinds of turn ----------------------------------------------------------
 
     async def start_worker(self, *, recovering: bool) -> None:
-        """A new worker (or, after a restart, the one this run already started)."""
+        """A new worker (or, after a restart, the one this run already started: its create is
+        sent again with the same `Idempotency-Key`, see `resume.py`)."""
+        self.recovering = recovering
         await self.ensure_message()
         worker_id = self.run.worker_id
         if worker_id is None:
-            if recovering:
+            if not may_send_create(self.run, self.ctx.clock()):
                 await self.fail(problems.LOST_BEFORE_START)
                 return
-            budget = _budget(self.run.budget)
+            key = self._about_to_send()
             await self.relay(
-                self.ctx.handinger.create_worker_streaming(self.run.input, budget=budget)
+                self.ctx.handinger.create_worker_streaming(
+                    self.run.input, budget=_budget(self.run.budget), idempotency_key=key
+                )
             )
         elif recovering:
             if self.pending is not None and self.pending.schedule_id is None:
@@ -97,7 +109,9 @@ class Turn:
         await self.finalize()
 
     async def continue_worker(self, *, recovering: bool) -> None:
-        """Another instruction to the thread's worker."""
+        """Another instruction to the thread's worker (after a restart: the turn it started, if
+        its continue reached the worker)."""
+        self.recovering = recovering
         self._resolve_worker()
         worker_id = self.run.worker_id
         if worker_id is None:
@@ -108,40 +122,56 @@ class Turn:
             await self.mark("started")
         await self.ensure_message()
         worker = await self.ctx.handinger.get_worker(worker_id)
-        self.progress.stale_text = worker.text
-        landed = recovering and self.run.status == "running"
-        if recovering and self.run.status == "starting" and self.run.messages_before is not None:
-            landed = worker.is_running or len(worker.messages) > self.run.messages_before
-        if landed:
+        if recovering and continue_landed(self.run, worker):
+            start = self.run.messages_before
+            self.progress.stale_text = answer_before(worker, start) if start is not None else None
             await self.relay(self.ctx.handinger.stream_worker(worker_id))
         else:
+            await self._send_continue(worker)
+        await self.finalize()
+
+    async def _send_continue(self, worker: Worker) -> None:
+        """Send the instruction once the worker is idle; this turn's instruction becomes its
+        message `messages_before` (recorded first, with the key, for a restart's sake)."""
+        policy = self.ctx.policy
+        for attempt in range(policy.busy_retries + 1):
             worker = await self._wait_until_idle(worker)
             if self.ctx.digests is not None:  # a scheduled turn just ended: its digest first
                 await self.ctx.digests.catch_up(worker)
-            self._update(messages_before=len(worker.messages))
-            await self._send_continue(worker_id)
-        await self.finalize()
-
-    async def _send_continue(self, worker_id: str) -> None:
-        policy = self.ctx.policy
-        for attempt in range(policy.busy_retries + 1):
+            self.progress.stale_text = answer_before(worker, len(worker.messages))
+            key = self._about_to_send(messages_before=len(worker.messages))
             events = self.ctx.handinger.continue_worker_streaming(
-                worker_id, self.run.input, budget=_budget(self.run.budget)
+                worker.id, self.run.input, budget=_budget(self.run.budget), idempotency_key=key
             )
             try:
                 await self.relay(events)
                 return
-            except ConflictError:
+            except ConflictError:  # a turn the app did not start (a schedule) began first
                 if attempt == policy.busy_retries:
                     raise
                 await self.ctx.sleep(self._poll_delay(attempt))
+                worker = await self.ctx.handinger.get_worker(worker.id)
+
+    def _about_to_send(self, **changes: Any) -> str:
+        """Record, before a create or continue goes out, that it may reach Handinger and under
+        which `Idempotency-Key`; return the key."""
+        key = self.run.ref or str(uuid.uuid4())
+        sent = self.run.request_sent_at or self.ctx.clock()
+        self._update(ref=key, request_sent_at=sent, **changes)
+        return key
 
     # ---- relaying -----------------------------------------------------------------------
 
     async def ensure_message(self) -> None:
+        """The run's message: posted now, or after a restart found where the stopped process
+        posted it without recording it."""
         if self.run.message_ts is not None:
             return
-        ts = await self.ctx.surface.open(self.run, self.view("working"))
+        ts = await self.ctx.surface.find(self.run) if self.recovering else None
+        if ts is None:
+            ts = await self.ctx.surface.open(self.run, self.view("working"))
+        else:
+            log.info("run %d: found its message posted before the restart", self.run.id)
         self._update(message_ts=ts, thread_ts=self.run.thread_ts or ts)
 
     async def relay(self, events: AsyncIterator[StreamEvent]) -> None:
@@ -165,7 +195,7 @@ class Turn:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
         if self.run.worker_id is None:
-            raise NoWorkerId()
+            raise problems.NoWorkerId()
 
     def _bind(self, worker_id: str) -> None:
         self._update(worker_id=worker_id, status="running")
@@ -222,41 +252,84 @@ class Turn:
             self.ctx.surface.progress(self.run, self.view("working"))
 
     async def finalize(self) -> None:
-        """Render the final message from GET of the worker (principle 1), then files."""
-        worker = await self._settle()
-        # Only this turn is seen: a scheduled turn that ran after it (while the app was down,
-        # say) is still news and gets its digest.
-        start = self.run.messages_before or 0
-        own_end = turn_end(worker, start)
-        self.ctx.store.see_messages(worker.id, own_end)
-        shown: Worker | None = worker
-        if own_end < len(worker.messages):
-            # Later turns ran since (the app was down): the worker's latest answer is theirs,
-            # so this run shows its own reply from the stored history.
-            self._show_own_reply(worker, start, own_end)
-            shown = None
-        failure = worker.error_message if shown is not None else None
-        if shown is not None and not shown.text:
-            failure = failure or self.progress.failure
-        state: Literal["completed", "failed"] = "failed" if failure else "completed"
-        await self.ctx.surface.finish(self.run, self.view(state, worker=shown, error=failure))
+        """Render the final message from GET of the worker (principle 1), then files.
+
+        Passing failures never turn a finished turn into a failed run: a final GET that kept
+        failing marks the run `final_pending` before it fails (its message says the result will
+        follow), and a final message Slack would not take is recorded likewise."""
+        try:
+            worker = await self._settle()
+        except HandingerError as error:
+            if should_retry(error, idempotent=True):  # the worker still has the result
+                self._update(final_pending="answer")
+            raise
+        outcome, view = self._conclusion(worker)
+        shown = await self._finish(view)
         files_done = 0 if self.ctx.files is not None else 1
-        self._update(status=state, error=failure, files_done=files_done)
-        await self.mark(state)
+        pending = None if shown else "answer"
+        self._update(
+            status=outcome.state, error=outcome.error, files_done=files_done, final_pending=pending
+        )
+        await self.mark(outcome.state)
         await self.deliver_files(worker)
         if self._attaching is not None:
             await self._attaching
         elapsed = self.ctx.clock() - self.started
         log.info(
-            "run %d: %s in %.1f s (worker %s)", self.run.id, state, elapsed, self.run.worker_id
+            "run %d: %s in %.1f s (worker %s)",
+            self.run.id,
+            outcome.state,
+            elapsed,
+            self.run.worker_id,
         )
 
-    def _show_own_reply(self, worker: Worker, start: int, end: int) -> None:
-        own = [t for t in past_turns(worker, since=start) if t.index < end]
-        if own:
-            self.progress.text = own[-1].text
-            self.progress.sources = list(own[-1].sources)
-            self.progress.stale_text = None
+    def _conclusion(self, worker: Worker) -> tuple[Outcome, RunView]:
+        """How this turn ended, from the worker after it, and the view that shows it."""
+        # Only this turn is seen: a scheduled turn that ran after it (while the app was down,
+        # say) is still news and gets its digest.
+        self.ctx.store.see_messages(worker.id, turn_end(worker, self.run.messages_before or 0))
+        outcome = conclude(self.run, worker, self.progress)
+        view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
+        return outcome, self._as_ended(view)
+
+    def _as_ended(self, view: RunView) -> RunView:
+        """A view shown after the run was recorded finished keeps the duration it had."""
+        if self.run.finished_at is None:
+            return view
+        return replace(view, elapsed=max(self.run.finished_at - self.started, 0.0))
+
+    async def _finish(self, view: RunView) -> bool:
+        """Show the final view; False when the surface could not for now (`NotShown`)."""
+        try:
+            await self.ctx.surface.finish(self.run, view)
+        except NotShown as error:
+            log.warning("run %d: final message not shown yet, will retry: %s", self.run.id, error)
+            return False
+        return True
+
+    async def show_final(self) -> bool:
+        """Show the outcome of a finished run whose message does not show it yet
+        (`final_pending`). False while that cannot be done (the worker is busy with another
+        turn, Slack still fails); Handinger errors propagate."""
+        previous = self.run.status
+        if self.run.final_pending == "failure" or self.run.worker_id is None:
+            view = self._as_ended(self.view("failed", error=self.run.error))
+            if not await self._finish(view):
+                return False
+            self._update(final_pending=None)
+            return True
+        worker = await self.ctx.handinger.get_worker(self.run.worker_id)
+        if worker.is_running:
+            return False
+        outcome, view = self._conclusion(worker)
+        if not await self._finish(view):
+            return False
+        self._update(status=outcome.state, error=outcome.error, final_pending=None)
+        if outcome.state != previous:  # shown as failed before its result could be fetched
+            await self.mark("recovered" if outcome.state == "completed" else outcome.state)
+        if self.run.files_done != 1:
+            await self.deliver_files(worker)
+        return True
 
     async def deliver_files(self, worker: Worker) -> None:
         """Files never fail a run: problems are reported in the thread by the delivery."""
@@ -275,7 +348,7 @@ class Turn:
         resubscribed = 0
         attempt = 0
         while True:
-            worker = await self.ctx.handinger.get_worker(worker_id)
+            worker = await self.ctx.handinger.get_worker(worker_id, patient=True)
             if not worker.is_running:
                 return worker
             if resubscribed < self.ctx.policy.resubscribes:
@@ -296,16 +369,19 @@ class Turn:
             await self.ctx.sleep(self._poll_delay(attempt))
             attempt += 1
             worker = await self.ctx.handinger.get_worker(worker.id)
-        self.progress.stale_text = worker.text
         return worker
 
     async def refresh(self) -> None:
-        """Re-render the message from the worker's current state (the card's Refresh)."""
+        """Re-render the message from the worker's current state (the card's Refresh): its
+        latest answer, whichever turn gave it, as the README promises."""
         if self.run.worker_id is None or self.run.message_ts is None:
             return
+        if self.run.final_pending is not None:  # its outcome was never shown: show it now
+            await self.show_final()
+            return
         worker = await self.ctx.handinger.get_worker(self.run.worker_id)
+        self.progress.text = worker.text
         if worker.is_running:
-            self.progress.text = worker.text
             self.ctx.surface.progress(self.run, self.view("working"))
             return
         failure = worker.error_message
@@ -320,14 +396,19 @@ class Turn:
     async def fail(self, message: str) -> None:
         """Leave Slack in a true state: the run's message says it failed and why."""
         view = self.view("failed", error=message)
+        pending = self.run.final_pending
         try:
             await self.ensure_message()
             await self.ctx.surface.finish(self.run, view)
         except Undeliverable:
             pass
+        except NotShown as error:
+            log.warning("run %d: failure not shown yet, will retry: %s", self.run.id, error)
+            if self.run.message_ts is not None:  # else there is no message to show it in
+                pending = pending or "failure"
         except Exception:
             log.exception("run %d: could not show the failure", self.run.id)
-        self._update(status="failed", error=message)
+        self._update(status="failed", error=message, final_pending=pending)
         await self.mark("failed")
 
     async def mark(self, mark: Mark) -> None:

@@ -60,10 +60,13 @@ def build_view(
     notice: str | None = None,
     header: str | None = None,
 ) -> RunView:
-    """The view of a run from its stream progress, or from the fetched worker once finished.
+    """The view of a run from its progress, plus, once finished, the fetched worker's usage,
+    costs and files when this turn is the worker's latest.
 
-    A finished worker is the truth (principle 1), except that sources accumulate over a
-    worker's turns, so a follow-up shows the sources its own stream reported.
+    The text is always `progress.text`: the stream's so far, and once finished the turn's own
+    answer from the worker's history (`outcome.conclude`), never the worker's latest text, which
+    may be another turn's. Sources accumulate over a worker's turns, so only a new worker's
+    first turn falls back to the worker's list.
     """
     text = progress.text
     sources = tuple(progress.sources)
@@ -71,7 +74,6 @@ def build_view(
     costs = None
     files: tuple[WorkerFile, ...] = tuple(progress.files)
     if worker is not None:
-        text = worker.text if worker.text != progress.stale_text else progress.text
         if not sources and run.kind == "new":
             sources = tuple(worker.sources)
         usage = worker.usage or usage

@@ -1,8 +1,9 @@
 """Parse the `<when>` of `/handinger schedule <when> <instruction>`.
 
 Pure functions: no I/O and no clock reads (`now` is passed in), so confirmations are exact and
-tests deterministic. Everything is checked here against the API's limits, so a bad `<when>` costs
-no API call; what a valid one means in run times and words comes from `when_times`.
+tests deterministic. Everything is checked here against the API's limits and the shortest
+interval allowed between runs (`when_gaps`), so a bad `<when>` costs no API call; what a valid
+one means in run times and words comes from `when_times`.
 `WhenError.message` is Slack mrkdwn with the user's text escaped; the text fields of
 `ParsedSchedule` are plain text, escaped by whoever renders them.
 """
@@ -24,6 +25,7 @@ from ..handinger.models import (
     ScheduledWhen,
     When,
 )
+from .when_gaps import shortest_gap, too_often
 from .when_times import (
     DAY_NAMES,
     as_utc,
@@ -44,6 +46,30 @@ class ParsedSchedule:
     description: str
     next_runs: list[datetime]
     timezone_note: str | None
+
+
+@dataclass(frozen=True)
+class ParsedWhen:
+    """A valid `<when>` (`text`, as typed) and the `rest` of the text after it, untouched."""
+
+    when: When
+    text: str
+    rest: str
+    description: str
+    next_runs: list[datetime]
+    timezone_note: str | None
+
+    def with_instruction(self, instruction: str) -> ParsedSchedule | WhenError:
+        """The schedule of this `<when>` with `instruction`, which must say something."""
+        if not instruction.strip():
+            example = _code(f"/handinger schedule {self.text} summarise today's top stories")
+            return WhenError(
+                f"{_code(self.text)} says when, but not what: add the instruction after it,"
+                f" e.g. {example}."
+            )
+        return ParsedSchedule(
+            self.when, instruction.strip(), self.description, self.next_runs, self.timezone_note
+        )
 
 
 @dataclass(frozen=True)
@@ -98,8 +124,20 @@ class _Step:
 _Parser = Callable[[str, datetime, str | None], _Step | WhenError]
 
 
-def parse_schedule(text: str, now: datetime, tz: str | None = None) -> ParsedSchedule | WhenError:
+def parse_schedule(
+    text: str, now: datetime, tz: str | None = None, minimum: timedelta | None = None
+) -> ParsedSchedule | WhenError:
     """Split `<when> <instruction>`, check the `when` against the API's limits, describe it."""
+    parsed = parse_when(text, now, tz, minimum)
+    return parsed if isinstance(parsed, WhenError) else parsed.with_instruction(parsed.rest)
+
+
+def parse_when(
+    text: str, now: datetime, tz: str | None = None, minimum: timedelta | None = None
+) -> ParsedWhen | WhenError:
+    """The `<when>` at the start of `text`, checked against the API's limits and, for repeating
+    schedules, against `minimum` (the shortest time allowed between two runs); `rest` is the
+    text after it, for the caller to read the instruction (and any options) from."""
     now, text = as_utc(now), text.strip()
     if not text:
         return WhenError(f"Say when and what: {USAGE}, using one of:\n{FORMS}")
@@ -110,21 +148,18 @@ def parse_schedule(text: str, now: datetime, tz: str | None = None) -> ParsedSch
     step = parser(rest, now, tz if user_zone(tz) is not None else None)
     if isinstance(step, WhenError):
         return step
-    when_text, instruction = text[: len(text) - len(step.rest)].strip(), step.rest.strip()
-    if not instruction:
-        example = _code(f"/handinger schedule {when_text} summarise today's top stories")
-        return WhenError(
-            f"{_code(when_text)} says when, but not what: add the instruction after it,"
-            f" e.g. {example}."
-        )
+    when_text = text[: len(text) - len(step.rest)].strip()
     runs = next_runs(step.when, now)
     if not runs:
         return WhenError(f"{_code(when_text)} never runs: no date matches it. E.g. {CRON_EXAMPLE}.")
+    gap = shortest_gap(step.when, now)
+    if minimum is not None and gap is not None and gap < minimum:
+        return WhenError(too_often(_code(when_text), step.when, gap, minimum))
     description = describe_when(step.when, step.tz)
     if isinstance(step.when, DelayedWhen):
         description += f" (at {format_moment(runs[0])} UTC)"
     note = timezone_note(step.when, now, step.tz)
-    return ParsedSchedule(step.when, instruction, description, runs, note)
+    return ParsedWhen(step.when, when_text, step.rest, description, runs, note)
 
 
 def _parse_relative(keyword: str, rest: str, tz: str | None) -> _Step | WhenError:

@@ -46,9 +46,9 @@ def next_runs(when: When, now: datetime, count: int = 3) -> list[datetime]:
 def describe_when(when: When, tz: str | None = None) -> str:
     """Plain-text description, the same in the confirmation and in later listings."""
     if isinstance(when, IntervalWhen):
-        return f"every {_duration_text(when.interval_seconds, bare_one=True)}"
+        return f"every {duration_text(when.interval_seconds, bare_one=True)}"
     if isinstance(when, DelayedWhen):
-        return f"once, in {_duration_text(when.delay_in_seconds)}"
+        return f"once, in {duration_text(when.delay_in_seconds)}"
     if isinstance(when, ScheduledWhen):
         moment, zone = as_utc(when.date), user_zone(tz)
         if zone is None:
@@ -123,13 +123,20 @@ def _describe_shortcut(expression: str) -> str | None:
     return f"every {days} at {int(match[2]):02}:{int(match[1]):02} UTC"
 
 
-def _duration_text(seconds: int, bare_one: bool = False) -> str:
+def duration_text(seconds: int, bare_one: bool = False) -> str:
     """`30 minutes`, `1 hour` (or `hour` after "every"), in the largest unit that divides."""
     size, name = next((s, n) for s, n in _UNIT_NAMES if seconds % s == 0)
     count = seconds // size
     if count == 1:
         return name if bare_one else f"1 {name}"
     return f"{count} {name}s"
+
+
+def short_duration(length: timedelta) -> str:
+    """`15m`, `2h`, `90s`: the form `every …` takes, in the largest unit that divides."""
+    seconds = int(length.total_seconds())
+    size, name = next((s, n) for s, n in _UNIT_NAMES if seconds % s == 0)
+    return f"{seconds // size}{name[0]}"
 
 
 def _utc_part(moment: datetime, zone: tzinfo) -> str:

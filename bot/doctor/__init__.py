@@ -5,7 +5,8 @@ token (`auth.test` on `SLACK_API_URL`) and granted the scopes the app needs (Sla
 in the `x-oauth-scopes` header; a server that does not is a warning, not a failure); in Socket
 Mode, `apps.connections.open` accepts the app-level token (the websocket is not opened); the
 Handinger key is accepted (a `GET` of a worker that cannot exist: 404 means the key was
-accepted); the database can be opened, migrated and written. Any failure → exit status 1.
+accepted); the database file (read, never created or migrated: a check changes nothing) is of
+a schema this release can migrate, in a place the app can write. Any failure → exit status 1.
 
 In OAuth mode (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`) there is no one bot token: the Slack
 checks run for every workspace in the installation store instead (`auth.test` with its token,
@@ -21,7 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import ConfigError, Settings, load_settings
-from ..logs import Redactor, configured_secrets
+from ..logs import configured_secrets
+from ..redact import Redactor
 from ..slack.installations import INSTALL_PATH, REDIRECT_PATH
 from ..slack.scopes import required_scopes
 from .check import Check, count

@@ -1,62 +1,81 @@
-"""The doctor's database check: can the file be opened, migrated and written?"""
+"""The doctor's database check: what is at `HANDINGER_DB`, and can the app use it?
+
+A check changes nothing: the file is read, never created or migrated (the app does both when it
+starts). A missing file is fine when its directory can be created or written; an existing one
+is read without locking files (`immutable`) unless the app has it open, and must be a database
+of this release's schema or older, in a writable place.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
-from ..store import MIGRATIONS, Store
+from ..store import MIGRATIONS
 from .check import Check, what
+
+NAME = "database"
+_HINT = "HANDINGER_DB must be a file in a writable directory (in Docker: the /data volume)"
 
 
 def check_database(path: Path) -> Check:
-    """Open (creating if needed), migrate, and prove the file writable with a no-op write."""
-    name = "database"
+    """Say what is at `path` and whether the app can open, migrate and write it there."""
+    if str(path) == ":memory:":
+        return Check(NAME, "ok", "in memory (:memory:): nothing is kept when the app stops")
+    if path.is_dir():
+        return Check(NAME, "fail", f"{path} is a directory, not a database file", _HINT)
+    if not path.exists():
+        return _missing(path)
     latest = len(MIGRATIONS)
-    existed = path.exists()
     try:
-        before = _schema_version(path) if existed else 0
-        store = Store(path)
-    except (OSError, sqlite3.Error) as exc:
-        return Check(
-            name,
-            "fail",
-            f"cannot open {path}: {what(exc)}",
-            "HANDINGER_DB must be a file in a writable directory (in Docker: the /data volume)",
-        )
-    try:
-        version = store.schema_version
-        if version > latest:
-            return Check(
-                name,
-                "fail",
-                f"{path} has schema version {version}, newer than this release knows ({latest})",
-                "run the release that created it, or restore a backup from before the upgrade",
-            )
-        with store.transaction():
-            store.db.execute("CREATE TABLE _doctor_probe (x INTEGER)")
-            store.db.execute("DROP TABLE _doctor_probe")
+        version = _schema_version(path)
     except sqlite3.Error as exc:
         return Check(
-            name,
+            NAME,
             "fail",
-            f"{path} is not writable: {what(exc)}",
+            f"cannot read {path}: {what(exc)}",
+            "HANDINGER_DB must be the app's SQLite file: point it elsewhere, or restore a backup",
+        )
+    if version > latest:
+        return Check(
+            NAME,
+            "fail",
+            f"{path} has schema version {version}, newer than this release knows ({latest})",
+            "run the release that created it, or restore a backup from before the upgrade",
+        )
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)):
+        return Check(
+            NAME,
+            "fail",
+            f"{path} is not writable (SQLite also writes beside it, in {path.parent})",
             "give the app's user write access to the file and its directory",
         )
-    finally:
-        store.close()
-    if not existed:
-        state = f"created at schema version {version}"
-    elif before < version:
-        state = f"migrated from schema version {before} to {version}"
+    if version < latest:
+        state = f"schema version {version}; the app migrates it to {latest} when it starts"
     else:
         state = f"schema version {version} (current)"
-    return Check(name, "ok", f"{path} is writable, {state}")
+    return Check(NAME, "ok", f"{path} is writable, {state}")
+
+
+def _missing(path: Path) -> Check:
+    """No file yet: fine if the app can create it (and the directories up to it) on first run."""
+    existing = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        return Check(NAME, "fail", f"cannot create {path}: {existing} is not a directory", _HINT)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return Check(NAME, "fail", f"cannot create {path}: {existing} is not writable", _HINT)
+    return Check(NAME, "ok", f"{path} does not exist yet; the app creates it when it first starts")
 
 
 def _schema_version(path: Path) -> int:
-    """The version recorded in an existing database, read without changing it."""
-    connection = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    """The version recorded in the file, read without writing anything beside it.
+
+    A read-only SQLite connection still creates `-wal`/`-shm` files for a database in WAL mode;
+    `immutable` does not, and is safe when no `-wal` file shows that the app has it open."""
+    immutable = not Path(f"{path}-wal").exists()
+    uri = path.resolve().as_uri() + ("?immutable=1" if immutable else "?mode=ro")
+    connection = sqlite3.connect(uri, uri=True)
     try:
         row = connection.execute("SELECT version FROM schema_version").fetchone()
     except sqlite3.OperationalError as exc:

@@ -28,7 +28,7 @@ from .errors import (
 from .events import StreamEvent
 from .models import SCHEDULE_ADAPTER, Budget, ScheduleList, When, Worker, WorkerSchedule
 from .retry import Sleep
-from .session import Session
+from .session import Session, origin
 
 DEFAULT_BASE_URL = "https://v3.handinger.com"
 
@@ -60,13 +60,15 @@ class HandingerClient:
         turn_timeout: float = 900.0,
         stream_idle_timeout: float = 90.0,
         max_retries: int = 2,
+        patience: float = 120.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         """`turn_timeout` bounds a non-streaming create/continue, which may block until the turn
         ends; `stream_idle_timeout` is how long a stream may stay silent before it counts as
-        stalled."""
+        stalled; `patience` is how many seconds a patient read keeps retrying (`get_worker`)."""
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
+        self.patience = patience
         self._session = Session(
             api_key,
             self.base_url,
@@ -96,8 +98,11 @@ class HandingerClient:
         data = await self._session.json("POST", "api/workers", body, idempotent=False, turn=True)
         return _worker(data)
 
-    async def get_worker(self, worker_id: str) -> Worker:
-        return _worker(await self._session.json("GET", _worker_path(worker_id)))
+    async def get_worker(self, worker_id: str, *, patient: bool = False) -> Worker:
+        """The worker as it is now. `patient`: retry transient failures for `patience` seconds
+        instead of a few times, for the read a final message depends on."""
+        patience = self.patience if patient else None
+        return _worker(await self._session.json("GET", _worker_path(worker_id), patience=patience))
 
     async def continue_worker(
         self, worker_id: str, input: str, *, budget: Budget | None = None
@@ -108,18 +113,34 @@ class HandingerClient:
         return _worker(await self._session.json("POST", path, body, idempotent=False, turn=True))
 
     def create_worker_streaming(
-        self, input: str, *, budget: Budget | None = None
+        self, input: str, *, budget: Budget | None = None, idempotency_key: str | None = None
     ) -> AsyncIterator[StreamEvent]:
-        """Create a worker with `stream: true`; the first events say which worker it is."""
+        """Create a worker with `stream: true`; the first events say which worker it is.
+
+        With `idempotency_key`, the request carries `Idempotency-Key`: sent again with the same
+        key and body, an API that honours the header returns the same worker instead of making
+        a second one (the reference does not document it; see README, "Restarts lose nothing").
+        """
         body = {**_turn_body(input, budget), "stream": True}
-        return self._session.events("POST", "api/workers", body, idempotent=False)
+        return self._session.events(
+            "POST", "api/workers", body, idempotent=False, headers=_key_header(idempotency_key)
+        )
 
     def continue_worker_streaming(
-        self, worker_id: str, input: str, *, budget: Budget | None = None
+        self,
+        worker_id: str,
+        input: str,
+        *,
+        budget: Budget | None = None,
+        idempotency_key: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """Continue a worker with `stream: true` and follow the new turn."""
+        """Continue a worker with `stream: true` and follow the new turn (`Idempotency-Key` as
+        for `create_worker_streaming`: the same key starts no second turn)."""
         body = {**_turn_body(input, budget), "stream": True}
-        return self._session.events("POST", _worker_path(worker_id), body, idempotent=False)
+        path = _worker_path(worker_id)
+        return self._session.events(
+            "POST", path, body, idempotent=False, headers=_key_header(idempotency_key)
+        )
 
     def stream_worker(self, worker_id: str) -> AsyncIterator[StreamEvent]:
         """Subscribe to a worker: replayed history, then the live turn if any, then the end.
@@ -153,7 +174,7 @@ class HandingerClient:
 
     def is_handinger_url(self, url: str) -> bool:
         """True when `url` (absolute or relative) is on the configured Handinger origin."""
-        return _origin(self.resolve_url(url)) == _origin(self.base_url)
+        return origin(self.resolve_url(url)) == origin(self.base_url)
 
     async def download_file(
         self, url: str, *, max_bytes: int, allow_foreign: bool = False
@@ -174,7 +195,7 @@ class HandingerClient:
         `ForeignOriginError` unless `allow_foreign`, and is then fetched without the key.
         """
         target = self.resolve_url(url)
-        trusted = _origin(target) == _origin(self.base_url)
+        trusted = origin(target) == origin(self.base_url)
         if not trusted and not allow_foreign:
             raise ForeignOriginError(str(target))
         response = await self._session.send(
@@ -232,6 +253,10 @@ def _worker_path(worker_id: str) -> str:
     return "api/workers/" + quote(worker_id, safe="")
 
 
+def _key_header(idempotency_key: str | None) -> dict[str, str]:
+    return {"Idempotency-Key": idempotency_key} if idempotency_key is not None else {}
+
+
 def _turn_body(input: str, budget: Budget | None) -> dict[str, Any]:
     body: dict[str, Any] = {"input": input}
     if budget is not None:
@@ -244,8 +269,3 @@ def _worker(data: Any) -> Worker:
         return Worker.model_validate(data)
     except ValidationError as exc:
         raise APIResponseError(f"unexpected worker payload: {exc}") from exc
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    default_port = {"http": 80, "https": 443}.get(url.scheme)
-    return (url.scheme, url.host, url.port or default_port)

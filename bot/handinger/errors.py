@@ -9,7 +9,13 @@ from __future__ import annotations
 
 
 class HandingerError(Exception):
-    """Base class of every error raised by the Handinger client."""
+    """Base class of every error raised by the Handinger client.
+
+    `attempts` is how many times the request was sent before giving up (more than one only
+    when it was retried), so an explanation can say "after retrying" only when that is true.
+    """
+
+    attempts: int = 1
 
 
 class APIConnectionError(HandingerError):

@@ -69,9 +69,9 @@ def past_turns(worker: Worker, since: int = 0) -> list[PastTurn]:
     turns: list[PastTurn] = []
     last_input = ""
     for index, message in enumerate(worker.messages):
-        if not isinstance(message, dict) or not isinstance(message.get("parts"), list):
+        role = _role(message)
+        if role is None:
             continue
-        role = message.get("role")
         if role == "user":
             last_input = _text(message["parts"])
         elif role == "assistant" and index >= since:
@@ -88,3 +88,46 @@ def turn_end(worker: Worker, start: int) -> int:
         if isinstance(message, dict) and message.get("role") == "user":
             return index
     return len(worker.messages)
+
+
+def turn_reply(worker: Worker, start: int) -> PastTurn | None:
+    """The reply of the turn whose instruction is message `start`: the text, sources and files
+    of its own assistant message(s), whatever turns ran after it. None when the history holds
+    no readable assistant message for it (not stored, or not in the expected shape)."""
+    end = turn_end(worker, start)
+    own = [turn for turn in past_turns(worker, since=start) if turn.index < end]
+    if not own:
+        return None
+    return PastTurn(
+        own[0].index,
+        own[0].input,
+        "\n\n".join(turn.text for turn in own if turn.text),
+        tuple(source for turn in own for source in turn.sources),
+        tuple(file for turn in own for file in turn.files),
+    )
+
+
+def answer_before(worker: Worker, index: int) -> str | None:
+    """The text of the last assistant message before message `index` (the previous answer)."""
+    earlier = [turn for turn in past_turns(worker) if turn.index < index]
+    return earlier[-1].text if earlier else None
+
+
+def turn_stored(worker: Worker, start: int, input: str) -> bool:
+    """Whether the worker's history holds an instruction at message `start`: `input` itself
+    when messages are readable (so a schedule's turn there is not mistaken for it), else any
+    message at all."""
+    if len(worker.messages) <= start:
+        return False
+    message = worker.messages[start]
+    if not isinstance(message, dict) or _role(message) is None:
+        return True
+    return message.get("role") == "user" and _text(message["parts"]) == input
+
+
+def _role(message: Any) -> str | None:
+    """A UI message's role; None for anything not shaped like one."""
+    if not isinstance(message, dict) or not isinstance(message.get("parts"), list):
+        return None
+    role = message.get("role")
+    return role if isinstance(role, str) else None

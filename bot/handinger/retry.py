@@ -4,6 +4,10 @@ Built on tenacity (a well-kept retry library) rather than a hand-written loop: t
 loop, the attempt counting and the injectable sleep; this module only decides *whether* an error
 is worth repeating and *how long* to wait, following the official SDK's policy (backoff 0.5·2ⁿ s
 capped at 8 s, with jitter; the server's `Retry-After` wins when it is 0–60 s).
+
+Most requests get a few retries. A read whose answer the app cannot do without (the worker
+after its turn, which is what the final message shows) may instead be *patient*: retried with
+the same capped backoff until it has waited `patience` seconds in all.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from .errors import APIConnectionError, APIStatusError, HandingerError
 
@@ -80,10 +85,27 @@ def wait_for(state: RetryCallState) -> float:
     return backoff_delay(state.attempt_number)
 
 
-def retrying(max_retries: int, *, idempotent: bool, sleep: Sleep) -> AsyncRetrying:
-    """An `AsyncRetrying` loop for one request: `max_retries` repeats after the first attempt."""
+class stop_after_waiting(stop_base):
+    """Stop once the waits between attempts add up to `patience` seconds.
+
+    Counted from the waits asked for, not the wall clock, so an injected sleep keeps it exact.
+    """
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.idle_for >= self.patience
+
+
+def retrying(
+    max_retries: int, *, idempotent: bool, sleep: Sleep, patience: float | None = None
+) -> AsyncRetrying:
+    """An `AsyncRetrying` loop for one request: `max_retries` repeats after the first attempt,
+    or, with `patience`, repeats until the waits between them add up to that many seconds."""
+    stop = stop_after_attempt(max_retries + 1) if patience is None else stop_after_waiting(patience)
     return AsyncRetrying(
-        stop=stop_after_attempt(max_retries + 1),
+        stop=stop,
         wait=wait_for,
         retry=retry_if_exception(
             lambda e: isinstance(e, HandingerError) and should_retry(e, idempotent=idempotent)

@@ -4,6 +4,11 @@
 any transient failure; requests that create something are retried only when the server certainly
 did not act. Streams have no overall timeout, only an idle limit, because agent turns can run for
 many minutes.
+
+Redirects are followed only within the origin of the request they answer, one hop at a time, so
+neither the API key nor a download ever goes anywhere else. Error texts from the server are
+masked (the key, tokens, bearer credentials) before they become exceptions, because
+explanations shown to users quote them.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource
 
+from ..redact import Redactor
 from .errors import (
     APIConnectionError,
     APIResponseError,
     APITimeoutError,
+    ForeignOriginError,
+    HandingerError,
     StreamInterruptedError,
     StreamStalledError,
     status_error,
@@ -30,6 +38,7 @@ from .retry import Sleep, parse_retry_after, retrying
 log = logging.getLogger(__name__)
 
 USER_AGENT = "handinger-slack/0.1"
+MAX_REDIRECTS = 5
 
 
 class Session:
@@ -49,6 +58,7 @@ class Session:
         sleep: Sleep,
     ) -> None:
         self._api_key = api_key
+        self._redactor = Redactor([api_key])
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self._turn_timeout = httpx.Timeout(turn_timeout, connect=connect_timeout)
         self._stream_timeout = httpx.Timeout(
@@ -77,16 +87,25 @@ class Session:
         *,
         idempotent: bool = True,
         turn: bool = False,
+        patience: float | None = None,
     ) -> Any:
-        """Send a request and return its decoded JSON body."""
-        response = await self.send(method, path, body, idempotent=idempotent, turn=turn)
+        """Send a request and return its decoded JSON body (see `send` for `patience`)."""
+        response = await self.send(
+            method, path, body, idempotent=idempotent, turn=turn, patience=patience
+        )
         try:
             return response.json()
         except ValueError as exc:
             raise APIResponseError(f"{method} {path}: response is not JSON") from exc
 
     async def events(
-        self, method: str, path: str, body: Mapping[str, Any] | None, *, idempotent: bool
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        idempotent: bool,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Send a request that answers with an event stream, and decode the events as they come."""
         response = await self.send(
@@ -95,7 +114,7 @@ class Session:
             body,
             idempotent=idempotent,
             stream=True,
-            headers={"Accept": "text/event-stream", "Cache-Control": "no-store"},
+            headers={"Accept": "text/event-stream", "Cache-Control": "no-store", **(headers or {})},
         )
         try:
             if response.status_code == 204:
@@ -128,8 +147,11 @@ class Session:
         turn: bool = False,
         authenticate: bool = True,
         headers: Mapping[str, str] | None = None,
+        patience: float | None = None,
     ) -> httpx.Response:
-        """Send one request with retries; return a 2xx response or raise a `HandingerError`."""
+        """Send one request with retries; return a 2xx response or raise a `HandingerError`
+        that says how many `attempts` were made. With `patience`, a retryable failure is
+        repeated until the waits add up to that many seconds, not just `max_retries` times."""
         request_headers = {"Accept": "application/json", **(headers or {})}
         if authenticate:
             request_headers["Authorization"] = f"Bearer {self._api_key}"
@@ -137,26 +159,43 @@ class Session:
         request = self._http.build_request(
             method, url, json=body, headers=request_headers, timeout=timeout
         )
-        async for attempt in retrying(self._max_retries, idempotent=idempotent, sleep=self._sleep):
+        loop = retrying(
+            self._max_retries, idempotent=idempotent, sleep=self._sleep, patience=patience
+        )
+        async for attempt in loop:
             with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    log.info(
-                        "handinger retry %d: %s %s",
-                        attempt.retry_state.attempt_number - 1,
-                        method,
-                        request.url.path,
-                    )
-                return await self._send_once(request, stream=stream)
+                number = attempt.retry_state.attempt_number
+                if number > 1:
+                    log.info("handinger retry %d: %s %s", number - 1, method, request.url.path)
+                try:
+                    return await self._send_once(request, stream=stream)
+                except HandingerError as error:
+                    error.attempts = number
+                    raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _send_once(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """One attempt, following same-origin redirects; a 2xx response or an error."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = await self._transmit(request, stream=stream)
+            following = response.next_request
+            if following is None:
+                return response
+            await response.aclose()
+            if origin(following.url) != origin(request.url):
+                raise ForeignOriginError(str(following.url))
+            request = following
+        raise APIResponseError(f"more than {MAX_REDIRECTS} redirects from {request.url.path}")
+
+    async def _transmit(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """Send one request without following redirects; a 2xx/3xx response or an error."""
         try:
-            response = await self._http.send(request, stream=stream, follow_redirects=True)
+            response = await self._http.send(request, stream=stream, follow_redirects=False)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing of the request can have reached the server.
-            raise _connection_error(exc, certainly_not_sent=True) from exc
+            raise self._connection_error(exc, certainly_not_sent=True) from exc
         except httpx.TransportError as exc:
-            raise _connection_error(exc, certainly_not_sent=False) from exc
+            raise self._connection_error(exc, certainly_not_sent=False) from exc
         if response.status_code < 400:
             return response
         try:
@@ -167,16 +206,23 @@ class Session:
             await response.aclose()
         raise status_error(
             response.status_code,
-            _error_message(response),
+            self._redactor.text(_error_message(response)),
             _retry_after(response.headers),
         )
 
+    def _connection_error(
+        self, exc: httpx.TransportError, *, certainly_not_sent: bool
+    ) -> APIConnectionError:
+        message = self._redactor.text(f"cannot reach Handinger: {exc!r}")
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(message, certainly_not_sent=certainly_not_sent)
+        return APIConnectionError(message, certainly_not_sent=certainly_not_sent)
 
-def _connection_error(exc: httpx.TransportError, *, certainly_not_sent: bool) -> APIConnectionError:
-    message = f"cannot reach Handinger: {exc!r}"
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(message, certainly_not_sent=certainly_not_sent)
-    return APIConnectionError(message, certainly_not_sent=certainly_not_sent)
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one made explicit), to compare origins."""
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return (url.scheme, url.host, url.port or default_port)
 
 
 def _decode_body(response: httpx.Response) -> Any:

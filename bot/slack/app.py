@@ -3,7 +3,9 @@ mode `/slack/install` and `/slack/oauth_redirect`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
 from ..core.runner import Runner
+from . import respond
 from .clients import general_client
 from .ingress import MAX_BODY, SlackEndpoint
 from .listeners import actions, commands, lifecycle, messages
@@ -35,6 +38,29 @@ def bolt_client(settings: Settings) -> AsyncWebClient:
     return general_client(token.get_secret_value() if token else None, settings.slack_api_url)
 
 
+BOLT_FALLBACKS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
+"""Variables Bolt reads from the environment when an argument is missing or empty."""
+
+
+@contextmanager
+def _settings_only() -> Iterator[None]:
+    """Hide Bolt's environment fallbacks while it is built: `Settings` already decided each one.
+
+    Given a client, Bolt still reads `SLACK_BOT_TOKEN` and, finding one, logs "As you gave
+    `client` as well, `token` will be unused" on every start (the client's token is used either
+    way). Construction is synchronous, so nothing else runs while the variables are away."""
+    saved = {name: os.environ.pop(name) for name in BOLT_FALLBACKS if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 async def _nothing_to_clean(team_id: str) -> None:
     return None
 
@@ -51,13 +77,15 @@ def build_app(
     """The app's listeners on a Bolt app; with `oauth`, installs into many workspaces and
     authorizes each request with its workspace's bot token from the installation store."""
     secret = settings.slack_signing_secret
-    app = AsyncApp(
-        client=client,
-        signing_secret=secret.get_secret_value() if secret is not None else "",
-        process_before_response=False,
-        oauth_settings=oauth,
-        user_facing_authorize_error_message=NOT_INSTALLED,
-    )
+    with _settings_only():
+        app = AsyncApp(
+            client=client,
+            signing_secret=secret.get_secret_value() if secret is not None else "",
+            process_before_response=False,
+            oauth_settings=oauth,
+            user_facing_authorize_error_message=NOT_INSTALLED,
+        )
+    respond.install(app)
     schedule_commands = ScheduleCommands(runner, settings, schedules_changed)
     schedule_commands.register(app)
     commands.register(app, runner, settings, schedule_commands)

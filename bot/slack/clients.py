@@ -3,7 +3,9 @@
 Background work (runs, edits, digests, file uploads) must speak to each workspace with that
 workspace's own bot token. `TeamClients` hands out two clients per team: `client_for` waits
 out 429s itself; `edit_client_for` does not, because the edit scheduler and the channel pacer
-own the pacing of `chat.update` and `chat.postMessage`. Where the token comes from is a
+own the pacing of `chat.update` and `chat.postMessage`. Both repeat a call twice, quickly, when
+Slack answers 5xx or the connection drops (`transient_handlers`); `transient.Patience` keeps trying
+longer where it matters. Where the token comes from is a
 `TokenSource`: the one `SLACK_BOT_TOKEN` in single-workspace mode, the OAuth installation
 store in multi-workspace mode. Clients are cached per team and re-checked against the source
 every `ttl` seconds, so a reinstall (new token) is picked up; an uninstall calls `forget`.
@@ -17,13 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..core.ports import Undeliverable
 
@@ -38,26 +45,48 @@ class NotInstalled(Undeliverable):
         self.team_id = team_id
 
 
+class ServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """Repeats a call on any 5xx: slack_sdk's own handler stops at 500 and 503, but a 502 or
+    504 from Slack's edge passes just the same."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code >= 500
+
+
+def transient_handlers() -> list[AsyncRetryHandler]:
+    """Two quick repeats (about 0.5 s and 1 s apart) on a dropped connection or a 5xx."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
 def general_client(token: str | None, base_url: str) -> AsyncWebClient:
     """A client that retries connection errors, 429s (after `Retry-After`) and 5xx itself."""
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=[*transient_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
     )
 
 
 def paced_client(token: str | None, base_url: str) -> AsyncWebClient:
-    """A client that leaves 429s to its caller (the edit scheduler, the channel pacer)."""
-    return AsyncWebClient(
-        token=token,
-        base_url=base_url,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)],
-    )
+    """A client that leaves 429s to its caller (the edit scheduler, the channel pacer) but
+    retries connection errors and 5xx itself."""
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=transient_handlers())
+
+
+def webhook_client(url: str) -> AsyncWebhookClient:
+    """A `response_url` client that retries connection errors and 5xx (slack_sdk's default
+    retries a dropped connection once, and returns a 5xx as if it were an answer)."""
+    return AsyncWebhookClient(url, retry_handlers=transient_handlers())
 
 
 class TokenSource(Protocol):

@@ -3,7 +3,9 @@
 Pure functions, so every Slack limit can be checked in unit tests: ≤ 50 blocks a message (we keep
 ≤ 45 so action blocks can be added later), section text ≤ 3,000 chars, and about 11,000 chars of
 answer a message (Slack rejects a message whose blocks are much longer than ~13k in total).
-Untrusted text (instruction, answer, titles, errors) always goes through `mrkdwn.escape`.
+Untrusted text (instruction, answer, titles, errors) always goes through `mrkdwn.escape`, and
+every link through `links.link`, which refuses labels that name another site. Rendering is
+bounded whatever the answer's length: only a window of it is converted (see the constants).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from typing import Any
 from ..core.views import RunView
 from ..handinger.models import BUDGETS, Source
 from .commands import RESERVED_WORDS
+from .links import link
+from .markdown import markdown_head, markdown_tail, markdown_to_mrkdwn
 from .mrkdwn import (
     defuse_fences,
     escape,
-    link,
-    markdown_to_mrkdwn,
     plain_excerpt,
     split_mrkdwn,
     tail_mrkdwn,
@@ -38,10 +40,21 @@ MESSAGE_TOTAL_CHARS = 12_000
 MAX_CONTINUATIONS = 4
 VISIBLE_ANSWER_CHARS = 40_000
 """Past this much text a thread is a wall; the reader is better served by the attached file."""
+FINAL_SOURCE_CHARS = VISIBLE_ANSWER_CHARS + 20_000
+"""How much of an answer's markdown is converted for its messages; the rest is in the file."""
 PREVIEW_CHARS = 2800
+PREVIEW_SOURCE_CHARS = 3 * PREVIEW_CHARS
+"""How much of the end of a streaming answer is converted for its preview: rendering stays
+bounded however long the answer grows, so an edit costs the same at 1 KB and at 1 MB."""
 INSTRUCTION_CHARS = 1500
 SUMMARY_CHARS = 150
 MAX_SOURCES = 10
+STATUS_CHARS = 1500
+SOURCES_CHARS = 2800
+FOOTER_CHARS = 1000
+"""Caps of the card's fixed parts (status line, sources, footer): with the header, they leave
+room for at least a section of answer within what Slack takes in one message (fuzzed against
+the Slack emulator's `msg_blocks_too_long` in tests/test_render_fuzz.py)."""
 ATTACHMENT_NAME = "answer.md"
 ATTACHMENT_NOTE = f"_The full answer is attached as {ATTACHMENT_NAME}._"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
@@ -146,7 +159,7 @@ def _status_text(view: RunView) -> str:
         parts = [f":x: Failed — {escape(error)}" if error else ":x: Failed"]
     if view.notice:
         parts.append(escape(view.notice.strip()))
-    return truncate_mrkdwn(" · ".join(parts), SECTION_LIMIT)
+    return truncate_mrkdwn(" · ".join(parts), STATUS_CHARS)
 
 
 def _notification(view: RunView) -> str:
@@ -165,13 +178,18 @@ def _notification(view: RunView) -> str:
 
 
 def render_progress(view: RunView) -> SlackMessage:
-    """The card while the answer streams: the latest ≤ 2,800 chars of it, never the whole."""
+    """The card while the answer streams: the latest ≤ 2,800 chars of it, never the whole.
+
+    Only the end of the answer is converted (`PREVIEW_SOURCE_CHARS`), so the cost of an edit
+    does not grow with the answer.
+    """
     blocks = [*_header_blocks(view), _context(_status_text(view))]
-    answer = markdown_to_mrkdwn(view.text)
-    if len(answer) > PREVIEW_CHARS:
-        tail, begin = tail_mrkdwn(answer, PREVIEW_CHARS)
-        shown = len(answer) - begin
-        blocks.append(_context(f"_…showing the last {shown:,} of {len(answer):,} characters_"))
+    source, clipped = markdown_tail(view.text, PREVIEW_SOURCE_CHARS)
+    answer = markdown_to_mrkdwn(source)
+    if clipped or len(answer) > PREVIEW_CHARS:
+        tail, _ = tail_mrkdwn(answer, PREVIEW_CHARS)
+        total = len(view.text)
+        blocks.append(_context(f"_…showing the end of the answer so far ({total:,} characters)_"))
         blocks.append(_section(tail))
     elif answer.strip():
         blocks.append(_section(answer))
@@ -188,13 +206,18 @@ def _source_blocks(sources: tuple[Source, ...]) -> list[Block]:
     if not sources:
         return []
     lines = ["*Sources*"]
+    shown = 0
     for number, source in enumerate(sources[:MAX_SOURCES], start=1):
         title = " ".join((source.title or "").split())
         title = title if len(title) <= SUMMARY_CHARS else title[: SUMMARY_CHARS - 1] + "…"
         url = source.url.strip()
-        lines.append(f"{number}. {truncate_mrkdwn(link(url, title), 1000)}")
-    if len(sources) > MAX_SOURCES:
-        lines.append(f"and {len(sources) - MAX_SOURCES} more")
+        line = f"{number}. {truncate_mrkdwn(link(url, title), 1000)}"
+        if sum(len(known) + 1 for known in lines) + len(line) > SOURCES_CHARS:
+            break
+        lines.append(line)
+        shown = number
+    if len(sources) > shown:
+        lines.append(f"and {len(sources) - shown} more")
     return [_section(part) for part in split_mrkdwn("\n".join(lines), SECTION_LIMIT)]
 
 
@@ -217,7 +240,7 @@ def _footer_block(view: RunView) -> Block:
     parts += [f"{escape(key)}: {escape(value)}" for key, value in view.extra.items()]
     if view.worker_id:
         parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
-    return _context(truncate_mrkdwn(" · ".join(parts), SECTION_LIMIT))
+    return _context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))
 
 
 RUN_ACTIONS = "run_actions"
@@ -283,8 +306,8 @@ def render_final(view: RunView) -> FinalMessages:
     """The finished card from the worker's final state, plus continuations or an attachment."""
     header = _header_blocks(view)
     status = _context(_status_text(view))
-    answer = markdown_to_mrkdwn(view.text)
-    sections = split_mrkdwn(answer, SECTION_LIMIT)
+    source, clipped = markdown_head(view.text, FINAL_SOURCE_CHARS)
+    sections = split_mrkdwn(markdown_to_mrkdwn(source), SECTION_LIMIT)
     if not sections and view.state == "completed":
         sections = ["_The worker finished without a text answer._"]
     sources = _source_blocks(view.sources)
@@ -294,6 +317,7 @@ def render_final(view: RunView) -> FinalMessages:
     fixed_chars = len(json.dumps(fixed, ensure_ascii=False)) + len(ATTACHMENT_NOTE)
     card_chars = max(SECTION_LIMIT, min(MESSAGE_ANSWER_CHARS, MESSAGE_TOTAL_CHARS - fixed_chars))
     pages, cut = _paginate(sections, max(1, MAX_BLOCKS - len(fixed) - 1), card_chars)
+    cut = cut or clipped
     page_blocks = [[_section(text) for text in page] for page in pages]
     if cut:
         page_blocks[-1].append(_section(ATTACHMENT_NOTE))

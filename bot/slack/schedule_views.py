@@ -8,12 +8,16 @@ from typing import Any
 
 from ..handinger.models import BUDGETS
 from ..store import Schedule
-from .mrkdwn import escape, plain_excerpt
-from .render import SlackMessage
+from .mrkdwn import escape, plain_excerpt, truncate_mrkdwn
+from .render import SECTION_LIMIT, SlackMessage
 
 CANCEL_SCHEDULE = "cancel_schedule"
 SCHEDULE_MODAL = "schedule_modal"
 WHEN_BLOCK, INSTRUCTION_BLOCK, BUDGET_BLOCK = "when", "instruction", "budget"
+MAX_LISTED = 40
+LIST_CHARS = 12_000
+"""How much of the list one message holds: Slack refuses blocks much longer than ~13k in total
+(`msg_blocks_too_long`), whatever the number of blocks."""
 
 
 def _when(moment: float | None) -> str:
@@ -30,7 +34,8 @@ def render_schedule_list(schedules: list[Schedule]) -> SlackMessage:
         text = "No schedules in this channel. Create one with `/handinger schedule every 1d …`."
         return SlackMessage(text="No schedules here", blocks=[_section(escape(text))])
     blocks: list[dict[str, Any]] = [_section("*Schedules in this channel*")]
-    for schedule in schedules[:40]:
+    size = 0
+    for shown, schedule in enumerate(schedules):
         line = (
             f"*{escape(schedule.description)}* · next {_when(schedule.next_run_at)}\n"
             f"by <@{schedule.creator_id}> · “{plain_excerpt(schedule.input, 120)}” · "
@@ -39,7 +44,7 @@ def render_schedule_list(schedules: list[Schedule]) -> SlackMessage:
         blocks.append(
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": line},
+                "text": {"type": "mrkdwn", "text": truncate_mrkdwn(line, SECTION_LIMIT)},
                 "accessory": {
                     "type": "button",
                     "action_id": CANCEL_SCHEDULE,
@@ -55,6 +60,13 @@ def render_schedule_list(schedules: list[Schedule]) -> SlackMessage:
                 },
             }
         )
+        size += len(json.dumps(blocks[-1], ensure_ascii=False))
+        if size > LIST_CHARS or len(blocks) > MAX_LISTED:
+            blocks[-1] = _section(
+                f"…and {len(schedules) - shown} more. Cancel some with the buttons above to see "
+                "the rest."
+            )
+            break
     return SlackMessage(text="Schedules in this channel", blocks=blocks)
 
 

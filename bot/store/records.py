@@ -9,6 +9,9 @@ RunKind = Literal["new", "continue", "digest"]
 ScheduleStatus = Literal["active", "done", "cancelled", "gone"]
 RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
 ACTIVE: tuple[RunStatus, ...] = ("starting", "running")
+FinalPending = Literal["answer", "failure"]
+"""What a finished run's message still has to show: the worker's answer as Handinger has it
+now (`answer`), or the failure recorded in the run (`failure`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +28,14 @@ class Thread:
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One turn the app asked Handinger for, and the Slack message that shows it."""
+    """One turn the app asked Handinger for, and the Slack message that shows it.
+
+    `messages_before` is how many messages the worker had when this turn's instruction was sent:
+    the turn is the one whose instruction is message `messages_before`. `ref` (random, unique)
+    is the `Idempotency-Key` of its create/continue and the reference its Slack message carries;
+    `request_sent_at` is set just before that request goes out, so a restart knows whether it
+    may have reached Handinger. Runs from before `ref` existed have none.
+    """
 
     id: int
     team_id: str
@@ -46,6 +56,9 @@ class Run:
     finished_at: float | None = None
     messages_before: int | None = None
     files_done: int | None = None
+    ref: str | None = None
+    request_sent_at: float | None = None
+    final_pending: FinalPending | None = None
 
     @property
     def done(self) -> bool:

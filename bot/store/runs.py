@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ class RunQueries:
             "worker_id": worker_id,
             "trigger_ts": trigger_ts,
             "response_url": response_url,
+            "ref": str(uuid.uuid4()),
         }
         row_id = self.db.table("runs").insert(record).last_rowid
         assert row_id is not None
@@ -78,6 +80,12 @@ class RunQueries:
             "status IN ('completed', 'failed') AND files_done = 0 AND worker_id IS NOT NULL "
             "ORDER BY id",
             [],
+        )
+
+    def runs_with_final_pending(self) -> list[Run]:
+        """Finished runs whose message does not show their outcome yet (see `final_pending`)."""
+        return self._runs(
+            "status IN ('completed', 'failed') AND final_pending IS NOT NULL ORDER BY id", []
         )
 
     def thread_runs(self, team_id: str, channel_id: str, thread_ts: str) -> list[Run]:

@@ -121,9 +121,32 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """What a restart needs to resume a run whose request may have reached Handinger unanswered.
+
+    `ref` is a random reference of the run: the `Idempotency-Key` of its create/continue and the
+    id its Slack message carries in metadata. `request_sent_at` is set just before that request
+    is sent. Runs from before have no `ref`; those that may have sent theirs are marked sent.
+    """
+    db.table("runs").add_column("ref", str)
+    db.table("runs").add_column("request_sent_at", float)
+    db.execute(
+        "UPDATE runs SET request_sent_at = created_at WHERE status IN ('starting', 'running') "
+        "AND (kind = 'new' OR messages_before IS NOT NULL)"
+    )
+
+
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Finished runs whose message does not show their outcome yet (Slack or Handinger kept
+    failing when they ended): `final_pending` says what to show once they answer again."""
+    db.table("runs").add_column("final_pending", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
+    _migration_5,
 ]
 """Schema changes in order; the database records how many it has applied."""

@@ -24,6 +24,11 @@ Every error is JSON ``{"error": "human readable"}``; unknown routes are 404, wro
   the same SSE as ``/stream``.
 - ``POST /api/workers/{id} {input, budget?, stream?}``: continue (a new turn). 404 unknown
   worker; 409 ``{"error": "Worker is busy with another turn"}`` while a turn runs.
+- Both POSTs honour an ``Idempotency-Key`` header (Stripe's rules, see ``idempotency.py``): the
+  same key with the same body within 24 emulated hours acts no more and answers with the same
+  worker, or that same turn's stream from its start, with ``Idempotent-Replayed: true`` (also
+  while the first response is still streaming or held); the same key with another body is 422;
+  failed requests (400, 404, 409) are not remembered.
 - ``GET /api/workers/{id}/stream``: SSE. Replays every stored UI message
   (``{"id","role","parts"}``, one ``data:`` each: user messages, including the live turn's, and
   assistant messages of finished turns), then the live turn's chunks from its start (buffered),
@@ -72,7 +77,9 @@ chars), ``chars=N``, ``files=N`` (``reports/q3/summary.md``, ``chart.png`` (real
 this turn's files; otherwise bytes depend only on the path), ``filesize=BYTES`` (``big.bin``,
 streamed), ``foreign-file`` (``foreign.txt`` at ``http://localhost:PORT/_foreign/{id}/foreign.txt``
 — other origin, same server, no auth, logged), ``relative-files`` (this turn's URLs are
-``/api/workers/{id}/files/{path}``), ``nosources``, ``steps=N``.
+``/api/workers/{id}/files/{path}``), ``nosources``, ``steps=N``, ``echo`` or ``echo=N`` (the
+answer is the instruction itself, as typed, with the directives and the blanks before them
+removed, repeated N times: hostile text on demand; at most 10,000,000 chars).
 
 Streams (``data: <json>`` frames only; no ``event:``/``id:``/``retry:``; ``[DONE]`` last only
 with ``--done-sentinel``, in every format)
@@ -105,10 +112,18 @@ jumps, a schedule fires once per jump (no catch-up bursts).
 Control API (``/_emulator/``, no auth, JSON; not logged)
 -------------------------------------------------------
 - ``POST faults {status=503, count=1, retry_after=null, method=null, path=<regex searched in
-  the decoded path>|null, error, action="respond"|"close", after=0}`` → ``{"ok": true}``. The
-  first ``after`` matching non-control requests go through; the next ``count`` get that error
-  (``Retry-After`` if given) or, with ``close``, the body is read and the connection closed
-  with no response. Never any effect.
+  the decoded path>|null, error, action="respond"|"close"|"redirect"|"hold", location,
+  after=0}`` → ``{"ok": true}``. The first ``after`` matching non-control requests go through;
+  the next ``count`` get that error (``Retry-After`` if given), or, with ``close``, the body is
+  read and the connection closed with no response, or, with ``redirect``, a 302 to
+  ``location``; either way the request has no effect. ``hold`` is the opposite: the request is
+  performed (the worker is created, the turn starts and plays on) but its response — for SSE,
+  the headers and every frame — waits until released. It makes a client's crash window
+  deterministic: kill the client while ``GET held`` lists the request, and the server has
+  acted without the client knowing.
+- ``GET held`` → ``[{id, method, path, since}]``: requests performed whose responses are held,
+  oldest first. ``POST release {count?}`` → ``{"released": n}``: sends them (all, or the oldest
+  ``count``); a client that went away meanwhile just gets nothing.
 - ``POST stream-faults {cut_after: N, count=1}`` (closed abruptly after N ``data:`` frames, no
   chunked terminator), ``{stall_after: N, stall_seconds: S, count=1}`` (silent for S seconds
   after N frames; the turn continues) or ``{inject_after: N, inject: "raw text", count=1}``
@@ -118,7 +133,8 @@ Control API (``/_emulator/``, no auth, JSON; not logged)
   turns whose instruction contains ``match`` answer exactly ``text`` (streamed like any answer)
   and cite ``sources`` instead of the scripted ones: hostile worker output for tests.
 - ``GET requests`` → ``[{time, method, path (decoded), raw_path, query, host, authorization:
-  valid|invalid|none, body (JSON or null), status (null when closed by a fault), finished}]``,
+  valid|invalid|none, idempotency_key (the header, or null), body (JSON or null), status (null
+  when closed by a fault), finished}]``,
   including ``/_foreign/`` and rejected requests; the key is never stored. ``finished`` is when
   the handler returned (for SSE: when the stream was closed), null until then. ``DELETE
   requests`` clears.
@@ -135,12 +151,13 @@ Control API (``/_emulator/``, no auth, JSON; not logged)
 - ``GET stats`` → ``{open_streams, peak_open_streams, streams}``: SSE responses open now, the
   most open at once, and how many were opened, since the last reset.
 - ``POST config`` any of ``{stream_format, done_sentinel, turn_seconds, chunks, time_scale,
-  blocking, idle_stream}`` → the whole config (400 on a bad key or value).
+  blocking, idle_stream, idempotency_keys}`` → the whole config (400 on a bad key or value).
+  ``idempotency_keys: false`` ignores ``Idempotency-Key`` headers (an API without the feature).
 - ``GET clock`` / ``POST clock {advance: seconds}`` → ``{"now": ISO}``; due schedules have
   started their turns when the POST returns.
 - ``POST reset``: forget workers (running turns are cancelled, their streams closed),
-  schedules, faults, the request log and the stream counts; config back to the CLI values,
-  clock back to real time.
+  schedules, faults, held responses (released), remembered idempotency keys, the request log
+  and the stream counts; config back to the CLI values, clock back to real time.
 """
 
 from .server import create_app

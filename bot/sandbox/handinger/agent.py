@@ -25,6 +25,8 @@ from .state import Emulator, Event, PublishedFile, ScriptedAnswer, Turn, Worker,
 
 DIRECTIVE = re.compile(r"\[\[\s*([A-Za-z][\w-]*)\s*(?:=\s*([^\]]*?)\s*)?\]\]")
 FAIL_MESSAGE = "Scripted failure: the agent stopped halfway ([[fail]] directive)"
+ECHO_LIMIT = 10_000_000
+"""Most characters an `[[echo=N]]` answer may have."""
 TOOLS = ("webSearch", "readPage")
 
 
@@ -41,6 +43,8 @@ class Script:
     sources: bool = True
     relative: bool = False
     version: int | None = None
+    echo: str | None = None
+    """The whole answer, verbatim, when the instruction asked for `[[echo]]`."""
     files: list[PublishedFile] = field(default_factory=list)
     answer: ScriptedAnswer | None = None
 
@@ -48,6 +52,13 @@ class Script:
 def strip_directives(text: str) -> str:
     """The instruction as the agent "sees" it: directives removed, whitespace tidied."""
     return re.sub(r"[ \t]{2,}", " ", DIRECTIVE.sub("", text)).strip()
+
+
+def echo_answer(text: str, times: int) -> str:
+    """`[[echo]]`: the instruction itself, directives (and the blanks before them) removed, as
+    typed otherwise, repeated `times` times: hostile answers on demand for tests."""
+    body = re.sub(r"[ \t]*" + DIRECTIVE.pattern, "", text)
+    return body * min(times, ECHO_LIMIT // max(len(body), 1))
 
 
 def make_script(emu: Emulator, worker: Worker, text: str) -> Script:
@@ -76,6 +87,8 @@ def make_script(emu: Emulator, worker: Worker, text: str) -> Script:
         version=_number(values.get("version"), int, None, -(10**9), 10**9),
         answer=emu.take_answer(text),
     )
+    if "echo" in flags or "echo" in values:
+        script.echo = echo_answer(text, _number(values.get("echo"), int, 1, 1, ECHO_LIMIT))
     paths = [_numbered_path(i) for i in range(1, _number(values.get("files"), int, 0, 0, 500) + 1)]
     paths += [p for p in explicit_files if p]
     for path in paths:
@@ -121,7 +134,9 @@ def _published(
 
 def plan(worker: Worker, turn: Turn, script: Script) -> list[tuple[str, dict[str, Any]]]:
     """The neutral events of a turn, in order (the `start` event is emitted separately)."""
-    text = compose_answer(script.instruction, turn.number, script.min_chars)
+    text = script.echo
+    if text is None:
+        text = compose_answer(script.instruction, turn.number, script.min_chars)
     topic = slug(script.instruction)
     sources = [
         {

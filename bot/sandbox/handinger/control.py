@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from .holds import arm, release, wait_if_held
 from .schedules import Scheduler
 from .state import (
     IDLE_STREAM_MODES,
@@ -74,6 +75,7 @@ async def log_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         "query": dict(request.query),
         "host": request.headers.get("Host"),
         "authorization": _authorization(request, emu.config.api_key),
+        "idempotency_key": request.headers.get("Idempotency-Key"),
         "body": await _json_or_none(request),
         "status": None,
         "finished": None,
@@ -92,7 +94,8 @@ async def log_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 
 @web.middleware
 async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Fire the first matching pending fault instead of handling the request."""
+    """Fire the first matching pending fault instead of handling the request; a `hold` fault
+    handles it, then holds the response until released (`holds.py`)."""
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
     emu = request.app[EMU_KEY]
@@ -107,12 +110,19 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         fault.count -= 1
         if fault.count <= 0:
             emu.faults.remove(fault)
+        if fault.action == "hold":
+            arm(request)
+            response = await handler(request)
+            await wait_if_held(request, emu.held)  # a stream has waited before its headers
+            return response
         if fault.action == "close":
             await request.read()
             request["closed"] = True
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=599)  # never written: the transport is gone
+        if fault.action == "redirect":
+            return web.Response(status=302, headers={"Location": str(fault.location)})
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
         return error_response(fault.status, fault.error, headers)
     return await handler(request)
@@ -156,8 +166,10 @@ async def _body(request: web.Request) -> dict[str, Any]:
 async def post_fault(request: web.Request) -> web.Response:
     body = await _body(request)
     action = body.get("action", "respond")
-    if action not in ("respond", "close"):
-        raise ApiError(400, "`action` must be respond or close")
+    if action not in ("respond", "close", "hold", "redirect"):
+        raise ApiError(400, "`action` must be respond, close, hold or redirect")
+    if action == "redirect" and not body.get("location"):
+        raise ApiError(400, "A redirect needs a `location`")
     try:
         retry_after = body.get("retry_after")
         fault = Fault(
@@ -169,6 +181,7 @@ async def post_fault(request: web.Request) -> web.Response:
             error=str(body.get("error") or "Injected fault"),
             action=action,
             after=_count(body, "after"),
+            location=body.get("location"),
         )
         if fault.path:
             re.compile(fault.path)
@@ -230,6 +243,20 @@ async def post_answer(request: web.Request) -> web.Response:
         raise ApiError(400, f"Invalid answer: {exc}") from None
     request.app[EMU_KEY].answers.append(answer)
     return web.json_response({"ok": True})
+
+
+async def get_held(request: web.Request) -> web.Response:
+    """The requests performed whose responses are held (oldest first)."""
+    return web.json_response([hold.as_json() for hold in request.app[EMU_KEY].held])
+
+
+async def post_release(request: web.Request) -> web.Response:
+    """Send the held responses: all of them, or the oldest `count`."""
+    body = await _body(request)
+    count = body.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ApiError(400, "`count` must be a positive integer")
+    return web.json_response({"released": release(request.app[EMU_KEY].held, count)})
 
 
 async def get_requests(request: web.Request) -> web.Response:
@@ -296,7 +323,7 @@ async def get_stats(request: web.Request) -> web.Response:
 def _config_value(key: str, value: Any) -> Any:
     """Validate one runtime config change; return the value to store."""
     number = isinstance(value, int | float) and not isinstance(value, bool)
-    if key in ("done_sentinel", "blocking") and isinstance(value, bool):
+    if key in ("done_sentinel", "blocking", "idempotency_keys") and isinstance(value, bool):
         return value
     if key == "stream_format" and value in STREAM_FORMATS:
         return value
@@ -351,6 +378,8 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/_emulator/faults", post_fault)
     app.router.add_post("/_emulator/stream-faults", post_stream_fault)
     app.router.add_post("/_emulator/answers", post_answer)
+    app.router.add_get("/_emulator/held", get_held)
+    app.router.add_post("/_emulator/release", post_release)
     app.router.add_get("/_emulator/requests", get_requests)
     app.router.add_delete("/_emulator/requests", delete_requests)
     app.router.add_get("/_emulator/workers", get_workers)

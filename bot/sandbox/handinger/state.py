@@ -12,7 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .holds import HeldRequest, release
+
+if TYPE_CHECKING:
+    from .idempotency import Remembered
 
 BUDGETS = ("low", "standard", "high", "unlimited")
 STREAM_FORMATS = ("worker", "ai-sdk", "responses")
@@ -46,6 +51,7 @@ class Config:
     time_scale: float = 1.0
     blocking: bool = False
     idle_stream: str = "replay"
+    idempotency_keys: bool = True
 
     MUTABLE = (
         "stream_format",
@@ -55,6 +61,7 @@ class Config:
         "time_scale",
         "blocking",
         "idle_stream",
+        "idempotency_keys",
     )
 
     def public(self) -> dict[str, Any]:
@@ -231,7 +238,8 @@ class Gauge:
 
 @dataclass
 class Fault:
-    """A pending HTTP fault from POST /_emulator/faults."""
+    """A pending HTTP fault from POST /_emulator/faults: an error response, a closed connection,
+    or (`hold`) the request performed with its response held until released."""
 
     status: int
     count: int
@@ -242,6 +250,8 @@ class Fault:
     action: str
     after: int = 0
     """Matching requests to let through before this fault acts (it fails the Nth + 1)."""
+    location: str | None = None
+    """Where a `redirect` fault sends the request (a 302)."""
 
 
 @dataclass
@@ -281,6 +291,8 @@ class Emulator:
     stream_faults: list[StreamFault] = field(default_factory=list)
     answers: list[ScriptedAnswer] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    held: list[HeldRequest] = field(default_factory=list)
+    idempotency: dict[str, Remembered] = field(default_factory=dict)
     streams: Gauge = field(default_factory=Gauge)
     on_turn_end: Callable[[], None] = lambda: None
     on_schedules_changed: Callable[[], None] = lambda: None
@@ -333,6 +345,8 @@ class Emulator:
         self.stream_faults.clear()
         self.answers.clear()
         self.requests.clear()
+        release(self.held)
+        self.idempotency.clear()
         self.streams = Gauge()
         port = self.config.port
         self.config = self.cli_config.copy()

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .holds import wait_if_held
 from .render import snapshot_at, worker_json
 from .state import Emulator, Event, StreamFault, Turn, Worker
 
@@ -126,7 +127,10 @@ class SseWriter:
 
     async def open(self, extra_headers: dict[str, str]) -> None:
         self.response.headers.update(extra_headers)
-        await self.response.prepare(self.request)
+        try:
+            await self.response.prepare(self.request)
+        except ConnectionError as exc:  # the client left while the response was held
+            raise StreamClosed from exc
         await self._maybe_cut()
 
     async def send(self, frame: Any) -> None:
@@ -191,10 +195,15 @@ async def _stream_turn(writer: SseWriter, fmt: str, worker: Worker, turn: Turn, 
 
 
 async def serve_stream(
-    request: web.Request, emu: Emulator, worker: Worker, only: Turn | None = None
+    request: web.Request,
+    emu: Emulator,
+    worker: Worker,
+    only: Turn | None = None,
+    headers: dict[str, str] | None = None,
 ) -> web.StreamResponse:
-    """SSE for `/stream` (replay, then the live turn) or for one new turn (`only`); counted in
-    `emu.streams` from before the headers are sent until the stream is closed."""
+    """SSE for `/stream` (replay, then the live turn) or for one new turn (`only`, from its
+    start); counted in `emu.streams` from before the headers are sent until the stream is
+    closed. A held request (`holds.py`) waits for its release before the headers."""
     fmt = emu.config.stream_format
     live = only or worker.live_turn
     if only is None and live is None and emu.config.idle_stream == "204":
@@ -208,10 +217,11 @@ async def serve_stream(
         frames = [snapshot_at(worker, live, live.events[-1]) if live else worker_json(worker)]
     elif only is None:
         frames = list(worker.messages)  # stored messages, incl. the live turn's user message
+    await wait_if_held(request, emu.held)
     gauge = emu.streams
     gauge.opened()
     try:
-        await writer.open({"X-Worker-Id": worker.id})
+        await writer.open(headers or {"X-Worker-Id": worker.id})
         for frame in frames:
             await writer.send(frame)
         if live is not None:

@@ -19,10 +19,14 @@ Flags (defaults in brackets)
                         as events (they do on Slack)
     --client-id [1000000001.2000000001]  --client-secret [emulator-client-secret]
     --redirect-url URL  an OAuth Redirect URL of the app (repeatable)
+    --manifest [auto]|PATH|none   the app's manifest.yml: the bot scopes an install grants and
+                        the bot events delivered (`auto`: the repository's manifest.yml;
+                        `none`: every scope granted, every event delivered)
 
 Default workspace
     T0001 "Emulator" (domain `emulator`), app A0001, verification token
     `emulator-verification-token`.
+    The app is installed with the manifest's bot scopes (single-workspace mode).
     Users: U0001 alice (admin) and U0002 bob.
     Bot user: U0BOT with bot_id B0001; a mention of it in text is `<@U0BOT>`.
     Channels:
@@ -45,15 +49,33 @@ Web API
       tokens: not_authed, invalid_auth, not_allowed_token_type, token_revoked (after an
         uninstall)
       unknown_method
-      channels: channel_not_found, not_in_channel (public channel without the bot)
+      scopes: missing_scope with `needed` (the scopes the method accepts, comma-separated) and
+        `provided` (those granted), when the workspace granted none of them (`app_config`)
+      channels: channel_not_found, not_in_channel (public channel without the bot);
+        is_archived from chat.postMessage, chat.postEphemeral, conversations.join and
+        reactions.add in an archived channel, is_inactive from chat.update
       messages: message_not_found, cant_update_message, cant_delete_message, no_text,
         streaming_state_conflict, message_not_in_streaming_state
       length and blocks: msg_too_long (see --long-text; `markdown_text` over 12,000 chars),
-        msg_blocks_too_many (over 50 blocks), invalid_blocks with an `errors` array of JSON
-        pointers (section text over 3,000 chars, markdown blocks over 12,000 chars in total,
-        unknown block types)
-      markdown_text_conflict, user_not_in_channel, already_reacted, no_reaction
-      views: invalid_trigger_id, expired_trigger_id, exchanged_trigger_id
+        msg_blocks_too_many (over 50 blocks), msg_blocks_too_long (all blocks together over
+        13,300 characters, see `validate.MAX_BLOCKS_LENGTH`), invalid_blocks with an `errors`
+        array of JSON pointers for Block Kit's limits (`blockkit`: text objects, section text
+        and fields, headers, markdown blocks over 12,000 chars in total, button text, action_id,
+        value and url, overflow menus of 2 to 5 options, context blocks of at most 10 images
+        and texts, images without alt_text, duplicate block_ids, unknown block types)
+      markdown_text_conflict, user_not_in_channel, already_reacted, no_reaction, invalid_name
+        (a reaction that is not a standard emoji short name)
+      files: the upload URL answers 400 when the bytes sent differ from the declared `length`;
+        files.completeUploadExternal answers file_not_found for a file never uploaded or
+        already completed
+      views: invalid_trigger_id, expired_trigger_id, exchanged_trigger_id, view_too_large,
+        invalid_arguments with `[ERROR] … [json-pointer:/view/…]` messages (title, submit and
+        close over 24 chars, labels and hints over 2,000, an initial_option that is not one of
+        the options, an initial_value over max_length, and the blocks' own limits)
+    Message metadata ({event_type, event_payload}) is stored by chat.postMessage/update and
+    returned by them; conversations.history and replies return it only with
+    `include_all_metadata=true` (Slack returns just the event types an app subscribed to in
+    `metadata_subscriptions`, and the app subscribes to none).
 
 Rate limits
     Token buckets per method and workspace (and per channel for the special ones), given as
@@ -89,7 +111,10 @@ Events, each inside an event_callback with `event_id` and `authorizations`
     The bot's own posts give `message` with `bot_id`, `app_id` and `bot_profile`; uploads have
     subtype `file_share`.
     Edits give `message_changed`; deletions give `message_deleted`.
-    Nothing is sent for conversations the bot is not in.
+    Nothing is sent for conversations the bot is not in, and only the events the manifest
+    subscribes to (`message.channels`, `message.groups`, `message.im`, `message.mpim` by
+    conversation type, `app_mention`, `app_uninstalled`, `tokens_revoked`, ...), with their
+    scopes granted, are sent.
 
 OAuth install and uninstall (module `oauth`)
     GET /oauth/v2/authorize?client_id&scope&state[&redirect_uri][&team][&user][&decision=deny]
@@ -144,6 +169,10 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     POST /_emulator/channels   {name?, type?, members?, bot_member?=true, team?, id?}
     POST /_emulator/users      {name?, real_name?, is_admin?, channels?, team?, id?}
     POST /_emulator/members    {channel, user|"bot", leave?, team?}
+    POST /_emulator/channels/{channel}/archive   {team?}: archive a channel (see the errors
+                               above; user messages and slash commands there answer 400
+                               is_archived); `/unarchive` brings it back
+    POST /_emulator/scopes     {scopes, team?}: the bot scopes the workspace granted
     POST /_emulator/url-verification
     GET  /_emulator/views
     GET  /_emulator/files/{id}

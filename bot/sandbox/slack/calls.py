@@ -89,6 +89,12 @@ class Call:
             raise ApiError("channel_not_found")
         return channel
 
+    def open_channel(self, channel: Channel, error: str = "is_archived") -> Channel:
+        """`channel` unless it is archived: then `error` (`is_inactive` for chat.update)."""
+        if channel.archived:
+            raise ApiError(error)
+        return channel
+
     def message(
         self, channel: Channel, ts: str | None, error: str = "message_not_found"
     ) -> Message:

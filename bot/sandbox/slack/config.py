@@ -35,6 +35,7 @@ class Settings:
     client_id: str = "1000000001.2000000001"
     client_secret: str = "emulator-client-secret"
     redirect_urls: list[str] = field(default_factory=list)
+    manifest: str = "auto"
 
     def copy(self) -> Settings:
         """A deep copy, kept as the startup snapshot for `/_emulator/reset`."""
@@ -99,6 +100,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         default=[],
         help="an OAuth Redirect URL of the app (repeatable); see /_emulator/config",
     )
+    parser.add_argument(
+        "--manifest",
+        default="auto",
+        help="the app's manifest.yml: granted scopes and subscribed events (default: the "
+        "repository's; `none`: every scope and event)",
+    )
     args = parser.parse_args(argv)
     return Settings(
         host=args.host,
@@ -115,4 +122,5 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         client_id=args.client_id,
         client_secret=args.client_secret,
         redirect_urls=list(args.redirect_url),
+        manifest=args.manifest,
     )

@@ -11,7 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
-from .control_common import channel_of, installed, need, repeat_of, route, user_of, workspace_of
+from .control_common import (
+    channel_of,
+    installed,
+    need,
+    repeat_of,
+    route,
+    user_of,
+    workspace_of,
+    writable,
+)
 from .emulator import Emulator
 from .errors import ApiError
 from .events import rich_text, url_verification
@@ -25,7 +34,7 @@ LIMIT_SCOPES = ("workspace", "channel")
 @route
 async def slash(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     team = workspace_of(emu, body)
-    channel = channel_of(emu, need(body, "channel"), team)
+    channel = writable(channel_of(emu, need(body, "channel"), team))
     workspace = installed(emu.world.workspaces[channel.team])
     user = user_of(emu, need(body, "user"), workspace.id)
     command = str(body.get("command") or "/handinger")
@@ -38,7 +47,7 @@ async def slash(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 @route
 async def messages(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     team = workspace_of(emu, body)
-    channel = channel_of(emu, need(body, "channel"), team)
+    channel = writable(channel_of(emu, need(body, "channel"), team))
     user = user_of(emu, need(body, "user"), channel.team)
     if user.id not in channel.members:
         raise ApiError("user_not_in_channel", status=400)

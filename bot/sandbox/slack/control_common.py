@@ -75,6 +75,13 @@ def channel_of(emu: Emulator, ident: str, team: Workspace | None) -> Channel:
     return channel
 
 
+def writable(channel: Channel) -> Channel:
+    """Nobody types a message or a command in an archived channel."""
+    if channel.archived:
+        raise ApiError("is_archived", status=400)
+    return channel
+
+
 def user_of(emu: Emulator, ident: str, team: str) -> User:
     user = emu.world.user(ident, team)
     if user is None:

@@ -103,7 +103,7 @@ async def workspaces(emu: Emulator, request: web.Request, body: JSON) -> JSON:
             installed=body.get("installed", True) is not False,
         )
         try:
-            created = add_workspace(world, spec, emu.settings.bot_token)
+            created = add_workspace(world, spec, emu.settings.bot_token, emu.app.bot_scopes)
         except ValueError as exc:
             raise ApiError("already_exists", status=409, detail=str(exc)) from exc
         return {"ok": True, "workspace": describe_workspace(world, created)}
@@ -140,6 +140,16 @@ async def channels(emu: Emulator, request: web.Request, body: JSON) -> JSON:
             "members": members,
         },
     }
+
+
+@route
+async def archive(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    """Archive a channel (`/archive`) or bring it back (`/unarchive`), as a member would."""
+    channel = channel_of(emu, request.match_info["channel"], workspace_of(emu, body))
+    if channel.kind in ("im", "mpim"):
+        raise ApiError("method_not_supported_for_channel_type", status=400)
+    channel.archived = request.match_info["action"] == "archive"
+    return {"ok": True, "channel": channel.id, "archived": channel.archived}
 
 
 @route
@@ -198,5 +208,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_emulator/files/{file_id}", download_control)
     app.router.add_route("*", "/_emulator/workspaces", workspaces)
     app.router.add_post("/_emulator/channels", channels)
+    app.router.add_post("/_emulator/channels/{channel}/{action:archive|unarchive}", archive)
     app.router.add_post("/_emulator/users", users)
     app.router.add_post("/_emulator/members", join)

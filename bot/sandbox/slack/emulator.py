@@ -12,6 +12,7 @@ import dataclasses
 
 from aiohttp import web
 
+from .app_config import delivers, load_app, subscription
 from .clock import Clock
 from .config import Settings
 from .delivery import Delivery
@@ -28,7 +29,7 @@ from .records import Records
 from .render import api_message
 from .seed import seed_default
 from .socket_mode import SocketHub
-from .state import JSON, Message, World
+from .state import JSON, Message, Workspace, World
 
 
 class Emulator:
@@ -45,11 +46,12 @@ class Emulator:
         self.interactions = InteractionState()
         self.faults = Faults()
         self.uploads: dict[str, str] = {}  # upload_url key → file id
+        self.app = load_app(settings.manifest)
         self.world = self._new_world()
 
     def _new_world(self) -> World:
         world = World(self.clock, self.settings.app_token, self.base_url)
-        seed_default(world, self.settings.bot_token)
+        seed_default(world, self.settings.bot_token, self.app.bot_scopes)
         return world
 
     def set_base_url(self, base_url: str) -> None:
@@ -90,7 +92,14 @@ class Emulator:
         return [
             self.delivery.emit(workspace, event)
             for event in events_for_post(self.world, message, subtype)
+            if self.subscribed(workspace, event)
         ]
+
+    def subscribed(self, workspace: Workspace, event: JSON) -> bool:
+        """Whether the app's manifest subscribes to `event` (with its scope granted)."""
+        channel = self.world.channels.get(str(event.get("channel", "")))
+        name = subscription(event, channel.kind if channel is not None else None)
+        return delivers(self.app, workspace, name)
 
     def snapshot(self, message: Message) -> JSON:
         """The API shape before a change, for `previous_message`."""
@@ -101,14 +110,14 @@ class Emulator:
             return []
         workspace = self.world.workspaces[message.team]
         event = message_changed_event(self.world, message, previous, event_ts)
-        return [self.delivery.emit(workspace, event)]
+        return [self.delivery.emit(workspace, event)] if self.subscribed(workspace, event) else []
 
     def deleted(self, message: Message, previous: JSON, event_ts: str) -> list[str]:
         if not self._in_channel(message) or not self._wants(message):
             return []
         workspace = self.world.workspaces[message.team]
         event = message_deleted_event(self.world, message, previous, event_ts)
-        return [self.delivery.emit(workspace, event)]
+        return [self.delivery.emit(workspace, event)] if self.subscribed(workspace, event) else []
 
     def _in_channel(self, message: Message) -> bool:
         channel = self.world.channels[message.channel]

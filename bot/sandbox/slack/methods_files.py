@@ -1,5 +1,11 @@
 """File uploads v2 (`files.getUploadURLExternal` → POST bytes → `files.completeUploadExternal`)
-and serving the stored bytes back (`url_private` with the bot token, or the control API)."""
+and serving the stored bytes back (`url_private` with the bot token, or the control API).
+
+The upload URL refuses (HTTP 400, nothing stored) bytes whose count differs from the `length`
+declared to files.getUploadURLExternal; Slack says only that "a non-200 response indicates a
+failure". files.completeUploadExternal "can only be called once": completing a file that was
+never uploaded, or that was already completed, answers `file_not_found` ("Could not find the
+file from the upload ticket"), as Slack documents no other code for either."""
 
 from __future__ import annotations
 
@@ -77,6 +83,8 @@ def complete_upload(call: Call) -> JSON:
         file = call.world.files.get(str(item.get("id"))) if isinstance(item, dict) else None
         if file is None or file.team != call.workspace.id or file.content is None:
             raise ApiError("file_not_found")
+        if file.completed:
+            raise ApiError("file_not_found")
         if item.get("title"):
             file.title = str(item["title"])
         files.append(file)
@@ -122,6 +130,10 @@ async def upload(request: web.Request) -> web.StreamResponse:
     async def store() -> web.StreamResponse:
         if len(data) > MAX_FILE_SIZE:
             return web.Response(status=413, text="too large")
+        if len(data) != file.length:
+            return web.Response(
+                status=400, text=f"length mismatch: {len(data)} bytes sent, {file.length} declared"
+            )
         file.content = data
         return web.Response(text=f"OK - {len(data)}")
 

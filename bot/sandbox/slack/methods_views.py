@@ -10,37 +10,28 @@ from .calls import Call, Handler
 from .errors import ApiError
 from .interactions_state import TRIGGER_LIFETIME
 from .state import APP_ID, JSON
-from .validate import check_blocks, json_arg
+from .validate import json_arg
+from .view_schema import view_problems
 
 MAX_VIEW_BYTES = 250 * 1024
 PUSH_LIMIT = 3
 
 
-def _problem(message: str) -> ApiError:
-    return ApiError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {message}"]})
-
-
 def _view_arg(call: Call, kind: str) -> JSON:
     raw: Any = json_arg(call.params.get("view"), "view")
     if not isinstance(raw, dict):
-        raise _problem("view is required")
+        raise _invalid(["view is required [json-pointer:/view]"])
     if len(json.dumps(raw)) > MAX_VIEW_BYTES:
         raise ApiError("view_too_large")
-    if raw.get("type") != kind:
-        raise _problem(f"view type must be {kind}")
-    blocks = raw.get("blocks")
-    if not isinstance(blocks, list) or len(blocks) > 100:
-        raise _problem("blocks must be a list of at most 100 blocks")
-    check_blocks(blocks, 100)
-    if kind == "modal":
-        title = raw.get("title")
-        if not isinstance(title, dict) or len(str(title.get("text", ""))) > 24:
-            raise _problem("title must be plain_text of at most 24 characters")
-    if len(str(raw.get("private_metadata", ""))) > 3000:
-        raise _problem("private_metadata must be at most 3000 characters")
-    if len(str(raw.get("callback_id", ""))) > 255:
-        raise _problem("callback_id must be at most 255 characters")
+    problems = view_problems(raw, kind)
+    if problems:
+        raise _invalid(problems)
     return raw
+
+
+def _invalid(problems: list[str]) -> ApiError:
+    messages = [f"[ERROR] {problem}" for problem in problems]
+    return ApiError("invalid_arguments", response_metadata={"messages": messages})
 
 
 def _use_trigger(call: Call) -> None:

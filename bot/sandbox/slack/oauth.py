@@ -180,8 +180,9 @@ async def uninstall(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     emu.world.uninstall(workspace)
     revoked = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [workspace.bot_user_id]}}
     event_ids = [
-        emu.delivery.emit(workspace, revoked, authorized=False),
-        emu.delivery.emit(workspace, {"type": "app_uninstalled"}, authorized=False),
+        emu.delivery.emit(workspace, event, authorized=False)
+        for event in (revoked, {"type": "app_uninstalled"})
+        if emu.subscribed(workspace, event)
     ]
     out: JSON = {"ok": True, "event_ids": event_ids}
     if body.get("wait"):

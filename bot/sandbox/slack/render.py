@@ -104,7 +104,7 @@ def api_channel(channel: Channel, bot_user: str) -> JSON:
         "is_im": channel.kind == "im",
         "is_mpim": channel.kind == "mpim",
         "is_private": channel.is_private,
-        "is_archived": False,
+        "is_archived": channel.archived,
         "is_general": channel.name == "general",
         "is_shared": False,
         "is_ext_shared": False,

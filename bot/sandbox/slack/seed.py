@@ -28,9 +28,12 @@ class WorkspaceSpec:
     """False: the app is not installed there until an OAuth install (`oauth.v2.access`)."""
 
 
-def seed_default(world: World, bot_token: str) -> Workspace:
-    """T0001 with U0001 (admin), U0002, the bot U0BOT/B0001, C0001, C0002, G0001 and D0001."""
-    workspace = Workspace(DEFAULT_TEAM, "Emulator", "emulator", bot_token, BOT_USER, BOT_ID)
+def seed_default(world: World, bot_token: str, scopes: tuple[str, ...] = ()) -> Workspace:
+    """T0001 with U0001 (admin), U0002, the bot U0BOT/B0001, C0001, C0002, G0001 and D0001;
+    the app is installed there with `scopes` (the manifest's: single-workspace mode)."""
+    workspace = Workspace(
+        DEFAULT_TEAM, "Emulator", "emulator", bot_token, BOT_USER, BOT_ID, bot_scopes=[*scopes]
+    )
     _populate(
         world,
         workspace,
@@ -41,8 +44,11 @@ def seed_default(world: World, bot_token: str) -> Workspace:
     return workspace
 
 
-def add_workspace(world: World, spec: WorkspaceSpec, default_token: str) -> Workspace:
-    """A new workspace with the default layout and fresh ids, for multi-workspace benchmarks."""
+def add_workspace(
+    world: World, spec: WorkspaceSpec, default_token: str, scopes: tuple[str, ...] = ()
+) -> Workspace:
+    """A new workspace with the default layout and fresh ids, for multi-workspace benchmarks;
+    where the app is installed, it has `scopes`."""
     team = spec.id or world.new_id("T")
     if team in world.workspaces:
         raise ValueError(f"workspace {team} exists")
@@ -62,6 +68,7 @@ def add_workspace(world: World, spec: WorkspaceSpec, default_token: str) -> Work
         bot_user,
         world.new_id("B"),
         installed=spec.installed,
+        bot_scopes=[*scopes] if spec.installed else [],
     )
     _populate(
         world,

@@ -30,7 +30,8 @@ class Workspace:
     installed: bool = True
     """Whether the app is installed here: its bot token works and events are delivered."""
     bot_scopes: list[str] = field(default_factory=list)
-    """Bot scopes granted through `oauth.v2.access` (empty for the seeded installation)."""
+    """Bot scopes granted: the manifest's for a seeded installation, else those of the OAuth
+    installs (`oauth.v2.access`); `/_emulator/scopes` sets them."""
 
 
 @dataclass
@@ -96,6 +97,8 @@ class Channel:
     created: int
     creator: str
     messages: dict[str, Message] = field(default_factory=dict)
+    archived: bool = False
+    """Archived (`POST /_emulator/channels/{id}/archive`): nobody can post, join or react."""
 
     @property
     def is_private(self) -> bool:

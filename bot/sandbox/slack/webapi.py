@@ -14,16 +14,17 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from . import oauth
+from .app_config import require_scopes
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator
-from .errors import ApiError
+from .errors import ApiError, ConnectionDropped
 from .faults import Fault, drop_connection
 from .methods_chat import METHODS as CHAT
 from .methods_conversations import METHODS as CONVERSATIONS
 from .methods_files import METHODS as FILES
 from .methods_stream import METHODS as STREAM
 from .methods_views import METHODS as VIEWS
-from .state import JSON
+from .state import JSON, ChannelKind
 from .validate import WARNING_MESSAGES
 
 METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIEWS}
@@ -77,10 +78,6 @@ def _reply(
     return web.json_response(body, status=status, headers=headers or None)
 
 
-class Dropped(Exception):
-    """A `close` fault: the connection goes away before the call takes effect."""
-
-
 async def handle(request: web.Request) -> web.StreamResponse:
     emu = request.app[EMULATOR]
     method = request.match_info["method"]
@@ -103,7 +100,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             body = _dispatch(emu, request, method, params, token, entry)
     except ApiError as error:
         body, status, retry_after = error.body(), error.status, error.retry_after
-    except Dropped:
+    except ConnectionDropped:
         entry.update(ok=False, error="connection_closed", status=None, fault="close")
         emu.records.add_call(entry)
         drop_connection(request.transport)
@@ -152,6 +149,7 @@ def _dispatch(
             "not_allowed_token_type" if token == emu.settings.app_token else "invalid_auth"
         )
     entry["team"] = workspace.id
+    require_scopes(workspace, method, _conversation_kind(emu, params, workspace.id))
     channel = _limit_channel(emu, method, params, workspace.id)
     _gate(emu, request, method, workspace.id, channel, params)
     params.pop("team_id", None)  # Bolt's per-request client adds it to every call
@@ -166,6 +164,12 @@ def _dispatch(
             metadata["messages"] = messages
         body["response_metadata"] = {**body.get("response_metadata", {}), **metadata}
     return body
+
+
+def _conversation_kind(emu: Emulator, params: dict[str, Any], team: str) -> ChannelKind | None:
+    """The type of the conversation a call is about, for scopes that depend on it."""
+    found = emu.world.channel(str(params.get("channel", "")), team)
+    return found.kind if found is not None else None
 
 
 def _limit_channel(emu: Emulator, method: str, params: dict[str, Any], team: str) -> str | None:
@@ -195,7 +199,7 @@ def _gate(
             retry_after = 1
         raise ApiError(fault.error, status=fault.status, retry_after=retry_after)
     if fault is not None and fault.action == "close" and not fault.performed:
-        raise Dropped()
+        raise ConnectionDropped()
     if fault is not None:
         request[FAULT] = fault
     wait = emu.limiter.check(method, team, channel)

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ...config import Settings
 from ...core.runner import Runner
 from ..commands import CommandError, Help, RunInstruction, Subcommand, parse_command
+from ..options import over_budget
 from ..render import StatusRow, ephemeral, render_help, render_notice, render_status
 from .schedules import ScheduleCommands
 
@@ -64,7 +65,11 @@ def register(
         assert isinstance(parsed, RunInstruction)
         if parsed.budget is not None and not settings.budget_allowed(parsed.budget):
             await ack(
-                **ephemeral(render_notice(over_budget(parsed.budget, settings), trusted=True))
+                **ephemeral(
+                    render_notice(
+                        over_budget(parsed.budget, settings.handinger_max_budget), trusted=True
+                    )
+                )
             )
             return
         await ack()
@@ -76,11 +81,3 @@ def register(
             budget=parsed.budget,
             response_url=command.get("response_url"),
         )
-
-
-def over_budget(budget: str, settings: Settings) -> str:
-    highest = settings.handinger_max_budget
-    return (
-        f"The `{budget}` budget is above this workspace's maximum (`{highest}`). "
-        f"Use `--budget {highest}` or lower, or ask an admin to raise `HANDINGER_MAX_BUDGET`."
-    )

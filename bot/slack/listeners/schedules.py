@@ -17,19 +17,19 @@ from ...config import Settings
 from ...core import problems
 from ...core.runner import Runner
 from ...core.schedules import cancel_schedule, confirmation, create_schedule, sync_worker
-from ...core.when import ParsedSchedule, WhenError, parse_schedule
+from ...core.when import ParsedSchedule
+from ...core.when_times import duration_text
 from ...handinger.errors import HandingerError
-from ...handinger.models import BUDGETS, Budget
+from ...handinger.models import Budget
 from ...store import Schedule
-from ..commands import CommandError, Help, RunInstruction, parse_command
+from ..commands import CommandError, Help, parse_schedule_command
 from ..mrkdwn import escape
+from ..options import over_budget
 from ..render import ephemeral, render_notice
+from ..schedule_form import prefill, read_form
 from ..schedule_views import (
-    BUDGET_BLOCK,
     CANCEL_SCHEDULE,
-    INSTRUCTION_BLOCK,
     SCHEDULE_MODAL,
-    WHEN_BLOCK,
     modal_values,
     render_schedule_list,
     schedule_modal,
@@ -40,11 +40,13 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncAck, dict[str, Any], str, AsyncWebClient, AsyncRespond], Awaitable[None]]
 
 SCHEDULE_HELP = (
-    "*`/handinger schedule <when> <instruction>`* runs the instruction on a schedule and posts "
-    "each result here as a digest. `<when>` is one of: `every 30m` · `every 2h` · `every 1d` · "
-    "`in 45m` · `at 2026-12-01 09:00` · `at 09:00` · `daily 09:00` · `weekdays 09:00` · "
-    '`weekly mon 09:00` · `cron "0 9 * * 1-5"`. `/handinger schedules` lists this channel\'s '
-    "schedules; `/handinger unschedule <id>` cancels one."
+    "*`/handinger schedule &lt;when&gt; &lt;instruction&gt;`* runs the instruction on a schedule "
+    "and posts each result here as a digest. `&lt;when&gt;` is one of: `every 30m` · `every 2h` · "
+    "`every 1d` · `in 45m` · `at 2026-12-01 09:00` · `at 09:00` · `daily 09:00` · "
+    '`weekdays 09:00` · `weekly mon 09:00` · `cron "0 9 * * 1-5"`. '
+    "`--budget low|standard|high|unlimited` (or `-b`) goes before `&lt;when&gt;` or right after "
+    "it; `--` ends the options. `/handinger schedules` lists this channel's schedules; "
+    "`/handinger unschedule &lt;id&gt;` cancels one."
 )
 
 
@@ -57,10 +59,6 @@ async def user_profile(client: AsyncWebClient, user_id: str) -> dict[str, Any]:
         return {}
     user = response.get("user")
     return user if isinstance(user, dict) else {}
-
-
-def _budget(value: str | None) -> Budget | None:
-    return next((b for b in BUDGETS if b == value), None)
 
 
 class ScheduleCommands:
@@ -97,33 +95,33 @@ class ScheduleCommands:
             await ack()
             await self.open_modal(client, str(command["trigger_id"]), str(command["channel_id"]))
             return
-        options = parse_command(args)
-        if isinstance(options, CommandError):
-            await ack(**ephemeral(render_notice(options.message, trusted=True)))
-            return
-        if isinstance(options, Help):
-            await ack(**ephemeral(render_notice(SCHEDULE_HELP, trusted=True)))
-            return
-        text = options.instruction if isinstance(options, RunInstruction) else args
-        budget = options.budget if isinstance(options, RunInstruction) else None
-        if budget is not None and not self.settings.budget_allowed(budget):
-            highest = self.settings.handinger_max_budget
-            await ack(
-                **ephemeral(
-                    render_notice(
-                        f"The `{budget}` budget is above this workspace's maximum (`{highest}`).",
-                        trusted=True,
-                    )
-                )
-            )
-            return
         await ack()
         profile = await user_profile(client, str(command["user_id"]))
-        parsed = parse_schedule(text, datetime.now(UTC), profile.get("tz"))
-        if isinstance(parsed, WhenError):
+        parsed = parse_schedule_command(
+            args, datetime.now(UTC), profile.get("tz"), self.settings.min_schedule_interval
+        )
+        if isinstance(parsed, Help):
+            await respond(**ephemeral(render_notice(self.help(), trusted=True)))
+            return
+        if isinstance(parsed, CommandError):
             await respond(**ephemeral(render_notice(parsed.message, trusted=True)))
             return
-        self.start(command, parsed, budget, command.get("response_url"))
+        if parsed.budget is not None and not self.settings.budget_allowed(parsed.budget):
+            highest = self.settings.handinger_max_budget
+            notice = render_notice(over_budget(parsed.budget, highest), trusted=True)
+            await respond(**ephemeral(notice))
+            return
+        self.start(command, parsed.schedule, parsed.budget, command.get("response_url"))
+
+    def help(self) -> str:
+        """`/handinger schedule --help`: the forms, where options go, the minimum interval."""
+        minimum = self.settings.min_schedule_interval
+        least = (
+            f" Repeating schedules run at most every {duration_text(int(minimum.total_seconds()))}."
+            if minimum
+            else ""
+        )
+        return SCHEDULE_HELP + least
 
     def start(
         self,
@@ -148,7 +146,7 @@ class ScheduleCommands:
         instruction, budget = "", str(self.settings.handinger_default_budget)
         if run_id is not None:
             run = self.runner.store.get_run(run_id)
-            instruction, budget = run.input, run.budget
+            instruction, budget = prefill(run.input), run.budget
         view = schedule_modal(
             channel_id=channel_id, run_id=run_id, instruction=instruction, budget=budget
         )
@@ -157,32 +155,19 @@ class ScheduleCommands:
     async def on_modal_submit(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        when_text, instruction, budget_text = modal_values(view)
         user = str(body["user"]["id"])
-        errors: dict[str, str] = {}
-        budget = _budget(budget_text)
-        if budget is not None and not self.settings.budget_allowed(budget):
-            errors[BUDGET_BLOCK] = (
-                f"Above this workspace's maximum ({self.settings.handinger_max_budget})."
-            )
-        if not instruction:
-            errors[INSTRUCTION_BLOCK] = "Tell the worker what to do on each run."
         profile = await user_profile(client, user)
-        parsed = parse_schedule(
-            f"{when_text} {instruction or '-'}", datetime.now(UTC), profile.get("tz")
+        form = read_form(
+            *modal_values(view), now=datetime.now(UTC), tz=profile.get("tz"), settings=self.settings
         )
-        if isinstance(parsed, WhenError):
-            errors[WHEN_BLOCK] = _plain(parsed.message)
-        if errors or isinstance(parsed, WhenError):
-            await ack(response_action="errors", errors=errors)
+        if isinstance(form, dict):
+            await ack(response_action="errors", errors=form)
             return
+        parsed, budget = form
         await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         channel, run_id = str(meta.get("channel", "")), meta.get("run")
         team = str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
-        parsed = ParsedSchedule(
-            parsed.when, instruction, parsed.description, parsed.next_runs, parsed.timezone_note
-        )
         if run_id is None:
             origin = {"team_id": team, "channel_id": channel, "user_id": user}
             self.start(origin, parsed, budget, None)
@@ -321,7 +306,8 @@ class ScheduleCommands:
                 self.runner.store, self.runner.handinger, schedule, user
             )
         except HandingerError as error:
-            return f"Schedule {shown} could not be cancelled: {problems.describe(error)}"
+            reason = escape(problems.describe(error))
+            return f"Schedule {shown} could not be cancelled: {reason}"
         self.wake()
         if cancelled:
             return f"Cancelled {shown} ({escape(schedule.description)}). No more digests."
@@ -332,8 +318,3 @@ class ScheduleCommands:
             return True
         profile = await user_profile(client, user)
         return bool(profile.get("is_admin") or profile.get("is_owner"))
-
-
-def _plain(mrkdwn: str) -> str:
-    """Modal errors are plain text: drop the mrkdwn code marks and entities."""
-    return mrkdwn.replace("`", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,83 @@
+"""Show the outcome of finished runs whose message does not show it yet.
+
+A run ends even when Slack would not take its final message, or Handinger kept failing the
+final GET (both passing failures): it is then recorded with `final_pending` and handed here,
+and `Turn.show_final` is tried again with capped exponential backoff for a long time, in the
+background. After a restart, `Runner.recover` hands over every such run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from ..store import Run, Store
+from .ports import Undeliverable
+from .turn import Turn, TurnContext
+
+log = logging.getLogger(__name__)
+
+
+class Healer:
+    """One background task per run whose final message is pending, per workspace."""
+
+    def __init__(self, ctx: TurnContext, turn: Callable[[Run], Turn]) -> None:
+        self.ctx = ctx
+        self.store: Store = ctx.store
+        self._turn = turn
+        self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
+        self._runs: set[int] = set()
+
+    def later(self, run: Run, *, at_once: bool = False) -> None:
+        """Show `run`'s outcome when possible; first try now if `at_once` (after a restart)."""
+        if run.id in self._runs:
+            return
+        self._runs.add(run.id)
+        task = asyncio.create_task(self._heal(run.id, at_once=at_once))
+        self._tasks[task] = run.team_id
+        task.add_done_callback(self._done)
+
+    def cancel(self, team_id: str | None = None) -> None:
+        """Stop healing in a workspace (every workspace when None)."""
+        for task, team in list(self._tasks.items()):
+            if team_id is None or team == team_id:
+                task.cancel()
+
+    async def aclose(self) -> None:
+        self.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
+
+    async def _heal(self, run_id: int, *, at_once: bool) -> None:
+        policy = self.ctx.policy
+        delay, waited = policy.heal_initial, 0.0
+        try:
+            while True:
+                if not at_once:
+                    if waited >= policy.heal_for:
+                        log.warning("run %d: gave up showing its final message", run_id)
+                        return
+                    await self.ctx.sleep(delay)
+                    waited += delay
+                    delay = min(delay * 2, policy.heal_max)
+                at_once = False
+                try:
+                    run = self.store.get_run(run_id)
+                    if run.final_pending is None:  # shown meanwhile (a Refresh)
+                        return
+                    if await self._turn(run).show_final():
+                        log.info("run %d: final message shown", run_id)
+                        return
+                except asyncio.CancelledError:
+                    raise
+                except Undeliverable as error:  # it can never be shown: stop trying
+                    log.info("run %d: final message cannot be shown: %s", run_id, error)
+                    self.store.update_run(run_id, final_pending=None)
+                    return
+                except Exception as error:
+                    log.info("run %d: final message still not shown: %r", run_id, error)
+        finally:
+            self._runs.discard(run_id)

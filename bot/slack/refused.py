@@ -1,0 +1,55 @@
+"""Slack refusals a user or an admin can act on, each explained in plain words.
+
+`explain` turns the error Slack answered into the sentence shown privately to the person who
+asked (and recorded as the run's failure); None means the error is not one of these and is
+handled, or reported, as a fault.
+"""
+
+from __future__ import annotations
+
+from slack_sdk.errors import SlackApiError
+
+from .transient import code_of
+
+NOT_IN_PRIVATE = (
+    "I'm not a member of this conversation, so I can't post the answer here. "
+    "Invite me with `/invite @Handinger` and try again."
+)
+CANNOT_POST = (
+    "I can't post in this conversation (Slack says `channel_not_found`: it is private or a "
+    "DM I'm not part of). Use `/handinger` in a channel I'm in, or send me a direct message."
+)
+ARCHIVED = (
+    "This channel is archived, so I can't post the answer in it. Unarchive the channel, or ask "
+    "me in another channel."
+)
+ARCHIVED_MEANWHILE = (
+    "This channel was archived while I was working, so I can't update the answer in it. "
+    "Unarchive the channel, or ask me again in another channel."
+)
+
+
+def missing_scope(error: SlackApiError) -> str:
+    """Which scope a workspace admin must add: Slack names it in `needed` (alternatives
+    comma-separated)."""
+    data = error.response.data if error.response is not None else None
+    needed = str(data.get("needed", "")) if isinstance(data, dict) else ""
+    scopes = [f"`{s.strip()}`" for s in needed.split(",") if s.strip()] or ["(not named)"]
+    which = scopes[0] if len(scopes) == 1 else "one of " + ", ".join(scopes)
+    return (
+        f"Slack refused: this workspace did not give the app the {which} permission "
+        "(OAuth scope). A workspace admin must add it to the app and reinstall the app."
+    )
+
+
+def explain(error: SlackApiError) -> str | None:
+    """The explanation for an error a person can fix, or None."""
+    code = code_of(error)
+    if code == "missing_scope":
+        return missing_scope(error)
+    return {
+        "not_in_channel": NOT_IN_PRIVATE,
+        "channel_not_found": CANNOT_POST,
+        "is_archived": ARCHIVED,
+        "is_inactive": ARCHIVED_MEANWHILE,
+    }.get(code)

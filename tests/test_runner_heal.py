@@ -1,0 +1,167 @@
+"""A finished run whose final message could not be shown (Slack kept failing, or Handinger kept
+failing the final GET) is recorded as it ended and shown later, also after a restart.
+
+The surface stands in for Slack only to refuse on cue (as `SlackSurface` does after its retries)
+and to observe; the end-to-end tests run the Slack side against the Slack emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.core.ports import Mark, NotShown
+from bot.core.runner import Runner, RunnerPolicy
+from bot.core.views import RunView
+from bot.handinger import HandingerClient
+from bot.store import Run, Store
+from tests.procs import ServerProcess, running
+
+KEY = "test-key"
+HEAL_SOON = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2, heal_initial=0.05)
+HEAL_NEVER = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2, heal_initial=3600)
+
+
+class FlakySurface:
+    """Raises `NotShown` for the first `refusals` finishes; records the views it showed."""
+
+    def __init__(self, refusals: int = 0) -> None:
+        self.refusals = refusals
+        self.shown: list[RunView] = []
+        self.refused: list[RunView] = []
+
+    async def open(self, run: Run, view: RunView) -> str:
+        return f"{run.id}.0001"
+
+    async def find(self, run: Run) -> str | None:
+        return None
+
+    def progress(self, run: Run, view: RunView) -> None:
+        pass
+
+    async def finish(self, run: Run, view: RunView) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            self.refused.append(view)
+            raise NotShown("Slack kept answering 503")
+        self.shown.append(view)
+
+    async def mark(self, run: Run, mark: Mark) -> None:
+        pass
+
+    async def tell(self, run: Run, text: str) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[ServerProcess]:
+    args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "4"]
+    with running("bot.sandbox.handinger", args) as server:
+        yield server
+
+
+@pytest.fixture
+def control(emulator: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=emulator.url, timeout=10) as http:
+        http.post("/_emulator/reset").raise_for_status()
+        yield http
+
+
+@pytest.fixture
+async def handinger(
+    emulator: ServerProcess, control: httpx.Client
+) -> AsyncIterator[HandingerClient]:
+    async with HandingerClient(KEY, emulator.url, patience=0) as client:
+        yield client
+
+
+async def eventually(check: Callable[[], bool], what: str) -> None:
+    for _ in range(400):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start(runner: Runner) -> Run:
+    return runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="Hello")
+
+
+async def test_a_final_message_slack_refused_is_shown_later_and_the_run_never_fails(
+    tmp_path: Path, handinger: HandingerClient
+) -> None:
+    surface = FlakySurface(refusals=2)
+    runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_SOON)
+    run = start(runner)
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    assert runner.store.get_run(run.id).status == "completed"  # Slack's failure is not the run's
+    await eventually(lambda: bool(surface.shown), "the final message")
+    [final] = surface.shown
+    stored = runner.store.get_run(run.id)
+    worker = await handinger.get_worker(stored.worker_id or "")
+    assert final.state == "completed" and final.text == worker.text
+    assert stored.status == "completed" and stored.final_pending is None
+    assert [v.state for v in surface.refused] == ["completed", "completed"]
+    await runner.aclose()
+
+
+async def test_a_restart_shows_the_final_message_that_was_never_shown(
+    tmp_path: Path, handinger: HandingerClient
+) -> None:
+    store = Store(tmp_path / "s.db")
+    before = Runner(store, handinger, FlakySurface(refusals=1000), policy=HEAL_NEVER)
+    run = start(before)
+    await asyncio.wait_for(before.wait_idle(), 20)
+    assert store.get_run(run.id).final_pending == "answer"
+    await before.aclose()  # the app stops with the message still saying "working"
+
+    surface = FlakySurface()
+    after = Runner(store, handinger, surface, policy=HEAL_NEVER)
+    await after.recover()
+    await eventually(lambda: bool(surface.shown), "the final message after the restart")
+    [final] = surface.shown
+    worker = await handinger.get_worker(store.get_run(run.id).worker_id or "")
+    assert final.state == "completed" and final.text == worker.text
+    assert store.get_run(run.id).final_pending is None
+    await after.aclose()
+
+
+async def test_a_final_read_that_kept_failing_is_healed_from_handinger(
+    tmp_path: Path, handinger: HandingerClient, control: httpx.Client
+) -> None:
+    fault = {"status": 500, "count": 1, "method": "GET", "path": "^/api/workers/[^/]+$"}
+    control.post("/_emulator/faults", json=fault).raise_for_status()
+    surface = FlakySurface()
+    runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_SOON)
+    run = start(runner)
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    await eventually(lambda: len(surface.shown) == 2, "the healed message")
+    failed, healed = surface.shown
+    assert failed.state == "failed" and failed.error is not None
+    assert "will show the result" in failed.error and "(500)" in failed.error
+    stored = runner.store.get_run(run.id)
+    worker = await handinger.get_worker(stored.worker_id or "")
+    assert healed.state == "completed" and healed.text == worker.text
+    assert stored.status == "completed" and stored.error is None and stored.final_pending is None
+    await runner.aclose()
+
+
+async def test_refresh_turns_a_failed_final_read_into_the_answer(
+    tmp_path: Path, handinger: HandingerClient, control: httpx.Client
+) -> None:
+    fault = {"status": 503, "count": 1, "method": "GET", "path": "^/api/workers/[^/]+$"}
+    control.post("/_emulator/faults", json=fault).raise_for_status()
+    surface = FlakySurface()
+    runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_NEVER)
+    run = start(runner)
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    assert runner.store.get_run(run.id).status == "failed"
+    await runner.refresh(runner.store.get_run(run.id))
+    stored = runner.store.get_run(run.id)
+    assert [v.state for v in surface.shown] == ["failed", "completed"]
+    assert stored.status == "completed" and stored.final_pending is None
+    await runner.aclose()
