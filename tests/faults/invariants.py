@@ -22,7 +22,9 @@ from tests.faults.harness import FaultStack
 SECRETS = (KEY, "xoxb-test", "xapp-test", "test-secret")
 """The credentials the stack runs with: the Handinger key, the bot and app tokens, the
 signing secret."""
-SECRET_SHAPES = re.compile(r"\bBearer\s+\S+|\bxox[abpr]-[\w-]+|\bxapp-[\w-]+")
+SECRET_SHAPES = re.compile(r"\bBearer\s+[\w.~+/-]{4,}=*|\bxox[abpr]-\w[\w-]*|\bxapp-\w[\w-]*")
+"""A bearer credential (RFC 6750's token characters) or a Slack token; a masked one such as
+`Bearer [redacted]` shows nothing."""
 DISTINCT_WORDS = 8
 ACK_TIMEOUT = 3.0  # the Slack emulator's default --ack-timeout
 
