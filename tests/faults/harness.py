@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from tests.e2e import Stack, wait_until
+from tests.faults.invariants import working_cards
 from tests.procs import ServerProcess
 
 SETTLE_TIMEOUT = 45.0
@@ -206,16 +207,10 @@ class FaultStack(Stack):
         found: list[dict[str, Any]] = self.slack.get("/_emulator/ephemeral").json()["ephemeral"]
         return found
 
-    def first_card(self, channel: str = "C0001") -> dict[str, Any]:
-        [card] = self.wait_final_card(channel=channel)
-        return card
-
     def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
         """Wait until nothing moves: no turn running, no card working, the bot idle and both
         emulators quiet for a moment. False if that did not happen in time (the invariants then
         say what is wrong)."""
-        from tests.faults.invariants import working_cards
-
         deadline = time.monotonic() + timeout
         last: int | None = None
         quiet_since = time.monotonic()

@@ -13,11 +13,13 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tests.e2e import KEY
-from tests.faults.harness import FaultStack
+
+if TYPE_CHECKING:
+    from tests.faults.harness import FaultStack
 
 SECRETS = (KEY, "xoxb-test", "xapp-test", "test-secret")
 """The credentials the stack runs with: the Handinger key, the bot and app tokens, the
