@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from tests.e2e import Stack, wait_until
-from tests.faults.invariants import working_cards
+from tests.faults.reading import working_cards
 from tests.procs import ServerProcess
 
 SETTLE_TIMEOUT = 45.0

@@ -9,14 +9,33 @@ workers and their stored messages. They never read the bot's database.
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tests.e2e import KEY
+from tests.faults.reading import (
+    CONTROLS,
+    SLACK_LINK,
+    SPECIAL_MENTION,
+    USER_MENTION,
+    all_strings,
+    answer_words,
+    bare_host,
+    bot_messages,
+    host_of,
+    mrkdwn_strings,
+    renditions,
+    section_text,
+    shown,
+    shows,
+    squashed,
+    turn_answers,
+    working_cards,
+)
 
 if TYPE_CHECKING:
     from tests.faults.harness import FaultStack
@@ -30,22 +49,6 @@ SECRET_SHAPES = re.compile(r"\bBearer\s+[\w.~+/-]{4,}=*|\bxox[abpr]-\w[\w-]*|\bx
 DISTINCT_WORDS = 8
 ACK_TIMEOUT = 3.0  # the Slack emulator's default --ack-timeout
 
-WORKING = re.compile(r"^(⏳|🕒)|:hourglass_flowing_sand: Working|:clock3: Queued")
-FINAL = ("✅", "❌")
-SPECIAL_MENTION = re.compile(r"<!(channel|here|everyone|subteam\^[^>|]*)(\|[^>]*)?>")
-USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>")
-SLACK_LINK = re.compile(r"<((?:https?|mailto|ftp)[^<>|\s]*)\|([^<>]*)>", re.IGNORECASE)
-FILE_EXTENSION = re.compile(
-    r"bin|csv|exe|gif|gz|htm|html|jpeg|jpg|js|json|log|md|pdf|png|py|sh|svg|tar|txt|xml|yaml|yml|zip"
-)
-"""Endings that make `summary.txt` a file name rather than a domain (`md` is Moldova's TLD,
-but the bot names files `*.md`, so it counts as a file here)."""
-HOST_LIKE = re.compile(
-    r"^(?:[a-z][a-z0-9+.-]*://)?(?P<host>(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?P<tld>[^\W\d_]{2,24}))"
-    r"\.?(?::\d+)?(?:[/?#].*)?$",
-    re.IGNORECASE,
-)
-
 
 class InvariantViolation(AssertionError):
     """One or more promises broken; `names` says which, for the table."""
@@ -54,186 +57,6 @@ class InvariantViolation(AssertionError):
         self.names = sorted(problems)
         lines = [f"{name}: {p}" for name, found in problems.items() for p in found[:5]]
         super().__init__("invariants broken:\n" + "\n".join(lines))
-
-
-# ---- reading Slack-visible text -----------------------------------------------------------------
-
-
-def mrkdwn_strings(item: dict[str, Any]) -> Iterator[str]:
-    """Texts Slack parses as mrkdwn in a message or ephemeral: its `text` and every mrkdwn
-    text object of its blocks (plain_text is shown as typed, so it cannot ping or link)."""
-    if item.get("text"):
-        yield str(item["text"])
-    yield from _mrkdwn_in(item.get("blocks") or [])
-    for attachment in item.get("attachments") or []:
-        if isinstance(attachment, dict):
-            yield from mrkdwn_strings(attachment)
-
-
-def _mrkdwn_in(node: Any) -> Iterator[str]:
-    if isinstance(node, list):
-        for child in node:
-            yield from _mrkdwn_in(child)
-    elif isinstance(node, dict):
-        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
-            yield node["text"]
-        for child in node.values():
-            if isinstance(child, list | dict):
-                yield from _mrkdwn_in(child)
-
-
-def all_strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, list):
-        for child in node:
-            yield from all_strings(child)
-    elif isinstance(node, dict):
-        for child in node.values():
-            yield from all_strings(child)
-
-
-def versions(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every state a message was ever in (the original, each edit, the current one)."""
-    return [*message.get("edits", []), message]
-
-
-def bot_messages(stack: FaultStack) -> list[dict[str, Any]]:
-    return [m for m in stack.all_messages() if m.get("bot_id")]
-
-
-def shown(stack: FaultStack) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Everything the app showed anyone, version by version: (where, message-like dict)."""
-    for message in bot_messages(stack):
-        for version in versions(message):
-            yield f"message {message['ts']}", version
-        for file in message.get("files", []):
-            yield f"file {file.get('id')}", {"name": file.get("name"), "title": file.get("title")}
-    for ephemeral in stack.ephemerals():
-        for version in [*ephemeral.get("edits", []), ephemeral]:
-            yield f"ephemeral {ephemeral['ts']}", version
-
-
-# ---- answers -----------------------------------------------------------------------------------
-
-_CONTROLS = {"Cc", "Cf"}
-_WORD = re.compile(r"[^\W_]+")
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_FENCE_INFO = re.compile(r"^( {0,3}(?:`{3,}|~{3,})).*$", re.MULTILINE)
-_REFERENCE = re.compile(r"^ {0,3}\[[^\]\n]+\]:[ \t]*\S.*$", re.MULTILINE)
-_ANGLED = re.compile(r"<[^<>\n]*>")
-_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
-_MD_LINK = re.compile(r"\[([^\]\n]*)\]\(([^)\n]*)\)")
-_ENTITY = re.compile(r"&(amp|lt|gt);")
-_UNESCAPE = {"amp": "&", "lt": "<", "gt": ">"}
-
-
-def _visible(text: str) -> str:
-    """Without control and format characters (bidi marks, zero-width spaces, NULs), except
-    that line breaks and tabs stay word boundaries."""
-    return "".join(
-        c if not c.isspace() else "\n"
-        for c in text
-        if c.isspace() or unicodedata.category(c) not in _CONTROLS
-    )
-
-
-def slack_unescape(text: str) -> str:
-    return _ENTITY.sub(lambda m: _UNESCAPE[m.group(1)], text)
-
-
-def answer_words(markdown: str) -> list[str]:
-    """The words any faithful rendering of an answer shows, in order. Left out, because a
-    safe renderer may show them differently or not at all (as CommonMark does): markup,
-    anything in angle brackets (mentions, html, autolinks), link and image targets, link
-    labels that are themselves urls or domains, images, fence info strings, link reference
-    definitions and terminal escape sequences."""
-    text = html.unescape(_ANSI.sub(" ", markdown))
-    text = _FENCE_INFO.sub(lambda m: m.group(1), text)
-    text = _REFERENCE.sub(" ", text)
-    text = _MD_IMAGE.sub(" ", text)
-    text = _MD_LINK.sub(lambda m: " " if looks_like_host(m.group(1)) else f" {m.group(1)} ", text)
-    return _WORD.findall(_ANGLED.sub(" ", _visible(text)))
-
-
-def squashed(mrkdwn: str) -> str:
-    """What a message shows, as its letters and digits only, links as label then target."""
-    text = SLACK_LINK.sub(lambda m: f" {m.group(2)} {m.group(1)} ", _visible(mrkdwn))
-    return "".join(_WORD.findall(slack_unescape(text)))
-
-
-def shows(words: list[str], seen: str) -> bool:
-    """Every word appears in `seen`, in order (words a renderer joined still count)."""
-    at = 0
-    for word in words:
-        found = seen.find(word, at)
-        if found < 0:
-            return False
-        at = found + len(word)
-    return True
-
-
-def section_text(message: dict[str, Any]) -> str:
-    return "\n".join(
-        str(b["text"]["text"])
-        for b in message.get("blocks") or []
-        if b.get("type") == "section" and isinstance(b.get("text"), dict)
-    )
-
-
-def assistant_texts(worker: dict[str, Any]) -> list[str]:
-    """The answer of each finished turn, in order, from the worker's stored messages."""
-    return [
-        "".join(p.get("text", "") for p in m.get("parts", []) if p.get("type") == "text")
-        for m in worker.get("messages", [])
-        if m.get("role") == "assistant"
-    ]
-
-
-def renditions(
-    stack: FaultStack, states: tuple[str, ...] = FINAL
-) -> list[tuple[dict[str, Any], str]]:
-    """Each final message (of the given states) with what it shows (`squashed`): its own text,
-    plus the continuation replies and the attached `answer.md` that follow it in its thread."""
-    found: list[tuple[dict[str, Any], str]] = []
-    for channel in sorted(stack.record.channels):
-        for root in stack.messages(channel):
-            thread = [root, *root.get("replies", [])]
-            for i, message in enumerate(thread):
-                if message.get("bot_id") and _text(message).startswith(states):
-                    found.append((message, _rendition(stack, message, thread[i + 1 :])))
-    return found
-
-
-def _text(message: dict[str, Any]) -> str:
-    return str(message.get("text") or "")
-
-
-def _rendition(stack: FaultStack, card: dict[str, Any], later: list[dict[str, Any]]) -> str:
-    seen = squashed(section_text(card))
-    for message in later:
-        if not message.get("bot_id"):
-            continue
-        if _text(message).startswith(FINAL) or WORKING.search(_text(message)):
-            break  # the next run's card
-        if _text(message).startswith("(continued"):
-            seen += squashed(section_text(message))
-        for file in message.get("files", []):
-            if file.get("name") == "answer.md":
-                content = stack.slack.get(f"/_emulator/files/{file['id']}").text
-                seen += "".join(answer_words(content))
-    return seen
-
-
-def turn_answers(stack: FaultStack) -> list[tuple[str, int, str]]:
-    """(worker id, turn number, answer) of every finished turn with a text answer."""
-    found = []
-    for listed in stack.workers():
-        worker = stack.worker(listed["id"])
-        for number, text in enumerate(assistant_texts(worker), start=1):
-            if answer_words(text):
-                found.append((listed["id"], number, text))
-    return found
 
 
 def lost_answers(stack: FaultStack) -> list[str]:
@@ -265,17 +88,10 @@ def duplicate_workers(stack: FaultStack) -> list[str]:
         problems.append(f"{turns} turns for {allowed} instruction(s)")
     typed = record.typed()
     for worker in workers:
-        for text, count in _counts(worker["inputs"]).items():
+        for text, count in Counter(worker["inputs"]).items():
             if text in typed and count > typed[text]:
                 problems.append(f"{text!r} sent {count}× to {worker['id']}, typed {typed[text]}×")
     return problems
-
-
-def _counts(items: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return counts
 
 
 def duplicate_messages(stack: FaultStack) -> list[str]:
@@ -310,18 +126,6 @@ def duplicate_messages(stack: FaultStack) -> list[str]:
 # ---- what stays on screen -----------------------------------------------------------------------
 
 
-def working_cards(stack: FaultStack) -> list[str]:
-    """Messages that still say ⏳ Working / 🕒 Queued."""
-    found = []
-    for message in bot_messages(stack):
-        if message.get("deleted"):
-            continue
-        texts = [str(message.get("text", "")), *mrkdwn_strings({"blocks": message.get("blocks")})]
-        if any(WORKING.search(t) for t in texts):
-            found.append(f"{message['ts']} still says {str(message.get('text'))[:60]!r}")
-    return found
-
-
 def live_mentions(stack: FaultStack) -> list[str]:
     """No @channel/@here/@everyone/user-group ping, and no user mention except of the people
     who acted (the card's “@alice asked”), anywhere the app wrote mrkdwn, in any version."""
@@ -336,27 +140,6 @@ def live_mentions(stack: FaultStack) -> list[str]:
     return sorted(set(problems))
 
 
-def host_of(label: str) -> str | None:
-    """The host a link label names, if it looks like a url or a domain."""
-    cleaned = slack_unescape(_visible(label))
-    cleaned = cleaned.strip().strip("*_~`()[]<>\"' ").strip()
-    match = HOST_LIKE.match(cleaned)
-    if match is None:
-        return None
-    if "://" not in cleaned and FILE_EXTENSION.fullmatch(match.group("tld").lower()):
-        return None
-    return _bare(match.group("host"))
-
-
-def looks_like_host(label: str) -> bool:
-    return host_of(label) is not None
-
-
-def _bare(host: str) -> str:
-    host = host.lower().rstrip(".")
-    return host[4:] if host.startswith("www.") else host
-
-
 def deceptive_links(stack: FaultStack) -> list[str]:
     """No `<url|label>` whose label looks like a url or domain other than url's own."""
     problems = []
@@ -366,7 +149,7 @@ def deceptive_links(stack: FaultStack) -> list[str]:
                 named = host_of(m.group(2))
                 if named is None:
                     continue
-                target = _bare(urlsplit(m.group(1)).hostname or "")
+                target = bare_host(urlsplit(m.group(1)).hostname or "")
                 if named != target:
                     problems.append(f"{where}: {m.group(0)[:120]}")
     return sorted(set(problems))
@@ -392,7 +175,7 @@ def unsafe_file_titles(stack: FaultStack) -> list[str]:
         for file in message.get("files", []):
             for field in ("name", "title"):
                 value = str(file.get(field) or "")
-                controls = [c for c in value if unicodedata.category(c) in _CONTROLS]
+                controls = [c for c in value if unicodedata.category(c) in CONTROLS]
                 if controls or SPECIAL_MENTION.search(value) or USER_MENTION.search(value):
                     problems.append(f"file {file.get('id')} {field} {value!r}")
     return problems
