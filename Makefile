@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install lock clean bench faults
+.PHONY: run test lint typecheck unit install lock clean bench screenshots faults
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The sandbox page is served on port 8300; `make run SANDBOX_PORT=8301` picks another.
 run: $(STAMP)
 	$(BIN)/handinger-slack run --or-sandbox
 
@@ -24,12 +25,16 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot tests scripts bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict bot
+	$(BIN)/mypy --strict bot tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# Refresh the README's screenshots (docs/*.png) from the sandbox page's browser tests.
+screenshots: $(STAMP)
+	SANDBOX_SCREENSHOTS=docs $(BIN)/pytest -q tests/test_sandbox_page.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -44,4 +49,4 @@ lock: $(STAMP)
 	$(BIN)/python scripts/lock_requirements.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache test-artifacts

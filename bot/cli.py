@@ -70,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Handinger (what `make run` does)",
     )
     sandbox_parser.add_argument("--port", type=int, default=3000, help="the bot's health port")
+    sandbox_parser.add_argument(
+        "--web-port",
+        type=int,
+        default=None,
+        help="the sandbox page's port (default $SANDBOX_PORT, else 8300; 0 picks a free one)",
+    )
     commands.add_parser(
         "config", help="print the effective configuration (environment and .env), secrets hidden"
     )
@@ -108,10 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sandbox" or (
         args.command == "run" and args.or_sandbox and not settings.has_any_credentials
     ):
-        from .launch import sandbox
+        from .launch import SandboxError, sandbox
 
         port = getattr(args, "port", 3000)
-        return _run_async(sandbox(port=port))
+        try:
+            return _run_async(sandbox(port=port, web_port=getattr(args, "web_port", None)))
+        except SandboxError as exc:
+            print(f"handinger-slack sandbox cannot start: {exc}", file=sys.stderr)
+            return 2
     return run(settings)
 
 

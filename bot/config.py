@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .handinger.models import BUDGETS, Budget
+from .budgets import BUDGETS, Budget
 
 Mode = Literal["socket", "http"]
 

@@ -1,15 +1,25 @@
 """`handinger-slack sandbox`: both emulators and the bot, wired together on loopback.
 
 A newcomer with no Slack app and no Handinger key sees the whole product work: the bot runs
-exactly as in production (Socket Mode, SQLite, the edit scheduler) against local emulators.
+exactly as in production (Socket Mode, SQLite, the edit scheduler) against local emulators,
+and the Slack emulator serves a web page that looks like a Slack client, on a fixed port.
+
+The emulators keep their state in memory only, so each start is a fresh sandbox: the bot's
+database from the previous run (in `.sandbox/`) is removed with one line saying so, rather than
+left to point at cards and workers that no longer exist.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import json
+import os
 import re
+import socket
 import sys
+import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,12 +27,48 @@ from pydantic import SecretStr
 
 from .config import Settings
 from .main import serve
+from .manifest import render_manifest
 
 LISTENING = re.compile(r"listening on (http://\S+)")
+WEB_PORT = 8300
+"""Where the sandbox page is served unless `--web-port` or SANDBOX_PORT say otherwise."""
+SCHEDULE_CHECK_SECONDS = 2.0
+"""How often the sandbox's bot looks for scheduled runs: digests appear right after the clock
+is moved on in the page (production checks every 5 minutes and is woken by its own changes)."""
+DB_NAME = "sandbox.db"
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start; the message says why and what to do."""
+
+
+def default_web_port() -> int:
+    raw = os.environ.get("SANDBOX_PORT", "")
+    try:
+        return int(raw) if raw.strip() else WEB_PORT
+    except ValueError:
+        raise SandboxError(f"SANDBOX_PORT must be a port number, not {raw!r}.") from None
+
+
+def check_port_free(port: int) -> None:
+    """Fail early, and clearly, when another program (often an earlier sandbox) has the port."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise SandboxError(f"Cannot use port {port} for the sandbox page: {exc}.") from exc
+            raise SandboxError(
+                f"Port {port} is already in use (another sandbox still running?). Stop that "
+                f"program, or serve the page on another port: `make run SANDBOX_PORT={port + 1}` "
+                f"or `handinger-slack sandbox --web-port {port + 1}`."
+            ) from None
 
 
 @contextlib.asynccontextmanager
-async def emulator(module: str, *args: str) -> AsyncIterator[str]:
+async def emulator(module: str, *args: str, port: int = 0) -> AsyncIterator[str]:
     """Run `python -m module` and yield its base URL once it listens."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -31,7 +77,7 @@ async def emulator(module: str, *args: str) -> AsyncIterator[str]:
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        str(port),
         *args,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -40,7 +86,7 @@ async def emulator(module: str, *args: str) -> AsyncIterator[str]:
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
         match = LISTENING.search(line)
         if match is None:
-            raise RuntimeError(f"{module} did not start: {line!r}")
+            raise SandboxError(f"The {module} emulator did not start (see the error above).")
         yield match.group(1)
     finally:
         if process.returncode is None:
@@ -49,43 +95,81 @@ async def emulator(module: str, *args: str) -> AsyncIterator[str]:
                 await asyncio.wait_for(process.wait(), 5)
 
 
-def banner(slack: str, handinger: str, bot: int) -> str:
-    return f"""
-handinger-slack sandbox: the bot is running against local emulators of Slack and Handinger.
-
-  Slack emulator      {slack}   (workspace T0001, you are U0001 in #general = C0001)
-  Handinger emulator  {handinger}
-  Bot health          http://127.0.0.1:{bot}/healthz
-
-Ask something, as if you typed /handinger in #general:
-  curl -s {slack}/_emulator/slash -H 'content-type: application/json' \\
-       -d '{{"channel": "C0001", "user": "U0001", "text": "summarise this week [[files=2]]"}}'
-
-Watch the channel (the card is edited as the answer streams in):
-  curl -s {slack}/_emulator/channels/C0001/messages | python3 -m json.tool
-
-Reply in the thread to continue the same worker (use the card's ts as thread_ts):
-  curl -s {slack}/_emulator/messages -H 'content-type: application/json' \\
-       -d '{{"channel": "C0001", "user": "U0001", "text": "and next week?", "thread_ts": "<ts>"}}'
-
-Press Ctrl+C to stop.
-"""
+def fresh_state(data_dir: Path) -> str | None:
+    """Remove the previous run's bot database; returns the line that says so (None if none)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    old = [p for p in data_dir.glob(f"{DB_NAME}*") if p.is_file()]
+    for path in old:
+        path.unlink()
+    if not old:
+        return None
+    return (
+        f"Fresh sandbox: the emulators keep no state between runs, so the previous run's "
+        f"database in {data_dir}/ was cleared."
+    )
 
 
-async def sandbox(port: int = 3000, data_dir: Path = Path(".sandbox")) -> None:
-    async with (
-        emulator("bot.sandbox.handinger", "--turn-seconds", "4") as handinger_url,
-        emulator("bot.sandbox.slack") as slack_url,
-    ):
-        settings = Settings(
-            _env_file=None,
-            slack_bot_token=SecretStr("xoxb-test"),
-            slack_app_token=SecretStr("xapp-test"),
-            slack_api_url=f"{slack_url}/api/",
-            handinger_api_key=SecretStr("test-key"),
-            handinger_base_url=handinger_url,
-            handinger_db=data_dir / "sandbox.db",
-            port=port,
-        )
-        print(banner(slack_url, handinger_url, port), flush=True)
-        await serve(settings, host="127.0.0.1")
+def seed_page_users(slack_url: str) -> None:
+    """Give bob (the member) his own DM with the app, as alice (the admin) has, so both can
+    try direct messages in the page."""
+    body = json.dumps({"type": "im", "members": ["U0002"]}).encode()
+    request = urllib.request.Request(
+        f"{slack_url}/_emulator/channels",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
+
+
+def banner(page: str, slack: str, handinger: str, bot: int, fresh: str | None) -> str:
+    lines = [
+        f"Sandbox: open {page} in your browser",
+        "",
+        "handinger-slack sandbox: the real bot, between local emulators of Slack and Handinger.",
+    ]
+    if fresh:
+        lines.append(fresh)
+    lines += [
+        "",
+        f"  Slack emulator      {slack}   (workspace T0001; control API under /_emulator/)",
+        f"  Handinger emulator  {handinger}",
+        f"  Bot health          http://127.0.0.1:{bot}/healthz",
+        "",
+        "In the page: type /handinger and an instruction in #general, open the card's thread and",
+        "reply, try the card's ⋯ menu, switch between alice (admin) and bob (member), and open",
+        "the Handinger panel for workers, schedules, the clock and the scripted agent's guide.",
+        "Scripting it instead? README.md, section Sandbox, lists the control API.",
+        "",
+        "Press Ctrl+C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+async def sandbox(
+    port: int = 3000, web_port: int | None = None, data_dir: Path = Path(".sandbox")
+) -> None:
+    web_port = default_web_port() if web_port is None else web_port
+    check_port_free(web_port)
+    fresh = fresh_state(data_dir)
+    manifest = data_dir / "manifest.yml"
+    manifest.write_text(render_manifest(), encoding="utf-8")
+    async with emulator("bot.sandbox.handinger", "--turn-seconds", "4") as handinger_url:
+        slack_args = ("--handinger-url", handinger_url, "--manifest", str(manifest))
+        async with emulator("bot.sandbox.slack", *slack_args, port=web_port) as slack_url:
+            await asyncio.to_thread(seed_page_users, slack_url)
+            settings = Settings(
+                _env_file=None,
+                slack_bot_token=SecretStr("xoxb-test"),
+                slack_app_token=SecretStr("xapp-test"),
+                slack_api_url=f"{slack_url}/api/",
+                handinger_api_key=SecretStr("test-key"),
+                handinger_base_url=handinger_url,
+                handinger_db=data_dir / DB_NAME,
+                handinger_schedule_check_seconds=SCHEDULE_CHECK_SECONDS,
+                port=port,
+            )
+            page = f"{slack_url}/sandbox/"
+            print(banner(page, slack_url, handinger_url, port, fresh), flush=True)
+            await serve(settings, host="127.0.0.1")

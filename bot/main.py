@@ -12,8 +12,10 @@ from aiohttp import web
 from .config import Settings
 from .core.digests import Digests
 from .core.files import FileDelivery
+from .core.ports import Surface
 from .core.runner import Runner
 from .core.schedules import ScheduleWatcher
+from .core.service import Rules, Service
 from .core.workspaces import WorkspaceCleanup
 from .handinger.client import HandingerClient
 from .logs import configured_secrets
@@ -51,7 +53,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
-    surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
+    surface: Surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     digests = Digests(store, surface, files)
     watcher = ScheduleWatcher(
@@ -72,11 +74,11 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     cleanup = WorkspaceCleanup(
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
     )
+    service = Service(runner, store, handinger, Rules.of(settings), schedules_changed=watcher.wake)
     app = build_app(
         settings,
-        runner,
+        service,
         bolt_client(settings),
-        watcher.wake,
         oauth=oauth_settings(settings, installations) if installations is not None else None,
         gone=cleanup.uninstalled,
     )

@@ -125,7 +125,8 @@ class Stack:
         for message in self.messages(channel):
             if message["ts"] == ts:
                 return message
-            for reply in message.get("replies", []):
+            replies: list[dict[str, Any]] = message.get("replies", [])
+            for reply in replies:
                 if reply["ts"] == ts:
                     return reply
         return None

@@ -3,6 +3,8 @@ strict rate limits), checked by what a user would see in Slack."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from tests.e2e import Stack, answer_shown, is_final, wait_until
 
 
@@ -58,13 +60,16 @@ def test_follow_ups_during_a_turn_are_queued_and_run_in_order(stack: Stack) -> N
         message = stack.message(ts)
         return {r["name"] for r in message["reactions"]} if message else set()
 
+    def done(ts: str) -> bool:
+        return "white_check_mark" in reactions(ts)
+
     wait_until(lambda: "hourglass_flowing_sand" in reactions(second), what="⏳ on the queued one")
     stack.wait_final_reply(card["ts"], 2)
     [worker] = stack.workers()
     assert worker["inputs"] == ["A long one [[duration=4]]", "second", "third"]
     # the ✅ goes on each reply's trigger just after its answer is shown
     for ts in (first, second):
-        wait_until(lambda ts=ts: "white_check_mark" in reactions(ts), what="✅ on each reply")
+        wait_until(partial(done, ts), what="✅ on each reply")
     assert "hourglass_flowing_sand" not in reactions(second)
 
 

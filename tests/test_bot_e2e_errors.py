@@ -80,9 +80,10 @@ def test_private_conversation_without_the_bot_is_explained_privately(stack: Stac
     stack.slash("in secret", channel=channel)
 
     def explained() -> list[dict[str, Any]]:
-        return [e for e in stack.ephemeral() if "/invite" in str(e) or "can't post" in str(e)]
+        return [e for e in stack.ephemeral() if "can't post" in str(e)]
 
-    wait_until(explained, what="a private explanation")
+    [said] = wait_until(explained, what="a private explanation")
+    assert "private channel" in str(said) and "`/invite @Handinger`" in str(said)
     assert stack.workers() == []  # Handinger was never asked
     assert stack.bot_messages(channel) == []
 
@@ -93,10 +94,11 @@ def test_a_dm_between_other_people_is_answered_privately(stack: Stack) -> None:
         json={"type": "im", "members": ["U0001", "U0002"], "bot_member": False},
     ).json()
     stack.slash("between us", channel=made["channel"]["id"])
-    wait_until(
+    [said] = wait_until(
         lambda: [e for e in stack.ephemeral() if "can't post" in str(e)],
         what="a private explanation",
     )
+    assert "direct message" in str(said) and "/invite" not in str(said)  # no one can invite me
     assert stack.workers() == []
 
 

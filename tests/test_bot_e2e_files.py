@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e import Stack, wait_until
+from tests.cards import click, make_stale, redrawn, run_id_of
+from tests.e2e import Stack, section_text, wait_until
 
 CAP = "100000"
 
@@ -38,7 +39,7 @@ def test_files_are_uploaded_once_with_safe_names_across_turns_and_restarts(
     stack.start_bot(HANDINGER_MAX_FILE_BYTES=CAP)
     stack.slash("build the report [[files=2]] [[filesize=300000]]")
     [card] = stack.wait_final_card()
-    files = wait_until(lambda: (f := thread_files(stack, card["ts"])) and len(f) >= 2 and f)
+    files = wait_until(lambda: f if len(f := thread_files(stack, card["ts"])) >= 2 else None)
     [worker] = stack.workers()
     by_name = {f["name"]: f for f in files}
     assert set(by_name) == {"reports-q3-summary.md", "chart.png"}
@@ -56,7 +57,7 @@ def test_files_are_uploaded_once_with_safe_names_across_turns_and_restarts(
     # A follow-up that publishes one more file: only that one is uploaded.
     stack.post("add notes [[file=extra/notes.txt]]", thread_ts=card["ts"])
     stack.wait_final_reply(card["ts"], 1)
-    files = wait_until(lambda: (f := thread_files(stack, card["ts"])) and len(f) >= 3 and f)
+    files = wait_until(lambda: f if len(f := thread_files(stack, card["ts"])) >= 3 else None)
     assert sorted(f["name"] for f in files) == [
         "chart.png",
         "extra-notes.txt",
@@ -77,7 +78,7 @@ def test_files_are_uploaded_once_with_safe_names_across_turns_and_restarts(
         "update the summary [[file=reports/q3/summary.md]] [[version=2]]", thread_ts=card["ts"]
     )
     stack.wait_final_reply(card["ts"], 3)
-    files = wait_until(lambda: (f := thread_files(stack, card["ts"])) and len(f) >= 4 and f)
+    files = wait_until(lambda: f if len(f := thread_files(stack, card["ts"])) >= 4 else None)
     summaries = [f for f in files if f["name"] == "reports-q3-summary.md"]
     assert len(summaries) == 2
     assert slack_bytes(stack, summaries[-1]) == handinger_bytes(
@@ -98,45 +99,29 @@ def test_a_file_on_another_origin_is_linked_never_fetched_with_the_key(stack: St
     assert thread_files(stack, card["ts"]) == []
 
 
-def click(stack: Stack, card: dict[str, Any], value: str, user: str = "U0001") -> None:
-    response = stack.slack.post(
-        "/_emulator/actions",
-        json={
-            "channel": "C0001",
-            "message_ts": card["ts"],
-            "action_id": "run_actions",
-            "user": user,
-            "value": value,
-        },
-    )
-    response.raise_for_status()
-    assert response.json()["ok"], response.json()
-
-
-def test_the_card_menu_gives_the_email_address_and_refreshes(stack: Stack) -> None:
+def test_the_card_menu_gives_the_email_address_and_refreshes_its_own_turn(stack: Stack) -> None:
     stack.slash("what is new")
     [card] = stack.wait_final_card()
     [worker] = stack.workers()
-    run_id = next(
-        o["value"].split(":")[1]
-        for b in card["blocks"]
-        if b["type"] == "actions"
-        for o in b["elements"][0]["options"]
-    )
+    run_id = run_id_of(card)
     address = stack.handinger.get(f"/api/workers/{worker['id']}/email").json()
     click(stack, card, f"email:{run_id}")
     wait_until(lambda: [e for e in stack.ephemeral() if address in str(e)], what="the address")
 
-    # The worker moves on outside Slack; Refresh shows its current answer on the card.
+    # The worker moves on outside Slack. Refresh redraws the card from Handinger: still its
+    # own turn's answer and sources, not the later turn's.
     stack.handinger.post(f"/api/workers/{worker['id']}", json={"input": "something else"})
     wait_until(lambda: not stack.worker(worker["id"])["running"], what="the turn")
     latest = stack.worker(worker["id"])["output_text"]
+    make_stale(stack, card)
     click(stack, card, f"refresh:{run_id}")
-    first_line = latest.splitlines()[0].lstrip("# ").strip()
-    wait_until(
-        lambda: first_line in str((stack.message(card["ts"]) or {}).get("blocks")),
-        what="the refreshed card",
-    )
+    refreshed = redrawn(stack, card["ts"])
+    assert refreshed["text"].startswith("✅")
+    assert section_text(refreshed) == section_text(card)
+    assert refreshed["blocks"] == card["blocks"]  # its footer too: what its turn cost
+    assert latest.splitlines()[0].lstrip("# ").strip() not in section_text(refreshed)
+    assert "example.org/what-is-new/" in section_text(refreshed)
+    assert "example.org/something-else/" not in section_text(refreshed)
 
 
 def test_status_lists_the_callers_recent_workers_newest_first(stack: Stack) -> None:

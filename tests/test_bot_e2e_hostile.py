@@ -14,14 +14,14 @@ import pytest
 
 from bot.core.views import RunView
 from bot.sandbox.handinger.agent import echo_answer
-from bot.slack import publisher
 from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
+from bot.slack.render import SlackMessage, render_progress
 from bot.store import Store
 from tests.e2e import Stack, is_final, section_text, wait_until
 from tests.hostile import deceptive_links, limit_problems, live_mentions, message_texts
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import emulator
+from tests.slack_emulator import emulator
 
 PARENS = "https://a/" + ")" * 30_000
 COMMANDS = ["help", "status", "help", "status", "say hi [[duration=1]]", "help"]
@@ -102,13 +102,14 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
     """2,000 stream events growing an answer to 300,000 chars: each used to render the whole
     answer; now a progress view is rendered only when its edit goes out (about once a second)."""
     renders: list[int] = []
-    render = publisher.render_progress
 
-    def counted(view: RunView) -> Any:
+    def counted(view: RunView) -> SlackMessage:
         renders.append(len(view.text))
-        return render(view)
+        return render_progress(view)
 
-    monkeypatch.setattr(publisher, "render_progress", counted)
+    # the card's first post renders in the publisher, each progress edit in the editor
+    monkeypatch.setattr("bot.slack.publisher.render_progress", counted)
+    monkeypatch.setattr("bot.slack.editing.render_progress", counted)
     control = httpx.Client(base_url=slack.url)
     control.post("/_emulator/reset").raise_for_status()
     surface = SlackSurface(TeamClients(FixedToken("xoxb-test"), slack.url + "/api/"))

@@ -34,7 +34,7 @@ from tests.slack_requests import (
 )
 from tests.test_bot_e2e_oauth import start_oauth_bot
 
-Headers = Callable[[bytes], dict[str, str | bytes]]
+Headers = Callable[[bytes], dict[str, str] | dict[bytes, bytes]]
 HUGE = b'{"type": "event_callback", "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
 NESTED = b"[" * 100_000 + b"]" * 100_000
 REFUSAL_WINDOW = 60.0
@@ -60,9 +60,9 @@ def only(*names: str) -> Headers:
 
 def raw_signature(value: bytes) -> Headers:
     return lambda body: {
-        "Content-Type": JSON,
-        "X-Slack-Request-Timestamp": str(int(time.time())),
-        "X-Slack-Signature": value,
+        b"Content-Type": JSON.encode(),
+        b"X-Slack-Request-Timestamp": str(int(time.time())).encode(),
+        b"X-Slack-Signature": value,
     }
 
 
@@ -87,7 +87,10 @@ CASES = [
     Case(
         "timestamp in Arabic-Indic digits",
         EVENT,
-        lambda b: {**signed(b), "X-Slack-Request-Timestamp": "١٧٠٠٠٠٠٠٠٠".encode()},
+        lambda b: {
+            **{k.encode(): v.encode() for k, v in signed(b).items()},
+            b"X-Slack-Request-Timestamp": "١٧٠٠٠٠٠٠٠٠".encode(),
+        },
         401,
     ),
     Case("timestamp ten minutes old", EVENT, at(NOW - 600), 401),

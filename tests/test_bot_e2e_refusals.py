@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from tests.e2e import Stack, wait_until
-from tests.test_bot_e2e_schedules import FAST_CHECKS, advance, digests
+from tests.schedules import FAST_CHECKS, advance, digests
 
 
 def runs(stack: Stack) -> list[dict[str, Any]]:
@@ -76,8 +76,8 @@ def test_a_digest_for_an_archived_channel_is_recorded_failed(idle_stack: Stack) 
     stack = idle_stack
     stack.start_bot(**FAST_CHECKS)
     stack.slash("schedule every 1h summarise the incidents")
-    wait_until(lambda: digests(stack), what="the first digest")
-    [worker] = stack.workers()
+    # the digest's card is posted before Handinger is asked for the worker
+    [worker] = wait_until(lambda: digests(stack) and stack.workers(), what="the first digest")
     wait_until(lambda: not stack.worker(worker["id"])["running"], what="an idle worker")
     archive(stack)
     advance(stack, 3601)

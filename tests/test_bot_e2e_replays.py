@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from tests.e2e import Stack, wait_until
+from tests.schedules import open_modals, schedule_id_from
 from tests.slack_requests import FORM, SECRET, command_body, free_port, signed
-from tests.test_bot_e2e_schedules import open_modals, schedule_id_from
 
 MODES = ["socket", "http"]
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e import Stack, wait_until
-from tests.test_bot_e2e_schedules import open_modals, schedule_id_from
+from tests.schedules import open_modals, schedule_id_from
 
 
 def answers(stack: Stack, count: int) -> list[str]:
     found = wait_until(
-        lambda: (e := stack.ephemeral()) and len(e) >= count and e, what=f"{count} answer(s)"
+        lambda: e if len(e := stack.ephemeral()) >= count else None, what=f"{count} answer(s)"
     )
     return [str(answer) for answer in found]
 

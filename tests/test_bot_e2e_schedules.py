@@ -4,40 +4,22 @@ emulator's clock, moved forward by the test), exactly once, also across a restar
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
 
 from croniter import croniter
 
 from bot.slack.markdown import markdown_to_mrkdwn
 from tests.e2e import Stack, section_text, squash, wait_until
-
-FAST_CHECKS = {"HANDINGER_SCHEDULE_CHECK_SECONDS": "0.5"}
-
-
-def digests(stack: Stack) -> list[dict[str, Any]]:
-    return [m for m in stack.bot_messages() if "Scheduled digest" in str(m["blocks"])]
-
-
-def advance(stack: Stack, seconds: float) -> None:
-    stack.handinger.post("/_emulator/clock", json={"advance": seconds}).raise_for_status()
-
-
-def assistant_texts(stack: Stack, worker_id: str) -> list[str]:
-    messages = stack.worker(worker_id)["messages"]
-    return [
-        "".join(p.get("text", "") for p in m["parts"] if p.get("type") == "text")
-        for m in messages
-        if m.get("role") == "assistant"
-    ]
-
-
-def schedule_id_from(stack: Stack, user: str = "U0001") -> str:
-    said = wait_until(
-        lambda: [e for e in stack.ephemeral(user) if "Scheduled:" in str(e)], what="confirmation"
-    )
-    text = str(said[-1])
-    start = text.index("unschedule ") + len("unschedule ")
-    return text[start:].split("`")[0].strip()
+from tests.schedules import (
+    FAST_CHECKS,
+    advance,
+    assistant_texts,
+    digests,
+    has_digests,
+    open_modals,
+    schedule_id_from,
+    submit,
+)
 
 
 def test_an_interval_schedule_posts_each_run_once_and_threads_continue(idle_stack: Stack) -> None:
@@ -51,9 +33,9 @@ def test_an_interval_schedule_posts_each_run_once_and_threads_continue(idle_stac
     for fired in range(1, 4):
         wait_until(lambda: not stack.worker(worker["id"])["running"], what="an idle worker")
         advance(stack, 3601)
-        wait_until(lambda n=fired: len(digests(stack)) >= n + 1, what=f"digest {fired + 1}")
+        wait_until(partial(has_digests, stack, fired + 1), what=f"digest {fired + 1}")
     wait_until(lambda: stack.workers()[0]["turns"] == 4, what="four turns")
-    posted = wait_until(lambda: (d := digests(stack)) and len(d) == 4 and d, what="4 digests")
+    posted = wait_until(lambda: d if len(d := digests(stack)) == 4 else None, what="4 digests")
     texts = assistant_texts(stack, worker["id"])
     assert len(texts) == 4
     for message, text in zip(sorted(posted, key=lambda m: float(m["ts"])), texts, strict=True):
@@ -122,7 +104,7 @@ def test_a_run_missed_while_down_is_posted_once_marked_late(idle_stack: Stack) -
     wait_until(lambda: stack.workers()[0]["turns"] == 2, what="the scheduled turn")
     wait_until(lambda: not stack.worker(worker["id"])["running"], what="its end")
     stack.start_bot(**FAST_CHECKS)
-    late = wait_until(lambda: (d := digests(stack)) and len(d) == 2 and d, what="the late digest")
+    late = wait_until(lambda: d if len(d := digests(stack)) == 2 else None, what="the late digest")
     newest = max(late, key=lambda m: float(m["ts"]))
     assert "late" in str(newest["blocks"])
     stack.bot.stop()
@@ -145,33 +127,12 @@ def test_every_invalid_when_gets_a_precise_message_and_calls_no_api(stack: Stack
     for text in cases:
         assert stack.slash(text)["ok"]
     said = wait_until(
-        lambda: (e := stack.ephemeral()) and len(e) >= len(cases) and e, what="every answer"
+        lambda: e if len(e := stack.ephemeral()) >= len(cases) else None, what="every answer"
     )
     for (text, needle), answer in zip(cases.items(), said, strict=False):
         assert needle in str(answer).lower(), (text, answer)
     assert stack.handinger.get("/_emulator/requests").json() == []
     assert stack.bot_messages() == []
-
-
-def open_modals(stack: Stack) -> list[dict[str, Any]]:
-    views: list[dict[str, Any]] = stack.slack.get("/_emulator/views").json()["views"]
-    return [v for v in views if v.get("callback_id") == "schedule_modal"]
-
-
-def submit(stack: Stack, view_id: str, when: str, instruction: str) -> dict[str, Any]:
-    values = {
-        "when": {"value": {"type": "plain_text_input", "value": when}},
-        "instruction": {"value": {"type": "plain_text_input", "value": instruction}},
-        "budget": {
-            "value": {"type": "static_select", "selected_option": {"value": "low"}},
-        },
-    }
-    response = stack.slack.post(
-        f"/_emulator/views/{view_id}/submit", json={"user": "U0001", "values": values}
-    )
-    response.raise_for_status()
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def test_the_schedule_modal_shows_errors_inline_then_schedules(stack: Stack) -> None:
@@ -238,7 +199,7 @@ def test_a_crash_during_the_first_run_loses_neither_it_nor_a_firing(idle_stack: 
     stack.start_bot(**FAST_CHECKS)
     posted = wait_until(
         lambda: (
-            (d := [m for m in digests(stack) if m["text"].startswith("✅")]) and len(d) == 2 and d
+            d if len(d := [m for m in digests(stack) if m["text"].startswith("✅")]) == 2 else None
         ),
         what="the first run finished and the late digest",
     )

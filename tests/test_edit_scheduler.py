@@ -8,14 +8,15 @@ from collections.abc import Hashable
 
 import pytest
 
-from bot.core.edits import EditLane, EditPolicy, EditScheduler, RateLimited, Send, Wait
+from bot.slack.edit_lane import EditLane, EditPolicy, Send, Wait
+from bot.slack.edit_scheduler import EditScheduler, RateLimited, Unchanged
 
 POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
 
 
-def drain(lane: EditLane[str], now: float) -> list[Send[str]]:
+def drain(lane: EditLane[str, str], now: float) -> list[Send[str, str]]:
     """Everything the lane would send at `now`, each acknowledged at once."""
-    sent: list[Send[str]] = []
+    sent: list[Send[str, str]] = []
     while isinstance(decision := lane.next(now), Send):
         sent.append(decision)
         lane.sent(decision.key, now)
@@ -24,7 +25,7 @@ def drain(lane: EditLane[str], now: float) -> list[Send[str]]:
 
 async def test_only_the_newest_content_is_sent() -> None:
     loop = asyncio.get_running_loop()
-    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
     futures = [loop.create_future() for _ in range(3)]
     for i, future in enumerate(futures):
         lane.offer("a", f"v{i}", final=False, now=0, waiter=future)
@@ -33,7 +34,7 @@ async def test_only_the_newest_content_is_sent() -> None:
 
 
 def test_one_edit_per_message_per_interval() -> None:
-    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
     lane.offer("a", "1", final=False, now=0)
     assert len(drain(lane, 0)) == 1
     lane.offer("a", "2", final=False, now=0.1)
@@ -42,7 +43,7 @@ def test_one_edit_per_message_per_interval() -> None:
 
 
 def test_final_edits_skip_the_interval_and_go_first() -> None:
-    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
     lane.offer("a", "a1", final=False, now=0)
     drain(lane, 0)
     lane.offer("b", "b-progress", final=False, now=0.2)
@@ -52,7 +53,7 @@ def test_final_edits_skip_the_interval_and_go_first() -> None:
 
 
 def test_budget_is_never_exceeded_in_any_minute_and_shared_fairly() -> None:
-    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
     keys = [f"m{i}" for i in range(10)]
     sends: list[tuple[float, Hashable]] = []
     now = 0.0
@@ -72,7 +73,7 @@ def test_budget_is_never_exceeded_in_any_minute_and_shared_fairly() -> None:
 
 
 def test_a_429_pauses_the_workspace_and_loses_nothing() -> None:
-    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
     lane.offer("a", "a1", final=False, now=0)
     lane.offer("b", "b1", final=True, now=0)
     first = lane.next(0)
@@ -87,7 +88,7 @@ def test_a_429_pauses_the_workspace_and_loses_nothing() -> None:
 
 async def test_newer_content_replaces_a_rate_limited_edit() -> None:
     loop = asyncio.get_running_loop()
-    lane: EditLane[str] = EditLane(POLICY, now=0)
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
     old, new = loop.create_future(), loop.create_future()
     lane.offer("a", "old", final=False, now=0, waiter=old)
     assert isinstance(lane.next(0), Send)
@@ -100,7 +101,7 @@ async def test_newer_content_replaces_a_rate_limited_edit() -> None:
 async def test_failures_are_retried_after_a_growing_wait_then_reported() -> None:
     loop = asyncio.get_running_loop()
     policy = EditPolicy(max_attempts=3, retry_initial=1.0, retry_max=1.5)
-    lane: EditLane[str] = EditLane(policy, now=0)
+    lane: EditLane[str, str] = EditLane(policy, now=0)
     future = loop.create_future()
     lane.offer("a", "x", final=True, now=0, waiter=future)
     assert isinstance(lane.next(0), Send)
@@ -118,7 +119,7 @@ async def test_failures_are_retried_after_a_growing_wait_then_reported() -> None
 
 async def test_a_failure_not_worth_retrying_is_reported_at_once() -> None:
     future = asyncio.get_running_loop().create_future()
-    lane: EditLane[str] = EditLane(EditPolicy(), now=0)
+    lane: EditLane[str, str] = EditLane(EditPolicy(), now=0)
     lane.offer("a", "x", final=True, now=0, waiter=future)
     assert isinstance(lane.next(0), Send)
     lane.failed("a", RuntimeError("message_not_found"), retry=False, now=0)
@@ -127,7 +128,7 @@ async def test_a_failure_not_worth_retrying_is_reported_at_once() -> None:
 
 
 def test_newer_content_keeps_the_backoff_of_a_failed_edit() -> None:
-    lane: EditLane[str] = EditLane(EditPolicy(retry_initial=4.0), now=0)
+    lane: EditLane[str, str] = EditLane(EditPolicy(retry_initial=4.0), now=0)
     lane.offer("a", "first", final=False, now=0)
     assert isinstance(lane.next(0), Send)
     lane.failed("a", RuntimeError("503"), retry=True, now=0)
@@ -138,7 +139,7 @@ def test_newer_content_keeps_the_backoff_of_a_failed_edit() -> None:
 
 
 def test_in_flight_limit_and_one_edit_per_message_at_a_time() -> None:
-    lane: EditLane[str] = EditLane(EditPolicy(max_in_flight=2, burst=10), now=0)
+    lane: EditLane[str, str] = EditLane(EditPolicy(max_in_flight=2, burst=10), now=0)
     for key in "abc":
         lane.offer(key, key, final=True, now=0)
     first, second = lane.next(0), lane.next(0)
@@ -162,7 +163,7 @@ async def test_scheduler_delivers_every_final_despite_429s() -> None:
         calls.append((key, payload, final))
 
     policy = EditPolicy(interval=0.005, per_minute=60_000, burst=20)
-    scheduler: EditScheduler[str] = EditScheduler(sender, policy)
+    scheduler: EditScheduler[str, str] = EditScheduler(sender, policy)
     for step in range(20):
         for key in ("x", "y", "z"):
             scheduler.update("T1", key, f"{key}{step}")
@@ -181,19 +182,19 @@ async def test_scheduler_reports_permanent_failures() -> None:
     async def sender(key: Hashable, payload: str, final: bool) -> None:
         raise ValueError("message_not_found")
 
-    scheduler: EditScheduler[str] = EditScheduler(sender)
+    scheduler: EditScheduler[str, str] = EditScheduler(sender)
     with pytest.raises(ValueError, match="message_not_found"):
         await asyncio.wait_for(scheduler.finish("T1", "k", "text"), 5)
     await scheduler.aclose()
 
 
 def test_finals_go_out_in_the_order_they_were_finished() -> None:
-    lane: EditLane[str] = EditLane(EditPolicy(burst=1, per_minute=60), now=0)
+    lane: EditLane[str, str] = EditLane(EditPolicy(burst=1, per_minute=60), now=0)
     lane.offer("early-talker", "p", final=False, now=0)
     drain(lane, 0)  # it has just been edited, so its last_sent_at is recent
     lane.offer("quiet", "q-final", final=True, now=5)
     lane.offer("early-talker", "e-final", final=True, now=6)
-    order = []
+    order: list[str] = []
     now = 6.0
     while len(order) < 2:
         decision = lane.next(now)
@@ -205,7 +206,7 @@ def test_finals_go_out_in_the_order_they_were_finished() -> None:
 
 
 def test_first_words_then_more_words_then_status_whoever_waited_longer() -> None:
-    lane: EditLane[str] = EditLane(EditPolicy(burst=10, reserves=(0, 0, 0, 0)), now=0)
+    lane: EditLane[str, str] = EditLane(EditPolicy(burst=10, reserves=(0, 0, 0, 0)), now=0)
     for key in ("status", "more", "first"):
         lane.offer(key, f"{key}-0", final=False, now=0, text_chars=5 if key == "more" else 0)
     drain(lane, 0)  # "more" shows 5 characters now; the others show none
@@ -216,7 +217,7 @@ def test_first_words_then_more_words_then_status_whoever_waited_longer() -> None
 
 
 def test_status_edits_leave_tokens_for_finals_and_first_words() -> None:
-    lane: EditLane[str] = EditLane(POLICY, now=0)  # burst 5, reserves (0, 0, 1, 2)
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)  # burst 5, reserves (0, 0, 1, 2)
     for i in range(8):
         lane.offer(f"s{i}", "working… 5 s", final=False, now=0)
     assert len(drain(lane, 0)) == 3  # two tokens stay in the bucket
@@ -227,7 +228,9 @@ def test_status_edits_leave_tokens_for_finals_and_first_words() -> None:
 
 
 def test_more_words_wait_for_a_spare_token_that_first_words_do_not_need() -> None:
-    lane: EditLane[str] = EditLane(EditPolicy(burst=2, per_minute=60, reserves=(0, 0, 1, 2)), now=0)
+    lane: EditLane[str, str] = EditLane(
+        EditPolicy(burst=2, per_minute=60, reserves=(0, 0, 1, 2)), now=0
+    )
     lane.offer("old", "abc", final=False, now=0, text_chars=3)
     drain(lane, 0)  # one of the two tokens is spent
     lane.offer("old", "abcdef", final=False, now=1.5, text_chars=6)
@@ -239,7 +242,7 @@ def test_more_words_wait_for_a_spare_token_that_first_words_do_not_need() -> Non
 
 
 def test_a_reserve_larger_than_the_burst_cannot_block_a_lane() -> None:
-    lane: EditLane[str] = EditLane(EditPolicy(burst=1, per_minute=60), now=0)
+    lane: EditLane[str, str] = EditLane(EditPolicy(burst=1, per_minute=60), now=0)
     lane.offer("a", "status", final=False, now=0)
     assert [s.key for s in drain(lane, 0)] == ["a"]
     lane.offer("a", "status again", final=False, now=2)
@@ -247,7 +250,7 @@ def test_a_reserve_larger_than_the_burst_cannot_block_a_lane() -> None:
 
 
 def test_words_already_shown_do_not_count_as_news() -> None:
-    lane: EditLane[str] = EditLane(EditPolicy(burst=10, reserves=(0, 0, 0, 0)), now=0)
+    lane: EditLane[str, str] = EditLane(EditPolicy(burst=10, reserves=(0, 0, 0, 0)), now=0)
     lane.offer("a", "hello", final=False, now=0, text_chars=5)
     lane.offer("b", "hi", final=False, now=0, text_chars=2)
     drain(lane, 0)
@@ -265,7 +268,9 @@ async def test_closing_right_after_an_update_does_not_hang() -> None:
         sent.append(payload)
 
     for _ in range(20):
-        scheduler: EditScheduler[str] = EditScheduler(sender, EditPolicy(burst=1, per_minute=1))
+        scheduler: EditScheduler[str, str] = EditScheduler(
+            sender, EditPolicy(burst=1, per_minute=1)
+        )
         scheduler.update("T1", "a", "first")
         await asyncio.sleep(0.01)  # sent
         scheduler.update("T1", "a", "second")
@@ -273,3 +278,32 @@ async def test_closing_right_after_an_update_does_not_hang() -> None:
         scheduler.update("T1", "a", "third")  # wakes the lane ...
         await asyncio.wait_for(scheduler.aclose(), 2)  # ... and cancels it in the same tick
     assert sent == ["first"] * 20
+
+
+async def test_an_unchanged_edit_costs_no_token_and_keeps_the_interval_open() -> None:
+    loop = asyncio.get_running_loop()
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
+    waiter = loop.create_future()
+    lane.offer("a", "same", final=False, now=0, waiter=waiter)
+    send = lane.next(0)
+    assert isinstance(send, Send)
+    lane.unchanged("a")  # the sender found the message already shows it
+    assert waiter.done() and waiter.exception() is None
+    assert lane.tokens == POLICY.burst
+    lane.offer("a", "new", final=False, now=0.1)
+    assert [s.payload for s in drain(lane, 0.1)] == ["new"]  # no interval to wait out
+
+
+async def test_the_scheduler_settles_an_edit_its_sender_found_unchanged() -> None:
+    sent: list[str] = []
+
+    async def sender(key: Hashable, payload: str, final: bool) -> None:
+        if payload == "shown":
+            raise Unchanged()
+        sent.append(payload)
+
+    scheduler: EditScheduler[str, str] = EditScheduler(sender, POLICY)
+    await asyncio.wait_for(scheduler.finish("T", "a", "shown"), 5)
+    await asyncio.wait_for(scheduler.finish("T", "a", "final"), 5)
+    await scheduler.aclose()
+    assert sent == ["final"]

@@ -37,12 +37,10 @@ from bot.handinger import (
     StreamStalledError,
     TextDelta,
     UnprocessableEntityError,
-    Worker,
 )
 from bot.handinger.errors import FileTooLargeError
+from tests.handinger_helpers import KEY, RecordingSleep, download, fault, requests, until_done
 from tests.procs import ServerProcess, running
-
-KEY = "test-key"
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +55,6 @@ def control(emulator: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emulator.url, timeout=10) as http:
         http.post("/_emulator/reset").raise_for_status()
         yield http
-
-
-class RecordingSleep:
-    """Records the delays the retry loop asks for, and waits only a token amount."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-        await asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -85,28 +72,8 @@ async def client(
         yield c
 
 
-def requests(control: httpx.Client, method: str | None = None, path: str = "") -> list[Any]:
-    log: list[Any] = control.get("/_emulator/requests").json()
-    return [
-        r for r in log if (method is None or r["method"] == method) and r["path"].startswith(path)
-    ]
-
-
-def fault(control: httpx.Client, **spec: Any) -> None:
-    control.post("/_emulator/faults", json=spec).raise_for_status()
-
-
 def configure(control: httpx.Client, **config: Any) -> None:
     control.post("/_emulator/config", json=config).raise_for_status()
-
-
-async def until_done(client: HandingerClient, worker_id: str) -> Worker:
-    for _ in range(400):
-        worker = await client.get_worker(worker_id)
-        if not worker.is_running:
-            return worker
-        await asyncio.sleep(0.05)
-    raise AssertionError("worker never finished")
 
 
 async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
@@ -361,17 +328,16 @@ async def test_files_download_with_nested_paths(
     worker = await until_done(client, (await client.create_worker("report [[files=2]]")).id)
     by_name = {f.filename or f.url.rsplit("/", 1)[-1]: f for f in worker.files}
     nested = next(f for f in worker.files if "reports/q3/summary.md" in f.url)
-    data, media_type = await client.download_file(nested.url, max_bytes=1_000_000)
+    data, media_type = await download(client, nested.url, max_bytes=1_000_000)
     assert data and media_type == "text/markdown"
     png = next(f for f in worker.files if f.url.endswith("chart.png"))
-    blob, png_type = await client.download_file(png.url, max_bytes=1_000_000)
+    blob, png_type = await download(client, png.url, max_bytes=1_000_000)
     assert blob.startswith(b"\x89PNG") and png_type == "image/png"
     assert len(by_name) == 2
-    same, _ = await client.download_file(
-        client.file_url(worker.id, "reports/q3/summary.md"), max_bytes=1_000_000
-    )
+    absolute = str(client.base_url.join(f"api/workers/{worker.id}/files/reports/q3/summary.md"))
+    same, _ = await download(client, absolute, max_bytes=1_000_000)
     encoded = f"/api/workers/{worker.id}/files/reports%2Fq3%2Fsummary.md"
-    also, _ = await client.download_file(encoded, max_bytes=1_000_000)
+    also, _ = await download(client, encoded, max_bytes=1_000_000)
     assert same == data == also
     downloads = requests(control, "GET", f"/api/workers/{worker.id}/files/")
     assert downloads and all(r["authorization"] == "valid" for r in downloads)
@@ -381,8 +347,8 @@ async def test_file_size_cap(client: HandingerClient) -> None:
     worker = await until_done(client, (await client.create_worker("[[filesize=300000]]")).id)
     [big] = [f for f in worker.files if f.url.endswith("big.bin")]
     with pytest.raises(FileTooLargeError):
-        await client.download_file(big.url, max_bytes=100_000)
-    data, _ = await client.download_file(big.url, max_bytes=300_000)
+        await download(client, big.url, max_bytes=100_000)
+    data, _ = await download(client, big.url, max_bytes=300_000)
     assert len(data) == 300_000
 
 
@@ -402,7 +368,7 @@ async def test_size_cap_is_enforced_while_streaming() -> None:
     transport = httpx.MockTransport(handler)
     async with HandingerClient(KEY, "https://h.example", transport=transport) as client:
         with pytest.raises(FileTooLargeError):
-            await client.download_file("/api/workers/w/files/a.txt", max_bytes=10_000)
+            await download(client, "/api/workers/w/files/a.txt", max_bytes=10_000)
     assert pulled < 20 * 1024
 
 
@@ -413,9 +379,9 @@ async def test_key_only_goes_to_the_handinger_origin(
     [foreign] = [f for f in worker.files if "/_foreign/" in f.url]
     assert not client.is_handinger_url(foreign.url)
     with pytest.raises(ForeignOriginError):
-        await client.download_file(foreign.url, max_bytes=1000)
+        await download(client, foreign.url, max_bytes=1000)
     assert requests(control, path="/_foreign/") == []
-    data, _ = await client.download_file(foreign.url, max_bytes=1000, allow_foreign=True)
+    data, _ = await download(client, foreign.url, max_bytes=1000, allow_foreign=True)
     assert data
     hits = requests(control, path="/_foreign/")
     assert hits and all(r["authorization"] == "none" for r in hits)
@@ -428,7 +394,7 @@ async def test_relative_file_urls_resolve_against_the_base(client: HandingerClie
     [file] = worker.files
     assert file.url.startswith("/")
     assert client.is_handinger_url(file.url)
-    data, _ = await client.download_file(file.url, max_bytes=100_000)
+    data, _ = await download(client, file.url, max_bytes=100_000)
     assert data
 
 

@@ -719,7 +719,7 @@ def test_schedule_validation(http: httpx.Client, body: dict[str, Any], status: i
 def test_schedule_shapes_and_cancel(http: httpx.Client) -> None:
     wid = create(http, "shapes")["id"]
     path = f"/api/workers/{wid}/schedules"
-    whens = [
+    whens: list[dict[str, Any]] = [
         {"type": "scheduled", "date": "2030-05-01T08:00:00+00:00"},
         {"type": "delayed", "delayInSeconds": 90},
         {"type": "cron", "cron": "30 9 * * 1"},

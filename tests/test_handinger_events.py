@@ -36,12 +36,12 @@ def test_skips_empty_done_non_json_and_unknown_types() -> None:
 
 def test_ai_sdk_chunks() -> None:
     assert d({"type": "start", "messageId": "m1", "messageMetadata": {"workerId": "w1"}}) == [
-        Started(worker_id="w1", message_id="m1")
+        Started(worker_id="w1")
     ]
     assert d({"type": "text-delta", "id": "t", "delta": "Hel"}) == [TextDelta("Hel")]
     assert d({"type": "text-delta", "id": "t", "delta": ""}) == []
     [step] = d({"type": "tool-input-available", "toolCallId": "c", "toolName": "webSearch"})
-    assert step == StepProgress(label="web search", tool="webSearch")
+    assert step == StepProgress(label="web search")
     [source] = d({"type": "source-url", "sourceId": "s1", "url": "https://a.b/", "title": "A"})
     assert isinstance(source, SourceFound)
     assert (source.source.url, source.source.title) == ("https://a.b/", "A")
@@ -98,7 +98,7 @@ def test_responses_style_events() -> None:
             "type": "response.output_item.added",
             "item": {"type": "function_call", "name": "read_page"},
         }
-    ) == [StepProgress(label="read page", tool="read_page")]
+    ) == [StepProgress(label="read page")]
     assert d({"type": "response.output_item.added", "item": {"type": "message"}}) == []
     [fin] = d({"type": "response.completed", "response": {"usage": {"inputTokens": 5}}})
     assert isinstance(fin, Finished) and fin.usage is not None and fin.usage.input_tokens == 5

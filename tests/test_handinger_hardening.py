@@ -8,15 +8,16 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.core.problems import describe
+from bot.core.problems import diagnose
 from bot.handinger import (
     BadRequestError,
     ForeignOriginError,
     HandingerClient,
     InternalServerError,
 )
+from bot.slack.wording import problem_text
+from tests.handinger_helpers import KEY, RecordingSleep, download, fault, requests, until_done
 from tests.procs import ServerProcess, running
-from tests.test_handinger_client import KEY, RecordingSleep, fault, requests, until_done
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ async def test_a_redirect_off_the_handinger_origin_is_never_followed(
     target = f"{elsewhere}/_foreign/{worker_id}/notes.txt"
     fault(control, method="GET", path="/files/", action="redirect", location=target)
     with pytest.raises(ForeignOriginError) as refused:
-        await client.download_file(url, max_bytes=100_000)
+        await download(client, url, max_bytes=100_000)
     assert refused.value.url == target
     assert requests(control, path="/_foreign/") == []
 
@@ -72,7 +73,7 @@ async def test_a_redirect_within_the_origin_is_followed_with_the_key(
     worker_id, url = await published_file(client)
     path = f"/api/workers/{worker_id}/files/notes.txt"
     fault(control, method="GET", path="/files/", action="redirect", location=path)
-    data, _ = await client.download_file(url, max_bytes=100_000)
+    data, _ = await download(client, url, max_bytes=100_000)
     assert data.startswith(b"# notes.txt")
     hops = requests(control, "GET", path)
     assert [r["authorization"] for r in hops] == ["valid", "valid"]
@@ -85,13 +86,13 @@ async def test_only_a_retried_request_is_said_to_be_retried(
     with pytest.raises(InternalServerError) as once:
         await client.create_worker("never doubled")  # a create is not repeated after a 500
     assert once.value.attempts == 1
-    assert "(500)" in describe(once.value) and "retrying" not in describe(once.value)
+    assert "(500)" in _describe(once.value) and "retrying" not in _describe(once.value)
 
     fault(control, status=503, count=3, method="POST", path="^/api/workers$")
     with pytest.raises(InternalServerError) as thrice:
         await client.create_worker("refused three times")
     assert thrice.value.attempts == 3
-    assert "after retrying" in describe(thrice.value)
+    assert "after retrying" in _describe(thrice.value)
 
 
 async def test_secrets_in_an_error_body_never_reach_an_explanation(
@@ -105,7 +106,7 @@ async def test_secrets_in_an_error_body_never_reach_an_explanation(
     fault(control, status=400, method="POST", error=said)
     with pytest.raises(BadRequestError) as refused:
         await client.create_worker("x")
-    shown = describe(refused.value)
+    shown = _describe(refused.value)
     assert "Handinger refused the request (400)." in shown
     for secret in secrets:
         assert secret not in shown and secret not in str(refused.value)
@@ -129,3 +130,7 @@ async def test_a_patient_read_outlasts_a_burst_of_server_errors(
         await client.get_worker(worker.id, patient=True)
     assert client.patience <= sum(sleeps.delays) <= client.patience + 8  # bounded
     assert gave_up.value.attempts == len(sleeps.delays) + 1 > 3
+
+
+def _describe(error: BaseException) -> str:
+    return problem_text(diagnose(error))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -235,7 +236,10 @@ def test_cli_prints_the_manifest(capsys: pytest.CaptureFixture[str]) -> None:
 
 # ---- validity for Slack -----------------------------------------------------------------------
 
-VARIANTS = {"manifest.yml": load_manifest, "http mode": lambda: build_manifest(HTTP_URL)}
+VARIANTS: dict[str, Callable[[], dict[str, Any]]] = {
+    "manifest.yml": load_manifest,
+    "http mode": lambda: build_manifest(HTTP_URL),
+}
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

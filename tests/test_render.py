@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.core.views import RunView
+from bot.core.views import DigestHeading, RunView
 from bot.handinger.models import Costs, Source, Usage
 from bot.slack.markdown import markdown_to_mrkdwn
 from bot.slack.mrkdwn import (
@@ -144,10 +144,10 @@ def test_hostile_text_never_becomes_live_anywhere(hostile: str) -> None:
         text=f"# {hostile}\n\n{hostile}, **{hostile}**, `{hostile}`\n> {hostile}\n- {hostile}",
         sources=(Source(url="https://ok.example/a", title=f"title {hostile}"),),
         step=f"step {hostile}",
-        notice=f"notice {hostile}",
+        waiting=True,
         worker_id=f"w{hostile}",
         budget=f"b{hostile}",
-        header=f"h{hostile}",
+        digest=DigestHeading(f"h{hostile}", late=True),
     )
     rendered = [
         render_progress(view(**{**_fields(v), "state": "working"})),
@@ -338,9 +338,12 @@ def test_progress_root_card_layout() -> None:
 
 
 def test_progress_queued_followup_and_thinking() -> None:
-    msg = render_progress(view(state="queued", is_followup=True, notice="waiting for turn 2"))
+    msg = render_progress(view(state="queued", is_followup=True, waiting=True))
     assert_valid(msg)
-    assert msg.blocks[0]["elements"][0]["text"] == ":clock3: Queued · waiting for turn 2"
+    assert (
+        msg.blocks[0]["elements"][0]["text"]
+        == ":clock3: Queued · waiting for the worker's current turn"
+    )
     assert "asked" not in json.dumps(msg.blocks) and "do it" not in json.dumps(msg.blocks)
     working = render_progress(view(state="working", is_followup=True))
     assert working.blocks[-1]["elements"][0]["text"] == "_Thinking…_"

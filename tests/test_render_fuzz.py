@@ -19,17 +19,25 @@ from typing import Any
 
 import pytest
 
-from bot.core import problems
+from bot.budgets import BUDGETS
 from bot.core.files import human_size, safe_filename
-from bot.core.schedules import confirmation
-from bot.core.views import RunState, RunView
-from bot.handinger.models import BUDGETS, Costs, IntervalWhen, Source, Usage
+from bot.core.ports import ScheduleMade, ScheduleNotMade
+from bot.core.problems import diagnose
+from bot.core.views import DigestHeading, RunState, RunView
+from bot.handinger.errors import APIStatusError
+from bot.handinger.models import Costs, IntervalWhen, Source, Usage
 from bot.sandbox.slack.errors import ApiError
 from bot.sandbox.slack.validate import check_blocks, check_text
 from bot.sandbox.slack.view_schema import view_problems
 from bot.slack.commands import CommandError, parse_command
 from bot.slack.mrkdwn import escape
-from bot.slack.refused import ARCHIVED, ARCHIVED_MEANWHILE, CANNOT_POST, NOT_IN_PRIVATE
+from bot.slack.refused import (
+    ARCHIVED,
+    ARCHIVED_MEANWHILE,
+    CANNOT_POST,
+    DIRECT_MESSAGE,
+    NOT_IN_PRIVATE,
+)
 from bot.slack.render import (
     SlackMessage,
     StatusRow,
@@ -40,6 +48,7 @@ from bot.slack.render import (
     render_status,
 )
 from bot.slack.schedule_views import render_schedule_list, schedule_modal
+from bot.slack.wording import notice_text, problem_text
 from bot.store import Schedule
 
 SEEDS = range(40)
@@ -189,9 +198,9 @@ class Maker:
             worker_id=rng.choice([None, "wrk_" + "a" * rng.randint(1, 400) + "`"]),
             budget=rng.choice([*BUDGETS, "<!here>" * 40]),
             error=self.line(rng.randint(1, 1000)) if state == "failed" else None,
-            notice=self.line(rng.randint(0, 300)) or None,
-            header=None,
-            extra={self.line(2): self.line(rng.randint(1, 300)) for _ in range(rng.randint(0, 5))},
+            # drawn as the free-text notice it replaced was, so each seed makes the same run
+            waiting=bool(self.line(rng.randint(0, 300))),
+            digest=None,
         )
         for name, value in changes.items():
             view = _replace(view, name, value)
@@ -249,8 +258,8 @@ def run_messages(make: Maker) -> list[tuple[str, SlackMessage]]:
             if final.attachment is not None:
                 name, content = final.attachment
                 assert content == view.text and name.endswith(".md")
-    header = "📅 Scheduled digest · " + make.line(make.rng.randint(1, 300))
-    digest = render_final(make.view("completed", header=header, is_followup=False))
+    heading = DigestHeading(make.line(make.rng.randint(1, 300)), late=make.rng.random() < 0.5)
+    digest = render_final(make.view("completed", digest=heading, is_followup=False))
     out.append(("digest", digest.card))
     out += [(f"digest continuation {i}", m) for i, m in enumerate(digest.continuations, 1)]
     return out
@@ -272,15 +281,16 @@ def notices(make: Maker) -> list[tuple[str, SlackMessage]]:
     ]
     out = [("file notice", render_notice(line)) for line in lines]
     when = IntervalWhen(interval_seconds=rng.choice([60, 3600, 86_400 * 30]))
+    refused = APIStatusError(400, make.line(rng.randint(1, 500)))
     told = [
-        confirmation(make.schedule(), when, time.time()),
-        problems.describe(RuntimeError(make.line(50))),
-        "The schedule could not be created: " + make.line(rng.randint(1, 500)),
+        notice_text(ScheduleMade(make.schedule(), when, time.time())),
+        problem_text(diagnose(RuntimeError(make.line(50)))),
+        notice_text(ScheduleNotMade(diagnose(refused))),
     ]
     out += [("ephemeral", render_notice(escape(text), trusted=True)) for text in told]
     out += [
         ("ephemeral", render_notice(text, trusted=True))
-        for text in (NOT_IN_PRIVATE, CANNOT_POST, ARCHIVED, ARCHIVED_MEANWHILE)
+        for text in (NOT_IN_PRIVATE, CANNOT_POST, DIRECT_MESSAGE, ARCHIVED, ARCHIVED_MEANWHILE)
     ]
     parsed = parse_command(make.instruction())
     if isinstance(parsed, CommandError):

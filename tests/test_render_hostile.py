@@ -9,7 +9,7 @@ import pytest
 
 from bot.core.files import file_title
 from bot.core.text import visible_line
-from bot.core.views import RunView
+from bot.core.views import DigestHeading, RunView
 from bot.handinger.models import Source
 from bot.slack.links import link, names_other_host
 from bot.slack.markdown import markdown_to_mrkdwn
@@ -51,9 +51,8 @@ def rendered(text: str, rng: random.Random) -> list[SlackMessage]:
         sources=(Source(url=url, title=text[:300]), Source(url="https://ok.example", title=text)),
         worker_id=text[:50],
         budget=text[:20],
-        notice=text[:200],
-        header=text[:300],
-        extra={text[:30]: text[:30]},
+        waiting=True,
+        digest=DigestHeading(text[:300]),
     )
     final = render_final(base)
     failed = render_final(RunView(**{**_fields(base), "state": "failed", "error": text}))

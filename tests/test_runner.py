@@ -13,10 +13,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.core.ports import Mark
+from bot.core.ports import Mark, Notice
 from bot.core.runner import Runner, RunnerPolicy
 from bot.core.views import RunView
 from bot.handinger import HandingerClient
+from bot.slack.wording import failure_text
 from bot.store import Run, Store
 from tests.procs import ServerProcess, running
 
@@ -32,6 +33,7 @@ class RecordingSurface:
         self.progress_views: dict[int, list[RunView]] = {}
         self.finals: dict[int, list[RunView]] = {}
         self.marks: list[tuple[str | None, Mark]] = []
+        self.told: list[Notice] = []
 
     async def open(self, run: Run, view: RunView) -> str:
         self.opened.append(run.id)
@@ -49,6 +51,9 @@ class RecordingSurface:
 
     async def mark(self, run: Run, mark: Mark) -> None:
         self.marks.append((run.trigger_ts, mark))
+
+    async def tell(self, run: Run, notice: Notice) -> None:
+        self.told.append(notice)
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +167,8 @@ async def test_continuing_a_deleted_worker_says_so(
     assert run is not None
     await asyncio.wait_for(runner.wait_idle(), 20)
     [final] = surface.finals[run.id]
-    assert final.state == "failed" and final.error and "no longer exists" in final.error
+    assert final.state == "failed" and final.error
+    assert "no longer exists" in failure_text(final.error)
     assert ("5.6", "failed") in surface.marks
 
 

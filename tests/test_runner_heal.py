@@ -14,10 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.core.ports import Mark, NotShown
+from bot.core.ports import Mark, Notice, NotShown
 from bot.core.runner import Runner, RunnerPolicy
 from bot.core.views import RunView
 from bot.handinger import HandingerClient
+from bot.slack.wording import failure_text
 from bot.store import Run, Store
 from tests.procs import ServerProcess, running
 
@@ -53,7 +54,7 @@ class FlakySurface:
     async def mark(self, run: Run, mark: Mark) -> None:
         pass
 
-    async def tell(self, run: Run, text: str) -> None:
+    async def tell(self, run: Run, notice: Notice) -> None:
         pass
 
 
@@ -142,7 +143,8 @@ async def test_a_final_read_that_kept_failing_is_healed_from_handinger(
     await eventually(lambda: len(surface.shown) == 2, "the healed message")
     failed, healed = surface.shown
     assert failed.state == "failed" and failed.error is not None
-    assert "will show the result" in failed.error and "(500)" in failed.error
+    shown = failure_text(failed.error)
+    assert "will show the result" in shown and "(500)" in shown
     stored = runner.store.get_run(run.id)
     worker = await handinger.get_worker(stored.worker_id or "")
     assert healed.state == "completed" and healed.text == worker.text

@@ -13,6 +13,7 @@ import pytest
 
 from bot.core.resume import KEY_LIFETIME
 from bot.handinger import HandingerClient, Worker
+from bot.slack.wording import failure_text
 from bot.store import Run, Store
 from tests.test_runner import RecordingSurface, emulator, handinger, make_runner
 
@@ -134,7 +135,8 @@ async def test_a_create_that_cannot_be_resent_safely_is_abandoned_with_a_word(
     await runner.recover()
     await asyncio.wait_for(runner.wait_idle(), 20)
     [final] = surface.finals[run.id]
-    assert final.state == "failed" and final.error and "send the instruction again" in final.error
+    assert final.state == "failed" and final.error
+    assert "send the instruction again" in failure_text(final.error)
     assert httpx.get(str(handinger.base_url) + "_emulator/requests").json() == []
 
 

@@ -17,7 +17,7 @@ from bot.slack.installations import InstallationStore, installed_bots
 from bot.slack.publisher import SlackSurface
 from bot.store import Store
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import emulator
+from tests.slack_emulator import emulator
 
 BASE = "https://slack.example/api/"
 

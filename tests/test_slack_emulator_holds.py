@@ -11,7 +11,7 @@ import pytest
 from slack_sdk import WebClient
 
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import BOT_TOKEN, Control, emulator
+from tests.slack_emulator import BOT_TOKEN, Control, emulator
 
 METADATA = {"event_type": "handinger_run", "event_payload": {"run_id": 7, "ref": "abc"}}
 

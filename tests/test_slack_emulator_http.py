@@ -13,8 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_socket import Seen, make_app
-from tests.test_slack_emulator_support import (
+from tests.slack_emulator import (
     BOT_TOKEN,
     SECRET,
     AsyncControl,
@@ -22,6 +21,7 @@ from tests.test_slack_emulator_support import (
     emulator,
     eventually,
 )
+from tests.test_slack_emulator_socket import Seen, make_app
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import BOT_TOKEN, Control, emulator
+from tests.slack_emulator import BOT_TOKEN, Control, emulator
 
 CLIENT_ID = "1000000001.2000000001"
 CLIENT_SECRET = "emulator-client-secret"

@@ -18,7 +18,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import (
+from tests.slack_emulator import (
     APP_TOKEN,
     BOT_TOKEN,
     SECRET,
@@ -95,10 +95,10 @@ def make_app(url: str) -> tuple[AsyncApp, Seen]:
 async def bolt(server: ServerProcess, ctl: AsyncControl) -> AsyncIterator[Seen]:
     app, seen = make_app(server.url)
     handler = AsyncSocketModeHandler(app, APP_TOKEN)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     await ctl.get("/_emulator/connections", min=1, timeout=10)
     yield seen
-    await handler.close_async()
+    await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 async def all_acked(ctl: AsyncControl) -> bool:
@@ -233,7 +233,7 @@ async def test_unacked_events_are_redelivered(server: ServerProcess, ctl: AsyncC
             await sm.send_socket_mode_response(SocketModeResponse(request.envelope_id))
 
     client.socket_mode_request_listeners.append(listener)
-    await client.connect()
+    await client.connect()  # type: ignore[no-untyped-call]
     try:
         await ctl.get("/_emulator/connections", min=1, timeout=10)
         await ctl.post("/_emulator/messages", {"channel": "G0001", "user": "U0001", "text": "hi"})
@@ -245,7 +245,7 @@ async def test_unacked_events_are_redelivered(server: ServerProcess, ctl: AsyncC
             (1, True, None),
         ]
     finally:
-        await client.close()
+        await client.close()  # type: ignore[no-untyped-call]
 
 
 async def test_keepalive_ping_pong(server: ServerProcess, ctl: AsyncControl) -> None:
@@ -254,7 +254,7 @@ async def test_keepalive_ping_pong(server: ServerProcess, ctl: AsyncControl) -> 
         web_client=AsyncWebClient(base_url=server.url + "/api/"),
         ping_interval=0.1,
     )
-    await client.connect()
+    await client.connect()  # type: ignore[no-untyped-call]
     try:
         started = time.time()
 
@@ -266,7 +266,7 @@ async def test_keepalive_ping_pong(server: ServerProcess, ctl: AsyncControl) -> 
         assert await client.is_connected()
         assert len((await ctl.get("/_emulator/connections"))["connections"]) == 1
     finally:
-        await client.close()
+        await client.close()  # type: ignore[no-untyped-call]
 
 
 async def test_click_on_an_ephemeral_message(
@@ -350,7 +350,7 @@ async def test_cut_connection_is_noticed_and_replaced(
         web_client=AsyncWebClient(base_url=server.url + "/api/"),
         ping_interval=0.1,
     )
-    await client.connect()
+    await client.connect()  # type: ignore[no-untyped-call]
     try:
         await ctl.get("/_emulator/connections", min=1, timeout=10)
         cut = await ctl.post("/_emulator/disconnect", {"drop": "reset"})
@@ -362,4 +362,4 @@ async def test_cut_connection_is_noticed_and_replaced(
 
         await eventually(replaced, what="a new connection after a TCP reset")
     finally:
-        await client.close()
+        await client.close()  # type: ignore[no-untyped-call]

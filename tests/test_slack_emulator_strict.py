@@ -18,7 +18,7 @@ from bot.sandbox.slack.errors import ApiError
 from bot.sandbox.slack.validate import check_blocks
 from bot.sandbox.slack.view_schema import view_problems
 from tests.procs import ROOT, ServerProcess
-from tests.test_slack_emulator_support import BOT_TOKEN, Control, emulator
+from tests.slack_emulator import BOT_TOKEN, Control, emulator
 
 
 def section(text: str, **more: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.procs import ServerProcess
-from tests.test_slack_emulator_support import APP_TOKEN, BOT_TOKEN, Control, emulator
+from tests.slack_emulator import APP_TOKEN, BOT_TOKEN, Control, emulator
 
 # Some tests post blocks without fallback text on purpose; slack_sdk warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:The top-level `text` argument:UserWarning")
@@ -321,6 +321,17 @@ def test_faults_and_call_log_redaction(client: WebClient, control: Control) -> N
         assert BOT_TOKEN not in str(call["args"])
         assert {"time", "method", "args", "ok", "error", "status"} <= call.keys()
     assert [c["status"] for c in control.calls(method="chat.postMessage")] == [500, 200]
+
+
+def test_a_performed_fault_acts_then_fails(client: WebClient, control: Control) -> None:
+    """Slack may post a message and still answer 500: the app cannot tell that it did."""
+    fault = {"method": "chat.postMessage", "status": 500, "performed": True}
+    control.post("/_emulator/faults", fault)
+    assert error_of(lambda: client.chat_postMessage(channel="C0001", text="once"))["error"] == (
+        "internal_error"
+    )
+    assert [m["text"] for m in control.messages()] == ["once"]
+    assert [c["status"] for c in control.calls(method="chat.postMessage")] == [500]
 
 
 def test_extra_workspaces(server: ServerProcess, control: Control) -> None:

@@ -4,6 +4,7 @@ including for runs recorded by a version from before (migration 4)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -37,8 +38,13 @@ def test_in_flight_runs_of_an_older_version_count_as_maybe_sent(tmp_path: Path) 
     db.table("schema_version").insert({"version": 3})
     for migration in MIGRATIONS[:3]:
         migration(db)
-    base = {"team_id": "T1", "channel_id": "C1", "budget": "standard", "user_id": "U1"}
-    rows = {
+    base: dict[str, Any] = {
+        "team_id": "T1",
+        "channel_id": "C1",
+        "budget": "standard",
+        "user_id": "U1",
+    }
+    rows: dict[str, dict[str, Any]] = {
         "new, no worker": {"kind": "new", "status": "starting"},
         "continue, sent": {"kind": "continue", "status": "starting", "messages_before": 2},
         "continue, queued": {"kind": "continue", "status": "queued"},

@@ -10,6 +10,7 @@ from bot.core.when import ParsedSchedule, WhenError, parse_schedule
 from bot.core.when_gaps import shortest_gap
 from bot.core.when_times import describe_cron, describe_when, next_runs
 from bot.handinger.models import CronWhen, DelayedWhen, IntervalWhen, ScheduledWhen, When
+from bot.slack.when_wording import when_error_text
 
 NOW = datetime(2026, 11, 28, 15, 0, tzinfo=UTC)  # a Saturday afternoon
 
@@ -29,7 +30,7 @@ def ok(text: str, tz: str | None = None, now: datetime = NOW) -> ParsedSchedule:
 def error(text: str, tz: str | None = None, now: datetime = NOW) -> str:
     result = parse_schedule(text, now, tz)
     assert isinstance(result, WhenError), result
-    return result.message
+    return when_error_text(result)
 
 
 # ---- intervals and delays -------------------------------------------------------------------
@@ -62,13 +63,12 @@ def test_every(text: str, seconds: int, description: str) -> None:
     assert parsed.instruction == "check the news"
     assert parsed.description == description
     step = timedelta(seconds=seconds)
-    assert parsed.next_runs == [NOW + step, NOW + 2 * step, NOW + 3 * step]
-    assert parsed.timezone_note is None
+    assert next_runs(parsed.when, NOW) == [NOW + step, NOW + 2 * step, NOW + 3 * step]
 
 
 def test_every_30m_next_runs_exactly() -> None:
     parsed = ok("every 30m summarise #news", tz="Europe/Madrid")
-    assert parsed.next_runs == [
+    assert next_runs(parsed.when, NOW) == [
         at(2026, 11, 28, 15, 30),
         at(2026, 11, 28, 16),
         at(2026, 11, 28, 16, 30),
@@ -115,13 +115,7 @@ def test_in(text: str, seconds: int, description: str, run: datetime) -> None:
     assert parsed.when == DelayedWhen(delay_in_seconds=seconds)
     assert parsed.instruction == "remind me"
     assert parsed.description == description
-    assert parsed.next_runs == [run]
-    assert parsed.timezone_note is None
-
-
-def test_in_with_a_timezone_notes_the_local_time() -> None:
-    parsed = ok("in 45m remind me", tz="Europe/Madrid")
-    assert parsed.timezone_note == "16:45 Europe/Madrid (15:45 UTC)"
+    assert next_runs(parsed.when, NOW) == [run]
 
 
 # ---- at ---------------------------------------------------------------------------------------
@@ -136,15 +130,13 @@ def test_at_date_time_in_utc() -> None:
     }
     assert parsed.instruction == "send the report"
     assert parsed.description == "once, at 2026-12-01 09:00 UTC"
-    assert parsed.next_runs == [at(2026, 12, 1, 9)]
-    assert parsed.timezone_note == "times are in UTC"
+    assert next_runs(parsed.when, NOW) == [at(2026, 12, 1, 9)]
 
 
 def test_at_date_time_in_the_users_zone() -> None:
     parsed = ok("at 2026-12-01 09:00 send the report", tz="Europe/Madrid")
     assert parsed.when == ScheduledWhen(date=at(2026, 12, 1, 8))
     assert parsed.description == "once, at 2026-12-01 09:00 Europe/Madrid (08:00 UTC)"
-    assert parsed.timezone_note == "09:00 Europe/Madrid (08:00 UTC)"
 
 
 def test_at_iso_t_separator() -> None:
@@ -157,7 +149,6 @@ def test_at_across_dst_uses_the_offset_of_that_day() -> None:
     summer = ok("at 2027-03-29 09:00 go", tz="Europe/Madrid")
     assert winter.when == ScheduledWhen(date=at(2027, 3, 27, 8))
     assert summer.when == ScheduledWhen(date=at(2027, 3, 29, 7))
-    assert summer.timezone_note == "09:00 Europe/Madrid (07:00 UTC)"
 
 
 def test_at_tomorrow_the_night_before_a_dst_change() -> None:
@@ -180,7 +171,6 @@ def test_at_an_ambiguous_time_takes_the_first_one() -> None:
 def test_at_a_local_time_whose_utc_date_differs() -> None:
     parsed = ok("at 2026-12-01 00:30 go", tz="Europe/Madrid")
     assert parsed.when == ScheduledWhen(date=at(2026, 11, 30, 23, 30))
-    assert parsed.timezone_note == "00:30 Europe/Madrid (2026-11-30 23:30 UTC)"
 
 
 @pytest.mark.parametrize(
@@ -202,21 +192,19 @@ def test_at_a_local_time_whose_utc_date_differs() -> None:
 def test_at_time_means_the_next_such_time(text: str, tz: str | None, expected: datetime) -> None:
     parsed = ok(text, tz=tz)
     assert parsed.when == ScheduledWhen(date=expected)
-    assert parsed.next_runs == [expected]
+    assert next_runs(parsed.when, NOW) == [expected]
     assert parsed.instruction == "go"
 
 
 def test_at_with_explicit_utc_says_utc() -> None:
     parsed = ok("at 09:00 UTC go", tz="Europe/Madrid")
     assert parsed.description == "once, at 2026-11-29 09:00 UTC"
-    assert parsed.timezone_note == "times are in UTC"
 
 
 def test_at_with_a_utc_profile_or_an_unknown_zone_is_utc() -> None:
     assert ok("at 16:00 go", tz="UTC").when == ScheduledWhen(date=at(2026, 11, 28, 16))
     unknown = ok("at 16:00 go", tz="Mars/Olympus_Mons")
     assert unknown.when == ScheduledWhen(date=at(2026, 11, 28, 16))
-    assert unknown.timezone_note == "times are in UTC"
 
 
 # ---- cron shortcuts and cron ------------------------------------------------------------------
@@ -280,22 +268,12 @@ def test_cron_shortcuts(text: str, cron: str, description: str, runs: list[datet
     assert parsed.when == CronWhen(cron=cron)
     assert parsed.instruction == "digest"
     assert parsed.description == description
-    assert parsed.next_runs == runs
-    assert parsed.timezone_note == "times are in UTC"
+    assert next_runs(parsed.when, NOW) == runs
 
 
-def test_cron_shortcut_times_stay_utc_and_the_note_explains() -> None:
+def test_cron_shortcut_times_stay_utc() -> None:
     parsed = ok("daily 09:00 digest", tz="Europe/Madrid")
     assert parsed.when == CronWhen(cron="0 9 * * *")  # not converted from Madrid time
-    assert (
-        parsed.timezone_note == "cron times are in UTC (09:00 UTC is 10:00 in Europe/Madrid today)"
-    )
-    tokyo = ok("weekly sun 23:30 digest", tz="Asia/Tokyo")
-    assert tokyo.timezone_note == (
-        "cron times are in UTC (23:30 UTC is 08:30 the next day in Asia/Tokyo today)"
-    )
-    hourly = ok("hourly digest", tz="Asia/Kolkata")
-    assert hourly.timezone_note == "cron times are in UTC (Asia/Kolkata is now UTC+0530)"
 
 
 @pytest.mark.parametrize(
@@ -313,7 +291,11 @@ def test_cron_forms(text: str) -> None:
     assert parsed.when == CronWhen(cron="0 9 * * 1-5")
     assert parsed.instruction == "digest"
     assert parsed.description == "every weekday at 09:00 UTC"
-    assert parsed.next_runs == [at(2026, 11, 30, 9), at(2026, 12, 1, 9), at(2026, 12, 2, 9)]
+    assert next_runs(parsed.when, NOW) == [
+        at(2026, 11, 30, 9),
+        at(2026, 12, 1, 9),
+        at(2026, 12, 2, 9),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -345,12 +327,7 @@ def test_cron_general(expression: str, description: str, runs: list[datetime]) -
     parsed = ok(f'cron "{expression}" digest')
     assert parsed.when == CronWhen(cron=expression)
     assert parsed.description == description
-    assert parsed.next_runs == runs
-
-
-def test_cron_note_with_a_zone_and_no_fixed_time() -> None:
-    parsed = ok('cron "*/15 * * * *" digest', tz="Europe/Madrid")
-    assert parsed.timezone_note == "cron times are in UTC (Europe/Madrid is now UTC+0100)"
+    assert next_runs(parsed.when, NOW) == runs
 
 
 # ---- errors -----------------------------------------------------------------------------------
@@ -628,10 +605,11 @@ def test_shortest_gap_between_runs(when: When, gap: timedelta | None) -> None:
 def test_repeating_schedules_under_the_minimum_are_refused(text: str, runs: str) -> None:
     result = parse_schedule(text, NOW, None, FIFTEEN)
     assert isinstance(result, WhenError), result
-    assert runs in result.message
-    assert "at least 15 minutes apart" in result.message
-    assert "`every 15m`" in result.message
-    assert "`HANDINGER_MIN_SCHEDULE_INTERVAL`" in result.message
+    message = when_error_text(result)
+    assert runs in message
+    assert "at least 15 minutes apart" in message
+    assert "`every 15m`" in message
+    assert "`HANDINGER_MIN_SCHEDULE_INTERVAL`" in message
 
 
 @pytest.mark.parametrize(
@@ -645,9 +623,21 @@ def test_schedules_at_or_over_the_minimum_and_one_shots_pass(text: str) -> None:
 def test_a_month_end_gap_counts_not_just_the_first() -> None:
     two_hours = timedelta(hours=2)
     result = parse_schedule('cron "0 0,23 1,31 * *" x', NOW, None, two_hours)
-    assert isinstance(result, WhenError) and "1 hour apart" in result.message
-    assert "at least 2 hours apart" in result.message and "`every 2h`" in result.message
+    assert isinstance(result, WhenError)
+    message = when_error_text(result)
+    assert "1 hour apart" in message
+    assert "at least 2 hours apart" in message and "`every 2h`" in message
 
 
 def test_no_minimum_allows_any_interval() -> None:
     assert ok("every 1s x").when == IntervalWhen(interval_seconds=1)
+
+
+def test_every_refusal_has_its_wording() -> None:
+    """The parser answers data; each kind of refusal must read as a sentence in Slack."""
+    from typing import get_args
+
+    from bot.core.when import WhenProblem
+    from bot.slack import when_wording
+
+    assert set(when_wording._WORDING) == set(get_args(WhenProblem))

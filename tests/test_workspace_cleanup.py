@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Hashable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -16,16 +16,20 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.core.edits import EditPolicy, EditScheduler, EditsDropped
-from bot.core.ports import Mark
+from bot.config import Settings
+from bot.core.ports import Mark, Notice
 from bot.core.runner import Runner
 from bot.core.schedules import create_schedule
+from bot.core.service import Service
 from bot.core.views import RunView
 from bot.core.workspaces import UNINSTALLED, WorkspaceCleanup
 from bot.handinger import HandingerClient
 from bot.handinger.models import IntervalWhen
+from bot.slack.app import register
+from bot.slack.edit_lane import EditPolicy
+from bot.slack.edit_scheduler import EditScheduler, EditsDropped
 from bot.slack.installations import InstallationStore
-from bot.slack.listeners import lifecycle
+from bot.slack.listeners import deps
 from bot.store import Run, Store
 from tests.procs import ServerProcess, running
 from tests.test_runner import FAST, KEY
@@ -58,7 +62,7 @@ class Surface:
     async def mark(self, run: Run, mark: Mark) -> None:
         self._note(f"mark:{mark}", run)
 
-    async def tell(self, run: Run, text: str) -> None:
+    async def tell(self, run: Run, notice: Notice) -> None:
         self._note("tell", run)
 
     def forget_workspace(self, team_id: str) -> None:
@@ -201,7 +205,9 @@ async def test_dropping_a_workspace_fails_its_waiting_edits_and_spares_the_other
             await release.wait()
         sent.append((key, payload))
 
-    edits: EditScheduler[str] = EditScheduler(sender, EditPolicy(interval=0.01, max_in_flight=1))
+    edits: EditScheduler[str, str] = EditScheduler(
+        sender, EditPolicy(interval=0.01, max_in_flight=1)
+    )
     in_flight = asyncio.create_task(edits.finish("T1", "slow-1", "final"))
     pending = asyncio.create_task(edits.finish("T1", "slow-2", "final"))
     await asyncio.sleep(0.05)
@@ -258,7 +264,10 @@ async def test_revocation_events_delete_the_installation_and_clean_up(tmp_path: 
     app = AsyncApp(
         token="xoxb-unused", request_verification_enabled=False, process_before_response=True
     )
-    lifecycle.register(app, store, on_gone)
+    # The lifecycle listeners use only the installation store and `gone`.
+    unused = deps.Deps(cast(Service, None), cast(Settings, None), store, on_gone)
+    deps.install(app, unused)
+    register(app)
 
     users_only = {"type": "tokens_revoked", "tokens": {"oauth": ["U1"], "bot": []}}
     assert (await app.async_dispatch(event(users_only))).status == 200

@@ -12,33 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Protocol
 
 from ..handinger.history import PastTurn, past_turns
 from ..handinger.models import Worker
 from ..store import Run, Schedule, Store
 from .files import FileDelivery
-from .ports import Undeliverable
+from .outcome import cost_record, recorded_cost
+from .ports import DigestSurface, Undeliverable
 from .progress import TurnProgress
-from .views import RunView, build_view
+from .views import DigestHeading, RunView, build_view
 
 log = logging.getLogger(__name__)
-
-
-class DigestSurface(Protocol):
-    async def publish(self, run: Run, view: RunView) -> str:
-        """Post a finished message at the top of the run's channel; return its id
-        (`Undeliverable` if the channel cannot take it)."""
-        ...
-
-    async def find(self, run: Run) -> str | None:
-        """The run's message if an earlier process published it without recording it."""
-        ...
-
-
-def digest_header(schedule: Schedule, *, late: bool) -> str:
-    note = " · posted late: it ran while the app was offline" if late else ""
-    return f"📅 Scheduled digest · {schedule.description}{note}"
 
 
 class Digests:
@@ -134,21 +118,7 @@ class Digests:
     ) -> None:
         """Publish the digest; when `recovering`, first look for one an earlier process
         published but stopped before recording (`find`), so a restart never posts it twice."""
-        progress = TurnProgress(worker_id=worker.id, text=turn.text)
-        progress.sources.extend(turn.sources)
-        progress.files.extend(turn.files)
-        # The latest turn is what the worker reports now: its text, usage and costs are exact.
-        shown_worker = worker if latest and worker.text == turn.text else None
-        failure = worker.error_message if shown_worker is not None else None
-        view = build_view(
-            run,
-            progress,
-            "failed" if failure else "completed",
-            _duration(worker) if shown_worker is not None else 0.0,
-            worker=shown_worker,
-            error=failure,
-        )
-        view = _with_header(view, digest_header(schedule, late=late), turn)
+        view = self._view(run, worker, turn, schedule, late=late, latest=latest)
         ts = await self.surface.find(run) if recovering else None
         if ts is None:
             try:
@@ -169,6 +139,53 @@ class Digests:
                 log.exception("digest run %d: file delivery failed", run.id)
         self.store.update_run(run.id, files_done=1)
 
+    def _view(
+        self,
+        run: Run,
+        worker: Worker,
+        turn: PastTurn,
+        schedule: Schedule,
+        *,
+        late: bool,
+        latest: bool,
+    ) -> RunView:
+        progress = TurnProgress(worker_id=worker.id, text=turn.text)
+        progress.sources.extend(turn.sources)
+        progress.files.extend(turn.files)
+        # The latest turn is what the worker reports now: its text, usage and costs are exact;
+        # once later turns ran, what it cost is known only as recorded then.
+        shown_worker = worker if latest and worker.text == turn.text else None
+        failure = worker.error_message if shown_worker is not None else None
+        costs = None
+        if shown_worker is not None:
+            self.store.update_run(run.id, **cost_record(shown_worker))
+        else:
+            progress.usage, costs = recorded_cost(run)
+        view = build_view(
+            run,
+            progress,
+            "failed" if failure else "completed",
+            _duration(worker) if shown_worker is not None else 0.0,
+            worker=shown_worker,
+            error=failure,
+            costs=costs,
+        )
+        return _with_heading(view, DigestHeading(schedule.description, late), turn)
+
+    def redrawn(self, run: Run, worker: Worker) -> RunView | None:
+        """A posted digest as Handinger has its turn now (the card's Refresh): that turn, not
+        the worker's latest. None when the digest, its schedule or its turn is not known."""
+        claim = self.store.digest_of(run.id)
+        if claim is None:
+            return None
+        schedule_id, index, late = claim
+        schedule = self.store.get_schedule(schedule_id)
+        turns = past_turns(worker, since=index)
+        if schedule is None or not turns or turns[0].index != index:
+            return None
+        latest = len(turns) == 1 and not worker.is_running
+        return self._view(run, worker, turns[0], schedule, late=late, latest=latest)
+
 
 def _duration(worker: Worker) -> float:
     if worker.usage is not None and worker.usage.duration_ms is not None:
@@ -176,6 +193,6 @@ def _duration(worker: Worker) -> float:
     return 0.0
 
 
-def _with_header(view: RunView, header: str, turn: PastTurn) -> RunView:
+def _with_heading(view: RunView, heading: DigestHeading, turn: PastTurn) -> RunView:
     sources = view.sources or turn.sources
-    return replace(view, header=header, sources=sources, is_followup=False)
+    return replace(view, digest=heading, sources=sources, is_followup=False)

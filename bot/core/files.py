@@ -18,9 +18,8 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from ..handinger.client import HandingerClient
@@ -32,6 +31,7 @@ from ..handinger.errors import (
 )
 from ..handinger.models import Worker, WorkerFile
 from ..store import Run, Store
+from .ports import FileSurface, LocalFile
 from .text import visible_line
 
 log = logging.getLogger(__name__)
@@ -44,31 +44,6 @@ MISSING = "missing"
 UNFETCHED = "unfetched"
 """Markers stored in place of a content hash: the file was refused for good (`FOREIGN`,
 `TOO_LARGE`, `MISSING`), or its download failed and the thread was told so (`UNFETCHED`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class LocalFile:
-    """A downloaded worker file, ready to upload."""
-
-    local_path: Path
-    filename: str
-    title: str
-    media_type: str
-    size: int
-    sha256: str
-    source_path: str
-
-
-class FileSurface(Protocol):
-    async def upload_files(
-        self, run: Run, files: Sequence[LocalFile], comment: str
-    ) -> list[str | None]:
-        """Upload files into the run's thread; return their ids in order (None if unknown)."""
-        ...
-
-    async def notify(self, run: Run, text: str) -> None:
-        """Post one plain-text message in the run's thread."""
-        ...
 
 
 def file_path(file: WorkerFile) -> str:

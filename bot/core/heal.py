@@ -2,7 +2,7 @@
 
 A run ends even when Slack would not take its final message, or Handinger kept failing the
 final GET (both passing failures): it is then recorded with `final_pending` and handed here,
-and `Turn.show_final` is tried again with capped exponential backoff for a long time, in the
+and `redraw.show_final` is tried again with capped exponential backoff for a long time, in the
 background. After a restart, `Runner.recover` hands over every such run again.
 """
 
@@ -13,8 +13,10 @@ import logging
 from collections.abc import Callable
 
 from ..store import Run, Store
+from .context import TurnContext
 from .ports import Undeliverable
-from .turn import Turn, TurnContext
+from .redraw import show_final
+from .turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class Healer:
                     run = self.store.get_run(run_id)
                     if run.final_pending is None:  # shown meanwhile (a Refresh)
                         return
-                    if await self._turn(run).show_final():
+                    if await show_final(self._turn(run)):
                         log.info("run %d: final message shown", run_id)
                         return
                 except asyncio.CancelledError:

@@ -1,15 +1,46 @@
-"""What the core needs from a chat surface. The Slack adapter implements it; tests may too."""
+"""The core's one outbound port: what it needs from a chat surface (ARCHITECTURE.md, "The port").
+
+`Surface` is the whole port, which the Slack adapter implements. Each part of the core asks only
+for its role (`RunSurface` for turns, `FileSurface` for file delivery, `DigestSurface` for
+digests), so a test double implements just the role it stands in for. Everything crossing the
+port is a view model or a stored row: never Slack text or Block Kit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol
 
-from ..store import Run
+from ..handinger.models import When
+from ..store import Run, Schedule
+from .problems import Problem
 from .views import RunView
 
 Mark = Literal["queued", "started", "completed", "failed", "recovered"]
 """The state of the user message that asked for a follow-up; `recovered`: a run shown as failed
 turned out completed once its result could be fetched."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleMade:
+    """The schedule a `/handinger schedule …` asked for exists now (`now`: when it was made)."""
+
+    schedule: Schedule
+    when: When
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleNotMade:
+    """Handinger refused the schedule; the first run still completes, as a plain run."""
+
+    problem: Problem
+
+
+Notice = ScheduleMade | ScheduleNotMade
+"""What the core tells a run's requester privately; the surface words it."""
 
 
 class Undeliverable(Exception):
@@ -53,6 +84,54 @@ class RunSurface(Protocol):
         """Show the state of the user message that asked for a queued follow-up."""
         ...
 
-    async def tell(self, run: Run, text: str) -> None:
-        """Tell the run's requester something privately (plain text)."""
+    async def tell(self, run: Run, notice: Notice) -> None:
+        """Tell the run's requester something privately."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A downloaded worker file, ready to upload."""
+
+    local_path: Path
+    filename: str
+    title: str
+    media_type: str
+    size: int
+    sha256: str
+    source_path: str
+
+
+class FileSurface(Protocol):
+    async def upload_files(
+        self, run: Run, files: Sequence[LocalFile], comment: str
+    ) -> list[str | None]:
+        """Upload files into the run's thread; return their ids in order (None if unknown)."""
+        ...
+
+    async def notify(self, run: Run, text: str) -> None:
+        """Post one plain-text message in the run's thread."""
+        ...
+
+
+class DigestSurface(Protocol):
+    async def publish(self, run: Run, view: RunView) -> str:
+        """Post a finished message at the top of the run's channel; return its id
+        (`Undeliverable` if the channel cannot take it)."""
+        ...
+
+    async def find(self, run: Run) -> str | None:
+        """The run's message if an earlier process published it without recording it."""
+        ...
+
+
+class Surface(RunSurface, FileSurface, DigestSurface, Protocol):
+    """The whole port: where every run, file and digest is shown."""
+
+    def forget_workspace(self, team_id: str) -> None:
+        """The app was uninstalled from a workspace: drop what is held for it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Send what is still queued, then stop."""
         ...

@@ -1,12 +1,19 @@
-"""User-facing explanations of what went wrong, each saying what to do next.
+"""What went wrong, as data: a `Problem` is a code and the few facts its wording needs.
 
-They are plain text in our own words, with the status code; what the server said is quoted
-only as a short excerpt with any secret masked (the Handinger client masks its own key before
-an error is built; the excerpt masks token-shaped strings again). Callers escape the result for
-Slack like any other untrusted text.
+The Slack adapter words each problem (`bot/slack/wording.py`), saying what to do next. What a
+server said is kept only as a short excerpt with any secret masked (the Handinger client masks
+its own key before an error is built; the excerpt masks token-shaped strings again).
+
+A run's failure (`Failure`) is a `Problem` of the app's, or the worker's own words (text from
+Handinger). The store keeps it as text: a problem as a tagged JSON line (`stored`), read back
+by `restored`; any other text is the worker's words, or a failure recorded by an older version.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal, get_args
 
 from ..handinger.errors import (
     APIConnectionError,
@@ -22,26 +29,48 @@ from ..handinger.errors import (
 )
 from ..redact import TOKENS
 
-WORKER_GONE = (
-    "This thread's Handinger worker no longer exists, so it cannot continue. "
-    "Start a new one with `/handinger <instruction>`."
-)
-LOST_BEFORE_START = (
-    "The app restarted before Handinger confirmed the worker, so this run may not have "
-    "started. Please send the instruction again."
-)
-NO_WORKER_ID = (
-    "Handinger did not say which worker it started, so the answer cannot be followed. "
-    "Please try again; if it keeps happening, an admin should check the Handinger API."
-)
+ProblemCode = Literal[
+    "rejected_key",
+    "no_access",
+    "worker_gone",
+    "rate_limited",
+    "server_error",
+    "worker_busy",
+    "refused",
+    "unreachable",
+    "no_worker_id",
+    "unreadable",
+    "internal",
+    "lost_before_start",
+    "unfetched",
+]
 EXCERPT_CHARS = 160
+_TAG = "problem:"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """`status`: the HTTP status, when there was one; `retried`: the request was retried and
+    still failed; `said`: an excerpt of what the server said (masked, one line)."""
+
+    code: ProblemCode
+    status: int | None = None
+    retried: bool = False
+    said: str = ""
+
+
+Failure = Problem | str
+"""Why a run failed: a problem of the app's, or the worker's own words."""
+
+LOST_BEFORE_START = Problem("lost_before_start")
+NO_WORKER_ID = Problem("no_worker_id")
 
 
 class NoWorkerId(APIResponseError):
     """Handinger started a turn without saying which worker it belongs to."""
 
     def __init__(self) -> None:
-        super().__init__(NO_WORKER_ID)
+        super().__init__("Handinger did not say which worker it started")
 
 
 def excerpt(text: str) -> str:
@@ -50,63 +79,53 @@ def excerpt(text: str) -> str:
     return line if len(line) <= EXCERPT_CHARS else line[: EXCERPT_CHARS - 1] + "…"
 
 
-def _still(error: HandingerError, what: str) -> str:
-    """' and still <what> after retrying', only when the request was in fact retried."""
-    return f" and still {what} after retrying" if error.attempts > 1 else ""
+def unfetched(error: BaseException) -> Problem:
+    """A turn that ran but whose result Handinger kept failing to give: it will follow."""
+    status = error.status_code if isinstance(error, APIStatusError) else None
+    return Problem("unfetched", status)
 
 
-def unfetched(error: BaseException) -> str:
-    """For a turn that ran but whose result Handinger kept failing to give: it will follow."""
-    status = f" ({error.status_code})" if isinstance(error, APIStatusError) else ""
-    return (
-        f"Handinger kept failing{status} when the app fetched this turn's result, even after "
-        "retrying. This message will show the result once Handinger answers again; Refresh in "
-        "its menu tries right away."
-    )
-
-
-def describe(error: BaseException) -> str:
-    """One or two sentences for the run's message: what happened and what to do next."""
+def diagnose(error: BaseException) -> Problem:
+    """What went wrong, from the error a request raised."""
+    retried = isinstance(error, HandingerError) and error.attempts > 1
     if isinstance(error, AuthenticationError):
-        return (
-            "Handinger rejected the app's API key (401). An admin must check `HANDINGER_API_KEY`."
-        )
+        return Problem("rejected_key", 401)
     if isinstance(error, PermissionDeniedError):
-        return (
-            "The app's Handinger API key has no access to this worker (403). "
-            "An admin must check the key's organization and permissions."
-        )
+        return Problem("no_access", 403)
     if isinstance(error, NotFoundError):
-        return WORKER_GONE
+        return Problem("worker_gone", 404)
     if isinstance(error, RateLimitError):
-        return (
-            f"Handinger is rate limiting the app (429){_still(error, 'was')}. "
-            "Please try again in a minute."
-        )
+        return Problem("rate_limited", 429, retried)
     if isinstance(error, InternalServerError):
-        return (
-            f"Handinger had a server error ({error.status_code}){_still(error, 'did')}. "
-            "Please try again in a few minutes."
-        )
+        return Problem("server_error", error.status_code, retried)
     if isinstance(error, ConflictError):
-        return "The worker is busy with another turn (409). Reply again once it has finished."
+        return Problem("worker_busy", 409)
     if isinstance(error, APIStatusError):
-        said = excerpt(error.message)
-        quoted = f" It said: “{said}”." if said else ""
-        return (
-            f"Handinger refused the request ({error.status_code}).{quoted} Please check the "
-            "instruction and try again; if it keeps happening, an admin should check the logs."
-        )
+        return Problem("refused", error.status_code, said=excerpt(error.message))
     if isinstance(error, APIConnectionError):
-        return (
-            "The app could not reach Handinger. Please try again shortly; if it keeps "
-            "happening, an admin should check `HANDINGER_BASE_URL` and the network."
-        )
+        return Problem("unreachable")
     if isinstance(error, NoWorkerId):
         return NO_WORKER_ID
     if isinstance(error, APIResponseError | HandingerError):
-        return (
-            "Handinger sent a response the app could not understand. Please try again; if it "
-            "keeps happening, an admin should check the logs."
-        )
-    return "Something went wrong inside the app. The error was logged for the admin."
+        return Problem("unreadable")
+    return Problem("internal")
+
+
+def stored(failure: Failure) -> str:
+    """The failure as the store keeps it (`Run.error`)."""
+    if isinstance(failure, str):
+        return failure
+    return _TAG + json.dumps(asdict(failure), separators=(",", ":"))
+
+
+def restored(text: str | None) -> Failure | None:
+    """A failure as `stored` wrote it; any other text is taken as words to show as they are."""
+    if text is None or not text.startswith(_TAG):
+        return text
+    try:
+        fields = json.loads(text[len(_TAG) :])
+        if fields.get("code") in get_args(ProblemCode):
+            return Problem(**fields)
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return text

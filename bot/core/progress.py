@@ -37,13 +37,10 @@ class TurnProgress:
     sources: list[Source] = field(default_factory=list)
     files: list[WorkerFile] = field(default_factory=list)
     usage: Usage | None = None
-    finished: bool = False
     failure: str | None = None
-    events: int = 0
     _rebuild: str | None = None
 
     def apply(self, event: StreamEvent) -> None:
-        self.events += 1
         match event:
             case Started(worker_id=worker_id):
                 self.worker_id = self.worker_id or worker_id
@@ -66,7 +63,6 @@ class TurnProgress:
                 if all(f.url != file.url for f in self.files):
                     self.files.append(file)
             case Finished(usage=usage):
-                self.finished = True
                 self.usage = usage or self.usage
             case Failed(message=message):
                 self.failure = message
@@ -80,7 +76,6 @@ class TurnProgress:
         the answer shrink.
         """
         self._rebuild = ""
-        self.finished = False
 
     def _apply_snapshot(self, worker: Worker) -> None:
         self.worker_id = self.worker_id or worker.id

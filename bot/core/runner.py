@@ -2,7 +2,7 @@
 
 This is the heart of the app, and it knows nothing of Slack's wire: it talks to Handinger
 through the client, to users through a `RunSurface`, and remembers everything in the `Store`
-so that a restart can finish what was in flight (DESIGN.md principles 1, 4 and 5). Each run
+so that a restart can finish what was in flight (ARCHITECTURE.md, rules 1, 4 and 5). Each run
 is carried out by a `Turn`.
 """
 
@@ -12,22 +12,30 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Literal
 
+from ..budgets import Budget
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError
-from ..handinger.models import Budget, When
+from ..handinger.models import When
 from ..store import ForgottenWorkspace, PendingSchedule, Run, Store
+from ..store.records import ACTIVE
 from . import problems
+from .context import RunnerPolicy, TurnContext
 from .digests import Digests
 from .files import FileDelivery
 from .heal import Healer
 from .ports import RunSurface, Undeliverable
-from .turn import RunnerPolicy, Turn, TurnContext
+from .redraw import refresh
+from .turn import Turn
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Runner", "RunnerPolicy"]
+__all__ = ["Refreshed", "Runner", "RunnerPolicy"]
+
+Refreshed = Literal["shown", "running", "unchanged"]
+"""What a Refresh did: redrew the message, left it to the turn still running in it, or neither
+(nothing to redraw, or Slack or its turn not ready: the message stays as it was)."""
 
 
 class Runner:
@@ -51,7 +59,6 @@ class Runner:
         self.handinger = handinger
         self.surface = surface
         self.default_budget = default_budget
-        self.files = files
         self.policy = policy or RunnerPolicy()
         self._clock = clock
         self._ctx = TurnContext(
@@ -66,6 +73,7 @@ class Runner:
             schedules_changed=schedules_changed,
         )
         self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
+        self._live: set[int] = set()  # the runs whose turn a task here sees through
         self._healer = Healer(self._ctx, self._turn)
 
     # ---- entry points -------------------------------------------------------------------
@@ -114,7 +122,7 @@ class Runner:
                 )
             )
         log.info("run %d: new worker requested by %s in %s", run.id, user_id, channel_id)
-        self._spawn(self._execute(run), run.team_id)
+        self._run(run)
         return run
 
     def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
@@ -165,7 +173,7 @@ class Runner:
         active = self.store.active_runs()
         for run in active:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)
-            self._spawn(self._execute(run, recovering=True), run.team_id)
+            self._run(run, recovering=True)
         for run in self.store.runs_awaiting_files():
             self._spawn(self._redeliver_files(run), run.team_id)
         for team_id, channel_id, thread_ts in self.store.threads_with_queued_runs():
@@ -174,9 +182,20 @@ class Runner:
             self._healer.later(run, at_once=True)
         return len(active)
 
-    async def refresh(self, run: Run) -> None:
-        """Re-render a run's message from its worker's current state (the card's Refresh)."""
-        await self._turn(run).refresh()
+    async def refresh(self, run: Run) -> Refreshed:
+        """The card's Refresh: redraw the run's own turn from Handinger (`redraw.refresh`).
+
+        A run whose turn is in flight keeps its message as its relay shows it: the relay owns
+        it and edits it to the end. If nothing here relays it, it is taken up as after a restart,
+        so its message is never left saying "working"."""
+        run = self.store.get_run(run.id)
+        if run.id in self._live:
+            return "running"
+        if run.status in ACTIVE:
+            log.info("run %d: in flight with nothing relaying it; taking it up", run.id)
+            self._run(run, recovering=True)
+            return "running"
+        return "shown" if await refresh(self._turn(run)) else "unchanged"
 
     def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
         """The app was uninstalled from a workspace: its queued and in-flight runs fail with
@@ -214,6 +233,11 @@ class Runner:
 
     # ---- lifecycle ----------------------------------------------------------------------
 
+    def _run(self, run: Run, *, recovering: bool = False) -> None:
+        """See `run` through in the background; it counts as live from now on."""
+        self._live.add(run.id)
+        self._spawn(self._execute(run, recovering=recovering), run.team_id)
+
     def _spawn(self, coro: Coroutine[Any, Any, None], team_id: str) -> None:
         task = asyncio.create_task(coro)
         self._tasks[task] = team_id
@@ -230,7 +254,7 @@ class Runner:
         if run is None:
             return
         run = self.store.update_run(run.id, status="starting")
-        self._spawn(self._execute(run), team_id)
+        self._run(run)
 
     def _turn(self, run: Run) -> Turn:
         started = self._clock() if run.started_at is None else run.started_at
@@ -258,8 +282,9 @@ class Runner:
             if turn.run.final_pending == "answer":  # the turn ran; its result will follow
                 await turn.fail(problems.unfetched(exc))
             else:
-                await turn.fail(problems.describe(exc))
+                await turn.fail(problems.diagnose(exc))
         finally:
+            self._live.discard(run.id)
             current = self.store.get_run(run.id)
             if current.done and current.final_pending is not None:
                 self._healer.later(current)

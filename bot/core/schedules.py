@@ -14,15 +14,15 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from ..budgets import Budget, as_budget
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError, NotFoundError
-from ..handinger.models import Budget, When, WorkerSchedule
+from ..handinger.models import When, WorkerSchedule
 from ..store import Schedule, Store
 from .digests import Digests
-from .when_times import next_runs
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ async def create_schedule(
         worker_id=worker_id,
         creator_id=creator_id,
         input=input,
-        budget=remote.budget or budget or "standard",
+        budget=as_budget(remote.budget) or budget or "standard",
         type=remote.type,
         description=description,
         status="active",
@@ -124,22 +124,6 @@ async def sync_worker(store: Store, handinger: HandingerClient, worker_id: str) 
             next_run = _timestamp(found.next_run_at)
             active.append(store.update_schedule(schedule.id, next_run_at=next_run))
     return active
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%a %Y-%m-%d %H:%M UTC")
-
-
-def confirmation(schedule: Schedule, when: When, now: float) -> str:
-    """What the creator is told once the schedule exists."""
-    upcoming = next_runs(when, datetime.fromtimestamp(now, UTC))
-    times = ", ".join(format_time(t) for t in upcoming) or "none"
-    return (
-        f"📅 Scheduled: {schedule.description}. Next run(s): {times}. "
-        "Each run is posted in this channel as a digest; reply in a digest's thread to continue "
-        f"the same worker. Cancel with `/handinger unschedule {schedule.id}` or from "
-        "`/handinger schedules`."
-    )
 
 
 class ScheduleWatcher:

@@ -1,11 +1,11 @@
 """One turn of a run, from its first message to its final one.
 
 A `Turn` starts or continues a worker, relays the stream's progress to the surface, fetches
-the worker when the stream ends (the truth, DESIGN.md principle 1), finishes the message,
+the worker when the stream ends (the truth, ARCHITECTURE.md rule 1), finishes the message,
 delivers files, and on any failure leaves the message saying what went wrong.
 
 A run whose message cannot show its outcome when it ends (Slack or the final GET kept failing
-for a passing reason) is recorded with `final_pending`; `show_final` shows it later.
+for a passing reason) is recorded with `final_pending`; `redraw.show_final` shows it later.
 """
 
 from __future__ import annotations
@@ -14,62 +14,27 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
 
-from ..handinger.client import HandingerClient
 from ..handinger.errors import ConflictError, HandingerError, StreamInterruptedError
 from ..handinger.events import StreamEvent
 from ..handinger.history import answer_before, turn_end
-from ..handinger.models import BUDGETS, WHEN_ADAPTER, Budget, When, Worker
+from ..handinger.models import Costs, Worker
 from ..handinger.retry import should_retry
-from ..store import Run, Store
+from ..store import Run
 from . import problems
-from .digests import Digests
-from .files import FileDelivery
-from .outcome import Outcome, conclude
-from .ports import Mark, NotShown, RunSurface, Undeliverable
+from .attach import attach_schedule
+from .context import TurnContext
+from .outcome import Outcome, conclude, cost_record, recorded_cost
+from .ports import Mark, NotShown, Undeliverable
+from .problems import Failure
 from .progress import TurnProgress
 from .resume import continue_landed, may_send_create
-from .schedules import confirmation, create_schedule
-from .views import RunState, RunView, build_view
+from .views import DigestHeading, RunState, RunView, build_view
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RunnerPolicy:
-    """Timings of the relay. Defaults suit real Slack; tests shorten them."""
-
-    tick: float = 5.0
-    """How often the status line refreshes (elapsed time) when the stream is quiet."""
-    resubscribes: int = 3
-    """How many times a turn that is still running after its stream ended is re-subscribed."""
-    poll_initial: float = 1.0
-    poll_max: float = 30.0
-    busy_retries: int = 20
-    """How many times a continue waits for a worker busy with someone else's turn."""
-    heal_initial: float = 15.0
-    heal_max: float = 600.0
-    heal_for: float = 86400.0
-    """How a final message that could not be shown is tried again: waits from `heal_initial`
-    doubling up to `heal_max` seconds, for `heal_for` seconds in all."""
-
-
-@dataclass(frozen=True, slots=True)
-class TurnContext:
-    """What every turn needs; built once by the runner."""
-
-    store: Store
-    handinger: HandingerClient
-    surface: RunSurface
-    files: FileDelivery | None
-    policy: RunnerPolicy
-    clock: Callable[[], float]
-    sleep: Callable[[float], Coroutine[Any, Any, None]]
-    digests: Digests | None = None
-    schedules_changed: Callable[[], None] | None = None
 
 
 class Turn:
@@ -99,7 +64,7 @@ class Turn:
             key = self._about_to_send()
             await self.relay(
                 self.ctx.handinger.create_worker_streaming(
-                    self.run.input, budget=_budget(self.run.budget), idempotency_key=key
+                    self.run.input, budget=self.run.budget, idempotency_key=key
                 )
             )
         elif recovering:
@@ -141,7 +106,7 @@ class Turn:
             self.progress.stale_text = answer_before(worker, len(worker.messages))
             key = self._about_to_send(messages_before=len(worker.messages))
             events = self.ctx.handinger.continue_worker_streaming(
-                worker.id, self.run.input, budget=_budget(self.run.budget), idempotency_key=key
+                worker.id, self.run.input, budget=self.run.budget, idempotency_key=key
             )
             try:
                 await self.relay(events)
@@ -157,7 +122,7 @@ class Turn:
         which `Idempotency-Key`; return the key."""
         key = self.run.ref or str(uuid.uuid4())
         sent = self.run.request_sent_at or self.ctx.clock()
-        self._update(ref=key, request_sent_at=sent, **changes)
+        self.update(ref=key, request_sent_at=sent, **changes)
         return key
 
     # ---- relaying -----------------------------------------------------------------------
@@ -172,7 +137,7 @@ class Turn:
             ts = await self.ctx.surface.open(self.run, self.view("working"))
         else:
             log.info("run %d: found its message posted before the restart", self.run.id)
-        self._update(message_ts=ts, thread_ts=self.run.thread_ts or ts)
+        self.update(message_ts=ts, thread_ts=self.run.thread_ts or ts)
 
     async def relay(self, events: AsyncIterator[StreamEvent]) -> None:
         """Show the stream's events as they come. A cut stream is not an error here: the
@@ -184,7 +149,7 @@ class Turn:
                 if self.run.worker_id is None and self.progress.worker_id is not None:
                     self._bind(self.progress.worker_id)
                 if self.run.status != "running" and self.run.worker_id is not None:
-                    self._update(status="running")
+                    self.update(status="running")
                 self.ctx.surface.progress(self.run, self.view("working"))
         except StreamInterruptedError as exc:
             if self.run.worker_id is None:
@@ -198,7 +163,7 @@ class Turn:
             raise problems.NoWorkerId()
 
     def _bind(self, worker_id: str) -> None:
-        self._update(worker_id=worker_id, status="running")
+        self.update(worker_id=worker_id, status="running")
         run = self.run
         if run.kind == "new" and run.thread_ts is not None:
             self.ctx.store.link_thread(
@@ -210,41 +175,9 @@ class Turn:
 
     async def _attach_schedule(self, worker_id: str) -> None:
         """`/handinger schedule …`: the worker exists now, so its schedule can be made."""
-        pending = self.pending
-        assert pending is not None
-        when: When = WHEN_ADAPTER.validate_json(pending.when_json)
-        try:
-            schedule = await create_schedule(
-                self.ctx.store,
-                self.ctx.handinger,
-                worker_id=worker_id,
-                team_id=self.run.team_id,
-                channel_id=self.run.channel_id,
-                creator_id=self.run.user_id,
-                input=pending.input,
-                when=when,
-                budget=_budget(pending.budget),
-                description=pending.description,
-            )
-        except HandingerError as error:
-            log.warning("run %d: schedule not created: %s", self.run.id, error)
-            self.ctx.store.drop_pending_schedule(self.run.id)
+        assert self.pending is not None
+        if not await attach_schedule(self.ctx, self.run, self.pending, worker_id):
             self.pending = None  # no schedule, so the card is not a digest
-            await self._tell(
-                "The schedule could not be created: "
-                f"{problems.describe(error)} This first run still completes."
-            )
-            return
-        self.ctx.store.pending_schedule_created(self.run.id, schedule.id)
-        if self.ctx.schedules_changed is not None:
-            self.ctx.schedules_changed()
-        await self._tell(confirmation(schedule, when, self.ctx.clock()))
-
-    async def _tell(self, text: str) -> None:
-        try:
-            await self.ctx.surface.tell(self.run, text)
-        except Exception:
-            log.warning("run %d: could not tell its requester", self.run.id, exc_info=True)
 
     async def _tick(self) -> None:
         while True:
@@ -252,7 +185,7 @@ class Turn:
             self.ctx.surface.progress(self.run, self.view("working"))
 
     async def finalize(self) -> None:
-        """Render the final message from GET of the worker (principle 1), then files.
+        """Render the final message from GET of the worker (ARCHITECTURE.md rule 1), then files.
 
         Passing failures never turn a finished turn into a failed run: a final GET that kept
         failing marks the run `final_pending` before it fails (its message says the result will
@@ -261,13 +194,13 @@ class Turn:
             worker = await self._settle()
         except HandingerError as error:
             if should_retry(error, idempotent=True):  # the worker still has the result
-                self._update(final_pending="answer")
+                self.update(final_pending="answer")
             raise
-        outcome, view = self._conclusion(worker)
-        shown = await self._finish(view)
+        outcome, view = self.conclusion(worker)
+        shown = await self.show(view)
         files_done = 0 if self.ctx.files is not None else 1
         pending = None if shown else "answer"
-        self._update(
+        self.update(
             status=outcome.state, error=outcome.error, files_done=files_done, final_pending=pending
         )
         await self.mark(outcome.state)
@@ -283,52 +216,34 @@ class Turn:
             self.run.worker_id,
         )
 
-    def _conclusion(self, worker: Worker) -> tuple[Outcome, RunView]:
+    def conclusion(self, worker: Worker) -> tuple[Outcome, RunView]:
         """How this turn ended, from the worker after it, and the view that shows it."""
         # Only this turn is seen: a scheduled turn that ran after it (while the app was down,
         # say) is still news and gets its digest.
         self.ctx.store.see_messages(worker.id, turn_end(worker, self.run.messages_before or 0))
         outcome = conclude(self.run, worker, self.progress)
-        view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
-        return outcome, self._as_ended(view)
+        if outcome.worker is not None:  # the latest turn: the worker's usage is this turn's
+            self.update(**cost_record(outcome.worker))
+            view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
+        else:  # a later turn ran: what this one cost is known only if it was recorded
+            usage, costs = recorded_cost(self.run)
+            self.progress.usage = usage or self.progress.usage
+            view = self.view(outcome.state, error=outcome.error, costs=costs)
+        return outcome, self.as_ended(view)
 
-    def _as_ended(self, view: RunView) -> RunView:
+    def as_ended(self, view: RunView) -> RunView:
         """A view shown after the run was recorded finished keeps the duration it had."""
         if self.run.finished_at is None:
             return view
         return replace(view, elapsed=max(self.run.finished_at - self.started, 0.0))
 
-    async def _finish(self, view: RunView) -> bool:
+    async def show(self, view: RunView) -> bool:
         """Show the final view; False when the surface could not for now (`NotShown`)."""
         try:
             await self.ctx.surface.finish(self.run, view)
         except NotShown as error:
             log.warning("run %d: final message not shown yet, will retry: %s", self.run.id, error)
             return False
-        return True
-
-    async def show_final(self) -> bool:
-        """Show the outcome of a finished run whose message does not show it yet
-        (`final_pending`). False while that cannot be done (the worker is busy with another
-        turn, Slack still fails); Handinger errors propagate."""
-        previous = self.run.status
-        if self.run.final_pending == "failure" or self.run.worker_id is None:
-            view = self._as_ended(self.view("failed", error=self.run.error))
-            if not await self._finish(view):
-                return False
-            self._update(final_pending=None)
-            return True
-        worker = await self.ctx.handinger.get_worker(self.run.worker_id)
-        if worker.is_running:
-            return False
-        outcome, view = self._conclusion(worker)
-        if not await self._finish(view):
-            return False
-        self._update(status=outcome.state, error=outcome.error, final_pending=None)
-        if outcome.state != previous:  # shown as failed before its result could be fetched
-            await self.mark("recovered" if outcome.state == "completed" else outcome.state)
-        if self.run.files_done != 1:
-            await self.deliver_files(worker)
         return True
 
     async def deliver_files(self, worker: Worker) -> None:
@@ -339,7 +254,7 @@ class Turn:
             await self.ctx.files.deliver(self.run, worker, self.progress.files)
         except Exception:
             log.exception("run %d: file delivery failed", self.run.id)
-        self._update(files_done=1)
+        self.update(files_done=1)
 
     async def _settle(self) -> Worker:
         """The worker once its turn is over: re-subscribe while it runs, then poll."""
@@ -364,38 +279,17 @@ class Turn:
         """A worker busy with a turn the app did not start (a schedule): wait for it."""
         attempt = 0
         while worker.is_running:
-            notice = "waiting for the worker's current turn"
-            self.ctx.surface.progress(self.run, self.view("working", notice=notice))
+            self.ctx.surface.progress(self.run, self.view("working", waiting=True))
             await self.ctx.sleep(self._poll_delay(attempt))
             attempt += 1
             worker = await self.ctx.handinger.get_worker(worker.id)
         return worker
 
-    async def refresh(self) -> None:
-        """Re-render the message from the worker's current state (the card's Refresh): its
-        latest answer, whichever turn gave it, as the README promises."""
-        if self.run.worker_id is None or self.run.message_ts is None:
-            return
-        if self.run.final_pending is not None:  # its outcome was never shown: show it now
-            await self.show_final()
-            return
-        worker = await self.ctx.handinger.get_worker(self.run.worker_id)
-        self.progress.text = worker.text
-        if worker.is_running:
-            self.ctx.surface.progress(self.run, self.view("working"))
-            return
-        failure = worker.error_message
-        state: Literal["completed", "failed"] = "failed" if failure else "completed"
-        view = self.view(state, worker=worker, error=failure)
-        if self.run.finished_at is not None:
-            view = replace(view, elapsed=max(self.run.finished_at - self.started, 0.0))
-        await self.ctx.surface.finish(self.run, view)
-
     # ---- endings and helpers ------------------------------------------------------------
 
-    async def fail(self, message: str) -> None:
+    async def fail(self, failure: Failure) -> None:
         """Leave Slack in a true state: the run's message says it failed and why."""
-        view = self.view("failed", error=message)
+        view = self.view("failed", error=failure)
         pending = self.run.final_pending
         try:
             await self.ensure_message()
@@ -408,7 +302,7 @@ class Turn:
                 pending = pending or "failure"
         except Exception:
             log.exception("run %d: could not show the failure", self.run.id)
-        self._update(status="failed", error=message, final_pending=pending)
+        self.update(status="failed", error=problems.stored(failure), final_pending=pending)
         await self.mark("failed")
 
     async def mark(self, mark: Mark) -> None:
@@ -424,11 +318,12 @@ class Turn:
         state: RunState,
         *,
         worker: Worker | None = None,
-        error: str | None = None,
-        notice: str | None = None,
+        error: Failure | None = None,
+        waiting: bool = False,
+        costs: Costs | None = None,
     ) -> RunView:
         elapsed = max(self.ctx.clock() - self.started, 0.0)
-        header = f"📅 Scheduled digest · {self.pending.description}" if self.pending else None
+        digest = DigestHeading(self.pending.description) if self.pending else None
         return build_view(
             self.run,
             self.progress,
@@ -436,8 +331,9 @@ class Turn:
             elapsed,
             worker=worker,
             error=error,
-            notice=notice,
-            header=header,
+            waiting=waiting,
+            digest=digest,
+            costs=costs,
         )
 
     def _poll_delay(self, attempt: int) -> float:
@@ -450,14 +346,7 @@ class Turn:
             return
         thread = self.ctx.store.find_thread(run.team_id, run.channel_id, run.thread_ts)
         if thread is not None:
-            self._update(worker_id=thread.worker_id)
+            self.update(worker_id=thread.worker_id)
 
-    def _update(self, **changes: Any) -> None:
+    def update(self, **changes: Any) -> None:
         self.run = self.ctx.store.update_run(self.run.id, **changes)
-
-
-def _budget(value: str) -> Budget | None:
-    for budget in BUDGETS:
-        if budget == value:
-            return budget
-    return None

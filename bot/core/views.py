@@ -6,14 +6,24 @@ value means the relay can be tested without Slack, and the renderer without Hand
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from ..handinger.models import Costs, Source, Usage, Worker, WorkerFile
 from ..store import Run
+from .problems import Failure
 from .progress import TurnProgress
 
 RunState = Literal["queued", "working", "completed", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestHeading:
+    """A scheduled digest's heading: its schedule's description, and whether it is posted late
+    (the turn ran while the app was offline)."""
+
+    description: str
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +31,9 @@ class RunView:
     """A snapshot of one run as users should see it.
 
     `text` is the answer so far (untrusted: the renderer escapes it). `elapsed` is seconds since
-    the turn started. `error` is a user-facing explanation when `state` is "failed".
+    the turn started. `error` says why when `state` is "failed". `waiting`: the worker is busy
+    with a turn the app did not start, which this one waits for. `digest`: the run is a
+    scheduled digest, headed so.
     """
 
     run_id: int
@@ -39,14 +51,9 @@ class RunView:
     steps: int | None = None
     worker_id: str | None = None
     budget: str | None = None
-    error: str | None = None
-    notice: str | None = None
-    header: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("completed", "failed")
+    error: Failure | None = None
+    waiting: bool = False
+    digest: DigestHeading | None = None
 
 
 def build_view(
@@ -56,12 +63,13 @@ def build_view(
     elapsed: float,
     *,
     worker: Worker | None = None,
-    error: str | None = None,
-    notice: str | None = None,
-    header: str | None = None,
+    error: Failure | None = None,
+    waiting: bool = False,
+    digest: DigestHeading | None = None,
+    costs: Costs | None = None,
 ) -> RunView:
     """The view of a run from its progress, plus, once finished, the fetched worker's usage,
-    costs and files when this turn is the worker's latest.
+    costs and files when this turn is the worker's latest (else `costs`, if known).
 
     The text is always `progress.text`: the stream's so far, and once finished the turn's own
     answer from the worker's history (`outcome.conclude`), never the worker's latest text, which
@@ -71,7 +79,6 @@ def build_view(
     text = progress.text
     sources = tuple(progress.sources)
     usage = progress.usage
-    costs = None
     files: tuple[WorkerFile, ...] = tuple(progress.files)
     if worker is not None:
         if not sources and run.kind == "new":
@@ -97,6 +104,6 @@ def build_view(
         worker_id=run.worker_id,
         budget=run.budget,
         error=error,
-        notice=notice,
-        header=header,
+        waiting=waiting,
+        digest=digest,
     )

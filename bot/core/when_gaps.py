@@ -16,7 +16,6 @@ from itertools import pairwise
 from croniter import CroniterError, croniter
 
 from ..handinger.models import CronWhen, IntervalWhen, When
-from .when_times import duration_text, short_duration
 
 MINIMUM_SETTING = "HANDINGER_MIN_SCHEDULE_INTERVAL"
 """The setting that holds the shortest time allowed between two runs of a repeating schedule."""
@@ -48,23 +47,6 @@ def shortest_gap(when: When, now: datetime) -> timedelta | None:
     if days is not None and times:
         gaps.append(days - times[-1] + times[0])
     return min(gaps, default=None)
-
-
-def too_often(shown: str, when: When, gap: timedelta, minimum: timedelta) -> str:
-    """Why a schedule whose runs come `gap` apart is refused (mrkdwn; `shown` is the user's
-    `<when>`, already escaped in a code span), and what to do instead."""
-    least, seconds = duration_text(int(minimum.total_seconds())), int(gap.total_seconds())
-    runs = (
-        f"runs every {duration_text(seconds, bare_one=True)}"
-        if isinstance(when, IntervalWhen)
-        else f"has runs only {duration_text(seconds)} apart"
-    )
-    return (
-        f"{shown} {runs}, but repeating schedules here must be at least {least} apart"
-        f" (so digests do not flood the channel). Use e.g. `every {short_duration(minimum)}`,"
-        " or `in …` / `at …` for a single run. An admin can lower the minimum with"
-        f" `{MINIMUM_SETTING}`."
-    )
 
 
 def _times_of_day(expression: str) -> list[timedelta]:

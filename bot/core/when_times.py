@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cron_descriptor import ExpressionDescriptor, Options
@@ -68,27 +68,6 @@ def describe_cron(expression: str) -> str:
     except Exception:  # the library raises its own zoo of errors; describing must not fail
         return f"cron {' '.join(expression.split())} (UTC)"
     return f"{text[:1].lower()}{text[1:]} (UTC)"
-
-
-def timezone_note(when: When, now: datetime, tz: str | None) -> str | None:
-    """Which zone the times are in and, for a user elsewhere, what they mean locally."""
-    zone = user_zone(tz)
-    if isinstance(when, IntervalWhen) or (zone is None and isinstance(when, DelayedWhen)):
-        return None
-    if zone is None:
-        return "times are in UTC"
-    if isinstance(when, ScheduledWhen | DelayedWhen):
-        moment = next_runs(when, now)[0]
-        return f"{moment.astimezone(zone):%H:%M} {tz} ({_utc_part(moment, zone)})"
-    fixed = re.fullmatch(r"(\d{1,2}) (\d{1,2}) .*", " ".join(when.cron.split()))
-    if fixed and int(fixed[1]) < 60 and int(fixed[2]) < 24:
-        base = datetime.combine(now.date(), time(int(fixed[2]), int(fixed[1])), tzinfo=UTC)
-        local = base.astimezone(zone)
-        shift = {1: " the next day", -1: " the day before"}.get((local.date() - base.date()).days)
-        return (
-            f"cron times are in UTC ({base:%H:%M} UTC is {local:%H:%M}{shift or ''} in {tz} today)"
-        )
-    return f"cron times are in UTC ({tz} is now UTC{now.astimezone(zone):%z})"
 
 
 def format_moment(moment: datetime) -> str:

@@ -1,5 +1,6 @@
 """The Handinger API client: models, errors, retries and stream decoding. Knows nothing of Slack."""
 
+from ..budgets import BUDGETS, Budget
 from .client import DEFAULT_BASE_URL, Download, HandingerClient
 from .errors import (
     APIConnectionError,
@@ -33,8 +34,6 @@ from .events import (
     TextDelta,
 )
 from .models import (
-    BUDGETS,
-    Budget,
     CronWhen,
     DelayedWhen,
     IntervalWhen,

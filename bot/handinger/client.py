@@ -1,6 +1,6 @@
 """Async client for the Handinger workers API, over httpx and httpx-sse.
 
-Every endpoint of `reference/handinger-api.md`, and file downloads. How a request is sent
+Every endpoint of the Handinger workers API, and file downloads. How a request is sent
 (timeouts, retries, errors) is `session.Session`'s job: reads are retried on any transient
 failure, but requests that create something (a worker, a turn, a schedule) only when the server
 certainly did not act, so a retry can never produce a second worker.
@@ -9,7 +9,6 @@ certainly did not act, so a retry can never produce a second worker.
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,6 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from ..budgets import Budget
 from .errors import (
     APIConnectionError,
     APIResponseError,
@@ -26,7 +26,7 @@ from .errors import (
     ForeignOriginError,
 )
 from .events import StreamEvent
-from .models import SCHEDULE_ADAPTER, Budget, ScheduleList, When, Worker, WorkerSchedule
+from .models import SCHEDULE_ADAPTER, ScheduleList, When, Worker, WorkerSchedule
 from .retry import Sleep
 from .session import Session, origin
 
@@ -164,10 +164,6 @@ class HandingerClient:
 
     # ---- files --------------------------------------------------------------------------
 
-    def file_url(self, worker_id: str, path: str) -> str:
-        """The API URL of a published file; nested paths keep their slashes."""
-        return str(self.base_url.join(_worker_path(worker_id) + "/files/" + quote(path)))
-
     def resolve_url(self, url: str) -> httpx.URL:
         """A file URL as the API gave it, made absolute against the API base."""
         return self.base_url.join(url)
@@ -175,16 +171,6 @@ class HandingerClient:
     def is_handinger_url(self, url: str) -> bool:
         """True when `url` (absolute or relative) is on the configured Handinger origin."""
         return origin(self.resolve_url(url)) == origin(self.base_url)
-
-    async def download_file(
-        self, url: str, *, max_bytes: int, allow_foreign: bool = False
-    ) -> tuple[bytes, str]:
-        """Download a published file into memory; returns its bytes and media type."""
-        buffer = io.BytesIO()
-        result = await self.download_file_to(
-            url, buffer, max_bytes=max_bytes, allow_foreign=allow_foreign
-        )
-        return buffer.getvalue(), result.media_type
 
     async def download_file_to(
         self, url: str, sink: Sink, *, max_bytes: int, allow_foreign: bool = False

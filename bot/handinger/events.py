@@ -1,6 +1,6 @@
 """Decode the worker event stream into one internal event type.
 
-The API does not document its SSE payloads (DESIGN.md principle 2), so the decoder accepts the
+The API does not document its SSE payloads (ARCHITECTURE.md, rule 2), so the decoder accepts the
 three shapes a server could plausibly send and maps them onto `StreamEvent`:
 
 - whole Worker snapshots: `{"object": "worker", ...}`;
@@ -29,10 +29,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """A turn began. The ids are whatever the server told us, if anything."""
+    """A turn began. The worker's id is whatever the server told us, if anything."""
 
     worker_id: str | None = None
-    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +46,6 @@ class StepProgress:
     """The agent moved to a new step, usually a tool call. `label` is fit to show users."""
 
     label: str
-    tool: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +175,10 @@ def _decode_ui_chunk(kind: str, payload: dict[str, Any]) -> list[StreamEvent]:
     if kind == "start":
         metadata = payload.get("messageMetadata")
         worker_id = _str(metadata, "workerId", "worker_id") if isinstance(metadata, dict) else None
-        return [Started(worker_id=worker_id, message_id=_str(payload, "messageId"))]
+        return [Started(worker_id=worker_id)]
     if kind in ("tool-input-start", "tool-input-available"):
         tool = _str(payload, "toolName") or "tool"
-        return [StepProgress(label=humanize_tool(tool), tool=tool)]
+        return [StepProgress(label=humanize_tool(tool))]
     if kind == "source-url":
         url = _str(payload, "url")
         if not url:
@@ -213,7 +211,7 @@ def _decode_responses(kind: str, payload: dict[str, Any]) -> list[StreamEvent]:
         item = payload.get("item")
         if isinstance(item, dict) and item.get("type") != "message":
             tool = _str(item, "name", "type") or "tool"
-            return [StepProgress(label=humanize_tool(tool), tool=tool)]
+            return [StepProgress(label=humanize_tool(tool))]
         return []
     if kind == "response.completed":
         usage = response.get("usage")

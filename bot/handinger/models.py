@@ -22,9 +22,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-Budget = Literal["low", "standard", "high", "unlimited"]
-BUDGETS: tuple[Budget, ...] = ("low", "standard", "high", "unlimited")
-
 MAX_SCHEDULE_SECONDS = 31_536_000
 """The API accepts delays and intervals from 1 second up to one year."""
 

@@ -16,12 +16,14 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
-from ..core.runner import Runner
+from ..core.service import Service
 from . import respond
 from .clients import general_client
 from .ingress import MAX_BODY, SlackEndpoint
-from .listeners import actions, commands, lifecycle, messages
-from .listeners.schedules import ScheduleCommands
+from .listeners import actions, commands, deps, lifecycle, messages, schedules
+from .listeners.deps import Gone
+from .render import RUN_ACTIONS
+from .schedule_views import CANCEL_SCHEDULE, SCHEDULE_MODAL
 
 EVENTS_PATH = "/slack/events"
 NOT_INSTALLED = (
@@ -61,21 +63,17 @@ def _settings_only() -> Iterator[None]:
         os.environ.update(saved)
 
 
-async def _nothing_to_clean(team_id: str) -> None:
-    return None
-
-
 def build_app(
     settings: Settings,
-    runner: Runner,
+    service: Service,
     client: AsyncWebClient,
-    schedules_changed: Callable[[], None] = lambda: None,
     *,
     oauth: AsyncOAuthSettings | None = None,
-    gone: lifecycle.Gone = _nothing_to_clean,
+    gone: Gone,
 ) -> AsyncApp:
     """The app's listeners on a Bolt app; with `oauth`, installs into many workspaces and
-    authorizes each request with its workspace's bot token from the installation store."""
+    authorizes each request with its workspace's bot token from the installation store.
+    `gone(team_id)` stops the app's work in a workspace that removed it."""
     secret = settings.slack_signing_secret
     with _settings_only():
         app = AsyncApp(
@@ -86,13 +84,22 @@ def build_app(
             user_facing_authorize_error_message=NOT_INSTALLED,
         )
     respond.install(app)
-    schedule_commands = ScheduleCommands(runner, settings, schedules_changed)
-    schedule_commands.register(app)
-    commands.register(app, runner, settings, schedule_commands)
-    messages.register(app, runner, settings)
-    actions.register(app, runner, schedule_commands)
-    lifecycle.register(app, oauth.installation_store if oauth is not None else None, gone)
+    installations = oauth.installation_store if oauth is not None else None
+    deps.install(app, deps.Deps(service, settings, installations, gone))
+    register(app)
     return app
+
+
+def register(app: AsyncApp) -> None:
+    """Every listener, one module per surface."""
+    app.command(commands.COMMAND)(commands.on_command)
+    app.event("message")(messages.on_message)
+    app.event("app_mention")(messages.on_mention)
+    app.action(RUN_ACTIONS)(actions.on_run_action)
+    app.action(CANCEL_SCHEDULE)(schedules.on_cancel_button)
+    app.view(SCHEDULE_MODAL)(schedules.on_modal_submit)
+    app.event("tokens_revoked")(lifecycle.on_tokens_revoked)
+    app.event("app_uninstalled")(lifecycle.on_app_uninstalled)
 
 
 def web_app(

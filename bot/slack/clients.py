@@ -4,8 +4,9 @@ Background work (runs, edits, digests, file uploads) must speak to each workspac
 workspace's own bot token. `TeamClients` hands out two clients per team: `client_for` waits
 out 429s itself; `edit_client_for` does not, because the edit scheduler and the channel pacer
 own the pacing of `chat.update` and `chat.postMessage`. Both repeat a call twice, quickly, when
-Slack answers 5xx or the connection drops (`transient_handlers`); `transient.Patience` keeps trying
-longer where it matters. Where the token comes from is a
+Slack answers 5xx or the connection drops (`transient_handlers`), except a post, which Slack may
+have made before failing (`posting.py` looks for it before posting again); `transient.Patience`
+keeps trying longer where it matters. Where the token comes from is a
 `TokenSource`: the one `SLACK_BOT_TOKEN` in single-workspace mode, the OAuth installation
 store in multi-workspace mode. Clients are cached per team and re-checked against the source
 every `ttl` seconds, so a reinstall (new token) is picked up; an uninstall calls `forget`.
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlparse
 
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -45,6 +47,16 @@ class NotInstalled(Undeliverable):
         self.team_id = team_id
 
 
+NOT_REPEATED = frozenset({"chat.postMessage"})
+"""Calls never repeated blindly after a 5xx or a dropped connection: Slack may have acted on
+them, and a second one would post the message twice."""
+
+
+def repeatable(request: HttpRequest) -> bool:
+    method = urlparse(request.url).path.rstrip("/").rsplit("/", 1)[-1]
+    return method not in NOT_REPEATED
+
+
 class ServerErrorRetryHandler(AsyncServerErrorRetryHandler):
     """Repeats a call on any 5xx: slack_sdk's own handler stops at 500 and 503, but a 502 or
     504 from Slack's edge passes just the same."""
@@ -57,13 +69,31 @@ class ServerErrorRetryHandler(AsyncServerErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return response is not None and response.status_code >= 500
+        return response is not None and response.status_code >= 500 and repeatable(request)
+
+
+class ConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
+    """Repeats a call whose connection dropped, unless it is `NOT_REPEATED`."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not repeatable(request):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def transient_handlers() -> list[AsyncRetryHandler]:
     """Two quick repeats (about 0.5 s and 1 s apart) on a dropped connection or a 5xx."""
     return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ConnectionErrorRetryHandler(max_retry_count=2),
         ServerErrorRetryHandler(max_retry_count=2),
     ]
 

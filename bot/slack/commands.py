@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..budgets import Budget
 from ..core.when import ParsedSchedule, WhenError, parse_when
-from ..handinger.models import Budget
 from .mrkdwn import escape, slack_to_plain
 from .options import CommandError, leading_options, read_options
+from .when_wording import when_error_text
 
 RESERVED_WORDS: tuple[str, ...] = ("help", "status", "schedule", "schedules", "unschedule")
 DEFAULT_COMMAND = "/handinger"
@@ -113,7 +114,7 @@ def parse_schedule_command(
         return Help()
     when = parse_when(rest, now, tz, minimum)
     if isinstance(when, WhenError):
-        return CommandError(when.message)
+        return CommandError(when_error_text(when))
     instruction = when.rest.strip()
     if not options.ended:
         after = read_options(when.rest, f"{usage} {when.text}", options)
@@ -124,7 +125,7 @@ def parse_schedule_command(
             return Help()
     schedule = when.with_instruction(instruction)
     if isinstance(schedule, WhenError):
-        return CommandError(schedule.message)
+        return CommandError(when_error_text(schedule))
     return ScheduleInstruction(schedule, options.budget)
 
 

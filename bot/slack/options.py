@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from ..handinger.models import BUDGETS, Budget
+from ..budgets import BUDGETS, Budget
 from .mrkdwn import escape
 
 _TOKEN = re.compile(r"\S+")

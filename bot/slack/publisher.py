@@ -1,35 +1,37 @@
 """The Slack side of a run: post its message, edit it through the edit scheduler, finish it.
 
-Implements the core's `RunSurface` with the Web API. Every call uses the bot token of the
-run's own workspace (`TeamClients`). Slack errors a user or an admin can act on
-(`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see `refused`) are
-explained to them here, ephemerally, and turned into `Undeliverable` so the core records the run
-as failed, with that explanation, without calling Handinger. Slack's passing failures (5xx,
-dropped connections) are tried through for `patience` seconds per call (`transient`), then
-reported as `NotShown`: Slack failed, not the run. Secrets are masked in every text from
-elsewhere that is shown (errors, notices), not only in the logs.
+Implements the core's port (`core.ports.Surface`) with the Web API. Every call uses the bot
+token of the run's own workspace (`TeamClients`). Posting (`posting.py`), editing (`editing.py`)
+and private replies (`privately.py`) have modules of their own. Slack errors a user or an admin
+can act on (`not_in_channel`, `channel_not_found`, `is_archived`, `missing_scope`: see
+`refused`) are explained to them here, ephemerally, and turned into `Undeliverable` so the core
+records the run as failed, with that explanation, without calling Handinger. Slack's passing
+failures (5xx, dropped connections) are tried through for `patience` seconds per call
+(`transient`), then reported as `NotShown`: Slack failed, not the run. Secrets are masked in
+every text from elsewhere that is shown (errors, notices), not only in the logs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.edits import EditScheduler, RateLimited
-from ..core.files import LocalFile
-from ..core.ports import Mark, NotShown, Undeliverable
+from ..core.ports import LocalFile, Mark, Notice, NotShown, Undeliverable
 from ..core.views import RunView
 from ..redact import Redactor
 from ..store import Run
-from .clients import TeamClients, webhook_client
+from .clients import TeamClients
+from .edit_scheduler import EditScheduler
+from .editing import Editor, MessageKey, fingerprint
 from .mrkdwn import escape
 from .pacing import ChannelPacer
+from .posting import Poster
+from .privately import PrivateReplies
 from .refused import explain
 from .render import (
     FinalMessages,
@@ -38,8 +40,9 @@ from .render import (
     render_notice,
     render_progress,
 )
-from .run_refs import find_run_message, run_metadata
-from .transient import Patience, Sleep, calmly, code_of, is_transient
+from .run_refs import Marker, find_run_message
+from .transient import Sleep, calmly, code_of, is_transient
+from .wording import notice_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,20 +63,6 @@ MAX_REMEMBERED = 1000
 """How many finished messages remember which continuations were posted under them."""
 
 
-def retry_after(error: SlackApiError) -> float | None:
-    """Seconds Slack asked us to wait, when the error is a 429."""
-    if error.response is None or error.response.status_code != 429:
-        return None
-    headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
-    value = headers.get("retry-after")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return float(value) if value is not None else 1.0
-    except ValueError:
-        return 1.0
-
-
 class SlackSurface:
     """Shows runs in Slack, in each run's workspace with that workspace's clients: the general
     one retries 429s itself; edits go through `edits` and posts through `pacer` instead.
@@ -86,7 +75,7 @@ class SlackSurface:
         self,
         clients: TeamClients,
         *,
-        edits: EditScheduler[RunView | SlackMessage] | None = None,
+        edits: EditScheduler[MessageKey, RunView | SlackMessage] | None = None,
         pacer: ChannelPacer | None = None,
         max_post_attempts: int = 30,
         patience: float = 120.0,
@@ -94,15 +83,19 @@ class SlackSurface:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.clients = clients
-        self.edits: EditScheduler[RunView | SlackMessage] = edits or EditScheduler(
-            self._send_edit, retryable=is_transient
+        self.editor = Editor(clients)
+        self.edits: EditScheduler[MessageKey, RunView | SlackMessage] = edits or EditScheduler(
+            self.editor.send, retryable=is_transient
         )
         self.pacer = pacer or ChannelPacer()
-        self.max_post_attempts = max_post_attempts
+        self.poster = Poster(
+            clients, self.pacer, max_attempts=max_post_attempts, patience=patience, sleep=sleep
+        )
+        self.private = PrivateReplies(clients, patience=patience, sleep=sleep)
         self.patience = patience
         self.redactor = redactor or Redactor()
         self._sleep = sleep
-        self._posted: dict[Hashable, set[str]] = {}  # what each message's overflow posted
+        self._posted: dict[MessageKey, set[str]] = {}  # what each message's overflow posted
 
     async def aclose(self) -> None:
         await self.edits.aclose()
@@ -114,23 +107,26 @@ class SlackSurface:
             log.info("dropped %d pending edit(s) in %s", dropped, team_id)
         self.clients.forget(team_id)
 
-    # ---- RunSurface -----------------------------------------------------------------------
+    # ---- the port: runs -----------------------------------------------------------------------
 
     async def open(self, run: Run, view: RunView) -> str:
         message = await asyncio.to_thread(render_progress, self._masked(view))
         thread_ts = run.thread_ts  # None for a slash command: its card starts the thread
-        metadata = run_metadata(run)  # so that `find` can recognise it after a restart
+        marker = Marker.of(run)  # so that `find` can recognise it after a restart
         try:
-            return await self._post(run, message, thread_ts, metadata)
+            ts = await self.poster.post(run, message, thread_ts, marker)
         except SlackApiError as error:
             code = code_of(error)
             if code == "not_in_channel" and await self._join(run):
-                return await self._post(run, message, thread_ts, metadata)
-            explanation = explain(error)
-            if explanation is None:
-                raise
-            await self._tell_privately(run, explanation)
-            raise Undeliverable(f"slack: {code}: {explanation}") from error
+                ts = await self.poster.post(run, message, thread_ts, marker)
+            else:
+                explanation = explain(error, run.channel_id)
+                if explanation is None:
+                    raise
+                await self.private.tell(run, explanation)
+                raise Undeliverable(f"slack: {code}: {explanation}") from error
+        self.editor.posted(_key(run, ts), message)
+        return ts
 
     async def find(self, run: Run) -> str | None:
         return await find_run_message(await self.clients.client_for(run.team_id), run)
@@ -155,87 +151,32 @@ class SlackSurface:
             if is_transient(error):
                 raise NotShown(f"Slack kept failing the final edit: {error!r}") from error
             if isinstance(error, SlackApiError) and code_of(error) in REFUSED_EDIT:
-                explanation = explain(error) or code_of(error)
-                await self._tell_privately(run, explanation)
+                explanation = explain(error, run.channel_id) or code_of(error)
+                await self.private.tell(run, explanation)
                 raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
             if not isinstance(error, SlackApiError) or code_of(error) not in GONE_MESSAGE:
                 raise
             log.info("run %d: its message is gone; posting the answer anew", run.id)
-            await self._post(run, final.card, run.thread_ts)
+            await self.poster.post(run, final.card, run.thread_ts, Marker.of(run, part=1))
         await self._post_overflow(run, final, key, run.thread_ts or run.message_ts)
 
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""
         final = await asyncio.to_thread(render_final, self._masked(view))
         try:
-            ts = await self._post(run, final.card, None, run_metadata(run))
+            ts = await self.poster.post(run, final.card, None, Marker.of(run))
         except SlackApiError as error:
-            explanation = explain(error)
+            explanation = explain(error, run.channel_id)
             if explanation is None:
                 raise
             raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
-        await self._post_overflow(run, final, _key(run, ts), ts)
+        key = _key(run, ts)
+        self.editor.posted(key, final.card)
+        await self._post_overflow(run, final, key, ts)
         return ts
 
-    async def tell(self, run: Run, text: str) -> None:
-        await self._tell_privately(run, escape(self.redactor.text(text)))
-
-    async def _post_overflow(
-        self, run: Run, final: FinalMessages, key: Hashable, thread_ts: str
-    ) -> None:
-        """What did not fit the card: continuation replies, then the whole answer as a file.
-
-        Each is remembered once it is in Slack, so finishing the same message again (after a
-        `NotShown`, or a Refresh) posts only what is missing.
-        """
-        if not final.continuations and final.attachment is None:
-            return
-        posted = self._remembered(key)
-        for part in final.continuations:
-            mark = _fingerprint(part.text, repr(part.blocks))
-            if mark not in posted:
-                await self._post(run, part, thread_ts)
-                posted.add(mark)
-        if final.attachment is not None:
-            filename, content = final.attachment
-            mark = _fingerprint(filename, content)
-            if mark in posted:
-                return
-            client = await self.clients.client_for(run.team_id)
-            await self._calmly(
-                lambda: client.files_upload_v2(
-                    channel=run.channel_id,
-                    thread_ts=thread_ts,
-                    filename=filename,
-                    title=filename,
-                    content=content,
-                    initial_comment="The full answer, too long for Slack messages.",
-                ),
-                "the upload of a long answer",
-            )
-            posted.add(mark)
-
-    def _remembered(self, key: Hashable) -> set[str]:
-        posted = self._posted.pop(key, set())
-        self._posted[key] = posted  # most recently used last
-        while len(self._posted) > MAX_REMEMBERED:
-            del self._posted[next(iter(self._posted))]
-        return posted
-
-    def _masked(self, view: RunView) -> RunView:
-        """The view with secrets masked in the texts that come from elsewhere than the
-        worker's answer: its error and notice (Handinger's or the app's words)."""
-        if view.error is None and view.notice is None:
-            return view
-        mask = self.redactor.text
-        return replace(
-            view,
-            error=None if view.error is None else mask(view.error),
-            notice=None if view.notice is None else mask(view.notice),
-        )
-
-    async def _calmly(self, call: Callable[[], Awaitable[T]], what: str) -> T:
-        return await calmly(call, what, budget=self.patience, sleep=self._sleep)
+    async def tell(self, run: Run, notice: Notice) -> None:
+        await self.private.tell(run, escape(self.redactor.text(notice_text(notice))))
 
     async def mark(self, run: Run, mark: Mark) -> None:
         if run.trigger_ts is None:
@@ -245,7 +186,7 @@ class SlackSurface:
             await self._reaction(run, "remove", run.trigger_ts, remove)
         await self._reaction(run, "add", run.trigger_ts, add)
 
-    # ---- helpers --------------------------------------------------------------------------
+    # ---- files and notices ----------------------------------------------------------------
 
     async def upload_files(
         self, run: Run, files: Sequence[LocalFile], comment: str
@@ -271,72 +212,64 @@ class SlackSurface:
     async def notify(self, run: Run, text: str) -> None:
         """A one-line message in the run's thread (file problems and the like)."""
         message = render_notice(self.redactor.text(text))
-        await self._post(run, message, run.thread_ts or run.message_ts)
+        await self.poster.post(run, message, run.thread_ts or run.message_ts)
 
-    async def _post(
-        self,
-        run: Run,
-        message: SlackMessage,
-        thread_ts: str | None,
-        metadata: dict[str, Any] | None = None,
-    ) -> str:
-        args: dict[str, Any] = {
-            "channel": run.channel_id,
-            "text": message.text,
-            "blocks": message.blocks,
-            "unfurl_links": False,
-            "unfurl_media": False,
-        }
-        if thread_ts is not None:
-            args["thread_ts"] = thread_ts
-        if metadata is not None:
-            args["metadata"] = metadata
-        patience = Patience(self.patience, sleep=self._sleep)
-        limited = 0
-        while True:
-            await self.pacer.wait(run.team_id, run.channel_id)
-            client = await self.clients.edit_client_for(run.team_id)
-            try:
-                response = await client.chat_postMessage(**args)
-            except Exception as error:
-                wait = retry_after(error) if isinstance(error, SlackApiError) else None
-                if wait is not None:
-                    limited += 1
-                    if limited >= self.max_post_attempts:
-                        raise
-                    log.info(
-                        "chat.postMessage in %s rate limited; waiting %.0f s", run.channel_id, wait
-                    )
-                    self.pacer.penalize(run.team_id, run.channel_id, wait)
-                    continue
-                if not is_transient(error):
-                    raise
-                await patience.pause(f"chat.postMessage in {run.channel_id}", error)
-                continue
-            return str(response["ts"])
+    # ---- helpers --------------------------------------------------------------------------
 
-    async def _send_edit(self, key: Hashable, content: RunView | SlackMessage, final: bool) -> None:
-        """Send one edit; a progress view is rendered now, in a thread, so neither the stream's
-        pace nor the answer's length costs the event loop anything (see `render_progress`)."""
-        assert isinstance(key, tuple)
-        team, channel, ts = key
-        if isinstance(content, SlackMessage):
-            message = content
-        else:
-            message = await asyncio.to_thread(render_progress, content)
-        client = await self.clients.edit_client_for(team)
-        try:
-            await client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=message.blocks
-            )
-        except SlackApiError as error:
-            wait = retry_after(error)
-            if wait is not None:
-                raise RateLimited(wait) from error
-            if not final and not is_transient(error):  # a passing failure is sent again later
-                log.info("progress edit of %s failed: %s", ts, code_of(error))
+    async def _post_overflow(
+        self, run: Run, final: FinalMessages, key: MessageKey, thread_ts: str
+    ) -> None:
+        """What did not fit the card: continuation replies, then the whole answer as a file.
+
+        Each is remembered once it is in Slack, so finishing the same message again (after a
+        `NotShown`, or a Refresh) posts only what is missing. Each continuation is marked with
+        its part number, so one Slack posted despite failing is not posted twice.
+        """
+        if not final.continuations and final.attachment is None:
+            return
+        posted = self._remembered(key)
+        for number, part in enumerate(final.continuations, start=2):
+            mark = fingerprint(part.text, repr(part.blocks))
+            if mark not in posted:
+                await self.poster.post(run, part, thread_ts, Marker.of(run, part=number))
+                posted.add(mark)
+        if final.attachment is not None:
+            filename, content = final.attachment
+            mark = fingerprint(filename, content)
+            if mark in posted:
                 return
-            raise
+            client = await self.clients.client_for(run.team_id)
+            await self._calmly(
+                lambda: client.files_upload_v2(
+                    channel=run.channel_id,
+                    thread_ts=thread_ts,
+                    filename=filename,
+                    title=filename,
+                    content=content,
+                    initial_comment="The full answer, too long for Slack messages.",
+                ),
+                "the upload of a long answer",
+            )
+            posted.add(mark)
+
+    def _remembered(self, key: MessageKey) -> set[str]:
+        posted = self._posted.pop(key, set())
+        self._posted[key] = posted  # most recently used last
+        while len(self._posted) > MAX_REMEMBERED:
+            del self._posted[next(iter(self._posted))]
+        return posted
+
+    def _masked(self, view: RunView) -> RunView:
+        """The view with secrets masked in the texts that come from elsewhere than the
+        worker's answer: its failure (Handinger's words, or what a server said)."""
+        error, mask = view.error, self.redactor.text
+        if error is None:
+            return view
+        masked = mask(error) if isinstance(error, str) else replace(error, said=mask(error.said))
+        return replace(view, error=masked)
+
+    async def _calmly(self, call: Callable[[], Awaitable[T]], what: str) -> T:
+        return await calmly(call, what, budget=self.patience, sleep=self._sleep)
 
     async def _join(self, run: Run) -> bool:
         client = await self.clients.client_for(run.team_id)
@@ -346,45 +279,6 @@ class SlackSurface:
             )
         except SlackApiError as error:
             log.info("cannot join %s: %s", run.channel_id, code_of(error))
-            return False
-        return True
-
-    async def _tell_privately(self, run: Run, text: str) -> None:
-        """Through the command's `response_url` if there is one, else (or if that fails)
-        with `chat.postEphemeral`."""
-        message = render_notice(text, trusted=True)
-        if run.response_url and await self._respond(run.response_url, message):
-            return
-        client = await self.clients.client_for(run.team_id)
-        try:
-            await self._calmly(
-                lambda: client.chat_postEphemeral(
-                    channel=run.channel_id,
-                    user=run.user_id,
-                    text=message.text,
-                    blocks=message.blocks,
-                ),
-                "chat.postEphemeral",
-            )
-        except SlackApiError as error:
-            log.info("cannot explain privately in %s: %s", run.channel_id, code_of(error))
-
-    async def _respond(self, url: str, message: SlackMessage) -> bool:
-        """Send an ephemeral reply to a `response_url`; False if Slack did not take it."""
-        webhook = webhook_client(url)
-        try:
-            response = await webhook.send(
-                text=message.text, blocks=message.blocks, response_type="ephemeral"
-            )
-        except Exception as error:
-            if not is_transient(error):
-                raise
-            log.info("response_url failed (%r); sending the reply another way", error)
-            return False
-        if response.status_code != 200:
-            log.info(
-                "response_url answered %d; sending the reply another way", response.status_code
-            )
             return False
         return True
 
@@ -405,15 +299,11 @@ class SlackSurface:
         except SlackApiError as error:
             code = code_of(error)
             if code in ("missing_scope", "is_archived"):
-                log.warning("cannot mark %s with :%s: in %s: %s", ts, name, channel, explain(error))
+                why = explain(error, channel)
+                log.warning("cannot mark %s with :%s: in %s: %s", ts, name, channel, why)
             elif code not in ("already_reacted", "no_reaction"):
                 raise
 
 
-def _fingerprint(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def _key(run: Run, ts: str) -> tuple[str, str, str]:
-    """A message for the edit scheduler: its workspace (whose token edits it), channel, ts."""
-    return (run.team_id, run.channel_id, ts)
+def _key(run: Run, ts: str) -> MessageKey:
+    return MessageKey(run.team_id, run.channel_id, ts)

@@ -16,8 +16,12 @@ NOT_IN_PRIVATE = (
     "Invite me with `/invite @Handinger` and try again."
 )
 CANNOT_POST = (
-    "I can't post in this conversation (Slack says `channel_not_found`: it is private or a "
-    "DM I'm not part of). Use `/handinger` in a channel I'm in, or send me a direct message."
+    "I can't post here: this is a private channel I'm not a member of (Slack answers "
+    "`channel_not_found` to me for it). Invite me with `/invite @Handinger` and try again."
+)
+DIRECT_MESSAGE = (
+    "I can't post in a direct message between other people. Use `/handinger` in a channel "
+    "I'm in, or send me a direct message."
 )
 ARCHIVED = (
     "This channel is archived, so I can't post the answer in it. Unarchive the channel, or ask "
@@ -42,11 +46,18 @@ def missing_scope(error: SlackApiError) -> str:
     )
 
 
-def explain(error: SlackApiError) -> str | None:
-    """The explanation for an error a person can fix, or None."""
+def explain(error: SlackApiError, channel_id: str = "") -> str | None:
+    """The explanation for an error a person can fix, or None.
+
+    Slack answers `channel_not_found` for a conversation the app cannot see. Where someone just
+    asked the app for something, the conversation exists: it is a private channel the app is
+    not in (it can be invited), or a direct message between other people (ids starting with
+    `D`), where no one can add it."""
     code = code_of(error)
     if code == "missing_scope":
         return missing_scope(error)
+    if code == "channel_not_found" and channel_id.startswith("D"):
+        return DIRECT_MESSAGE
     return {
         "not_in_channel": NOT_IN_PRIVATE,
         "channel_not_found": CANNOT_POST,

@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..budgets import BUDGETS
 from ..core.views import RunView
-from ..handinger.models import BUDGETS, Source
+from ..handinger.models import Source
 from .commands import RESERVED_WORDS
 from .links import link
 from .markdown import markdown_head, markdown_tail, markdown_to_mrkdwn
@@ -29,6 +30,7 @@ from .mrkdwn import (
     tail_mrkdwn,
     truncate_mrkdwn,
 )
+from .wording import WAITING, digest_title, failure_text
 
 Block = dict[str, Any]
 
@@ -118,8 +120,8 @@ def _mention(requester: str) -> str:
 def _header_blocks(view: RunView) -> list[Block]:
     """Who asked, with what budget, and the instruction; only on a root card."""
     blocks: list[Block] = []
-    if view.header:
-        title = " ".join(view.header.split())
+    if view.digest is not None:
+        title = " ".join(digest_title(view.digest).split())
         title = title if len(title) <= SUMMARY_CHARS else title[: SUMMARY_CHARS - 1] + "…"
         blocks.append(_section(f"*{escape(title)}*"))
     if view.is_followup:
@@ -154,11 +156,11 @@ def _status_text(view: RunView) -> str:
     elif view.state == "completed":
         parts = [f":white_check_mark: Done in {format_duration(_duration(view))}"]
     else:
-        error = (view.error or "").strip()
+        error = failure_text(view.error).strip() if view.error is not None else ""
         error = error if len(error) <= 1000 else error[:999] + "…"
         parts = [f":x: Failed — {escape(error)}" if error else ":x: Failed"]
-    if view.notice:
-        parts.append(escape(view.notice.strip()))
+    if view.waiting:
+        parts.append(WAITING)
     return truncate_mrkdwn(" · ".join(parts), STATUS_CHARS)
 
 
@@ -167,7 +169,8 @@ def _notification(view: RunView) -> str:
         excerpt = plain_excerpt(view.text, SUMMARY_CHARS)
         return f"✅ {excerpt}" if excerpt else "✅ Done"
     if view.state == "failed":
-        return f"❌ Failed: {plain_excerpt(view.error or 'the run did not finish', SUMMARY_CHARS)}"
+        error = failure_text(view.error) if view.error is not None else ""
+        return f"❌ Failed: {plain_excerpt(error or 'the run did not finish', SUMMARY_CHARS)}"
     icon = "🕒 Queued" if view.state == "queued" else "⏳ Working"
     if view.is_followup or not view.instruction.strip():
         return f"{icon}…"
@@ -237,7 +240,6 @@ def _footer_block(view: RunView) -> Block:
         parts.append(format_cost(cost))
     if usage is not None and usage.credits is not None:
         parts.append(f"{_number(usage.credits)} credits")
-    parts += [f"{escape(key)}: {escape(value)}" for key, value in view.extra.items()]
     if view.worker_id:
         parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
     return _context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))

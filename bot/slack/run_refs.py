@@ -1,17 +1,20 @@
-"""Finding a run's own message again after a restart, through Slack message metadata.
+"""Finding a run's own messages again, through Slack message metadata.
 
 A run's message is posted with metadata `{event_type: "handinger_run", event_payload: {run_id,
-ref}}`. If the process stops after `chat.postMessage` reached Slack but before the `ts` was
-recorded, the next process looks through the thread (`conversations.replies`) or, for a slash
-command's card, the channel's recent history (`conversations.history`) for the message carrying
-the run's `ref`, and takes it over instead of posting a second one. Both methods return metadata
-only with `include_all_metadata` (the app subscribes to no metadata events) and need the
-`*:history` scopes the app already has for message events.
+ref}}`, and each continuation of its answer with the part number added (`part`). Such a message
+can be found when Slack may have posted it without the app learning its `ts`: the process
+stopped after `chat.postMessage` reached Slack but before the `ts` was recorded, or Slack answered
+a 5xx or dropped the connection after posting. The thread (`conversations.replies`) or, for a
+message that starts a thread, the channel's recent history (`conversations.history`) is searched
+for the marked message, which is then taken over instead of posting a second one. Both methods
+return metadata only with `include_all_metadata` (the app subscribes to no metadata events) and
+need the `*:history` scopes the app already has for message events.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,28 +30,64 @@ message cannot be older; the margin covers a clock skew between the app and Slac
 MAX_PAGES = 10
 
 
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """What identifies one message of a run: the run's `ref`, and `part` for a continuation
+    (None for the run's own message)."""
+
+    run_id: int
+    ref: str
+    part: int | None = None
+
+    @staticmethod
+    def of(run: Run, part: int | None = None) -> Marker | None:
+        """The marker of a run's message (None for a run from before runs had a `ref`)."""
+        return None if run.ref is None else Marker(run.id, run.ref, part)
+
+    def metadata(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"run_id": self.run_id, "ref": self.ref}
+        if self.part is not None:
+            payload["part"] = self.part
+        return {"event_type": EVENT_TYPE, "event_payload": payload}
+
+    def marks(self, message: Any) -> bool:
+        metadata = message.get("metadata") if isinstance(message, dict) else None
+        if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+            return False
+        payload = metadata.get("event_payload")
+        if not isinstance(payload, dict):
+            return False
+        return payload.get("ref") == self.ref and payload.get("part") == self.part
+
+
 def run_metadata(run: Run) -> dict[str, Any] | None:
     """The metadata that marks a run's message as this run's (None for a run without `ref`)."""
-    if run.ref is None:
-        return None
-    return {"event_type": EVENT_TYPE, "event_payload": {"run_id": run.id, "ref": run.ref}}
+    marker = Marker.of(run)
+    return None if marker is None else marker.metadata()
 
 
 async def find_run_message(client: AsyncWebClient, run: Run) -> str | None:
-    """The `ts` of the message marked with this run's `ref`, or None, also when the lookup
-    fails in any way: the caller then posts anew, since a duplicate is better than no answer."""
-    if run.ref is None:
-        return None
+    """The `ts` of the run's own message, or None (see `find_marked`)."""
+    marker = Marker.of(run)
+    return None if marker is None else await find_marked(client, run, run.thread_ts, marker)
+
+
+async def find_marked(
+    client: AsyncWebClient, run: Run, thread_ts: str | None, marker: Marker
+) -> str | None:
+    """The `ts` of the message carrying `marker` in thread `thread_ts` (in the channel's recent
+    history when None), or None, also when the lookup fails in any way: the caller then posts
+    anew, since a duplicate is better than no answer."""
     args: dict[str, Any] = {"channel": run.channel_id, "include_all_metadata": True, "limit": 200}
     try:
         for _ in range(MAX_PAGES):
-            if run.thread_ts is not None:
-                page = await client.conversations_replies(ts=run.thread_ts, **args)
+            if thread_ts is not None:
+                page = await client.conversations_replies(ts=thread_ts, **args)
             else:
                 oldest = f"{run.created_at - HISTORY_MARGIN:.6f}"
                 page = await client.conversations_history(oldest=oldest, **args)
             for message in page.get("messages") or []:
-                if _marks(message, run.ref):
+                if marker.marks(message):
                     return str(message["ts"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -57,11 +96,3 @@ async def find_run_message(client: AsyncWebClient, run: Run) -> str | None:
     except Exception as error:  # best effort: any failure means "not found"
         log.warning("run %d: cannot look for its earlier message: %r", run.id, error)
     return None
-
-
-def _marks(message: Any, ref: str) -> bool:
-    metadata = message.get("metadata") if isinstance(message, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
-        return False
-    payload = metadata.get("event_payload")
-    return isinstance(payload, dict) and payload.get("ref") == ref

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..budgets import BUDGETS, Budget
 from ..config import Settings
 from ..core.when import ParsedSchedule, WhenError, parse_when
-from ..handinger.models import BUDGETS, Budget
 from .options import CommandError, read_options
 from .schedule_views import BUDGET_BLOCK, INSTRUCTION_BLOCK, WHEN_BLOCK
+from .when_wording import when_error_text
 
 FieldErrors = dict[str, str]
 """Slack's `response_action: errors`: block id → what is wrong with that field."""
@@ -46,7 +47,7 @@ def read_form(
         errors[INSTRUCTION_BLOCK] = "Tell the worker what to do on each run."
     when = parse_when(when_text, now, tz, settings.min_schedule_interval)
     if isinstance(when, WhenError):
-        errors[WHEN_BLOCK] = _plain(when.message)
+        errors[WHEN_BLOCK] = _plain(when_error_text(when))
     elif when.rest.strip():
         rest = " ".join(when.rest.split())
         errors[WHEN_BLOCK] = (
@@ -57,7 +58,7 @@ def read_form(
         return errors
     schedule = when.with_instruction(instruction)
     if isinstance(schedule, WhenError):  # not reached: the instruction is not empty
-        return {INSTRUCTION_BLOCK: _plain(schedule.message)}
+        return {INSTRUCTION_BLOCK: _plain(when_error_text(schedule))}
     return schedule, budget
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ..handinger.models import BUDGETS
+from ..budgets import BUDGETS
 from ..store import Schedule
 from .mrkdwn import escape, plain_excerpt, truncate_mrkdwn
 from .render import SECTION_LIMIT, SlackMessage

@@ -3,7 +3,8 @@
 Slack's 5xx answers (and `internal_error` / `service_unavailable` with any status) and dropped
 or timed-out connections say nothing about the request itself: the same call usually works a
 moment later. Each Web API client already repeats such a call twice, quickly
-(`clients.transient_handlers`); `Patience` is the longer haul above that: capped exponential waits
+(`clients.transient_handlers`; never a post, which Slack may have made before failing: see
+`posting.py`); `Patience` is the longer haul above that: capped exponential waits
 until a budget of seconds is spent, and then `NotShown`, which tells the core that Slack, not the
 run, failed. 429s are not handled here: the edit scheduler and the channel pacer own those.
 """

@@ -1,7 +1,7 @@
 """SQLite state through sqlite-utils: schema, migrations and every query the app makes.
 
-Knows nothing of Slack or HTTP. What lives here is what must survive a restart (DESIGN.md
-principle 5): which worker belongs to which thread, every run the app started and where its
+Knows nothing of Slack or HTTP. What lives here is what must survive a restart (ARCHITECTURE.md,
+rule 5): which worker belongs to which thread, every run the app started and where its
 message is, queued follow-ups, and which Slack events and commands were already handled.
 `Store` is one object for its callers; its queries are grouped by table in `threads`, `runs`,
 `schedules` and `digests`.

@@ -44,6 +44,14 @@ class DigestQueries:
         )
         return cursor.rowcount == 1
 
+    def digest_of(self, run_id: int) -> tuple[str, int, bool] | None:
+        """The turn a digest run shows: its schedule, the turn's message index, and whether it
+        was posted late; None if the run is not a claimed digest."""
+        row = self.db.execute(
+            "SELECT schedule_id, message_index, late FROM digests WHERE run_id = ?", [run_id]
+        ).fetchone()
+        return (str(row[0]), int(row[1]), bool(row[2])) if row else None
+
     def unposted_digests(self) -> list[tuple[Run, int, bool]]:
         """Digests claimed but never posted (the app stopped in between): run, index, late."""
         rows = self.db.query(

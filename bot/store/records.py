@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from ..budgets import Budget, as_budget
+
 RunKind = Literal["new", "continue", "digest"]
 ScheduleStatus = Literal["active", "done", "cancelled", "gone"]
 RunStatus = Literal["queued", "starting", "running", "completed", "failed"]
@@ -34,7 +36,8 @@ class Run:
     the turn is the one whose instruction is message `messages_before`. `ref` (random, unique)
     is the `Idempotency-Key` of its create/continue and the reference its Slack message carries;
     `request_sent_at` is set just before that request goes out, so a restart knows whether it
-    may have reached Handinger. Runs from before `ref` existed have none.
+    may have reached Handinger. Runs from before `ref` existed have none. `usage_json` and
+    `costs_json` are what the finished turn cost, as the API said while it was the latest.
     """
 
     id: int
@@ -43,7 +46,7 @@ class Run:
     thread_ts: str | None
     kind: RunKind
     input: str
-    budget: str
+    budget: Budget
     user_id: str
     status: RunStatus
     created_at: float
@@ -59,6 +62,8 @@ class Run:
     ref: str | None = None
     request_sent_at: float | None = None
     final_pending: FinalPending | None = None
+    usage_json: str | None = None
+    costs_json: str | None = None
 
     @property
     def done(self) -> bool:
@@ -78,7 +83,7 @@ class Schedule:
     worker_id: str
     creator_id: str
     input: str
-    budget: str
+    budget: Budget
     type: str
     description: str
     status: ScheduleStatus
@@ -102,7 +107,7 @@ class PendingSchedule:
     run_id: int
     when_json: str
     input: str
-    budget: str
+    budget: Budget
     description: str
     schedule_id: str | None = None
 
@@ -110,12 +115,24 @@ class PendingSchedule:
 SCHEDULE_FIELDS = {f.name for f in fields(Schedule)}
 
 
+def _budget(row: dict[str, Any]) -> Budget:
+    """The stored budget; every row is written from a `Budget`, and a value the app no longer
+    knows runs on the API's default."""
+    return as_budget(row.get("budget")) or "standard"
+
+
 def schedule_from_row(row: dict[str, Any]) -> Schedule:
-    return Schedule(**{key: value for key, value in row.items() if key in SCHEDULE_FIELDS})
+    values = {key: value for key, value in row.items() if key in SCHEDULE_FIELDS}
+    return Schedule(**{**values, "budget": _budget(row)})
 
 
 def run_from_row(row: dict[str, Any]) -> Run:
-    return Run(**{key: value for key, value in row.items() if key in RUN_FIELDS})
+    values = {key: value for key, value in row.items() if key in RUN_FIELDS}
+    return Run(**{**values, "budget": _budget(row)})
+
+
+def pending_schedule_from_row(row: dict[str, Any]) -> PendingSchedule:
+    return PendingSchedule(**{**row, "budget": _budget(row)})
 
 
 @dataclass(frozen=True, slots=True)

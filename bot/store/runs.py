@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from ..budgets import Budget
 from .records import ACTIVE, RUN_FIELDS, Run, RunKind, RunStatus, run_from_row
 
 
@@ -24,7 +25,7 @@ class RunQueries:
         channel_id: str,
         kind: RunKind,
         input: str,
-        budget: str,
+        budget: Budget,
         user_id: str,
         status: RunStatus,
         thread_ts: str | None = None,

@@ -7,7 +7,13 @@ from typing import Any
 
 import sqlite_utils
 
-from .records import SCHEDULE_FIELDS, PendingSchedule, Schedule, schedule_from_row
+from .records import (
+    SCHEDULE_FIELDS,
+    PendingSchedule,
+    Schedule,
+    pending_schedule_from_row,
+    schedule_from_row,
+)
 
 
 class ScheduleQueries:
@@ -54,7 +60,7 @@ class ScheduleQueries:
 
     def pending_schedule(self, run_id: int) -> PendingSchedule | None:
         rows = list(self.db.query("SELECT * FROM pending_schedules WHERE run_id = ?", [run_id]))
-        return PendingSchedule(**rows[0]) if rows else None
+        return pending_schedule_from_row(rows[0]) if rows else None
 
     def pending_schedule_created(self, run_id: int, schedule_id: str) -> None:
         self.db.table("pending_schedules").update(run_id, {"schedule_id": schedule_id})

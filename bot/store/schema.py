@@ -142,11 +142,19 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db.table("runs").add_column("final_pending", str)
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """What a finished turn cost (`usage_json`, `costs_json`: the API's `usage` and `costs` while
+    the turn was the worker's latest), so its message can show them after later turns ran."""
+    db.table("runs").add_column("usage_json", str)
+    db.table("runs").add_column("costs_json", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 """Schema changes in order; the database records how many it has applied."""

@@ -153,6 +153,9 @@ Control API (``/_emulator/``, no auth, JSON; not logged)
 - ``POST config`` any of ``{stream_format, done_sentinel, turn_seconds, chunks, time_scale,
   blocking, idle_stream, idempotency_keys}`` → the whole config (400 on a bad key or value).
   ``idempotency_keys: false`` ignores ``Idempotency-Key`` headers (an API without the feature).
+- ``GET overview`` → ``{now, now_unix, workers: [{id, status, turns, inputs, output_excerpt,
+  failed, files, email, created_at}], schedules: [WorkerSchedule + {workerId, next_run}]}``:
+  everything at once, soonest schedule first (the sandbox page's Handinger panel).
 - ``GET clock`` / ``POST clock {advance: seconds}`` → ``{"now": ISO}``; due schedules have
   started their turns when the POST returns.
 - ``POST reset``: forget workers (running turns are cancelled, their streams closed),

@@ -28,6 +28,7 @@ from .control import (
 )
 from .files import file_blocks, file_length
 from .idempotency import fingerprint, remember, replay, request_key
+from .overview import add_overview_route
 from .render import schedule_json, worker_json
 from .schedules import Scheduler
 from .state import Config, Emulator, PublishedFile, Turn, Worker, new_ulid
@@ -221,4 +222,5 @@ def create_app(config: Config) -> web.Application:
     app.router.add_delete(worker + "/schedules/{schedule_id}", cancel_schedule)
     app.router.add_get("/_foreign/{worker_id}/{file_path:.+}", get_foreign_file)
     add_control_routes(app)
+    add_overview_route(app)
     return app

@@ -21,7 +21,10 @@ Flags (defaults in brackets)
     --redirect-url URL  an OAuth Redirect URL of the app (repeatable)
     --manifest [auto]|PATH|none   the app's manifest.yml: the bot scopes an install grants and
                         the bot events delivered (`auto`: the repository's manifest.yml;
-                        `none`: every scope granted, every event delivered)
+                        `none`: every scope granted, every event delivered); its slash
+                        commands are the sandbox page's composer hints
+    --handinger-url URL the Handinger emulator shown in the sandbox page's Handinger panel
+                        (the page itself, at /sandbox/, is described in the `web` package)
 
 Default workspace
     T0001 "Emulator" (domain `emulator`), app A0001, verification token
@@ -158,7 +161,9 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?,
                                after?, match?, action?="respond"|"hold"|"close", performed?}:
                                see `faults.py`; `method` may also be `upload` (the upload URL)
-                               or `response_url`. GET -> {faults, held, held_total}
+                               or `response_url`; with `performed: true` a Web API call takes
+                               effect first (Slack acted, then failed). GET -> {faults, held,
+                               held_total}
     GET|POST|DELETE /_emulator/holds   {method, count?=1, team?}: a `hold` fault on its own;
                                GET -> {rules, held: [{id, method, team, since}]}
     POST /_emulator/release    {count?} -> {ok, released}: answer held calls, oldest first

@@ -36,6 +36,8 @@ class Settings:
     client_secret: str = "emulator-client-secret"
     redirect_urls: list[str] = field(default_factory=list)
     manifest: str = "auto"
+    handinger_url: str | None = None
+    """The Handinger emulator the sandbox page's Handinger panel shows (none: no panel)."""
 
     def copy(self) -> Settings:
         """A deep copy, kept as the startup snapshot for `/_emulator/reset`."""
@@ -103,8 +105,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument(
         "--manifest",
         default="auto",
-        help="the app's manifest.yml: granted scopes and subscribed events (default: the "
-        "repository's; `none`: every scope and event)",
+        help="the app's manifest.yml: granted scopes, subscribed events and the sandbox page's "
+        "slash-command hints (default: the repository's; `none`: every scope and event)",
+    )
+    parser.add_argument(
+        "--handinger-url",
+        default=None,
+        help="the Handinger emulator's base URL, shown in the sandbox page's Handinger panel",
     )
     args = parser.parse_args(argv)
     return Settings(
@@ -122,5 +129,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         client_id=args.client_id,
         client_secret=args.client_secret,
         redirect_urls=list(args.redirect_url),
+        handinger_url=args.handinger_url,
         manifest=args.manifest,
     )

@@ -25,17 +25,22 @@ def mentions(text: str, user_id: str) -> bool:
     return any(match.group(1) == user_id for match in MENTION.finditer(text))
 
 
+def _typed(text: str) -> str:
+    """What the person typed: `text` escapes &, < and >, the rich_text block does not."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def rich_text(text: str) -> list[JSON]:
     """The `rich_text` block Slack clients attach to what a user types (mentions split out)."""
     elements: list[JSON] = []
     position = 0
     for match in MENTION.finditer(text):
         if match.start() > position:
-            elements.append({"type": "text", "text": text[position : match.start()]})
+            elements.append({"type": "text", "text": _typed(text[position : match.start()])})
         elements.append({"type": "user", "user_id": match.group(1)})
         position = match.end()
     if position < len(text):
-        elements.append({"type": "text", "text": text[position:]})
+        elements.append({"type": "text", "text": _typed(text[position:])})
     section = {"type": "rich_text_section", "elements": elements}
     return [{"type": "rich_text", "block_id": "emu", "elements": [section]}]
 

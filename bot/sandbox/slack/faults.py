@@ -7,8 +7,10 @@ bytes to its `upload_url`) and `response_url` (a POST to a `response_url`). It s
 - `respond` (default): answer `status`/`error` (and `Retry-After`) instead; no effect.
 - `hold`: perform the call, but keep its response back until `POST /_emulator/release`. A test
   can SIGKILL the app while it waits, which makes a crash window of microseconds certain.
-- `close`: drop the connection without a response; with `performed: true` the call takes
-  effect first (the app cannot tell whether it did).
+- `close`: drop the connection without a response.
+
+With `performed: true`, a `respond` or `close` fault lets the call take effect first (the
+message is posted), then fails it: Slack acted, and the app cannot tell.
 
 `match` narrows a fault to calls whose arguments contain some text: a string is looked for
 in all the arguments as JSON (say `"✅"` for a final edit, or a `thread_ts`), an object
@@ -182,16 +184,15 @@ async def faulted(
     fault = faults.take(method, team, args)
     if fault is None:
         return await perform()
-    if fault.action == "respond":
-        headers = None if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-        body = {"ok": False, "error": fault.error}
-        return web.json_response(body, status=fault.status, headers=headers)
-    if fault.action == "close" and not fault.performed:
+    if fault.action == "hold":
+        response = await perform()
+        await faults.hold(method, team, now)
+        return response
+    if fault.performed:
+        await perform()  # it takes effect; the answer still fails
+    if fault.action == "close":
         drop_connection(request.transport)
         return web.Response(status=599)  # never written: the connection is gone
-    response = await perform()
-    if fault.action == "hold":
-        await faults.hold(method, team, now)
-    else:
-        drop_connection(request.transport)
-    return response
+    headers = None if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+    body = {"ok": False, "error": fault.error}
+    return web.json_response(body, status=fault.status, headers=headers)

@@ -129,3 +129,26 @@ class RateLimiter:
         return {
             method: [limit.describe() for limit in limits] for method, limits in self.limits.items()
         }
+
+    def levels(self) -> list[dict[str, object]]:
+        """Every bucket used so far, refilled to now without taking a token: how close each
+        method (per workspace, per channel for the special ones) is to a 429."""
+        now = self.clock.now()
+        out: list[dict[str, object]] = []
+        for (method, team, place, index), bucket in self._buckets.items():
+            limits = self.limits.get(method, ())
+            if index >= len(limits):
+                continue
+            limit = limits[index]
+            refilled = bucket.tokens + (now - bucket.updated) * limit.per_minute / 60
+            tokens = min(limit.burst, refilled)
+            out.append(
+                {
+                    "method": method,
+                    "team": team,
+                    "channel": place or None,
+                    "tokens": round(tokens, 2),
+                    **limit.describe(),
+                }
+            )
+        return out

@@ -15,6 +15,7 @@ from . import control, control_holds, control_query, oauth, view_submission
 from .config import Settings
 from .emulator import EMULATOR, Emulator
 from .methods_files import MAX_FILE_SIZE, download_private, upload
+from .web import add_web, wants_page
 from .webapi import handle
 
 log = logging.getLogger("bot.sandbox.slack")
@@ -34,6 +35,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _index(request: web.Request) -> web.Response:
+    if wants_page(request):
+        raise web.HTTPFound("/sandbox/")
     emu = request.app[EMULATOR]
     return web.json_response(
         {
@@ -73,6 +76,7 @@ def build_app(emu: Emulator) -> web.Application:
     control_holds.add_routes(app)
     oauth.add_routes(app)
     view_submission.add_routes(app)
+    add_web(app)
     app.on_shutdown.append(_shutdown)
     return app
 

@@ -8,7 +8,7 @@ a 429, then the method's own errors. Every call, including refused ones, is logg
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -31,7 +31,7 @@ METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIE
 APP_TOKEN_METHODS = {"apps.connections.open"}
 TOKENLESS_METHODS = {"oauth.v2.access"}  # the client authenticates with its id and secret
 RETIRED = {"files.upload": "method_deprecated"}
-FAULT = "fault"  # where `_gate` leaves a `hold` or `close` fault for `handle` to carry out
+FAULT = "fault"  # where `_gate` leaves a `hold` or `performed` fault, to act after the call
 CHANNEL_ARGS = {"chat.postMessage": "channel", "assistant.threads.setStatus": "channel_id"}
 
 
@@ -112,12 +112,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     emu.records.add_call(entry)
     workspace = emu.world.workspaces.get(str(entry.get("team"))) if status == 200 else None
     scopes = workspace.bot_scopes if workspace is not None else None
-    reply = _reply(body, status, retry_after, scopes)
     if fault is not None and fault.action == "hold":
         await emu.faults.hold(method, entry.get("team"), emu.clock.wall())
-    elif fault is not None:  # `close` after the call took effect
-        drop_connection(request.transport)
-    return reply
+    return _reply(body, status, retry_after, scopes)
 
 
 def _dispatch(
@@ -139,7 +136,9 @@ def _dispatch(
             known = emu.world.workspace_for_token(token) is not None
             raise ApiError("not_allowed_token_type" if known else "invalid_auth")
         _gate(emu, request, method, "app", None, params)
-        return {"ok": True, "url": emu.socket.issue_url(emu.base_url)}
+        url = emu.socket.issue_url(emu.base_url)
+        _fail_after_effect(request)
+        return {"ok": True, "url": url}
     workspace = emu.world.workspace_for_token(token)
     if workspace is None:
         if token in emu.world.revoked_tokens:
@@ -155,6 +154,7 @@ def _dispatch(
     params.pop("team_id", None)  # Bolt's per-request client adds it to every call
     call = Call(emu, method, params, workspace)
     result = METHODS[method](call)
+    _fail_after_effect(request)
     body: JSON = {"ok": True, **result}
     if call.warnings:
         body["warning"] = ",".join(call.warnings)
@@ -191,17 +191,29 @@ def _gate(
     params: dict[str, Any],
 ) -> None:
     """Injected faults first, then the rate limiter; both answer like Slack would. A `hold`
-    or performed `close` fault is left on the request for `handle` to carry out."""
+    or `performed` fault is left on the request, to be carried out once the call took effect."""
     fault = emu.faults.take(method, team, params)
-    if fault is not None and fault.action == "respond":
-        retry_after = fault.retry_after
-        if fault.status == 429 and retry_after is None:
-            retry_after = 1
-        raise ApiError(fault.error, status=fault.status, retry_after=retry_after)
-    if fault is not None and fault.action == "close" and not fault.performed:
-        raise ConnectionDropped()
-    if fault is not None:
+    if fault is not None and (fault.action == "hold" or fault.performed):
         request[FAULT] = fault
+    elif fault is not None:
+        _fail(fault)
     wait = emu.limiter.check(method, team, channel)
     if wait is not None:
         raise ApiError("ratelimited", status=429, retry_after=emu.clock.retry_after(wait))
+    return None
+
+
+def _fail_after_effect(request: web.Request) -> None:
+    """A `performed` fault fails the call now that it took effect (Slack acted, then failed)."""
+    fault: Fault | None = request.get(FAULT)
+    if fault is not None and fault.action != "hold":
+        _fail(fault)
+
+
+def _fail(fault: Fault) -> NoReturn:
+    if fault.action == "close":
+        raise ConnectionDropped
+    retry_after = fault.retry_after
+    if fault.status == 429 and retry_after is None:
+        retry_after = 1
+    raise ApiError(fault.error, status=fault.status, retry_after=retry_after)

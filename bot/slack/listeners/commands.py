@@ -5,79 +5,76 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...config import Settings
-from ...core.runner import Runner
-from ..commands import CommandError, Help, RunInstruction, Subcommand, parse_command
-from ..options import over_budget
+from ...store import Run
+from ..commands import CommandError, Help, Subcommand, parse_command
 from ..render import StatusRow, ephemeral, render_help, render_notice, render_status
-from .schedules import ScheduleCommands
+from ..wording import over_budget_text
+from .deps import deps_of
+from .schedules import SUBCOMMANDS
 
 COMMAND = "/handinger"
 log = logging.getLogger(__name__)
 
 
-def register(
-    app: AsyncApp, runner: Runner, settings: Settings, schedules: ScheduleCommands
+async def on_command(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
 ) -> None:
-    async def status(
-        command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        runs = runner.store.recent_workers(
-            str(command["team_id"]), str(command["channel_id"]), str(command["user_id"]), 10
-        )
-        rows = []
-        for run in runs:
-            permalink = None
-            if run.message_ts is not None:
-                try:
-                    found = await client.chat_getPermalink(
-                        channel=run.channel_id, message_ts=run.message_ts
-                    )
-                    permalink = str(found["permalink"])
-                except SlackApiError as error:
-                    log.info("no permalink for run %d: %s", run.id, error)
-            rows.append(StatusRow(run.input, run.status, run.created_at, permalink))
-        message = render_status(rows, COMMAND)
-        await respond(**ephemeral(message))
-
-    @app.command(COMMAND)
-    async def handle_command(
-        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        parsed = parse_command(str(command.get("text", "")))
-        if isinstance(parsed, Help):
-            await ack(**ephemeral(render_help(COMMAND, settings.handinger_max_budget)))
-            return
-        if isinstance(parsed, CommandError):
-            await ack(**ephemeral(render_notice(parsed.message, trusted=True)))
-            return
-        if isinstance(parsed, Subcommand):
-            if parsed.name == "status":
-                await ack()
-                await status(command, client, respond)
-            else:  # schedule, schedules, unschedule: every other command word
-                await schedules.handlers[parsed.name](ack, command, parsed.args, client, respond)
-            return
-        assert isinstance(parsed, RunInstruction)
-        if parsed.budget is not None and not settings.budget_allowed(parsed.budget):
-            await ack(
-                **ephemeral(
-                    render_notice(
-                        over_budget(parsed.budget, settings.handinger_max_budget), trusted=True
-                    )
-                )
-            )
-            return
+    deps = deps_of(context)
+    parsed = parse_command(str(command.get("text", "")))
+    if isinstance(parsed, Help):
+        await ack(**ephemeral(render_help(COMMAND, deps.settings.handinger_max_budget)))
+    elif isinstance(parsed, CommandError):
+        await ack(**ephemeral(render_notice(parsed.message, trusted=True)))
+    elif isinstance(parsed, Subcommand) and parsed.name == "status":
         await ack()
-        runner.start_new(
-            team_id=str(command["team_id"]),
+        await status(command, context, client, respond)
+    elif isinstance(parsed, Subcommand):  # schedule, schedules, unschedule
+        await SUBCOMMANDS[parsed.name](ack, command, parsed.args, context, client, respond)
+    elif (refused := deps.service.rules.over_budget(parsed.budget)) is not None:
+        await ack(**ephemeral(render_notice(over_budget_text(refused), trusted=True)))
+    else:
+        await ack()
+        deps.service.start(
+            team_id=context.team_id or "",
             channel_id=str(command["channel_id"]),
             user_id=str(command["user_id"]),
             instruction=parsed.instruction,
             budget=parsed.budget,
             response_url=command.get("response_url"),
         )
+
+
+async def status(
+    command: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """`/handinger status`: the user's latest workers here, each linked to its card."""
+    runs = deps_of(context).service.status(
+        context.team_id or "", str(command["channel_id"]), str(command["user_id"])
+    )
+    rows = [
+        StatusRow(run.input, run.status, run.created_at, await permalink(client, run))
+        for run in runs
+    ]
+    await respond(**ephemeral(render_status(rows, COMMAND)))
+
+
+async def permalink(client: AsyncWebClient, run: Run) -> str | None:
+    if run.message_ts is None:
+        return None
+    try:
+        found = await client.chat_getPermalink(channel=run.channel_id, message_ts=run.message_ts)
+    except SlackApiError as error:
+        log.info("no permalink for run %d: %s", run.id, error)
+        return None
+    return str(found["permalink"])

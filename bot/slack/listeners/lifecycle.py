@@ -9,42 +9,40 @@ that names only user tokens leaves the bot alone: the app works with its bot tok
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_bolt.async_app import AsyncBoltContext
+
+from .deps import deps_of
 
 log = logging.getLogger(__name__)
 
-Gone = Callable[[str], Awaitable[object]]
+
+async def forget(context: AsyncBoltContext, why: str) -> None:
+    team_id = context.team_id
+    if not team_id:
+        log.warning("%s without a team_id; nothing to clean up", why)
+        return
+    log.info("workspace %s: %s", team_id, why)
+    deps = deps_of(context)
+    if deps.installations is not None:
+        await deps.installations.async_delete_all(
+            enterprise_id=context.enterprise_id, team_id=team_id
+        )
+    await deps.gone(team_id)
 
 
-def register(app: AsyncApp, store: AsyncInstallationStore | None, gone: Gone) -> None:
-    async def forget(context: AsyncBoltContext, body: dict[str, Any], why: str) -> None:
-        team_id = context.team_id or str(body.get("team_id") or "")
-        if not team_id:
-            log.warning("%s without a team_id; nothing to clean up", why)
-            return
-        log.info("workspace %s: %s", team_id, why)
-        if store is not None:
-            await store.async_delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
-        await gone(team_id)
+async def on_tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+    tokens = event.get("tokens") or {}
+    installations = deps_of(context).installations
+    if installations is not None:
+        for user_id in [str(u) for u in tokens.get("oauth") or []]:
+            await installations.async_delete_installation(
+                enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
+            )
+    if tokens.get("bot"):
+        await forget(context, "the bot token was revoked")
 
-    @app.event("tokens_revoked")
-    async def on_tokens_revoked(
-        event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        tokens = event.get("tokens") or {}
-        users = [str(u) for u in tokens.get("oauth") or []]
-        if store is not None:
-            for user_id in users:
-                await store.async_delete_installation(
-                    enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
-                )
-        if tokens.get("bot"):
-            await forget(context, body, "the bot token was revoked")
 
-    @app.event("app_uninstalled")
-    async def on_app_uninstalled(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await forget(context, body, "the app was uninstalled")
+async def on_app_uninstalled(context: AsyncBoltContext) -> None:
+    await forget(context, "the app was uninstalled")

@@ -4,40 +4,31 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ...config import Settings
-from ...core import problems
-from ...core.runner import Runner
-from ...core.schedules import cancel_schedule, confirmation, create_schedule, sync_worker
-from ...core.when import ParsedSchedule
+from ...core.answers import OverBudget
+from ...core.service import IsAdmin
 from ...core.when_times import duration_text
-from ...handinger.errors import HandingerError
-from ...handinger.models import Budget
-from ...store import Schedule
 from ..commands import CommandError, Help, parse_schedule_command
-from ..mrkdwn import escape
-from ..options import over_budget
 from ..render import ephemeral, render_notice
 from ..schedule_form import prefill, read_form
-from ..schedule_views import (
-    CANCEL_SCHEDULE,
-    SCHEDULE_MODAL,
-    modal_values,
-    render_schedule_list,
-    schedule_modal,
-)
+from ..schedule_views import modal_values, render_schedule_list, schedule_modal
+from ..wording import WHICH_SCHEDULE, cancel_text, over_budget_text, scheduled_text
+from .deps import deps_of
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncAck, dict[str, Any], str, AsyncWebClient, AsyncRespond], Awaitable[None]]
+Subcommand = Callable[
+    [AsyncAck, dict[str, Any], str, AsyncBoltContext, AsyncWebClient, AsyncRespond],
+    Awaitable[None],
+]
 
 SCHEDULE_HELP = (
     "*`/handinger schedule &lt;when&gt; &lt;instruction&gt;`* runs the instruction on a schedule "
@@ -61,260 +52,189 @@ async def user_profile(client: AsyncWebClient, user_id: str) -> dict[str, Any]:
     return user if isinstance(user, dict) else {}
 
 
-class ScheduleCommands:
-    """The schedule subcommands, their buttons and their modal, sharing one set of rules."""
+def is_admin(client: AsyncWebClient, user_id: str) -> IsAdmin:
+    """Whether the user is a workspace admin or owner, as Slack's profile says."""
 
-    def __init__(self, runner: Runner, settings: Settings, wake: Callable[[], None]) -> None:
-        self.runner = runner
-        self.settings = settings
-        self.wake = wake
+    async def ask() -> bool:
+        profile = await user_profile(client, user_id)
+        return bool(profile.get("is_admin") or profile.get("is_owner"))
 
-    @property
-    def handlers(self) -> dict[str, Handler]:
-        return {
-            "schedule": self.schedule,
-            "schedules": self.list,
-            "unschedule": self.unschedule,
-        }
+    return ask
 
-    def register(self, app: AsyncApp) -> None:
-        app.action(CANCEL_SCHEDULE)(self.on_cancel_button)
-        app.view(SCHEDULE_MODAL)(self.on_modal_submit)
 
-    # ---- /handinger schedule ----------------------------------------------------------------
+def schedule_help(settings: Settings) -> str:
+    """`/handinger schedule --help`: the forms, where options go, the minimum interval."""
+    minimum = settings.min_schedule_interval
+    least = (
+        f" Repeating schedules run at most every {duration_text(int(minimum.total_seconds()))}."
+        if minimum
+        else ""
+    )
+    return SCHEDULE_HELP + least
 
-    async def schedule(
-        self,
-        ack: AsyncAck,
-        command: dict[str, Any],
-        args: str,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        if not args.strip():
-            await ack()
-            await self.open_modal(client, str(command["trigger_id"]), str(command["channel_id"]))
-            return
-        await ack()
-        profile = await user_profile(client, str(command["user_id"]))
-        parsed = parse_schedule_command(
-            args, datetime.now(UTC), profile.get("tz"), self.settings.min_schedule_interval
-        )
-        if isinstance(parsed, Help):
-            await respond(**ephemeral(render_notice(self.help(), trusted=True)))
-            return
-        if isinstance(parsed, CommandError):
-            await respond(**ephemeral(render_notice(parsed.message, trusted=True)))
-            return
-        if parsed.budget is not None and not self.settings.budget_allowed(parsed.budget):
-            highest = self.settings.handinger_max_budget
-            notice = render_notice(over_budget(parsed.budget, highest), trusted=True)
-            await respond(**ephemeral(notice))
-            return
-        self.start(command, parsed.schedule, parsed.budget, command.get("response_url"))
 
-    def help(self) -> str:
-        """`/handinger schedule --help`: the forms, where options go, the minimum interval."""
-        minimum = self.settings.min_schedule_interval
-        least = (
-            f" Repeating schedules run at most every {duration_text(int(minimum.total_seconds()))}."
-            if minimum
-            else ""
-        )
-        return SCHEDULE_HELP + least
+async def notice(respond: AsyncRespond, text: str) -> None:
+    await respond(**ephemeral(render_notice(text, trusted=True)))
 
-    def start(
-        self,
-        origin: dict[str, Any],
-        parsed: ParsedSchedule,
-        budget: Budget | None,
-        response_url: str | None,
-    ) -> None:
-        self.runner.start_new(
-            team_id=str(origin["team_id"]),
-            channel_id=str(origin["channel_id"]),
-            user_id=str(origin["user_id"]),
+
+async def schedule(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    args: str,
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """`/handinger schedule <when> <instruction>`; bare, the modal."""
+    await ack()
+    deps, user = deps_of(context), str(command["user_id"])
+    if not args.strip():
+        await open_modal(context, client, str(command["trigger_id"]), str(command["channel_id"]))
+        return
+    profile = await user_profile(client, user)
+    minimum = deps.settings.min_schedule_interval
+    parsed = parse_schedule_command(args, datetime.now(UTC), profile.get("tz"), minimum)
+    if isinstance(parsed, Help):
+        await notice(respond, schedule_help(deps.settings))
+        return
+    if isinstance(parsed, CommandError):
+        await notice(respond, parsed.message)
+        return
+    started = deps.service.start(
+        team_id=context.team_id or "",
+        channel_id=str(command["channel_id"]),
+        user_id=user,
+        instruction=parsed.schedule.instruction,
+        budget=parsed.budget,
+        response_url=command.get("response_url"),
+        schedule=parsed.schedule,
+    )
+    if isinstance(started, OverBudget):
+        await notice(respond, over_budget_text(started))
+
+
+async def list_schedules(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    args: str,
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """`/handinger schedules`."""
+    await ack()
+    listed = await deps_of(context).service.schedules(
+        context.team_id or "", str(command["channel_id"])
+    )
+    await respond(**ephemeral(render_schedule_list(listed)))
+
+
+async def unschedule(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    args: str,
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    """`/handinger unschedule <id>`."""
+    schedule_id = args.strip().split()[0] if args.strip() else ""
+    if not schedule_id:
+        await ack(**ephemeral(render_notice(WHICH_SCHEDULE, trusted=True)))
+        return
+    await ack()
+    user = str(command["user_id"])
+    result = await deps_of(context).service.cancel(
+        context.team_id or "",
+        str(command["channel_id"]),
+        user,
+        schedule_id,
+        is_admin(client, user),
+    )
+    await notice(respond, cancel_text(result, schedule_id))
+
+
+async def on_cancel_button(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+) -> None:
+    await ack()
+    where = body.get("channel") or body.get("container") or {}
+    channel = str(where.get("channel_id") or (body.get("channel") or {}).get("id", ""))
+    user, schedule_id = str(body["user"]["id"]), str(action["value"])
+    service = deps_of(context).service
+    result = await service.cancel(
+        context.team_id or "", channel, user, schedule_id, is_admin(client, user)
+    )
+    text = cancel_text(result, schedule_id)
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def open_modal(
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    trigger_id: str,
+    channel_id: str,
+    run_id: int | None = None,
+) -> None:
+    """The schedule modal; from a card (`run_id`), filled in with its instruction and budget."""
+    deps = deps_of(context)
+    instruction, budget = "", str(deps.settings.handinger_default_budget)
+    run = deps.service.run_of(context.team_id or "", run_id) if run_id is not None else None
+    if run is not None:
+        instruction, budget = prefill(run.input), run.budget
+    view = schedule_modal(
+        channel_id=channel_id, run_id=run_id, instruction=instruction, budget=budget
+    )
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def on_modal_submit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    view: dict[str, Any],
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+) -> None:
+    deps, user = deps_of(context), str(body["user"]["id"])
+    profile = await user_profile(client, user)
+    now, tz = datetime.now(UTC), profile.get("tz")
+    form = read_form(*modal_values(view), now=now, tz=tz, settings=deps.settings)
+    if isinstance(form, dict):
+        await ack(response_action="errors", errors=form)
+        return
+    parsed, budget = form
+    await ack()
+    meta = json.loads(view.get("private_metadata") or "{}")
+    channel, run_id, team = str(meta.get("channel", "")), meta.get("run"), context.team_id or ""
+    if run_id is None:
+        deps.service.start(
+            team_id=team,
+            channel_id=channel,
+            user_id=user,
             instruction=parsed.instruction,
             budget=budget,
-            response_url=response_url,
-            schedule=(parsed.when, parsed.description),
+            schedule=parsed,
         )
+        return
+    run = deps.service.run_of(team, int(run_id))
+    if run is None:  # never another workspace's worker
+        log.warning("schedule modal from %s names run %s it does not own", team, run_id)
+        return
+    text = scheduled_text(await deps.service.schedule_worker(run, user, parsed, budget))
+    try:
+        await client.chat_postEphemeral(channel=run.channel_id, user=user, text=text)
+    except SlackApiError as error:
+        log.info("cannot confirm the schedule privately: %s", error)
 
-    async def open_modal(
-        self, client: AsyncWebClient, trigger_id: str, channel_id: str, run_id: int | None = None
-    ) -> None:
-        instruction, budget = "", str(self.settings.handinger_default_budget)
-        if run_id is not None:
-            run = self.runner.store.get_run(run_id)
-            instruction, budget = prefill(run.input), run.budget
-        view = schedule_modal(
-            channel_id=channel_id, run_id=run_id, instruction=instruction, budget=budget
-        )
-        await client.views_open(trigger_id=trigger_id, view=view)
 
-    async def on_modal_submit(
-        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        user = str(body["user"]["id"])
-        profile = await user_profile(client, user)
-        form = read_form(
-            *modal_values(view), now=datetime.now(UTC), tz=profile.get("tz"), settings=self.settings
-        )
-        if isinstance(form, dict):
-            await ack(response_action="errors", errors=form)
-            return
-        parsed, budget = form
-        await ack()
-        meta = json.loads(view.get("private_metadata") or "{}")
-        channel, run_id = str(meta.get("channel", "")), meta.get("run")
-        team = str((body.get("team") or {}).get("id") or body["user"].get("team_id") or "")
-        if run_id is None:
-            origin = {"team_id": team, "channel_id": channel, "user_id": user}
-            self.start(origin, parsed, budget, None)
-            return
-        await self._schedule_existing(client, int(run_id), team, user, parsed, budget)
-
-    async def _schedule_existing(
-        self,
-        client: AsyncWebClient,
-        run_id: int,
-        team: str,
-        user: str,
-        parsed: ParsedSchedule,
-        budget: Budget | None,
-    ) -> None:
-        """**Schedule this…**: a schedule on the card's own worker."""
-        run = self.runner.store.get_run(run_id)
-        if team and run.team_id != team:  # never another workspace's worker
-            log.warning("schedule modal from %s names run %d of %s", team, run_id, run.team_id)
-            return
-        if run.worker_id is None:
-            text = "This run has no worker to schedule yet. Try again once it has started."
-        else:
-            try:
-                schedule = await create_schedule(
-                    self.runner.store,
-                    self.runner.handinger,
-                    worker_id=run.worker_id,
-                    team_id=run.team_id,
-                    channel_id=run.channel_id,
-                    creator_id=user,
-                    input=parsed.instruction,
-                    when=parsed.when,
-                    budget=budget,
-                    description=parsed.description,
-                )
-            except HandingerError as error:
-                text = f"The schedule could not be created: {problems.describe(error)}"
-            else:
-                self.wake()
-                text = confirmation(schedule, parsed.when, time.time())
-        try:
-            await client.chat_postEphemeral(channel=run.channel_id, user=user, text=escape(text))
-        except SlackApiError as error:
-            log.info("cannot confirm the schedule privately: %s", error)
-
-    # ---- listing and cancelling -------------------------------------------------------------
-
-    async def list(
-        self,
-        ack: AsyncAck,
-        command: dict[str, Any],
-        args: str,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        team, channel = str(command["team_id"]), str(command["channel_id"])
-        store = self.runner.store
-        for worker_id in {s.worker_id for s in store.channel_schedules(team, channel)}:
-            try:
-                await sync_worker(store, self.runner.handinger, worker_id)
-            except HandingerError as error:
-                log.info("cannot refresh the schedules of %s: %s", worker_id, error)
-        await respond(**ephemeral(render_schedule_list(store.channel_schedules(team, channel))))
-
-    async def unschedule(
-        self,
-        ack: AsyncAck,
-        command: dict[str, Any],
-        args: str,
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        schedule_id = args.strip().split()[0] if args.strip() else ""
-        if not schedule_id:
-            await ack(
-                **ephemeral(
-                    render_notice(
-                        "Which schedule? `/handinger unschedule <id>`; "
-                        "`/handinger schedules` lists them.",
-                        trusted=True,
-                    )
-                )
-            )
-            return
-        await ack()
-        text = await self.cancel(
-            client,
-            str(command["team_id"]),
-            str(command["channel_id"]),
-            str(command["user_id"]),
-            schedule_id,
-        )
-        await respond(**ephemeral(render_notice(text, trusted=True)))
-
-    async def on_cancel_button(
-        self,
-        ack: AsyncAck,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: AsyncWebClient,
-        respond: AsyncRespond,
-    ) -> None:
-        await ack()
-        channel = str(
-            (body.get("channel") or body.get("container") or {}).get("channel_id")
-            or (body.get("channel") or {}).get("id", "")
-        )
-        team = str((body.get("team") or {}).get("id") or body["user"].get("team_id", ""))
-        text = await self.cancel(
-            client, team, channel, str(body["user"]["id"]), str(action["value"])
-        )
-        await respond(text=text, response_type="ephemeral", replace_original=False)
-
-    async def cancel(
-        self, client: AsyncWebClient, team: str, channel: str, user: str, schedule_id: str
-    ) -> str:
-        """Cancel on behalf of `user`, if they may; return what to tell them (mrkdwn)."""
-        schedule = self.runner.store.get_schedule(schedule_id)
-        shown = f"`{escape(schedule_id)}`"
-        if schedule is None or schedule.team_id != team:
-            return f"There is no schedule {shown}. `/handinger schedules` lists this channel's."
-        if schedule.channel_id != channel:
-            return f"Schedule {shown} posts to <#{schedule.channel_id}>; list and cancel it there."
-        if schedule.status != "active":
-            return f"Schedule {shown} is not active any more ({schedule.status})."
-        if not await self.may_cancel(client, user, schedule):
-            return (
-                f"Only <@{schedule.creator_id}> (who created it), workspace admins and owners, "
-                "and the people listed in `HANDINGER_SCHEDULE_ADMINS` can cancel schedule "
-                f"{shown}."
-            )
-        try:
-            cancelled = await cancel_schedule(
-                self.runner.store, self.runner.handinger, schedule, user
-            )
-        except HandingerError as error:
-            reason = escape(problems.describe(error))
-            return f"Schedule {shown} could not be cancelled: {reason}"
-        self.wake()
-        if cancelled:
-            return f"Cancelled {shown} ({escape(schedule.description)}). No more digests."
-        return f"Schedule {shown} had already finished or was removed on Handinger."
-
-    async def may_cancel(self, client: AsyncWebClient, user: str, schedule: Schedule) -> bool:
-        if user == schedule.creator_id or user in self.settings.schedule_admins:
-            return True
-        profile = await user_profile(client, user)
-        return bool(profile.get("is_admin") or profile.get("is_owner"))
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "schedule": schedule,
+    "schedules": list_schedules,
+    "unschedule": unschedule,
+}
+"""The `/handinger` words handled here, each acknowledging the command itself."""

@@ -1,4 +1,4 @@
-"""Shared helpers for the Slack emulator tests (no tests here): control-API clients, polling."""
+"""Shared helpers for the Slack emulator tests: control-API clients, polling."""
 
 from __future__ import annotations
 

@@ -1,0 +1,172 @@
+"""How the core's data reads in Slack: the front door's answers (`core.answers`, mrkdwn), what
+went wrong (`core.problems`, plain text, escaped by whoever shows it), and what the core tells a
+requester (`core.ports.Notice`)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from ..core.answers import Cancelled, CancelRefused, Failed, NoWorker, OverBudget, Scheduled
+from ..core.ports import Notice, ScheduleMade
+from ..core.problems import Failure, Problem, ProblemCode
+from ..core.views import DigestHeading
+from ..core.when_times import next_runs
+from ..handinger.models import When
+from ..store import Schedule
+from .mrkdwn import escape
+from .options import over_budget
+
+FORGOTTEN = (
+    "This card belongs to a run the app no longer knows (its database was reset). "
+    "Start a new worker with `/handinger <instruction>`."
+)
+STILL_RUNNING = (
+    "This turn is still running: its message shows the answer as it comes and when it ends."
+)
+NO_WORKER_TO_SCHEDULE = "This run has no worker to schedule yet. Try again once it has started."
+WHICH_SCHEDULE = "Which schedule? `/handinger unschedule <id>`; `/handinger schedules` lists them."
+WORKER_GONE = (
+    "This thread's Handinger worker no longer exists, so it cannot continue. "
+    "Start a new one with `/handinger <instruction>`."
+)
+_PROBLEMS: dict[ProblemCode, str] = {
+    "rejected_key": (
+        "Handinger rejected the app's API key (401). An admin must check `HANDINGER_API_KEY`."
+    ),
+    "no_access": (
+        "The app's Handinger API key has no access to this worker (403). "
+        "An admin must check the key's organization and permissions."
+    ),
+    "worker_gone": WORKER_GONE,
+    "rate_limited": (
+        "Handinger is rate limiting the app (429){still_was}. Please try again in a minute."
+    ),
+    "server_error": (
+        "Handinger had a server error ({status}){still_did}. Please try again in a few minutes."
+    ),
+    "worker_busy": "The worker is busy with another turn (409). Reply again once it has finished.",
+    "refused": (
+        "Handinger refused the request ({status}).{quoted} Please check the instruction and try"
+        " again; if it keeps happening, an admin should check the logs."
+    ),
+    "unreachable": (
+        "The app could not reach Handinger. Please try again shortly; if it keeps "
+        "happening, an admin should check `HANDINGER_BASE_URL` and the network."
+    ),
+    "no_worker_id": (
+        "Handinger did not say which worker it started, so the answer cannot be followed. "
+        "Please try again; if it keeps happening, an admin should check the Handinger API."
+    ),
+    "unreadable": (
+        "Handinger sent a response the app could not understand. Please try again; if it "
+        "keeps happening, an admin should check the logs."
+    ),
+    "internal": "Something went wrong inside the app. The error was logged for the admin.",
+    "lost_before_start": (
+        "The app restarted before Handinger confirmed the worker, so this run may not have "
+        "started. Please send the instruction again."
+    ),
+    "unfetched": (
+        "Handinger kept failing{in_status} when the app fetched this turn's result, even after "
+        "retrying. This message will show the result once Handinger answers again; Refresh in "
+        "its menu tries right away."
+    ),
+}
+
+
+def problem_text(problem: Problem) -> str:
+    """One or two sentences (plain text): what happened and what to do next."""
+    return _PROBLEMS[problem.code].format(
+        status=problem.status,
+        in_status="" if problem.status is None else f" ({problem.status})",
+        still_was=" and still was after retrying" if problem.retried else "",
+        still_did=" and still did after retrying" if problem.retried else "",
+        quoted=f" It said: “{problem.said}”." if problem.said else "",
+    )
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%a %Y-%m-%d %H:%M UTC")
+
+
+def confirmation(schedule: Schedule, when: When, now: float) -> str:
+    """What the creator is told once the schedule exists (plain text)."""
+    upcoming = next_runs(when, datetime.fromtimestamp(now, UTC))
+    times = ", ".join(format_time(t) for t in upcoming) or "none"
+    return (
+        f"📅 Scheduled: {schedule.description}. Next run(s): {times}. "
+        "Each run is posted in this channel as a digest; reply in a digest's thread to continue "
+        f"the same worker. Cancel with `/handinger unschedule {schedule.id}` or from "
+        "`/handinger schedules`."
+    )
+
+
+def notice_text(notice: Notice) -> str:
+    """What the core tells a run's requester privately (plain text)."""
+    if isinstance(notice, ScheduleMade):
+        return confirmation(notice.schedule, notice.when, notice.now)
+    return (
+        f"The schedule could not be created: {problem_text(notice.problem)} "
+        "This first run still completes."
+    )
+
+
+WAITING = "waiting for the worker's current turn"
+
+
+def digest_title(heading: DigestHeading) -> str:
+    """A scheduled digest's heading (plain text)."""
+    note = " · posted late: it ran while the app was offline" if heading.late else ""
+    return f"📅 Scheduled digest · {heading.description}{note}"
+
+
+def failure_text(failure: Failure) -> str:
+    """Why a run failed (plain text): the app's problem worded, or the worker's own words."""
+    return failure if isinstance(failure, str) else problem_text(failure)
+
+
+def email_text(address: str) -> str:
+    return (
+        f"This worker's inbound address is `{escape(address)}`. Forward or send mail there and "
+        "the worker receives it."
+    )
+
+
+def over_budget_text(refused: OverBudget) -> str:
+    return over_budget(refused.asked, refused.highest)
+
+
+def scheduled_text(result: Scheduled | NoWorker | OverBudget | Failed) -> str:
+    """The answer to **Schedule this…** (mrkdwn, escaped)."""
+    if isinstance(result, OverBudget):
+        return over_budget_text(result)
+    if isinstance(result, NoWorker):
+        return escape(NO_WORKER_TO_SCHEDULE)
+    if isinstance(result, Failed):
+        return escape(f"The schedule could not be created: {problem_text(result.problem)}")
+    return escape(confirmation(result.schedule, result.when, time.time()))
+
+
+def cancel_text(result: Cancelled | CancelRefused | Failed, schedule_id: str) -> str:
+    """What a user who asked to cancel a schedule is told (mrkdwn)."""
+    shown = f"`{escape(schedule_id)}`"
+    if isinstance(result, Failed):
+        reason = escape(problem_text(result.problem))
+        return f"Schedule {shown} could not be cancelled: {reason}"
+    if isinstance(result, Cancelled):
+        if result.still_there:
+            return f"Cancelled {shown} ({escape(result.schedule.description)}). No more digests."
+        return f"Schedule {shown} had already finished or was removed on Handinger."
+    schedule = result.schedule
+    if result.why == "unknown" or schedule is None:
+        return f"There is no schedule {shown}. `/handinger schedules` lists this channel's."
+    if result.why == "elsewhere":
+        return f"Schedule {shown} posts to <#{schedule.channel_id}>; list and cancel it there."
+    if result.why == "inactive":
+        return f"Schedule {shown} is not active any more ({schedule.status})."
+    return (
+        f"Only <@{schedule.creator_id}> (who created it), workspace admins and owners, "
+        "and the people listed in `HANDINGER_SCHEDULE_ADMINS` can cancel schedule "
+        f"{shown}."
+    )

@@ -1,0 +1,242 @@
+"""The sandbox page in a real browser, used as a person would: `make run`'s sandbox (the real
+bot between both emulators), Chromium, and nothing but clicks and typing.
+
+Each test starts its own card, so any one of them can run alone. Screenshots land in
+`test-artifacts/browser/`; `make screenshots` also refreshes the README's pictures in docs/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from tests.browser import Sandbox, chromium, require_browser, screenshot
+from tests.e2e import KEY
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog
+
+pytestmark = pytest.mark.timeout(240)
+WORKER_ID = re.compile(r"t_org_emu_w_[0-9A-Z]+")
+DONE = re.compile(r"Done in")
+WAIT_MS = 40_000
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    require_browser()
+    running = Sandbox(tmp_path_factory.mktemp("sandbox")).start()
+    httpx.get(f"{running.slack_url}/_emulator/connections", params={"min": 1, "timeout": 20})
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Any, sandbox: Sandbox) -> Iterator[Any]:
+    """A fresh tab on the page; any script error or dialog on it fails the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def dismiss(dialog: Dialog) -> None:
+        problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    tab.on("dialog", dismiss)
+    tab.goto(sandbox.slack_url + "/")
+    expect(tab.locator("#connection")).to_have_text(re.compile("live"))
+    try:
+        yield tab
+    finally:
+        context.close()
+    assert not problems, problems
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def type_in(page: Any, text: str, where: str = ".channel") -> None:
+    box = page.locator(f"{where} .composer-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def card(page: Any, instruction: str) -> Any:
+    return page.locator("#messages .msg.from-bot", has_text=instruction).first
+
+
+def finished_card(page: Any, instruction: str, marker: str | None = None) -> Any:
+    """Type `/handinger instruction` and wait for its card (found by `marker`) to finish."""
+    type_in(page, f"/handinger {instruction}")
+    found = card(page, marker or instruction.split("[[")[0].strip())
+    expect(found).to_contain_text(DONE, timeout=WAIT_MS)
+    return found
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def markdown_words(markdown: str) -> list[str]:
+    """The words a reader sees of a Markdown answer: link targets are not shown."""
+    return words(re.sub(r"\]\([^)]*\)", "]", markdown))
+
+
+def contains_run(haystack: list[str], needle: list[str]) -> bool:
+    return any(haystack[i : i + len(needle)] == needle for i in range(len(haystack)))
+
+
+def overview(sandbox: Sandbox) -> dict[str, Any]:
+    answer = httpx.get(f"{sandbox.slack_url}/_sandbox/handinger/overview", timeout=10)
+    answer.raise_for_status()
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def test_the_page_shows_the_workspace_and_hints_the_slash_command(page: Any) -> None:
+    channels = page.locator(".channel-link")
+    expect(channels.filter(has_text="general")).to_have_count(1)
+    expect(channels.filter(has_text="private")).to_have_count(1)
+    expect(channels.filter(has_text="Handinger")).to_have_count(1)  # the DM with the app
+    page.locator(".channel .composer-input").fill("/hand")
+    hint = page.locator(".composer-hint")
+    expect(hint).to_contain_text("/handinger")
+    expect(hint).to_contain_text("<instruction> [--budget low|standard|high|unlimited]")
+
+
+def test_a_card_streams_from_working_to_done_with_the_workers_answer(
+    page: Any, sandbox: Sandbox
+) -> None:
+    type_in(page, "/handinger Summarise this week's tickets [[files=2]]")
+    found = card(page, "Summarise this week")
+    expect(found).to_contain_text(re.compile("starting|working|Working"), timeout=WAIT_MS)
+    expect(found).to_contain_text(DONE, timeout=WAIT_MS)
+    shown = found.inner_text()
+    worker_id = WORKER_ID.search(shown)
+    assert worker_id, shown
+    worker = httpx.get(
+        f"{sandbox.handinger_url}/api/workers/{worker_id.group()}",
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=10,
+    ).json()
+    assert worker["status"] == "completed"
+    assert contains_run(words(shown), markdown_words(worker["output_text"]))
+    expect(found.locator(".thread-summary")).to_contain_text("1 reply", timeout=WAIT_MS)
+    screenshot(page, "sandbox-card", found)
+
+
+def test_a_reply_in_the_thread_continues_the_worker(page: Any) -> None:
+    root = finished_card(page, "Draft the release notes [[duration=1]]")
+    root.hover()
+    root.locator(".tool-reply").click()
+    pane = page.locator("#pane")
+    expect(pane).to_be_visible()
+    type_in(page, "And a shorter version for the changelog?", where="#pane")
+    replies = pane.locator(".thread-messages .msg.from-bot")
+    expect(replies.filter(has_text="shorter version")).to_contain_text(DONE, timeout=WAIT_MS)
+    asked = pane.locator(".thread-messages .msg[data-author='U0001']")
+    expect(asked).to_contain_text("And a shorter version for the changelog?")
+    asked.evaluate("node => node.scrollIntoView({block: 'start'})")
+    page.mouse.move(1, 1)
+    screenshot(page, "sandbox-thread")
+
+
+def test_the_overflow_menu_answers_privately_with_the_email_address(page: Any) -> None:
+    found = finished_card(page, "Collect the invoices [[duration=1]]")
+    found.locator(".bk-overflow-button").click()
+    found.locator(".menu-item", has_text="Email address").click()
+    # The answer is private and in the card's thread, which opens to show it.
+    private = page.locator("#pane .msg.ephemeral", has_text="inbound.handinger.test")
+    expect(private).to_contain_text("Only visible to you", timeout=WAIT_MS)
+    screenshot(page, "sandbox-email")
+
+
+def test_schedule_this_shows_the_field_error_then_schedules(page: Any, sandbox: Sandbox) -> None:
+    found = finished_card(page, "Check the uptime report [[duration=1]]")
+    found.locator(".bk-overflow-button").click()
+    found.locator(".menu-item", has_text="Schedule this").click()
+    modal = page.locator(".modal[data-view-id]")
+    expect(modal).to_be_visible(timeout=WAIT_MS)
+    modal.locator("#in-when-value").fill("every banana")
+    modal.locator(".modal-submit").click()
+    error = modal.locator(".bk-field-error[data-block-id='when']")
+    expect(error).to_be_visible(timeout=WAIT_MS)
+    assert error.inner_text().strip()
+    screenshot(page, "sandbox-modal-error")
+    modal.locator("#in-when-value").fill("every 1d")
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0, timeout=WAIT_MS)
+    inputs = [s["input"] for s in overview(sandbox)["schedules"]]
+    assert any("Check the uptime report" in text for text in inputs), inputs
+
+
+def schedule(page: Any, command: str) -> None:
+    """Type `/handinger schedule …` and wait for the private confirmation."""
+    confirmations = page.locator("#messages .msg.ephemeral", has_text="Scheduled:")
+    before = confirmations.count()
+    type_in(page, command)
+    expect(confirmations).to_have_count(before + 1, timeout=WAIT_MS)
+
+
+def test_a_member_is_refused_cancelling_the_admins_schedule(page: Any, sandbox: Sandbox) -> None:
+    schedule(page, "/handinger schedule every 1d Weekly numbers for the board")
+    page.select_option("#me", "U0002")
+    type_in(page, "/handinger schedules")
+    listing = page.locator("#messages .msg.ephemeral", has_text="Schedules in this channel")
+    row = listing.locator(".bk-section", has_text="Weekly numbers")
+    row.locator("button", has_text="Cancel").click()
+    page.locator(".confirm-ok").click()
+    refusal = page.locator("#messages .msg.ephemeral", has_text="(who created it)")
+    expect(refusal).to_contain_text("admins", timeout=WAIT_MS)
+    screenshot(page, "sandbox-refused")
+    inputs = [s["input"] for s in overview(sandbox)["schedules"]]
+    assert any("Weekly numbers" in text for text in inputs), inputs
+
+
+def test_the_clock_fires_a_schedule_and_its_digest_appears(page: Any) -> None:
+    schedule(page, "/handinger schedule every 15m Quick digest of the inbox [[duration=1]]")
+    digests = page.locator("#messages .msg.from-bot", has_text="Scheduled digest")
+    before = digests.count()
+    page.locator("#open-handinger").click()
+    panel = page.locator(".handinger-panel")
+    expect(panel.locator(".schedule", has_text="Quick digest")).to_be_visible(timeout=WAIT_MS)
+    panel.locator(".fire-next").click()
+    expect(digests).to_have_count(before + 1, timeout=WAIT_MS)
+    expect(digests.last).to_contain_text(DONE, timeout=WAIT_MS)
+    screenshot(page, "sandbox-digest")
+
+
+HOSTILE = (
+    '<b>bold?</b> <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> '
+    "<!channel> [click me](javascript:window.__pwned=3) &lt;i&gt; "
+)
+
+
+def test_hostile_text_renders_inert(page: Any) -> None:
+    type_in(page, HOSTILE + "from a person")
+    mine = page.locator("#messages .msg[data-author='U0001']", has_text="from a person")
+    expect(mine).to_contain_text("<script>window.__pwned=2</script>")
+    found = finished_card(page, f"Echo this {HOSTILE} [[echo]] [[duration=1]]", "Echo this")
+    messages = page.locator("#messages")
+    for selector in ("script", "img[src='x']", "iframe", "a[href^='javascript']", "[onerror]"):
+        expect(messages.locator(selector)).to_have_count(0)
+    expect(found.locator(".pill-broadcast")).to_have_count(0)
+    expect(found).to_contain_text("<script>window.__pwned=2</script>")  # shown, as text
+    assert page.evaluate("window.__pwned") is None
+    screenshot(page, "sandbox-hostile", found)
