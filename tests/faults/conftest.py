@@ -123,6 +123,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     table = render_table(tallies)
     terminalreporter.section("fault suite" + (" (full)" if FULL else " (fast subset)"))
     terminalreporter.write(table)
-    if FULL:
+    options = terminalreporter.config.option
+    if FULL and not options.keyword and not options.markexpr:  # a whole run, not a selection
         TABLE_FILE.write_text(table)
         terminalreporter.write_line(f"written to {TABLE_FILE.name}")
