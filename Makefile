@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install lock clean bench screenshots
+.PHONY: run test lint typecheck unit install lock clean bench screenshots faults
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ screenshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Every fault try (tests/faults; `make test` runs about one per category). Prints a table of
+# tries per category and writes it to faults-table.md for RELIABILITY.md.
+faults: $(STAMP)
+	FAULTS=full $(BIN)/pytest -q tests/faults
 
 # Re-pin the Docker image's runtime dependencies after changing them in pyproject.toml.
 lock: $(STAMP)

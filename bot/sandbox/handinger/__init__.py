@@ -112,20 +112,26 @@ jumps, a schedule fires once per jump (no catch-up bursts).
 Control API (``/_emulator/``, no auth, JSON; not logged)
 -------------------------------------------------------
 - ``POST faults {status=503, count=1, retry_after=null, method=null, path=<regex searched in
-  the decoded path>|null, error, action="respond"|"close"|"redirect"|"hold", location}`` →
-  ``{"ok": true}``. The next ``count`` matching non-control requests get that error
-  (``Retry-After`` if given), or, with ``close``, the body is read and the connection closed with
-  no response, or, with ``redirect``, a 302 to ``location``; either way the request has no
-  effect. ``hold`` is the opposite: the request is performed (the worker is
-  created, the turn starts and plays on) but its response — for SSE, the headers and every
-  frame — waits until released. It makes a client's crash window deterministic: kill the client
-  while ``GET held`` lists the request, and the server has acted without the client knowing.
+  the decoded path>|null, error, action="respond"|"close"|"redirect"|"hold", location,
+  after=0}`` → ``{"ok": true}``. The first ``after`` matching non-control requests go through;
+  the next ``count`` get that error (``Retry-After`` if given), or, with ``close``, the body is
+  read and the connection closed with no response, or, with ``redirect``, a 302 to
+  ``location``; either way the request has no effect. ``hold`` is the opposite: the request is
+  performed (the worker is created, the turn starts and plays on) but its response — for SSE,
+  the headers and every frame — waits until released. It makes a client's crash window
+  deterministic: kill the client while ``GET held`` lists the request, and the server has
+  acted without the client knowing.
 - ``GET held`` → ``[{id, method, path, since}]``: requests performed whose responses are held,
   oldest first. ``POST release {count?}`` → ``{"released": n}``: sends them (all, or the oldest
   ``count``); a client that went away meanwhile just gets nothing.
 - ``POST stream-faults {cut_after: N, count=1}`` (closed abruptly after N ``data:`` frames, no
-  chunked terminator) or ``{stall_after: N, stall_seconds: S, count=1}`` (silent for S seconds
-  after N frames; the turn continues). Applies to the next ``count`` SSE responses.
+  chunked terminator), ``{stall_after: N, stall_seconds: S, count=1}`` (silent for S seconds
+  after N frames; the turn continues) or ``{inject_after: N, inject: "raw text", count=1}``
+  (the raw text written once after N frames: malformed SSE; lone surrogates become raw bytes).
+  Applies to the next ``count`` SSE responses, after leaving ``after`` (default 0) alone.
+- ``POST answers {text, sources?: [{url, title}], match="", count=1}``: the next ``count``
+  turns whose instruction contains ``match`` answer exactly ``text`` (streamed like any answer)
+  and cite ``sources`` instead of the scripted ones: hostile worker output for tests.
 - ``GET requests`` → ``[{time, method, path (decoded), raw_path, query, host, authorization:
   valid|invalid|none, idempotency_key (the header, or null), body (JSON or null), status (null
   when closed by a fault), finished}]``,

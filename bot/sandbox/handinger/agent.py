@@ -21,7 +21,7 @@ from urllib.parse import quote
 from .files import media_type_for
 from .render import assistant_message, user_message, worker_json
 from .script import compose_answer, slug, split_text, usage_for
-from .state import Emulator, Event, PublishedFile, Turn, Worker, new_ulid
+from .state import Emulator, Event, PublishedFile, ScriptedAnswer, Turn, Worker, new_ulid
 
 DIRECTIVE = re.compile(r"\[\[\s*([A-Za-z][\w-]*)\s*(?:=\s*([^\]]*?)\s*)?\]\]")
 FAIL_MESSAGE = "Scripted failure: the agent stopped halfway ([[fail]] directive)"
@@ -46,6 +46,7 @@ class Script:
     echo: str | None = None
     """The whole answer, verbatim, when the instruction asked for `[[echo]]`."""
     files: list[PublishedFile] = field(default_factory=list)
+    answer: ScriptedAnswer | None = None
 
 
 def strip_directives(text: str) -> str:
@@ -84,6 +85,7 @@ def make_script(emu: Emulator, worker: Worker, text: str) -> Script:
         sources="nosources" not in flags,
         relative="relative-files" in flags,
         version=_number(values.get("version"), int, None, -(10**9), 10**9),
+        answer=emu.take_answer(text),
     )
     if "echo" in flags or "echo" in values:
         script.echo = echo_answer(text, _number(values.get("echo"), int, 1, 1, ECHO_LIMIT))
@@ -144,6 +146,13 @@ def plan(worker: Worker, turn: Turn, script: Script) -> list[tuple[str, dict[str
         }
         for k in (1, 2)
     ]
+    if script.answer is not None:
+        text = script.answer.text
+        if script.answer.sources is not None:
+            sources = [
+                {"sourceId": f"src_{turn.number}_{k}", "url": s["url"], "title": s["title"]}
+                for k, s in enumerate(script.answer.sources, start=1)
+            ]
     events: list[tuple[str, dict[str, Any]]] = []
     for step in range(script.steps):
         call_id = f"call_{turn.number}_{step + 1}"

@@ -23,6 +23,7 @@ from .state import (
     Config,
     Emulator,
     Fault,
+    ScriptedAnswer,
     StreamFault,
     Turn,
     iso_ms,
@@ -103,6 +104,9 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
             continue
         if fault.path and not re.search(fault.path, request.path):
             continue
+        if fault.after > 0:
+            fault.after -= 1
+            break  # this one goes through
         fault.count -= 1
         if fault.count <= 0:
             emu.faults.remove(fault)
@@ -176,6 +180,7 @@ async def post_fault(request: web.Request) -> web.Response:
             path=body.get("path"),
             error=str(body.get("error") or "Injected fault"),
             action=action,
+            after=_count(body, "after"),
             location=body.get("location"),
         )
         if fault.path:
@@ -186,20 +191,57 @@ async def post_fault(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def _count(body: dict[str, Any], name: str) -> int:
+    """A non-negative integer field (0 when absent)."""
+    value = int(body.get(name, 0))
+    if value < 0:
+        raise ValueError(f"`{name}` must be >= 0")
+    return value
+
+
 async def post_stream_fault(request: web.Request) -> web.Response:
     body = await _body(request)
     try:
-        fault = StreamFault(count=int(body.get("count", 1)))
+        fault = StreamFault(count=int(body.get("count", 1)), after=_count(body, "after"))
         if "cut_after" in body:
             fault.cut_after = int(body["cut_after"])
         if "stall_after" in body:
             fault.stall_after = int(body["stall_after"])
             fault.stall_seconds = float(body.get("stall_seconds", 1.0))
+        if "inject_after" in body:
+            fault.inject_after = int(body["inject_after"])
+            fault.inject = str(body.get("inject", ""))
     except (TypeError, ValueError) as exc:
         raise ApiError(400, f"Invalid stream fault: {exc}") from None
-    if fault.cut_after is None and fault.stall_after is None:
-        raise ApiError(400, "Give `cut_after` or `stall_after`")
+    if fault.cut_after is None and fault.stall_after is None and fault.inject_after is None:
+        raise ApiError(400, "Give `cut_after`, `stall_after` or `inject_after`")
     request.app[EMU_KEY].stream_faults.append(fault)
+    return web.json_response({"ok": True})
+
+
+async def post_answer(request: web.Request) -> web.Response:
+    """`{text, sources?: [{url, title}], match?, count=1}`: what the next matching turns say."""
+    body = await _body(request)
+    text, sources = body.get("text"), body.get("sources")
+    if not isinstance(text, str):
+        raise ApiError(400, "`text` must be a string")
+    if sources is not None and not (
+        isinstance(sources, list)
+        and all(isinstance(s, dict) and {"url", "title"} <= s.keys() for s in sources)
+    ):
+        raise ApiError(400, "`sources` must be a list of {url, title}")
+    try:
+        answer = ScriptedAnswer(
+            text=text,
+            sources=None
+            if sources is None
+            else [{k: str(s[k]) for k in ("url", "title")} for s in sources],
+            match=str(body.get("match", "")),
+            count=int(body.get("count", 1)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, f"Invalid answer: {exc}") from None
+    request.app[EMU_KEY].answers.append(answer)
     return web.json_response({"ok": True})
 
 
@@ -335,6 +377,7 @@ async def post_reset(request: web.Request) -> web.Response:
 def add_control_routes(app: web.Application) -> None:
     app.router.add_post("/_emulator/faults", post_fault)
     app.router.add_post("/_emulator/stream-faults", post_stream_fault)
+    app.router.add_post("/_emulator/answers", post_answer)
     app.router.add_get("/_emulator/held", get_held)
     app.router.add_post("/_emulator/release", post_release)
     app.router.add_get("/_emulator/requests", get_requests)

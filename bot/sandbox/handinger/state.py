@@ -248,18 +248,35 @@ class Fault:
     path: str | None
     error: str
     action: str
+    after: int = 0
+    """Matching requests to let through before this fault acts (it fails the Nth + 1)."""
     location: str | None = None
     """Where a `redirect` fault sends the request (a 302)."""
 
 
 @dataclass
 class StreamFault:
-    """A pending SSE fault: cut the connection, or stall, after N data events."""
+    """A pending SSE fault: cut the connection, stall, or write raw bytes after N data events;
+    `after` SSE responses are left alone first."""
 
     count: int
     cut_after: int | None = None
     stall_after: int | None = None
     stall_seconds: float = 0.0
+    inject_after: int | None = None
+    inject: str = ""
+    after: int = 0
+
+
+@dataclass
+class ScriptedAnswer:
+    """A verbatim answer for the next `count` turns whose instruction contains `match`, so
+    tests can make the worker say anything (hostile output) from `POST /_emulator/answers`."""
+
+    text: str
+    sources: list[dict[str, str]] | None = None
+    match: str = ""
+    count: int = 1
 
 
 @dataclass
@@ -272,6 +289,7 @@ class Emulator:
     workers: dict[str, Worker] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     stream_faults: list[StreamFault] = field(default_factory=list)
+    answers: list[ScriptedAnswer] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     held: list[HeldRequest] = field(default_factory=list)
     idempotency: dict[str, Remembered] = field(default_factory=dict)
@@ -297,10 +315,23 @@ class Emulator:
         if not self.stream_faults:
             return None
         fault = self.stream_faults[0]
+        if fault.after > 0:
+            fault.after -= 1
+            return None
         fault.count -= 1
         if fault.count <= 0:
             self.stream_faults.pop(0)
         return fault
+
+    def take_answer(self, instruction: str) -> ScriptedAnswer | None:
+        """The scripted answer for a turn on `instruction`, if one was queued for it."""
+        for answer in self.answers:
+            if answer.match in instruction:
+                answer.count -= 1
+                if answer.count <= 0:
+                    self.answers.remove(answer)
+                return answer
+        return None
 
     async def reset(self) -> None:
         """Forget everything; running turns are cancelled and their streams closed."""
@@ -312,6 +343,7 @@ class Emulator:
         self.workers.clear()
         self.faults.clear()
         self.stream_faults.clear()
+        self.answers.clear()
         self.requests.clear()
         release(self.held)
         self.idempotency.clear()

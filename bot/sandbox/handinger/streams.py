@@ -123,6 +123,7 @@ class SseWriter:
             self.response.headers["x-vercel-ai-ui-message-stream"] = "v1"
         self.sent = 0
         self._stalled = False
+        self._injected = False
 
     async def open(self, extra_headers: dict[str, str]) -> None:
         self.response.headers.update(extra_headers)
@@ -134,10 +135,12 @@ class SseWriter:
 
     async def send(self, frame: Any) -> None:
         await self._maybe_stall()
+        await self._maybe_inject()
         await self._write(f"data: {json.dumps(frame, ensure_ascii=False)}\n\n")
 
     async def finish(self) -> None:
         await self._maybe_stall()
+        await self._maybe_inject()
         if self.sentinel:
             await self._write("data: [DONE]\n\n")
         await self.response.write_eof()
@@ -157,6 +160,18 @@ class SseWriter:
         if self.sent >= fault.stall_after:
             self._stalled = True
             await asyncio.sleep(fault.stall_seconds)
+
+    async def _maybe_inject(self) -> None:
+        """Malformed SSE: the fault's raw text, once, as if it were part of the stream."""
+        fault = self.fault
+        if fault is None or fault.inject_after is None or self._injected:
+            return
+        if self.sent >= fault.inject_after:
+            self._injected = True
+            try:
+                await self.response.write(fault.inject.encode("utf-8", "surrogateescape"))
+            except ConnectionError as exc:
+                raise StreamClosed from exc
 
     async def _maybe_cut(self) -> None:
         fault = self.fault

@@ -159,15 +159,13 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     GET|POST /_emulator/config {request_url?, signing_secret?, ack_timeout?, long_text?,
                                bot_events?, retry_delays?, redirect_urls?}
     GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?,
-                               match?, action?="respond"|"close", performed?}: the next
-                               `count` calls of `method` (a Web API method, `upload` for the
-                               upload URL or `response_url`) whose arguments contain each
-                               `match` text fail with `status` and `error`, or (`close`) lose
-                               their connection; with `performed: true` a Web API call takes
-                               effect first (Slack acted, then failed)
-    GET|POST|DELETE /_emulator/holds   {method, count?=1, team?}: the next calls of `method`
-                               are performed (message posted, events sent) but answered only
-                               when released; GET -> {rules, held: [{id, method, team, since}]}
+                               after?, match?, action?="respond"|"hold"|"close", performed?}:
+                               see `faults.py`; `method` may also be `upload` (the upload URL)
+                               or `response_url`; with `performed: true` a Web API call takes
+                               effect first (Slack acted, then failed). GET -> {faults, held,
+                               held_total}
+    GET|POST|DELETE /_emulator/holds   {method, count?=1, team?}: a `hold` fault on its own;
+                               GET -> {rules, held: [{id, method, team, since}]}
     POST /_emulator/release    {count?} -> {ok, released}: answer held calls, oldest first
     GET|POST /_emulator/workspaces  {id?, name?, domain?, bot_token?, installed?=true}; the
                                bot token defaults to `<bot-token>-<team>`

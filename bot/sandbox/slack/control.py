@@ -21,9 +21,10 @@ from .control_common import (
     workspace_of,
     writable,
 )
-from .emulator import Emulator, Fault, drop_connection
+from .emulator import Emulator
 from .errors import ApiError
 from .events import rich_text, url_verification
+from .faults import faulted, parse_fault
 from .interactions import post_to_response_url, run_action, run_slash
 from .state import JSON, Message
 
@@ -102,15 +103,16 @@ async def actions(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 
 
 @route
-async def response_url(emu: Emulator, request: web.Request, body: JSON) -> JSON | web.Response:
+async def response_url(emu: Emulator, request: web.Request, body: JSON) -> web.StreamResponse:
+    """A POST to a `response_url`; faults name it `response_url`."""
     url_id = request.match_info["url_id"]
     entry = emu.interactions.response_urls.get(url_id)
-    fault = emu.take_fault("response_url", entry.team if entry else None, body)
-    if fault is not None:
-        if fault.action == "close":
-            return drop_connection(request)
-        raise ApiError(fault.error, status=fault.status)
-    return post_to_response_url(emu, url_id, body)
+
+    async def post() -> web.StreamResponse:
+        return web.json_response(post_to_response_url(emu, url_id, body))
+
+    team = entry.team if entry is not None else None
+    return await faulted(emu.faults, request, "response_url", team, body, post, emu.clock.wall())
 
 
 @route
@@ -149,27 +151,11 @@ async def faults(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     if request.method == "DELETE":
         emu.faults.clear()
     elif request.method == "POST":
-        status = int(body.get("status", 200))
-        error = str(body.get("error") or ("ratelimited" if status == 429 else "internal_error"))
-        retry_after = body.get("retry_after")
-        action = str(body.get("action", "respond"))
-        match = body.get("match") or {}
-        if action not in ("respond", "close") or not isinstance(match, dict):
-            raise ApiError("invalid_fault", status=400)
-        emu.faults.append(
-            Fault(
-                method=need(body, "method"),
-                error=error,
-                status=status,
-                retry_after=None if retry_after is None else int(retry_after),
-                count=int(body.get("count", 1)),
-                team=body.get("team"),
-                match={str(k): str(v) for k, v in match.items()},
-                action=action,
-                performed=body.get("performed") is True,
-            )
-        )
-    return {"ok": True, "faults": [vars(f) for f in emu.faults]}
+        try:
+            emu.faults.add(parse_fault(body, need(body, "method")))
+        except (TypeError, ValueError) as exc:
+            raise ApiError("invalid_fault", status=400, detail=str(exc)) from exc
+    return {"ok": True, **emu.faults.describe()}
 
 
 @route

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
@@ -23,7 +21,7 @@ from .events import (
     message_changed_event,
     message_deleted_event,
 )
-from .holds import Holds
+from .faults import Faults
 from .http_delivery import HttpSender
 from .interactions_state import InteractionState
 from .limits import RateLimiter
@@ -32,40 +30,6 @@ from .render import api_message
 from .seed import seed_default
 from .socket_mode import SocketHub
 from .state import JSON, Message, Workspace, World
-
-
-@dataclass
-class Fault:
-    """An injected failure for the next `count` calls of `method` (see `/_emulator/faults`).
-
-    `method` is a Web API method, or `upload` (the file upload URL) or `response_url`. `match`
-    narrows it to calls whose arguments contain the given texts (`{"text": "✅"}`). `action`
-    `close` drops the connection without an answer instead of answering `status`. With
-    `performed`, a Web API call takes effect first (the message is posted), as when Slack acts
-    and then fails: the app cannot tell whether it did.
-    """
-
-    method: str
-    error: str
-    status: int
-    retry_after: int | None
-    count: int
-    team: str | None = None
-    match: dict[str, str] = field(default_factory=dict)
-    action: str = "respond"
-    performed: bool = False
-
-    def matches(self, method: str, team: str | None, args: dict[str, Any]) -> bool:
-        if self.method != method or (self.team is not None and self.team != team):
-            return False
-        return all(text in str(args.get(name, "")) for name, text in self.match.items())
-
-
-def drop_connection(request: web.Request) -> web.Response:
-    """Close the connection without answering (a `close` fault); the response is never sent."""
-    if request.transport is not None:
-        request.transport.close()
-    return web.Response(status=599)
 
 
 class Emulator:
@@ -80,8 +44,7 @@ class Emulator:
         self.http = HttpSender(settings)
         self.delivery = Delivery(settings, self.clock, self.records, self.socket, self.http)
         self.interactions = InteractionState()
-        self.faults: list[Fault] = []
-        self.holds = Holds()
+        self.faults = Faults()
         self.uploads: dict[str, str] = {}  # upload_url key → file id
         self.app = load_app(settings.manifest)
         self.world = self._new_world()
@@ -107,21 +70,9 @@ class Emulator:
         self.records = Records()
         self.delivery.records = self.records
         self.interactions = InteractionState()
-        self.faults = []
-        self.holds.reset()
+        self.faults.clear()
         self.uploads = {}
         self.world = self._new_world()
-
-    def take_fault(
-        self, method: str, team: str | None, args: dict[str, Any] | None = None
-    ) -> Fault | None:
-        for fault in self.faults:
-            if fault.matches(method, team, args or {}):
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     # events that follow changes ------------------------------------------------------------
 

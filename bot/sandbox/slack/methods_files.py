@@ -16,8 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from .calls import Call, Handler
-from .emulator import EMULATOR, Emulator, drop_connection
+from .emulator import EMULATOR, Emulator
 from .errors import ApiError
+from .faults import faulted
 from .methods_chat import resolve_thread
 from .render import api_file
 from .state import JSON, Channel, FileObject, Message
@@ -111,33 +112,33 @@ def complete_upload(call: Call) -> JSON:
     return {"files": [api_file(call.world, f) for f in files]}
 
 
-async def upload(request: web.Request) -> web.Response:
-    """The `upload_url`: raw bytes or a multipart form, no auth (like files.slack.com)."""
+async def upload(request: web.Request) -> web.StreamResponse:
+    """The `upload_url`: raw bytes or a multipart form, no auth (like files.slack.com). Faults
+    name it `upload`."""
     emu: Emulator = request.app[EMULATOR]
     file_id = emu.uploads.get(request.match_info["key"])
     file = emu.world.files.get(file_id or "")
     if file is None:
         return web.Response(status=404, text="not found")
-    fault = emu.take_fault("upload", file.team)
-    if fault is not None:
-        await request.read()
-        if fault.action == "close":
-            return drop_connection(request)
-        return web.Response(status=fault.status, text=fault.error)
     if request.content_type.startswith("multipart/"):
         form = await request.post()
         part = next(iter(form.values()), None)
         data = part.file.read() if isinstance(part, web.FileField) else str(part or "").encode()
     else:
         data = await request.read()
-    if len(data) > MAX_FILE_SIZE:
-        return web.Response(status=413, text="too large")
-    if len(data) != file.length:
-        return web.Response(
-            status=400, text=f"length mismatch: {len(data)} bytes sent, {file.length} declared"
-        )
-    file.content = data
-    return web.Response(text=f"OK - {len(data)}")
+
+    async def store() -> web.StreamResponse:
+        if len(data) > MAX_FILE_SIZE:
+            return web.Response(status=413, text="too large")
+        if len(data) != file.length:
+            return web.Response(
+                status=400, text=f"length mismatch: {len(data)} bytes sent, {file.length} declared"
+            )
+        file.content = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    args = {"file_id": file.id, "filename": file.name}
+    return await faulted(emu.faults, request, "upload", file.team, args, store, emu.clock.wall())
 
 
 async def download_private(request: web.Request) -> web.Response:

@@ -16,8 +16,9 @@ from aiohttp import web
 from . import oauth
 from .app_config import require_scopes
 from .calls import Call, Handler
-from .emulator import EMULATOR, Emulator, Fault, drop_connection
+from .emulator import EMULATOR, Emulator
 from .errors import ApiError, ConnectionDropped
+from .faults import Fault, drop_connection
 from .methods_chat import METHODS as CHAT
 from .methods_conversations import METHODS as CONVERSATIONS
 from .methods_files import METHODS as FILES
@@ -30,6 +31,7 @@ METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIE
 APP_TOKEN_METHODS = {"apps.connections.open"}
 TOKENLESS_METHODS = {"oauth.v2.access"}  # the client authenticates with its id and secret
 RETIRED = {"files.upload": "method_deprecated"}
+FAULT = "fault"  # where `_gate` leaves a `hold` or `performed` fault, to act after the call
 CHANNEL_ARGS = {"chat.postMessage": "channel", "assistant.threads.setStatus": "channel_id"}
 
 
@@ -76,7 +78,7 @@ def _reply(
     return web.json_response(body, status=status, headers=headers or None)
 
 
-async def handle(request: web.Request) -> web.Response:
+async def handle(request: web.Request) -> web.StreamResponse:
     emu = request.app[EMULATOR]
     method = request.match_info["method"]
     entry: JSON = {
@@ -95,24 +97,33 @@ async def handle(request: web.Request) -> web.Response:
         else:
             token = _token(request, params)
             entry["args"] = dict(params)
-            body = _dispatch(emu, method, params, token, entry)
+            body = _dispatch(emu, request, method, params, token, entry)
     except ApiError as error:
         body, status, retry_after = error.body(), error.status, error.retry_after
     except ConnectionDropped:
-        entry.update(ok=False, error="connection_closed", status=None)
+        entry.update(ok=False, error="connection_closed", status=None, fault="close")
         emu.records.add_call(entry)
-        return drop_connection(request)
+        drop_connection(request.transport)
+        return web.Response(status=599)  # never written: the connection is gone
     entry.update(ok=bool(body.get("ok")), error=body.get("error"), status=status)
+    fault: Fault | None = request.get(FAULT)
+    if fault is not None:
+        entry["fault"] = fault.action
     emu.records.add_call(entry)
-    if emu.holds.take(method, entry.get("team")):  # performed; answered once released
-        await emu.holds.hold(method, entry.get("team"), emu.clock.wall())
     workspace = emu.world.workspaces.get(str(entry.get("team"))) if status == 200 else None
     scopes = workspace.bot_scopes if workspace is not None else None
+    if fault is not None and fault.action == "hold":
+        await emu.faults.hold(method, entry.get("team"), emu.clock.wall())
     return _reply(body, status, retry_after, scopes)
 
 
 def _dispatch(
-    emu: Emulator, method: str, params: dict[str, Any], token: str | None, entry: JSON
+    emu: Emulator,
+    request: web.Request,
+    method: str,
+    params: dict[str, Any],
+    token: str | None,
+    entry: JSON,
 ) -> JSON:
     if method in RETIRED:
         raise ApiError(RETIRED[method])
@@ -124,10 +135,9 @@ def _dispatch(
         if token != emu.settings.app_token:
             known = emu.world.workspace_for_token(token) is not None
             raise ApiError("not_allowed_token_type" if known else "invalid_auth")
-        after = _gate(emu, method, "app", None, params)
+        _gate(emu, request, method, "app", None, params)
         url = emu.socket.issue_url(emu.base_url)
-        if after is not None:
-            _fail(after)
+        _fail_after_effect(request)
         return {"ok": True, "url": url}
     workspace = emu.world.workspace_for_token(token)
     if workspace is None:
@@ -140,12 +150,11 @@ def _dispatch(
     entry["team"] = workspace.id
     require_scopes(workspace, method, _conversation_kind(emu, params, workspace.id))
     channel = _limit_channel(emu, method, params, workspace.id)
-    after = _gate(emu, method, workspace.id, channel, params)
+    _gate(emu, request, method, workspace.id, channel, params)
     params.pop("team_id", None)  # Bolt's per-request client adds it to every call
     call = Call(emu, method, params, workspace)
     result = METHODS[method](call)
-    if after is not None:  # a `performed` fault: the call took effect, the answer fails
-        _fail(after)
+    _fail_after_effect(request)
     body: JSON = {"ok": True, **result}
     if call.warnings:
         body["warning"] = ",".join(call.warnings)
@@ -174,19 +183,31 @@ def _limit_channel(emu: Emulator, method: str, params: dict[str, Any], team: str
 
 
 def _gate(
-    emu: Emulator, method: str, team: str, channel: str | None, params: dict[str, Any]
-) -> Fault | None:
-    """Injected faults first, then the rate limiter; both answer like Slack would. A
-    `performed` fault is returned instead, to fail the call once it took effect."""
-    fault = emu.take_fault(method, team, params)
-    if fault is not None:
-        if fault.performed:
-            return fault
+    emu: Emulator,
+    request: web.Request,
+    method: str,
+    team: str,
+    channel: str | None,
+    params: dict[str, Any],
+) -> None:
+    """Injected faults first, then the rate limiter; both answer like Slack would. A `hold`
+    or `performed` fault is left on the request, to be carried out once the call took effect."""
+    fault = emu.faults.take(method, team, params)
+    if fault is not None and (fault.action == "hold" or fault.performed):
+        request[FAULT] = fault
+    elif fault is not None:
         _fail(fault)
     wait = emu.limiter.check(method, team, channel)
     if wait is not None:
         raise ApiError("ratelimited", status=429, retry_after=emu.clock.retry_after(wait))
     return None
+
+
+def _fail_after_effect(request: web.Request) -> None:
+    """A `performed` fault fails the call now that it took effect (Slack acted, then failed)."""
+    fault: Fault | None = request.get(FAULT)
+    if fault is not None and fault.action != "hold":
+        _fail(fault)
 
 
 def _fail(fault: Fault) -> NoReturn:
