@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e import Stack, answer_shown, is_final, wait_until
+from tests.test_bot_e2e_slack_faults import assert_each_continuation_once, long_answer_thread
 
 
 def all_bot_messages(stack: Stack) -> list[dict[str, Any]]:
@@ -112,6 +113,19 @@ def test_a_crash_right_after_the_card_was_posted_keeps_one_card(stack: Stack) ->
     answer_shown(stack, card, worker["id"])
     assert len(all_bot_messages(stack)) == 1
     nothing_left_working(stack)
+
+
+def test_a_crash_right_after_a_continuation_was_posted_posts_each_part_once(stack: Stack) -> None:
+    hold = {"method": "chat.postMessage", "match": {"text": "(continued 2/"}, "action": "hold"}
+    stack.slack.post("/_emulator/faults", json=hold).raise_for_status()
+    stack.slash("everything [[long]] [[duration=1]]")
+    held_in_slack(stack)  # the card is final; part 2 is posted, its answer held
+    kill_and_restart(stack)
+    stack.slack.post("/_emulator/release").raise_for_status()
+    [card] = stack.wait_final_card()
+    assert card["text"].startswith("✅")
+    assert_each_continuation_once(long_answer_thread(stack, card))
+    assert len(stack.calls("conversations.replies")) == 1  # one lookup for every part
 
 
 def test_a_crash_right_after_a_digest_was_posted_keeps_one_digest(idle_stack: Stack) -> None:
