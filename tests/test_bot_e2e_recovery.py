@@ -128,6 +128,27 @@ def test_a_crash_right_after_a_continuation_was_posted_posts_each_part_once(stac
     assert len(stack.calls("conversations.replies")) == 1  # one lookup for every part
 
 
+def test_a_crash_while_files_are_shared_shares_each_file_once(stack: Stack) -> None:
+    hold = {"method": "files.completeUploadExternal", "action": "hold"}
+    stack.slack.post("/_emulator/faults", json=hold).raise_for_status()
+    stack.slash("build the report [[files=2]]")
+    held_in_slack(stack)  # both files are shared, Slack's answer is held
+    kill_and_restart(stack)
+    stack.slack.post("/_emulator/release").raise_for_status()
+    [card] = stack.wait_final_card()
+    # A follow-up's own file arrives after the restart has taken up the first delivery.
+    stack.post("add notes [[file=extra/notes.txt]] [[duration=1]]", thread_ts=card["ts"])
+    stack.wait_final_reply(card["ts"], 1)
+
+    def shared() -> list[str] | None:
+        root = stack.message(card["ts"]) or {}
+        names = [f["name"] for r in root.get("replies", []) for f in r.get("files", [])]
+        return names if "extra-notes.txt" in names else None
+
+    names = wait_until(shared, what="the follow-up's file")
+    assert sorted(names) == ["chart.png", "extra-notes.txt", "reports-q3-summary.md"]
+
+
 def test_a_crash_right_after_a_digest_was_posted_keeps_one_digest(idle_stack: Stack) -> None:
     stack = idle_stack
     stack.start_bot(HANDINGER_SCHEDULE_CHECK_SECONDS="0.5")

@@ -36,7 +36,7 @@ from .privately import PrivateReplies
 from .refused import explain
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
-from .run_refs import Marker, find_parts, find_run_message
+from .run_refs import Marker, find_files, find_parts, find_run_message
 from .transient import Sleep, calmly, code_of, is_transient
 from .wording import notice_text
 
@@ -208,6 +208,14 @@ class SlackSurface:
         uploaded = response.get("files") or []
         ids: list[str | None] = [f.get("id") if isinstance(f, dict) else None for f in uploaded]
         return ids + [None] * (len(files) - len(ids))
+
+    async def find_uploads(self, run: Run, files: Sequence[LocalFile]) -> list[str | None]:
+        thread_ts = run.thread_ts or run.message_ts
+        if thread_ts is None:
+            return [None] * len(files)
+        client = await self.clients.client_for(run.team_id)
+        wanted = [(f.filename, f.title, f.size) for f in files]
+        return await find_files(client, run, thread_ts, wanted)
 
     async def notify(self, run: Run, text: str) -> None:
         """A one-line message in the run's thread (file problems and the like)."""

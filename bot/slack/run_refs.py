@@ -8,7 +8,9 @@ a 5xx or dropped the connection after posting. The thread (`conversations.replie
 message that starts a thread, the channel's recent history (`conversations.history`) is searched
 for the marked message, which is then taken over instead of posting a second one; and when a
 run's message is finished again after a restart, the thread is searched once for the parts of
-its answer already posted (`find_parts`), so none is posted twice. Both methods
+its answer already posted (`find_parts`), so none is posted twice. Files carry no metadata:
+an upload taken up again after a restart looks in the thread for the same file (name, title and
+size) shared since the run started (`find_files`). Both methods
 return metadata only with `include_all_metadata` (the app subscribes to no metadata events) and
 need the `*:history` scopes the app already has for message events.
 """
@@ -16,7 +18,7 @@ need the `*:history` scopes the app already has for message events.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +117,30 @@ async def find_parts(client: AsyncWebClient, run: Run, thread_ts: str) -> set[in
         log.warning("run %d: cannot look for its earlier continuations: %r", run.id, error)
         return set()
     return parts
+
+
+async def find_files(
+    client: AsyncWebClient, run: Run, thread_ts: str, wanted: Sequence[tuple[str, str, int]]
+) -> list[str | None]:
+    """For each `(name, title, size)`, the id of such a file shared in thread `thread_ts` since
+    the run started (files of earlier turns are older), else None; all None when the lookup
+    fails (every file is then uploaded, see `find_marked`)."""
+    since = run.started_at or run.created_at
+    found: list[str | None] = [None] * len(wanted)
+    try:
+        async for message in _messages(client, run, thread_ts):
+            if float(message.get("ts") or 0) < since:
+                continue
+            for file in message.get("files") or []:
+                shown = (file.get("name"), file.get("title"), file.get("size"))
+                for index, looked_for in enumerate(wanted):
+                    if found[index] is None and shown == looked_for and file["id"] not in found:
+                        found[index] = str(file["id"])
+                        break
+    except Exception as error:  # best effort, as in `find_marked`
+        log.warning("run %d: cannot look for its earlier uploads: %r", run.id, error)
+        return [None] * len(wanted)
+    return found
 
 
 async def _messages(client: AsyncWebClient, run: Run, thread_ts: str | None) -> AsyncIterator[Any]:
