@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e import Stack, answer_shown, is_final, wait_until
+from tests.test_bot_e2e_slack_faults import assert_each_continuation_once, long_answer_thread
 
 
 def all_bot_messages(stack: Stack) -> list[dict[str, Any]]:
@@ -112,6 +113,40 @@ def test_a_crash_right_after_the_card_was_posted_keeps_one_card(stack: Stack) ->
     answer_shown(stack, card, worker["id"])
     assert len(all_bot_messages(stack)) == 1
     nothing_left_working(stack)
+
+
+def test_a_crash_right_after_a_continuation_was_posted_posts_each_part_once(stack: Stack) -> None:
+    hold = {"method": "chat.postMessage", "match": {"text": "(continued 2/"}, "action": "hold"}
+    stack.slack.post("/_emulator/faults", json=hold).raise_for_status()
+    stack.slash("everything [[long]] [[duration=1]]")
+    held_in_slack(stack)  # the card is final; part 2 is posted, its answer held
+    kill_and_restart(stack)
+    stack.slack.post("/_emulator/release").raise_for_status()
+    [card] = stack.wait_final_card()
+    assert card["text"].startswith("✅")
+    assert_each_continuation_once(long_answer_thread(stack, card))
+    assert len(stack.calls("conversations.replies")) == 1  # one lookup for every part
+
+
+def test_a_crash_while_files_are_shared_shares_each_file_once(stack: Stack) -> None:
+    hold = {"method": "files.completeUploadExternal", "action": "hold"}
+    stack.slack.post("/_emulator/faults", json=hold).raise_for_status()
+    stack.slash("build the report [[files=2]]")
+    held_in_slack(stack)  # both files are shared, Slack's answer is held
+    kill_and_restart(stack)
+    stack.slack.post("/_emulator/release").raise_for_status()
+    [card] = stack.wait_final_card()
+    # A follow-up's own file arrives after the restart has taken up the first delivery.
+    stack.post("add notes [[file=extra/notes.txt]] [[duration=1]]", thread_ts=card["ts"])
+    stack.wait_final_reply(card["ts"], 1)
+
+    def shared() -> list[str] | None:
+        root = stack.message(card["ts"]) or {}
+        names = [f["name"] for r in root.get("replies", []) for f in r.get("files", [])]
+        return names if "extra-notes.txt" in names else None
+
+    names = wait_until(shared, what="the follow-up's file")
+    assert sorted(names) == ["chart.png", "extra-notes.txt", "reports-q3-summary.md"]
 
 
 def test_a_crash_right_after_a_digest_was_posted_keeps_one_digest(idle_stack: Stack) -> None:

@@ -128,3 +128,13 @@ def test_private_replies_through_a_failing_response_url_still_arrive(stack: Stac
         lambda: [e for e in stack.ephemeral() if "recent workers" in str(e)], what="status"
     )
     assert len(listed) == 1
+
+
+def test_a_rate_limited_response_url_is_tried_again_after_retry_after(stack: Stack) -> None:
+    slack_fault(stack, "response_url", status=429, error="ratelimited", retry_after=1)
+    stack.slash("status")
+    listed = wait_until(
+        lambda: [e for e in stack.ephemeral() if "No workers yet" in str(e)], what="status"
+    )
+    assert len(listed) == 1
+    assert stack.slack.get("/_emulator/faults").json()["faults"] == []  # the 429 was answered

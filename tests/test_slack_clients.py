@@ -9,10 +9,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
+from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.oauth.installation_store import Installation
 
 from bot.core.views import RunView
-from bot.slack.clients import FixedToken, InstalledTokens, NotInstalled, TeamClients
+from bot.slack.clients import (
+    FixedToken,
+    InstalledTokens,
+    NotInstalled,
+    RateLimitRetryHandler,
+    TeamClients,
+    retry_after,
+)
 from bot.slack.installations import InstallationStore, installed_bots
 from bot.slack.publisher import SlackSurface
 from bot.store import Store
@@ -51,8 +60,8 @@ async def test_one_token_serves_every_team_and_clients_are_reused() -> None:
     assert await clients.client_for("T1") is first
     paced = await clients.edit_client_for("T1")
     assert paced is not first and paced.token == "xoxb-one"
-    assert not any(type(h).__name__.startswith("AsyncRateLimit") for h in paced.retry_handlers)
-    assert any(type(h).__name__.startswith("AsyncRateLimit") for h in first.retry_handlers)
+    assert not any(isinstance(h, RateLimitRetryHandler) for h in paced.retry_handlers)
+    assert any(isinstance(h, RateLimitRetryHandler) for h in first.retry_handlers)
     assert (await clients.client_for("T2")).token == "xoxb-one"
     with pytest.raises(NotInstalled):
         await TeamClients(FixedToken(None), BASE).client_for("T1")
@@ -92,6 +101,16 @@ async def test_installed_tokens_per_team_cached_reinstalls_and_uninstalls(tmp_pa
     ]
     assert installed_bots(tmp_path / "none.db", "cid") == []
     assert installed_bots(tmp_path / "data" / "installs.db", "other-client") == []
+
+
+def test_retry_after_is_read_whole_from_any_transport() -> None:
+    """aiohttp gives header values as strings, other transports as lists; slack_sdk's own
+    handler read the first character of the string (30 s became 3 s)."""
+    proxy = CIMultiDictProxy(CIMultiDict({"Retry-After": "30"}))
+    assert retry_after(HttpResponse(status_code=429, headers=proxy)) == 30  # type: ignore[arg-type]
+    assert retry_after(HttpResponse(status_code=429, headers={"retry-after": ["12"]})) == 12
+    assert retry_after(HttpResponse(status_code=429, headers={})) == 1
+    assert retry_after(HttpResponse(status_code=429, headers={"Retry-After": ["soon"]})) == 1
 
 
 # ---- the surface, against the Slack emulator with two workspaces --------------------------

@@ -6,7 +6,9 @@ in one batch. A file the turn re-published under the same path is downloaded aga
 as a new version only if its content changed. Problems become one line each in the thread, said
 once per thread and file (the store remembers it, across restarts); they never fail the run.
 A file refused for good (elsewhere, too large, gone) is not fetched again unless re-published; one
-whose download failed for a passing reason is tried again after later turns, silently.
+whose download failed for a passing reason is tried again after later turns, silently. An upload
+is recorded once Slack answered; a delivery taken up again after a restart first asks the surface
+for uploads that landed unrecorded, so no file is shared twice.
 """
 
 from __future__ import annotations
@@ -119,8 +121,16 @@ class FileDelivery:
         self.surface = surface
         self.max_bytes = max_bytes
 
-    async def deliver(self, run: Run, worker: Worker, announced: Sequence[WorkerFile]) -> int:
-        """Upload what the thread is missing; return how many files were uploaded."""
+    async def deliver(
+        self,
+        run: Run,
+        worker: Worker,
+        announced: Sequence[WorkerFile],
+        *,
+        resumed: bool = False,
+    ) -> int:
+        """Upload what the thread is missing; return how many files were uploaded. `resumed`:
+        an earlier process may have uploaded some of them before it stopped."""
         thread_ts = run.thread_ts or run.message_ts
         if thread_ts is None or not worker.files:
             return 0
@@ -146,6 +156,8 @@ class FileDelivery:
                 if marker not in seen.get(path, set()):  # said once per thread and file
                     problems.append(line)
                     self._remember(run, thread_ts, path, marker)
+            if ready and resumed:
+                ready = await self._unless_landed(run, thread_ts, ready)
             if ready:
                 await self._upload(run, thread_ts, ready, problems)
         for line in problems:
@@ -208,17 +220,38 @@ class FileDelivery:
             )
             return
         for file, slack_id in zip(files, ids, strict=False):
-            self.store.record_upload(
-                team_id=run.team_id,
-                channel_id=run.channel_id,
-                thread_ts=thread_ts,
-                path=file.source_path,
-                sha256=file.sha256,
-                size=file.size,
-                worker_id=run.worker_id or "",
-                run_id=run.id,
-                slack_file_id=slack_id,
-            )
+            self._record(run, thread_ts, file, slack_id)
+
+    async def _unless_landed(
+        self, run: Run, thread_ts: str, files: list[LocalFile]
+    ) -> list[LocalFile]:
+        """The files not yet in the thread; those already there are recorded as uploaded."""
+        try:
+            found = await self.surface.find_uploads(run, files)
+        except Exception as error:  # a duplicate is better than a lost file
+            log.warning("run %d: cannot look for earlier uploads: %s", run.id, error)
+            return files
+        missing = []
+        for file, slack_id in zip(files, found, strict=True):
+            if slack_id is None:
+                missing.append(file)
+            else:
+                log.info("run %d: %s was uploaded before the restart", run.id, file.filename)
+                self._record(run, thread_ts, file, slack_id)
+        return missing
+
+    def _record(self, run: Run, thread_ts: str, file: LocalFile, slack_id: str | None) -> None:
+        self.store.record_upload(
+            team_id=run.team_id,
+            channel_id=run.channel_id,
+            thread_ts=thread_ts,
+            path=file.source_path,
+            sha256=file.sha256,
+            size=file.size,
+            worker_id=run.worker_id or "",
+            run_id=run.id,
+            slack_file_id=slack_id,
+        )
 
     @staticmethod
     def _foreign(name: str, url: str) -> str:

@@ -109,6 +109,12 @@ class FileSurface(Protocol):
         """Upload files into the run's thread; return their ids in order (None if unknown)."""
         ...
 
+    async def find_uploads(self, run: Run, files: Sequence[LocalFile]) -> list[str | None]:
+        """For each file, the id of the same file (name, title, size) shared in the run's
+        thread since the run started, else None: after a restart, an upload an earlier process
+        made but did not live to record."""
+        ...
+
     async def notify(self, run: Run, text: str) -> None:
         """Post one plain-text message in the run's thread."""
         ...

@@ -64,8 +64,8 @@ async def _show_outcome(turn: Turn) -> bool:
     turn.update(status=outcome.state, error=outcome.error, final_pending=None, **ended)
     if outcome.state != run.status:
         await turn.mark("recovered" if outcome.state == "completed" else outcome.state)
-    if turn.run.files_done != 1:
-        await turn.deliver_files(worker)
+    if turn.run.files_done != 1:  # an earlier process may have begun the delivery
+        await turn.deliver_files(worker, resumed=True)
     return True
 
 

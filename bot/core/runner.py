@@ -299,4 +299,4 @@ class Runner:
             log.warning("run %d: cannot fetch the worker for its files: %s", run.id, error)
             self.store.update_run(run.id, files_done=1)
             return
-        await self._turn(run).deliver_files(worker)
+        await self._turn(run).deliver_files(worker, resumed=True)

@@ -246,12 +246,13 @@ class Turn:
             return False
         return True
 
-    async def deliver_files(self, worker: Worker) -> None:
-        """Files never fail a run: problems are reported in the thread by the delivery."""
+    async def deliver_files(self, worker: Worker, *, resumed: bool = False) -> None:
+        """Files never fail a run: problems are reported in the thread by the delivery.
+        `resumed`: an earlier process may have begun it (see `FileDelivery.deliver`)."""
         if self.ctx.files is None:
             return
         try:
-            await self.ctx.files.deliver(self.run, worker, self.progress.files)
+            await self.ctx.files.deliver(self.run, worker, self.progress.files, resumed=resumed)
         except Exception:
             log.exception("run %d: file delivery failed", self.run.id)
         self.update(files_done=1)

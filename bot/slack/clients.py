@@ -14,7 +14,9 @@ every `ttl` seconds, so a reinstall (new token) is picked up; an uninstall calls
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +92,38 @@ class ConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
         )
 
 
+def retry_after(response: HttpResponse) -> float:
+    """Seconds Slack asked to wait (`Retry-After`), 1 when it did not say. The header comes as
+    a string from aiohttp and as a list from other transports; slack_sdk's own handler takes
+    its first character, so `Retry-After: 30` would wait 3 s."""
+    for name, value in response.headers.items():
+        if name.lower() == "retry-after":
+            text = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(text), 0.0)
+            except ValueError:
+                return 1.0
+    return 1.0
+
+
+class RateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """Repeats a call Slack answered 429, after its whole `Retry-After` (and a little jitter)."""
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error or RuntimeError("a rate-limit retry without a response")
+        state.next_attempt_requested = True
+        await asyncio.sleep(retry_after(response) + random.random())
+        state.increment_current_attempt()
+
+
 def transient_handlers() -> list[AsyncRetryHandler]:
     """Two quick repeats (about 0.5 s and 1 s apart) on a dropped connection or a 5xx."""
     return [
@@ -103,7 +137,7 @@ def general_client(token: str | None, base_url: str) -> AsyncWebClient:
     return AsyncWebClient(
         token=token,
         base_url=base_url,
-        retry_handlers=[*transient_handlers(), AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+        retry_handlers=[*transient_handlers(), RateLimitRetryHandler(max_retry_count=5)],
     )
 
 
@@ -114,9 +148,12 @@ def paced_client(token: str | None, base_url: str) -> AsyncWebClient:
 
 
 def webhook_client(url: str) -> AsyncWebhookClient:
-    """A `response_url` client that retries connection errors and 5xx (slack_sdk's default
-    retries a dropped connection once, and returns a 5xx as if it were an answer)."""
-    return AsyncWebhookClient(url, retry_handlers=transient_handlers())
+    """A `response_url` client that retries connection errors, 5xx and 429s (after
+    `Retry-After`); slack_sdk's default retries a dropped connection once, and returns a 5xx or
+    a 429 as if it were an answer."""
+    return AsyncWebhookClient(
+        url, retry_handlers=[*transient_handlers(), RateLimitRetryHandler(max_retry_count=3)]
+    )
 
 
 class TokenSource(Protocol):

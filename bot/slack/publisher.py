@@ -36,7 +36,7 @@ from .privately import PrivateReplies
 from .refused import explain
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
-from .run_refs import Marker, find_run_message
+from .run_refs import Marker, find_files, find_parts, find_run_message
 from .transient import Sleep, calmly, code_of, is_transient
 from .wording import notice_text
 
@@ -56,7 +56,8 @@ GONE_MESSAGE = ("message_not_found", "cant_update_message")
 REFUSED_EDIT = ("is_inactive", "missing_scope")
 """The final edit was refused for good: the channel was archived, or the scope is gone."""
 MAX_REMEMBERED = 1000
-"""How many finished messages remember which continuations were posted under them."""
+"""How many messages remember which continuations were posted under them. One forgotten (or
+posted before a restart) has its thread looked up once before its continuations are posted."""
 
 
 class SlackSurface:
@@ -91,7 +92,8 @@ class SlackSurface:
         self.patience = patience
         self.redactor = redactor or Redactor()
         self._sleep = sleep
-        self._posted: dict[MessageKey, set[str]] = {}  # what each message's overflow posted
+        # What each message's overflow posted, for the messages this process posted or finished.
+        self._posted: dict[MessageKey, set[str]] = {}
 
     async def aclose(self) -> None:
         await self.edits.aclose()
@@ -122,6 +124,7 @@ class SlackSurface:
                 await self.private.tell(run, explanation)
                 raise Undeliverable(f"slack: {code}: {explanation}") from error
         self.editor.posted(_key(run, ts), message)
+        self._remembered(_key(run, ts))  # nothing is posted under it yet
         return ts
 
     async def find(self, run: Run) -> str | None:
@@ -168,6 +171,7 @@ class SlackSurface:
             raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
         key = _key(run, ts)
         self.editor.posted(key, final.card)
+        self._remembered(key)  # nothing is posted under it yet
         await self._post_overflow(run, final, key, ts)
         return ts
 
@@ -205,6 +209,14 @@ class SlackSurface:
         ids: list[str | None] = [f.get("id") if isinstance(f, dict) else None for f in uploaded]
         return ids + [None] * (len(files) - len(ids))
 
+    async def find_uploads(self, run: Run, files: Sequence[LocalFile]) -> list[str | None]:
+        thread_ts = run.thread_ts or run.message_ts
+        if thread_ts is None:
+            return [None] * len(files)
+        client = await self.clients.client_for(run.team_id)
+        wanted = [(f.filename, f.title, f.size) for f in files]
+        return await find_files(client, run, thread_ts, wanted)
+
     async def notify(self, run: Run, text: str) -> None:
         """A one-line message in the run's thread (file problems and the like)."""
         message = render_notice(self.redactor.text(text))
@@ -219,14 +231,23 @@ class SlackSurface:
 
         Each is remembered once it is in Slack, so finishing the same message again (after a
         `NotShown`, or a Refresh) posts only what is missing. Each continuation is marked with
-        its part number, so one Slack posted despite failing is not posted twice.
+        its part number, so one Slack posted despite failing is not posted twice, and the parts
+        of a message this process does not remember (it was posted before a restart) are
+        looked up in the thread, once, before any is posted.
         """
         if not final.continuations and final.attachment is None:
             return
+        known = key in self._posted
         posted = self._remembered(key)
+        landed: set[int] = set()
+        if final.continuations and not known:
+            client = await self.clients.client_for(run.team_id)
+            landed = await find_parts(client, run, thread_ts)
         for number, part in enumerate(final.continuations, start=2):
             mark = fingerprint(part.text, repr(part.blocks))
-            if mark not in posted:
+            if number in landed:
+                posted.add(mark)
+            elif mark not in posted:
                 await self.poster.post(run, part, thread_ts, Marker.of(run, part=number))
                 posted.add(mark)
         if final.attachment is not None:

@@ -2,7 +2,8 @@
 Bolt's own client retries a dropped connection once and takes a 5xx as an answer, silently.
 
 `install` adds a middleware that gives every listener this `respond` instead: it goes through
-`clients.webhook_client` (two quick retries on a 5xx or a dropped connection) and logs a reply
+`clients.webhook_client` (two quick retries on a 5xx or a dropped connection, and retries
+after a 429's `Retry-After`) and logs a reply
 Slack still refused, so it is never lost without a trace.
 """
 

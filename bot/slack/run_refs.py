@@ -6,7 +6,11 @@ can be found when Slack may have posted it without the app learning its `ts`: th
 stopped after `chat.postMessage` reached Slack but before the `ts` was recorded, or Slack answered
 a 5xx or dropped the connection after posting. The thread (`conversations.replies`) or, for a
 message that starts a thread, the channel's recent history (`conversations.history`) is searched
-for the marked message, which is then taken over instead of posting a second one. Both methods
+for the marked message, which is then taken over instead of posting a second one; and when a
+run's message is finished again after a restart, the thread is searched once for the parts of
+its answer already posted (`find_parts`), so none is posted twice. Files carry no metadata:
+an upload taken up again after a restart looks in the thread for the same file (name, title and
+size) shared since the run started (`find_files`). Both methods
 return metadata only with `include_all_metadata` (the app subscribes to no metadata events) and
 need the `*:history` scopes the app already has for message events.
 """
@@ -14,6 +18,7 @@ need the `*:history` scopes the app already has for message events.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,13 +56,20 @@ class Marker:
         return {"event_type": EVENT_TYPE, "event_payload": payload}
 
     def marks(self, message: Any) -> bool:
-        metadata = message.get("metadata") if isinstance(message, dict) else None
-        if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
-            return False
-        payload = metadata.get("event_payload")
-        if not isinstance(payload, dict):
-            return False
-        return payload.get("ref") == self.ref and payload.get("part") == self.part
+        payload = _payload(message)
+        return payload is not None and (payload.get("ref"), payload.get("part")) == (
+            self.ref,
+            self.part,
+        )
+
+
+def _payload(message: Any) -> dict[str, Any] | None:
+    """The `event_payload` of a message marked by this app, else None."""
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("event_type") != EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    return payload if isinstance(payload, dict) else None
 
 
 def run_metadata(run: Run) -> dict[str, Any] | None:
@@ -78,21 +90,72 @@ async def find_marked(
     """The `ts` of the message carrying `marker` in thread `thread_ts` (in the channel's recent
     history when None), or None, also when the lookup fails in any way: the caller then posts
     anew, since a duplicate is better than no answer."""
-    args: dict[str, Any] = {"channel": run.channel_id, "include_all_metadata": True, "limit": 200}
     try:
-        for _ in range(MAX_PAGES):
-            if thread_ts is not None:
-                page = await client.conversations_replies(ts=thread_ts, **args)
-            else:
-                oldest = f"{run.created_at - HISTORY_MARGIN:.6f}"
-                page = await client.conversations_history(oldest=oldest, **args)
-            for message in page.get("messages") or []:
-                if marker.marks(message):
-                    return str(message["ts"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-            args["cursor"] = cursor
+        async for message in _messages(client, run, thread_ts):
+            if marker.marks(message):
+                return str(message["ts"])
     except Exception as error:  # best effort: any failure means "not found"
         log.warning("run %d: cannot look for its earlier message: %r", run.id, error)
     return None
+
+
+async def find_parts(client: AsyncWebClient, run: Run, thread_ts: str) -> set[int]:
+    """The part numbers of the run's continuations already in thread `thread_ts`: one lookup
+    for all parts, when the app may have posted some before it restarted. Empty when the
+    lookup fails (every part is then posted, see `find_marked`)."""
+    if run.ref is None:
+        return set()
+    parts: set[int] = set()
+    try:
+        async for message in _messages(client, run, thread_ts):
+            payload = _payload(message)
+            if payload is not None and payload.get("ref") == run.ref:
+                part = payload.get("part")
+                if isinstance(part, int) and not isinstance(part, bool):
+                    parts.add(part)
+    except Exception as error:  # best effort, as in `find_marked`
+        log.warning("run %d: cannot look for its earlier continuations: %r", run.id, error)
+        return set()
+    return parts
+
+
+async def find_files(
+    client: AsyncWebClient, run: Run, thread_ts: str, wanted: Sequence[tuple[str, str, int]]
+) -> list[str | None]:
+    """For each `(name, title, size)`, the id of such a file shared in thread `thread_ts` since
+    the run started (files of earlier turns are older), else None; all None when the lookup
+    fails (every file is then uploaded, see `find_marked`)."""
+    since = run.started_at or run.created_at
+    found: list[str | None] = [None] * len(wanted)
+    try:
+        async for message in _messages(client, run, thread_ts):
+            if float(message.get("ts") or 0) < since:
+                continue
+            for file in message.get("files") or []:
+                shown = (file.get("name"), file.get("title"), file.get("size"))
+                for index, looked_for in enumerate(wanted):
+                    if found[index] is None and shown == looked_for and file["id"] not in found:
+                        found[index] = str(file["id"])
+                        break
+    except Exception as error:  # best effort, as in `find_marked`
+        log.warning("run %d: cannot look for its earlier uploads: %r", run.id, error)
+        return [None] * len(wanted)
+    return found
+
+
+async def _messages(client: AsyncWebClient, run: Run, thread_ts: str | None) -> AsyncIterator[Any]:
+    """The messages of thread `thread_ts` (of the channel's recent history when None), with
+    their metadata, page by page up to `MAX_PAGES`."""
+    args: dict[str, Any] = {"channel": run.channel_id, "include_all_metadata": True, "limit": 200}
+    for _ in range(MAX_PAGES):
+        if thread_ts is not None:
+            page = await client.conversations_replies(ts=thread_ts, **args)
+        else:
+            oldest = f"{run.created_at - HISTORY_MARGIN:.6f}"
+            page = await client.conversations_history(oldest=oldest, **args)
+        for message in page.get("messages") or []:
+            yield message
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
+        args["cursor"] = cursor
