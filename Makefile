@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install lock clean bench screenshots faults
+.PHONY: run test lint typecheck unit install lock clean bench screenshots faults postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict bot tests bench
 
-unit: $(STAMP)
+unit: $(STAMP) postgres
 	$(BIN)/pytest -q
+
+# The tests start their own PostgreSQL server; this installs its binaries when they are missing.
+postgres:
+	bash scripts/ensure_postgres.sh
 
 test: lint typecheck unit
 

@@ -88,6 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="HTTP mode: the app's public base URL (Slack posts to URL/slack/events)",
     )
+    copy_parser = commands.add_parser(
+        "migrate-db",
+        help="copy the app's state (and OAuth installations) from its SQLite file into an "
+        "empty PostgreSQL database; stop the app first",
+    )
+    copy_parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="SQLITE",
+        help="the SQLite file, as sqlite:///path or a path (default: HANDINGER_DB)",
+    )
+    copy_parser.add_argument(
+        "--to",
+        dest="target",
+        metavar="URL",
+        help="the PostgreSQL database, postgresql://… (default: DATABASE_URL)",
+    )
     commands.add_parser(
         "doctor",
         help="check an installation without starting it: configuration, Slack tokens and "
@@ -116,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "config":
         print(describe(settings))
         return 0
+    if args.command == "migrate-db":
+        return migrate_db(settings, args.source, args.target)
     if args.command == "sandbox" or (
         args.command == "run" and args.or_sandbox and not settings.has_any_credentials
     ):
@@ -145,8 +164,36 @@ def run(settings: Settings) -> int:
             print(f"  - {item}", file=sys.stderr)
         return 2
     from .main import serve
+    from .store.postgres import DatabaseUnavailable
 
-    return _run_async(serve(settings))
+    try:
+        return _run_async(serve(settings))
+    except DatabaseUnavailable as exc:
+        print(f"handinger-slack cannot start: {exc}", file=sys.stderr)
+        return 2
+
+
+def migrate_db(settings: Settings, source: str | None, target: str | None) -> int:
+    """`migrate-db`: copy the SQLite state into PostgreSQL; print what was copied."""
+    from .migrate_db import CopyRefused, copy_database, sqlite_path
+    from .store import is_postgres_url
+    from .store.postgres import DatabaseUnavailable
+
+    url = target or settings.postgres_url
+    if url is None or not is_postgres_url(url):
+        print("migrate-db needs --to postgresql://… (or DATABASE_URL)", file=sys.stderr)
+        return 2
+    path = sqlite_path(source) if source else settings.handinger_db
+    try:
+        copied = copy_database(path, url)
+    except (CopyRefused, DatabaseUnavailable) as exc:
+        print(f"migrate-db: nothing was copied: {exc}", file=sys.stderr)
+        return 1
+    for table, count in copied.rows.items():
+        print(f"{table}: {count} row(s)")
+    print(f"OAuth installations: {copied.installations}")
+    print("Done. Set DATABASE_URL to this database and start the app.")
+    return 0
 
 
 def _run_async(coro: Coroutine[Any, Any, None]) -> int:

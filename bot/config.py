@@ -39,6 +39,11 @@ def _check_http_url(value: str) -> str:
     return value
 
 
+def installations_file(database: Path) -> Path:
+    """The SQLite file of OAuth installations beside the app's SQLite file."""
+    return database.with_name(f"{database.stem}-installations{database.suffix or '.db'}")
+
+
 class Settings(BaseSettings):
     """The app's configuration. Field names match the environment variables (case-insensitive)."""
 
@@ -57,6 +62,7 @@ class Settings(BaseSettings):
     handinger_api_key: SecretStr | None = None
     handinger_base_url: str = "https://v3.handinger.com"
     handinger_db: Path = Path("handinger-slack.db")
+    database_url: SecretStr | None = None
     handinger_default_budget: Budget = "standard"
     handinger_max_budget: Budget = "high"
     handinger_stream_idle_timeout: float = Field(default=90.0, gt=0)
@@ -83,6 +89,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be an app-level token starting with xapp- "
                 "(Basic Information → App-Level Tokens, scope connections:write)"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "must be a PostgreSQL URL (postgresql://user:password@host:5432/dbname); "
+                "leave it unset to keep the state in the SQLite file HANDINGER_DB"
             )
         return value
 
@@ -182,11 +200,16 @@ class Settings(BaseSettings):
         return "socket" if self.slack_app_token is not None else "http"
 
     @property
+    def postgres_url(self) -> str | None:
+        """`DATABASE_URL`: the PostgreSQL database that holds all state, else None (the SQLite
+        file `HANDINGER_DB`)."""
+        return self.database_url.get_secret_value() if self.database_url is not None else None
+
+    @property
     def installations_db(self) -> Path:
         """OAuth mode: the SQLite file of Slack installations and OAuth states, next to
         HANDINGER_DB (`handinger-slack.db` → `handinger-slack-installations.db`)."""
-        db = self.handinger_db
-        return db.with_name(f"{db.stem}-installations{db.suffix or '.db'}")
+        return installations_file(self.handinger_db)
 
     @property
     def has_any_credentials(self) -> bool:
@@ -210,7 +233,7 @@ class Settings(BaseSettings):
                     "SLACK_SIGNING_SECRET (Basic Information → App Credentials; OAuth installs "
                     "run in HTTP mode)"
                 )
-            if str(self.handinger_db) == ":memory:":
+            if self.database_url is None and str(self.handinger_db) == ":memory:":
                 missing.append("HANDINGER_DB as a file: OAuth installations are stored beside it")
         elif self.slack_bot_token is None:
             missing.append(

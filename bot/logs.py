@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from .config import Settings
 from .redact import Redactor
@@ -126,7 +127,7 @@ def setup_logging(
 
 def configured_secrets(settings: Settings) -> list[str]:
     """Every secret value in the settings (the Handinger key, tokens, the signing secret, the
-    OAuth client secret)."""
+    OAuth client secret, DATABASE_URL and its password)."""
     values = (
         settings.handinger_api_key,
         settings.slack_bot_token,
@@ -134,7 +135,11 @@ def configured_secrets(settings: Settings) -> list[str]:
         settings.slack_signing_secret,
         settings.slack_client_secret,
     )
-    return [v.get_secret_value() for v in values if v is not None]
+    found = [v.get_secret_value() for v in values if v is not None]
+    if settings.database_url is not None:  # the URL and, on its own, its password
+        url = settings.database_url.get_secret_value()
+        found += [url, *[p for p in [urlsplit(url).password] if p]]
+    return found
 
 
 def setup_from_settings(settings: Settings, stream: TextIO | None = None) -> logging.Handler:

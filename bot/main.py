@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from .config import Settings
 from .core.digests import Digests
@@ -25,9 +26,12 @@ from .redact import Redactor
 from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
 from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
-from .slack.installations import InstallationStore, oauth_settings
+from .slack.installations import STATE_EXPIRATION, InstallationStore, oauth_settings
+from .slack.installations_db import DatabaseInstallationStore, DatabaseStateStore, create_tables
 from .slack.publisher import SlackSurface
-from .store import Store
+from .store import Store, open_store
+
+Installations = InstallationStore | DatabaseInstallationStore
 
 log = logging.getLogger("handinger_slack")
 
@@ -48,17 +52,21 @@ class Parts:
     socket: CheckedSocketModeHandler | None = None
 
     async def health(self) -> dict[str, Any]:
+        """`/healthz`: Slack's connection (Socket Mode) and the database both answer."""
         connected = self.socket is None or bool(self.socket.client.current_session is not None)
-        return {
-            "ok": connected,
-            "mode": self.settings.mode,
-            "active_runs": len(await self.store.active_runs()),
-        }
+        status: dict[str, Any] = {"mode": self.settings.mode}
+        try:
+            status["active_runs"] = len(await self.store.active_runs())
+            status["database"] = "ok"
+        except Exception as exc:  # any driver error: the database cannot serve the app now
+            log.warning("health check: the database did not answer: %s", exc)
+            status["database"] = f"unreachable: {type(exc).__name__}"
+        return {"ok": connected and status["database"] == "ok", **status}
 
 
 async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     """Run the app until SIGINT/SIGTERM. Prints `listening on http://HOST:PORT` when ready."""
-    parts = _assemble(settings)
+    parts = await _assemble(settings)
     server = web.AppRunner(web_app(parts.app, endpoint=parts.endpoint, health=parts.health))
     await server.setup()
     site = web.TCPSite(server, host, settings.port)
@@ -90,16 +98,17 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         await _close(parts, server)
 
 
-def _assemble(settings: Settings) -> Parts:
+async def _assemble(settings: Settings) -> Parts:
     """Build every part from the settings, the store and clients first, Slack's app last."""
-    store = Store(settings.handinger_db)
+    store = await open_store(settings.postgres_url, settings.handinger_db)
+    log.info("state in %s", store.db.describe())
     api_key = settings.handinger_api_key.get_secret_value() if settings.handinger_api_key else ""
     handinger = HandingerClient(
         api_key,
         settings.handinger_base_url,
         stream_idle_timeout=settings.handinger_stream_idle_timeout,
     )
-    installations, tokens = _tokens(settings)
+    installations, tokens = await _tokens(settings, store)
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
@@ -129,23 +138,38 @@ def _assemble(settings: Settings) -> Parts:
         settings,
         service,
         bolt_client(settings),
-        oauth=oauth_settings(settings, installations) if installations is not None else None,
+        oauth=_oauth(settings, store, installations) if installations is not None else None,
         gone=cleanup.uninstalled,
     )
     gate, endpoint = _ingress(settings, app, store)
     return Parts(settings, store, handinger, surface, watcher, runner, app, gate, endpoint)
 
 
-def _tokens(settings: Settings) -> tuple[InstallationStore | None, TokenSource]:
-    """Each workspace's own token from its installation (OAuth), or the one configured."""
+async def _tokens(settings: Settings, store: Store) -> tuple[Installations | None, TokenSource]:
+    """Each workspace's own token from its installation (OAuth), or the one configured.
+    Installations live in the PostgreSQL database with `DATABASE_URL`, else in a SQLite file
+    beside `HANDINGER_DB`."""
     if settings.oauth:
         assert settings.slack_client_id is not None
-        installations = InstallationStore(settings.installations_db, settings.slack_client_id)
+        installations: Installations
+        if store.db.dialect == "postgresql":
+            await create_tables(store.db)
+            installations = DatabaseInstallationStore(store.db, settings.slack_client_id)
+        else:
+            installations = InstallationStore(settings.installations_db, settings.slack_client_id)
         if settings.slack_bot_token is not None:
             log.warning("SLACK_BOT_TOKEN is ignored: OAuth mode uses each workspace's own token")
         return installations, InstalledTokens(installations)
     bot_token = settings.slack_bot_token
     return None, FixedToken(bot_token.get_secret_value() if bot_token is not None else None)
+
+
+def _oauth(settings: Settings, store: Store, installations: Installations) -> AsyncOAuthSettings:
+    if isinstance(installations, DatabaseInstallationStore):
+        return oauth_settings(
+            settings, installations, DatabaseStateStore(store.db, STATE_EXPIRATION)
+        )
+    return oauth_settings(settings, installations)
 
 
 def _ingress(settings: Settings, app: AsyncApp, store: Store) -> tuple[Gate, SlackEndpoint | None]:
@@ -163,8 +187,13 @@ def _announce(settings: Settings, host: str, port: int) -> None:
     log.info(
         "handinger-slack ready (%s mode%s)",
         settings.mode,
-        f", OAuth installs stored in {settings.installations_db}" if settings.oauth else "",
+        _installs_where(settings) if settings.oauth else "",
     )
+
+
+def _installs_where(settings: Settings) -> str:
+    where = "the database" if settings.postgres_url else str(settings.installations_db)
+    return f", OAuth installs stored in {where}"
 
 
 async def _close(parts: Parts, server: web.AppRunner) -> None:

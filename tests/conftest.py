@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e import Stack
+from tests.postgres import Cluster, ServerMissing
 from tests.procs import ServerProcess, running
+from tests.stores import Backend
 
 
 @pytest.fixture(scope="module")
@@ -42,3 +44,34 @@ def stack(idle_stack: Stack) -> Stack:
     """Fresh emulators and a bot in Socket Mode with a fresh database."""
     idle_stack.start_bot()
     return idle_stack
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the whole session (tests/postgres.py). Missing
+    server binaries fail the tests that need it: `make test` installs them."""
+    try:
+        cluster = Cluster()
+    except ServerMissing as missing:
+        pytest.fail(str(missing), pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(pg_cluster: Cluster) -> str:
+    """The URL of a new, empty database of its own for this test."""
+    return pg_cluster.database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """The store's database on each engine in turn (tests/stores.py)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    chosen = Backend(request.param, tmp_path / "state" / "app.db", url)
+    try:
+        yield chosen
+    finally:
+        await chosen.close()

@@ -128,7 +128,7 @@ async def test_a_create_that_cannot_be_resent_safely_is_abandoned_with_a_word(
         store, "new", message_ts="7.7", request_sent_at=time.time() - KEY_LIFETIME - 1
     )
     if case == "legacy":  # sent by a version without keys
-        store.db.execute(
+        await store.db.execute(
             "UPDATE runs SET ref = NULL, request_sent_at = ? WHERE id = ?", [time.time(), run.id]
         )
     await store.close()

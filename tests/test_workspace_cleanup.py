@@ -183,8 +183,8 @@ async def test_uninstall_stops_one_workspace_quietly_and_leaves_the_other_alone(
     assert [s.id for s in await handinger.list_schedules(worker_two)] == [schedule_two]
     assert surface.forgotten == ["T1"] and watcher.forgotten == {worker_one} and changed
     assert not await runner.is_worker_thread("T1", "C1", thread_ts)
-    assert store.db.execute("SELECT COUNT(*) FROM threads WHERE team_id = 'T1'").fetchone()[0] == 0
-    assert store.db.execute("SELECT COUNT(*) FROM threads WHERE team_id = 'T2'").fetchone()[0]
+    assert await store.db.fetch("SELECT * FROM threads WHERE team_id = 'T1'") == []
+    assert await store.db.fetch("SELECT * FROM threads WHERE team_id = 'T2'")
 
     await asyncio.wait_for(runner.wait_idle(), 20)
     assert surface.count("T1") == said_in_t1, "nothing more was shown in the gone workspace"

@@ -6,7 +6,9 @@ in the `x-oauth-scopes` header; a server that does not is a warning, not a failu
 Mode, `apps.connections.open` accepts the app-level token (the websocket is not opened); the
 Handinger key is accepted (a `GET` of a worker that cannot exist: 404 means the key was
 accepted); the database file (read, never created or migrated: a check changes nothing) is of
-a schema this release can migrate, in a place the app can write. Any failure → exit status 1.
+a schema this release can migrate, in a place the app can write, or with `DATABASE_URL` the
+PostgreSQL database answers (its server version) and is of a schema this release can migrate.
+Any failure → exit status 1.
 
 In OAuth mode (`SLACK_CLIENT_ID`/`SLACK_CLIENT_SECRET`) there is no one bot token: the Slack
 checks run for every workspace in the installation store instead (`auth.test` with its token,
@@ -29,6 +31,7 @@ from ..slack.scopes import required_scopes
 from .check import Check, count
 from .database import check_database
 from .handinger import check_handinger
+from .postgres import check_postgres
 from .slack import check_installations, check_scopes, check_slack_auth, check_socket_mode
 
 
@@ -70,7 +73,10 @@ async def run_checks(settings: Settings, report: Callable[[Check], None]) -> Non
             report(check_scopes(slack[1].get("x-oauth-scopes"), required_scopes()))
     report(await check_socket_mode(settings))
     report(await check_handinger(settings))
-    report(check_database(settings.handinger_db))
+    if settings.postgres_url is not None:
+        report(await check_postgres(settings.postgres_url))
+    else:
+        report(check_database(settings.handinger_db))
 
 
 def check_configuration(settings: Settings) -> Check:
@@ -95,7 +101,8 @@ def check_configuration(settings: Settings) -> Check:
         redirect = settings.slack_redirect_uri or f"https://<this host>{REDIRECT_PATH}"
         extra += (
             f"; Redirect URL {redirect}, install page https://<this host>{INSTALL_PATH}, "
-            f"installations in {settings.installations_db}"
+            "installations in "
+            + ("the database" if settings.postgres_url else str(settings.installations_db))
         )
         if settings.slack_bot_token is not None:
             extra += "; SLACK_BOT_TOKEN is ignored"

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+import psycopg
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -18,6 +19,7 @@ from ..config import Settings
 from ..slack.installations import INSTALL_PATH, InstalledBot, installed_bots
 from ..slack.scopes import required_scopes
 from .check import TIMEOUT, Check, count, what
+from .postgres import postgres_bots
 
 SLACK_HINTS: dict[str, str] = {
     "invalid_auth": "SLACK_BOT_TOKEN is wrong or was revoked: copy the Bot User OAuth Token "
@@ -75,16 +77,25 @@ INSTALL_HINTS: dict[str, str] = {
 async def check_installations(settings: Settings) -> list[Check]:
     """OAuth mode: `auth.test` and the scopes of every workspace that installed the app."""
     assert settings.slack_client_id is not None
-    path = settings.installations_db
+    url = settings.postgres_url
+    path = "the database" if url else str(settings.installations_db)
     try:
-        bots = installed_bots(path, settings.slack_client_id)
-    except sqlite3.Error as exc:
+        if url is not None:
+            bots = await postgres_bots(url, settings.slack_client_id)
+        else:
+            bots = installed_bots(settings.installations_db, settings.slack_client_id)
+    except (sqlite3.Error, psycopg.Error) as exc:
+        hint = (
+            "check DATABASE_URL"
+            if url
+            else "the installation store lives next to HANDINGER_DB; check the file"
+        )
         return [
             Check(
                 "Slack installations",
                 "fail",
                 f"cannot read {path}: {what(exc)}",
-                "the installation store lives next to HANDINGER_DB; check the file",
+                hint,
             )
         ]
     if not bots:

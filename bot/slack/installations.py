@@ -20,7 +20,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
 from ..config import Settings
@@ -122,7 +124,7 @@ class CachedAuthorize(AsyncInstallationStoreAuthorize):
 
     def __init__(
         self,
-        store: InstallationStore,
+        store: AsyncInstallationStore,
         client_id: str,
         client_secret: str,
         *,
@@ -175,8 +177,13 @@ def authorization_url(api_url: str) -> str:
     return SLACK_AUTHORIZE
 
 
-def oauth_settings(settings: Settings, store: InstallationStore) -> AsyncOAuthSettings:
-    """Bolt's OAuth flow: `/slack/install` and `/slack/oauth_redirect`, bot scopes only."""
+def oauth_settings(
+    settings: Settings,
+    store: AsyncInstallationStore,
+    states: AsyncOAuthStateStore | None = None,
+) -> AsyncOAuthSettings:
+    """Bolt's OAuth flow: `/slack/install` and `/slack/oauth_redirect`, bot scopes only.
+    Install-link states live in `states`, by default beside the SQLite installations."""
     assert settings.slack_client_id is not None and settings.slack_client_secret is not None
     oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
@@ -189,7 +196,8 @@ def oauth_settings(settings: Settings, store: InstallationStore) -> AsyncOAuthSe
         authorization_url=authorization_url(settings.slack_api_url),
         installation_store=store,
         installation_store_bot_only=True,
-        state_store=SQLite3OAuthStateStore(
+        state_store=states
+        or SQLite3OAuthStateStore(
             database=str(settings.installations_db), expiration_seconds=STATE_EXPIRATION
         ),
         state_expiration_seconds=STATE_EXPIRATION,

@@ -1,10 +1,12 @@
-"""SQLite state through sqlite-utils: schema, migrations and every query the app makes.
+"""The app's state, in SQLite or PostgreSQL: schema, migrations and every query the app makes.
 
 Knows nothing of Slack or HTTP. What lives here is what must survive a restart (ARCHITECTURE.md,
 rule 5): which worker belongs to which thread, every run the app started and where its
 message is, queued follow-ups, and which Slack events and commands were already handled.
 `Store` is one object for its callers; its queries are grouped by table in `threads`, `runs`,
-`schedules` and `digests`.
+`schedules` and `digests`, written once for both engines (`sql.Database`: `sqlite.py`,
+`postgres.py`). `open_store` picks the engine: `DATABASE_URL=postgresql://…`, else the SQLite
+file `HANDINGER_DB`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import sqlite_utils
-
 from .digests import DigestQueries
+from .postgres import open_postgres
 from .records import (
     ForgottenWorkspace,
     PendingSchedule,
@@ -29,10 +30,13 @@ from .records import (
 from .runs import RunQueries
 from .schedules import ScheduleQueries
 from .schema import MIGRATIONS
+from .sql import Database
+from .sqlite import SqliteDatabase
 from .threads import ThreadQueries
 
 __all__ = [
     "MIGRATIONS",
+    "Database",
     "ForgottenWorkspace",
     "PendingSchedule",
     "Run",
@@ -42,58 +46,34 @@ __all__ = [
     "ScheduleStatus",
     "Store",
     "Thread",
+    "is_postgres_url",
+    "open_store",
 ]
 
 
 class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
-    """All reads and writes of the app's SQLite database.
+    """All reads and writes of the app's database.
 
-    The methods are coroutines so that a server database can stand behind the same interface;
-    SQLite's own calls stay synchronous inside them (a local file: faster than a thread hop),
-    so none of them lets another task run halfway through.
+    Built on an open, migrated `Database` (see `open_store`), or on a SQLite file path, which
+    it opens and migrates at once. The methods are coroutines: on PostgreSQL every call is a
+    network round trip; SQLite's calls stay synchronous inside them (a local file).
     """
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, target: str | Path | Database, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._clock = clock
-        if str(path) == ":memory:":
-            self.db = sqlite_utils.Database(memory=True)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite_utils.Database(path)
-            self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+        self.db: Database = target if not isinstance(target, str | Path) else SqliteDatabase(target)
 
     async def close(self) -> None:
-        self.db.close()
-
-    # ---- schema ---------------------------------------------------------------------------
+        await self.db.close()
 
     async def schema_version(self) -> int:
-        return self._schema_version()
+        return await self.db.schema_version()
 
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; return the new version."""
-        return self._migrate()
-
-    def _schema_version(self) -> int:
-        if "schema_version" not in self.db.table_names():
-            return 0
-        row = self.db.execute("SELECT version FROM schema_version").fetchone()
-        return int(row[0]) if row else 0
-
-    def _migrate(self) -> int:
-        if "schema_version" not in self.db.table_names():
-            self.db.table("schema_version").create({"version": int})
-            self.db.table("schema_version").insert({"version": 0})
-        for number, migration in enumerate(MIGRATIONS, start=1):
-            if number <= self._schema_version():
-                continue
-            with self.db.atomic():
-                migration(self.db)
-                self.db.execute("UPDATE schema_version SET version = ?", [number])
-        return self._schema_version()
+        return await self.db.migrate()
 
     # ---- events ---------------------------------------------------------------------------
 
@@ -106,26 +86,28 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
         prefix of their own (`command:…`, `action:…`, `view:…`), so a replay of one does
         nothing.
         """
+        unique = sorted(set(keys))  # one order for every claimer: no deadlock between them
+        rows = ", ".join("(?, ?)" for _ in unique)
         now = self._clock()
-        with self.db.atomic():
-            placeholders = ",".join("?" for _ in keys)
-            seen = self.db.execute(
-                f"SELECT 1 FROM handled_events WHERE key IN ({placeholders}) LIMIT 1", list(keys)
-            ).fetchone()
-            if seen:
-                return False
-            self.db.table("handled_events").insert_all(
-                [{"key": key, "handled_at": now} for key in keys], ignore=True
-            )
+        try:
+            async with self.db.transaction() as tx:
+                inserted = await tx.execute(
+                    f"INSERT INTO handled_events (key, handled_at) VALUES {rows} "
+                    "ON CONFLICT (key) DO NOTHING",
+                    [value for key in unique for value in (key, now)],
+                )
+                if inserted < len(unique):
+                    raise _Seen
+        except _Seen:
+            return False
         return True
 
     async def prune_events(self, older_than: float) -> int:
         """Forget handled requests older than `older_than` seconds (Slack retries events within
         minutes; a signed request is refused as stale after 5)."""
-        cursor = self.db.execute(
+        return await self.db.execute(
             "DELETE FROM handled_events WHERE handled_at < ?", [self._clock() - older_than]
         )
-        return cursor.rowcount
 
     # ---- a workspace the app was uninstalled from ----------------------------------------
 
@@ -137,35 +119,54 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
         their workers, the record of uploads into them, and the runs' place in them, so no
         reply there continues a worker again. Runs and schedules stay as history.
         """
-        with self.db.atomic():
-            failed = self._runs(
+        async with self.db.transaction() as tx:
+            failed = await self._runs(
                 "team_id = ? AND status IN ('queued', 'starting', 'running') ORDER BY id",
                 [team_id],
+                tx,
             )
-            schedules = self._schedules("team_id = ? AND status = 'active'", [team_id])
+            schedules = await self._schedules("team_id = ? AND status = 'active'", [team_id], tx)
             now = self._clock()
-            self.db.execute(
+            await tx.execute(
                 "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE team_id = ? "
                 "AND status IN ('queued', 'starting', 'running')",
                 [reason, now, team_id],
             )
-            self.db.execute(  # digests claimed but not posted yet: never posted now
+            await tx.execute(  # digests claimed but not posted yet: never posted now
                 "UPDATE runs SET status = 'failed', error = ? WHERE team_id = ? "
                 "AND kind = 'digest' AND message_ts IS NULL",
                 [reason, team_id],
             )
-            self.db.execute(
+            await tx.execute(
                 "DELETE FROM pending_schedules WHERE run_id IN "
                 "(SELECT id FROM runs WHERE team_id = ?)",
                 [team_id],
             )
-            self.db.execute(
+            await tx.execute(
                 "UPDATE schedules SET status = 'gone' WHERE team_id = ? AND status = 'active'",
                 [team_id],
             )
-            threads = self.db.execute("DELETE FROM threads WHERE team_id = ?", [team_id]).rowcount
-            self.db.execute("DELETE FROM uploads WHERE team_id = ?", [team_id])
-            self.db.execute(
+            threads = await tx.execute("DELETE FROM threads WHERE team_id = ?", [team_id])
+            await tx.execute("DELETE FROM uploads WHERE team_id = ?", [team_id])
+            await tx.execute(
                 "UPDATE runs SET thread_ts = NULL, files_done = 1 WHERE team_id = ?", [team_id]
             )
         return ForgottenWorkspace(team_id, failed, schedules, threads)
+
+
+class _Seen(Exception):
+    """A claimed key was handled before: the claim's transaction rolls back."""
+
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
+
+
+async def open_store(
+    database_url: str | None, sqlite_path: str | Path, *, clock: Callable[[], float] = time.time
+) -> Store:
+    """The store the settings choose: PostgreSQL at `database_url` when it is one, else the
+    SQLite file `sqlite_path`; connected and migrated."""
+    if database_url is not None and is_postgres_url(database_url):
+        return Store(await open_postgres(database_url), clock=clock)
+    return Store(sqlite_path, clock=clock)

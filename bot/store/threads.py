@@ -4,38 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlite_utils
-
 from .records import Thread
+from .sql import Database, upsert
+
+THREAD_KEY = ("team_id", "channel_id", "thread_ts")
+UPLOAD_KEY = (*THREAD_KEY, "path", "sha256")
 
 
 class ThreadQueries:
     """The `threads` and `uploads` tables, for `Store`, which opens `db` and sets `_clock`."""
 
-    db: sqlite_utils.Database
+    db: Database
     _clock: Callable[[], float]
 
     async def link_thread(
         self, team_id: str, channel_id: str, thread_ts: str, worker_id: str, user_id: str
     ) -> None:
-        self.db.table("threads").insert(
-            {
-                "team_id": team_id,
-                "channel_id": channel_id,
-                "thread_ts": thread_ts,
-                "worker_id": worker_id,
-                "user_id": user_id,
-                "created_at": self._clock(),
-            },
-            replace=True,
-        )
+        record = {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "thread_ts": thread_ts,
+            "worker_id": worker_id,
+            "user_id": user_id,
+            "created_at": self._clock(),
+        }
+        await self.db.execute(*upsert("threads", record, THREAD_KEY))
 
     async def find_thread(self, team_id: str, channel_id: str, thread_ts: str) -> Thread | None:
-        rows = list(
-            self.db.query(
-                "SELECT * FROM threads WHERE team_id = ? AND channel_id = ? AND thread_ts = ?",
-                [team_id, channel_id, thread_ts],
-            )
+        rows = await self.db.fetch(
+            "SELECT * FROM threads WHERE team_id = ? AND channel_id = ? AND thread_ts = ?",
+            [team_id, channel_id, thread_ts],
         )
         return Thread(**rows[0]) if rows else None
 
@@ -43,14 +41,14 @@ class ThreadQueries:
         self, team_id: str, channel_id: str, thread_ts: str
     ) -> dict[str, set[str]]:
         """Every file path uploaded into a thread, with the content hashes uploaded for it."""
-        rows = self.db.execute(
+        rows = await self.db.fetch(
             "SELECT path, sha256 FROM uploads WHERE team_id = ? AND channel_id = ? "
             "AND thread_ts = ?",
             [team_id, channel_id, thread_ts],
-        ).fetchall()
+        )
         found: dict[str, set[str]] = {}
-        for path, digest in rows:
-            found.setdefault(path, set()).add(digest)
+        for row in rows:
+            found.setdefault(row["path"], set()).add(row["sha256"])
         return found
 
     async def record_upload(
@@ -66,18 +64,16 @@ class ThreadQueries:
         run_id: int,
         slack_file_id: str | None,
     ) -> None:
-        self.db.table("uploads").insert(
-            {
-                "team_id": team_id,
-                "channel_id": channel_id,
-                "thread_ts": thread_ts,
-                "path": path,
-                "sha256": sha256,
-                "size": size,
-                "worker_id": worker_id,
-                "run_id": run_id,
-                "slack_file_id": slack_file_id,
-                "uploaded_at": self._clock(),
-            },
-            replace=True,
-        )
+        record = {
+            "team_id": team_id,
+            "channel_id": channel_id,
+            "thread_ts": thread_ts,
+            "path": path,
+            "sha256": sha256,
+            "size": size,
+            "worker_id": worker_id,
+            "run_id": run_id,
+            "slack_file_id": slack_file_id,
+            "uploaded_at": self._clock(),
+        }
+        await self.db.execute(*upsert("uploads", record, UPLOAD_KEY))

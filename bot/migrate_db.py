@@ -1,0 +1,157 @@
+"""`handinger-slack migrate-db`: copy the app's state from its SQLite file into PostgreSQL.
+
+For moving a single-process install to `DATABASE_URL` (README, "Running several replicas").
+The app must be stopped while it runs. The SQLite file is first brought to this release's
+schema (as the app would at start), the PostgreSQL database is migrated to the same version,
+and every table is copied in one transaction, so an interrupted copy leaves nothing behind.
+Run ids are kept (cards in Slack carry them), and the id sequence continues after them. OAuth
+installations come along from the installations file beside it, when there is one. The target
+must hold no state yet: a copy never merges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from slack_sdk.oauth.installation_store import Bot
+
+from .config import installations_file
+from .slack.installations_db import DatabaseInstallationStore, create_tables
+from .store.postgres import PostgresDatabase, open_postgres
+from .store.sql import Sql
+from .store.sqlite import SqliteDatabase
+
+TABLES = (
+    "threads",
+    "runs",
+    "handled_events",
+    "uploads",
+    "schedules",
+    "pending_schedules",
+    "worker_marks",
+    "digests",
+)
+"""Every table of the store's schema (not `schema_version`: each side keeps its own)."""
+BATCH = 500
+
+
+class CopyRefused(Exception):
+    """The copy cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Copied:
+    rows: dict[str, int]
+    installations: int
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite:///abs/path.db` or `sqlite:rel/path.db` (or a plain path) → the file."""
+    for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
+        if url.startswith(prefix):
+            rest = url.removeprefix(prefix)
+            return Path(("/" if prefix == "sqlite:///" else "") + rest)
+    return Path(url)
+
+
+def copy_database(source: Path, target_url: str) -> Copied:
+    """Copy every table of `source` (and the bots in the installations file beside it) into
+    the PostgreSQL database at `target_url`."""
+    if not source.is_file():
+        raise CopyRefused(f"{source} does not exist: pass the app's HANDINGER_DB file as --from")
+    return asyncio.run(_copy(source, target_url, installations_file(source)))
+
+
+async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
+    sqlite = SqliteDatabase(source)
+    try:
+        target = await open_postgres(target_url)
+    except Exception:
+        await sqlite.close()
+        raise
+    try:
+        await _refuse_unless_empty(target)
+        rows: dict[str, int] = {}
+        async with target.transaction() as tx:
+            for table in TABLES:
+                rows[table] = await _copy_table(sqlite, tx, table)
+            await tx.execute(
+                "SELECT setval(pg_get_serial_sequence('runs', 'id'), "
+                "COALESCE((SELECT MAX(id) FROM runs), 1), "
+                "(SELECT MAX(id) FROM runs) IS NOT NULL)"
+            )
+        bots = legacy_bots(installations)
+        if bots:
+            await create_tables(target)
+            for client_id, bot in bots:
+                await DatabaseInstallationStore(target, client_id).async_save_bot(bot)
+        return Copied(rows, len(bots))
+    finally:
+        await sqlite.close()
+        await target.close()
+
+
+async def _refuse_unless_empty(target: PostgresDatabase) -> None:
+    for table in TABLES:
+        if await target.fetch(f"SELECT 1 FROM {table} LIMIT 1"):
+            raise CopyRefused(
+                f"{target.describe()} already holds the app's data (table {table} has rows): "
+                "copy into a new, empty database, or drop this one's tables first"
+            )
+
+
+async def _copy_table(source: SqliteDatabase, target: Sql, table: str) -> int:
+    rows = await source.fetch(f"SELECT * FROM {table}")
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        columns = list(batch[0])
+        one = f"({', '.join('?' for _ in columns)})"
+        await target.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * len(batch))}",
+            [row[column] for row in batch for column in columns],
+        )
+    return len(rows)
+
+
+def legacy_bots(path: Path) -> list[tuple[str, Bot]]:
+    """The newest bot of each workspace in slack_sdk's SQLite installations file, with the
+    client id it was installed under; none when there is no such file or table."""
+    if not path.is_file():
+        return []
+    connection = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    try:
+        rows = connection.execute(
+            "SELECT * FROM slack_bots WHERE id IN (SELECT MAX(id) FROM slack_bots "
+            "GROUP BY client_id, enterprise_id, team_id)"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+    finally:
+        connection.close()
+    return [(str(row["client_id"]), _bot(row)) for row in rows]
+
+
+def _bot(row: sqlite3.Row) -> Bot:
+    installed = datetime.fromisoformat(str(row["installed_at"])).replace(tzinfo=UTC)
+    return Bot(
+        app_id=row["app_id"],
+        enterprise_id=row["enterprise_id"] or None,
+        enterprise_name=row["enterprise_name"],
+        team_id=row["team_id"] or None,
+        team_name=row["team_name"],
+        bot_token=row["bot_token"],
+        bot_id=row["bot_id"],
+        bot_user_id=row["bot_user_id"],
+        bot_scopes=row["bot_scopes"] or "",
+        bot_refresh_token=row["bot_refresh_token"],
+        bot_token_expires_at=row["bot_token_expires_at"],
+        is_enterprise_install=bool(row["is_enterprise_install"]),
+        installed_at=installed.timestamp(),
+    )

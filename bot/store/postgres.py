@@ -1,0 +1,148 @@
+"""The server engine: PostgreSQL through psycopg 3 and its connection pool, for one process or
+several sharing the data.
+
+psycopg 3 rather than asyncpg: it is typed (mypy strict checks our calls), it speaks the
+same `%s` placeholders for every statement so one query text serves both engines after a
+mechanical `?` → `%s`, it has a maintained pool (psycopg_pool) that re-checks and replaces
+broken connections, and its sync API serves the one-shot commands (`doctor`, `migrate-db`)
+with the same driver. Connections run in autocommit; `transaction()` groups statements.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from .pg_schema import PG_MIGRATIONS
+from .sql import Dialect, Params, Row
+
+MIGRATION_LOCK = 0x48616E64  # "Hand": the advisory lock that lets one replica migrate at a time
+POOL_SIZE = 10
+CONNECT_TIMEOUT = 10.0
+
+
+@functools.lru_cache(maxsize=512)
+def pg_query(query: str) -> str:
+    """A query of the shared dialect with psycopg's placeholders (`?` → `%s`)."""
+    return query.replace("%", "%%").replace("?", "%s")
+
+
+class DatabaseUnavailable(Exception):
+    """The PostgreSQL server could not be reached when the app opened its database."""
+
+
+class Connection:
+    """Statements on one connection: inside a transaction of `PostgresDatabase`."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    async def execute(self, query: str, params: Params = ()) -> int:
+        async with self.conn.cursor() as cursor:
+            await cursor.execute(pg_query(query), list(params))
+            return cursor.rowcount
+
+    async def fetch(self, query: str, params: Params = ()) -> list[Row]:
+        async with self.conn.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(pg_query(query), list(params))
+            return await cursor.fetchall()
+
+
+class PostgresDatabase:
+    """`Database` on a PostgreSQL server, through a pool of autocommit connections."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, pool: AsyncConnectionPool[Any], url: str) -> None:
+        self.pool = pool
+        self.url = url
+
+    async def execute(self, query: str, params: Params = ()) -> int:
+        async with self.pool.connection() as conn:
+            return await Connection(conn).execute(query, params)
+
+    async def fetch(self, query: str, params: Params = ()) -> list[Row]:
+        async with self.pool.connection() as conn:
+            return await Connection(conn).fetch(query, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with self.pool.connection() as conn, conn.transaction():
+            yield Connection(conn)
+
+    async def schema_version(self) -> int:
+        if not await self._has_versions():
+            return 0
+        rows = await self.fetch("SELECT version FROM schema_version")
+        return int(rows[0]["version"]) if rows else 0
+
+    async def migrate(self, up_to: int | None = None) -> int:
+        """Apply pending migrations (up to number `up_to`), each in its own transaction under
+        an advisory lock, so replicas starting together migrate once."""
+        for number, statements in enumerate(PG_MIGRATIONS[:up_to], start=1):
+            async with self.transaction() as tx:
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
+                await tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT)")
+                rows = await tx.fetch("SELECT version FROM schema_version")
+                if not rows:
+                    await tx.execute("INSERT INTO schema_version (version) VALUES (0)")
+                if rows and int(rows[0]["version"]) >= number:
+                    continue
+                for statement in statements:
+                    await tx.execute(statement)
+                await tx.execute("UPDATE schema_version SET version = ?", [number])
+        return await self.schema_version()
+
+    def describe(self) -> str:
+        return describe_url(self.url)
+
+    async def ping(self) -> None:
+        await self.fetch("SELECT 1 AS ok")
+
+    async def server_version(self) -> str:
+        rows = await self.fetch("SHOW server_version")
+        return str(rows[0]["server_version"])
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def _has_versions(self) -> bool:
+        rows = await self.fetch("SELECT to_regclass('schema_version') IS NOT NULL AS present")
+        return bool(rows[0]["present"])
+
+
+def describe_url(url: str) -> str:
+    """`PostgreSQL database app on db.internal:5432`: the URL without user or password."""
+    parts = conninfo_to_dict(url)
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or "5432"
+    return f"PostgreSQL database {parts.get('dbname') or '(default)'} on {host}:{port}"
+
+
+async def open_postgres(
+    url: str, *, max_size: int = POOL_SIZE, migrate: bool = True
+) -> PostgresDatabase:
+    """Connect (waiting up to `CONNECT_TIMEOUT` seconds for the first connection) and migrate."""
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url, kwargs={"autocommit": True}, min_size=1, max_size=max_size, open=False
+    )
+    try:
+        await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+    except Exception as exc:
+        await pool.close()
+        raise DatabaseUnavailable(
+            f"cannot connect to the {describe_url(url)} within {CONNECT_TIMEOUT:.0f} s "
+            f"({type(exc).__name__}): check DATABASE_URL, that the server runs and that it "
+            "accepts this user's connections"
+        ) from exc
+    database = PostgresDatabase(pool, url)
+    if migrate:
+        await database.migrate()
+    return database

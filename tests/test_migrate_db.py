@@ -1,0 +1,141 @@
+"""`handinger-slack migrate-db`: a SQLite install's state and OAuth installations, copied into
+PostgreSQL, read back the same through the store; a second copy is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+
+from bot.cli import main
+from bot.migrate_db import TABLES
+from bot.slack.installations_db import DatabaseInstallationStore
+from bot.store import PendingSchedule, Schedule, Store, open_store
+
+
+async def fill(store: Store) -> None:
+    """A little of everything the app keeps."""
+    run = await store.add_run(
+        team_id="T1",
+        channel_id="C1",
+        kind="new",
+        input="hello",
+        budget="high",
+        user_id="U1",
+        status="completed",
+        worker_id="w1",
+    )
+    await store.update_run(run.id, message_ts="1.1", thread_ts="1.1", usage_json="{}")
+    for _ in range(3):
+        await store.add_run(
+            team_id="T1",
+            channel_id="C1",
+            thread_ts="1.1",
+            kind="continue",
+            input="more",
+            budget="high",
+            user_id="U2",
+            status="queued",
+            worker_id="w1",
+        )
+    await store.link_thread("T1", "C1", "1.1", "w1", "U1")
+    await store.claim_event("event:Ev1", "msg:C1:1.1")
+    await store.record_upload(
+        team_id="T1",
+        channel_id="C1",
+        thread_ts="1.1",
+        path="report.pdf",
+        sha256="ab",
+        size=10,
+        worker_id="w1",
+        run_id=run.id,
+        slack_file_id="F1",
+    )
+    await store.add_schedule(
+        Schedule("s1", "T1", "C1", "w1", "U1", "news", "low", "recurring", "hourly", "active", 5.0)
+    )
+    await store.add_pending_schedule(PendingSchedule(run.id, "{}", "news", "low", "hourly", "s1"))
+    await store.see_messages("w1", 4)
+    await store.claim_digest(
+        worker_id="w1", message_index=2, schedule_id="s1", run_id=run.id, late=True
+    )
+
+
+async def dump(store: Store) -> dict[str, list[dict[str, object]]]:
+    return {
+        table: sorted(
+            (await store.db.fetch(f"SELECT * FROM {table}")),
+            key=lambda row: sorted(map(str, row.values())),
+        )
+        for table in TABLES
+    }
+
+
+async def test_a_sqlite_install_moves_to_postgresql(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "data" / "app.db"
+    sqlite = Store(path)
+    await fill(sqlite)
+    before = await dump(sqlite)
+    await sqlite.close()
+    legacy = SQLite3InstallationStore(
+        database=str(tmp_path / "data" / "app-installations.db"), client_id="cid"
+    )
+    legacy.save(
+        Installation(
+            app_id="A",
+            team_id="T1",
+            team_name="One",
+            bot_token="xoxb-1",
+            bot_id="B",
+            bot_user_id="UB",
+            bot_scopes=["chat:write"],
+            user_id="U1",
+        )
+    )
+
+    assert (
+        await asyncio.to_thread(
+            main, ["migrate-db", "--from", f"sqlite:///{path}", "--to", postgres_url]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "runs: 4 row(s)" in out and "OAuth installations: 1" in out
+
+    postgres = await open_store(postgres_url, tmp_path / "unused.db")
+    assert await dump(postgres) == before
+    later = await postgres.add_run(
+        team_id="T1",
+        channel_id="C1",
+        kind="new",
+        input="x",
+        budget="low",
+        user_id="U1",
+        status="starting",
+    )
+    assert later.id == 5  # ids continue after the copied ones
+    bot = await DatabaseInstallationStore(postgres.db, "cid").async_find_bot(
+        enterprise_id=None, team_id="T1"
+    )
+    assert bot is not None and bot.bot_token == "xoxb-1" and bot.bot_scopes == ["chat:write"]
+    await postgres.close()
+
+    assert (
+        await asyncio.to_thread(main, ["migrate-db", "--from", str(path), "--to", postgres_url])
+        == 1
+    )
+    assert "already holds the app's data" in capsys.readouterr().err
+
+
+def test_a_missing_source_or_target_copies_nothing(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["migrate-db", "--from", str(tmp_path / "none.db"), "--to", postgres_url]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["migrate-db", "--from", str(tmp_path / "none.db"), "--to", "mysql://x"]) == 2
+    assert "needs --to postgresql://" in capsys.readouterr().err
