@@ -122,8 +122,7 @@ async def test_runs_threads_and_queue_survive_a_reopen(backend: Backend) -> None
     assert [r.id for r in await store.active_runs()] == [run.id]
     assert (await store.active_run_for_worker("w1")) == run
     assert await store.thread_busy("T1", "C1", "1.1")
-    queued = await store.next_queued("T1", "C1", "1.1")
-    assert queued is not None and queued.id == follow_a.id and queued.input == "a"
+    assert await store.start_next_queued("T1", "C1", "1.1") is None  # a turn runs there
     assert await store.threads_with_queued_runs() == [("T1", "C1", "1.1")]
     assert [r.input for r in await store.thread_runs("T1", "C1", "1.1")] == ["hi", "a", "b"]
     clock.now += 5
@@ -131,6 +130,9 @@ async def test_runs_threads_and_queue_survive_a_reopen(backend: Backend) -> None
     assert done.finished_at == 1006.0 and done.done
     assert not await store.thread_busy("T1", "C1", "1.1")
     assert await store.active_run_for_worker("w1") is None
+    started = await store.start_next_queued("T1", "C1", "1.1")
+    assert started is not None and started.id == follow_a.id and started.status == "starting"
+    assert await store.start_next_queued("T1", "C1", "1.1") is None  # "a" runs now
     assert [r.input for r in await store.recent_workers("T1", "C1", "U1")] == ["hi"]
     assert await store.recent_workers("T1", "C1", "U2") == []  # follow-ups start no worker
 
@@ -197,3 +199,15 @@ async def test_uploads_are_recorded_once_per_path_and_content(backend: Backend) 
     await store.record_upload(path="b.txt", sha256="cc", **upload)  # type: ignore[arg-type]
     assert await store.uploaded_paths("T1", "C1", "1.1") == {"a.txt": {"aa", "bb"}, "b.txt": {"cc"}}
     assert await store.uploaded_paths("T1", "C1", "2.2") == {}
+
+
+async def test_a_queued_follow_up_is_started_once_by_racing_callers(backend: Backend) -> None:
+    """Two turns of a thread end at once (or two processes pump it): one starts the next."""
+    first, second = await backend.open(), await backend.open()
+    for n in range(5):
+        thread = f"{n}.1"
+        ids = [await new_run(first, thread_ts=thread, status="queued") for _ in range(2)]
+        started = await asyncio.gather(
+            *[store.start_next_queued("T1", "C1", thread) for store in (first, second, first)]
+        )
+        assert [run.id for run in started if run is not None] == ids[:1]

@@ -74,6 +74,7 @@ class Runner:
         )
         self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
         self._live: set[int] = set()  # the runs whose turn a task here sees through
+        self._leaving: set[str] = set()  # workspaces being forgotten (`abandon_workspace`)
         self._healer = Healer(self._ctx, self._turn)
 
     # ---- entry points -------------------------------------------------------------------
@@ -198,18 +199,29 @@ class Runner:
             return "running"
         return "shown" if await refresh(await self._turn(run)) else "unchanged"
 
-    async def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
-        """The app was uninstalled from a workspace: its queued and in-flight runs fail with
-        `reason` without another word to Slack (the token is gone), its schedules are marked
-        gone and its threads forgotten (`Store.forget_workspace`); the turns still running
-        there are cancelled."""
-        forgotten = await self.store.forget_workspace(team_id, reason)
+    def stop_workspace(self, team_id: str) -> int:
+        """Cancel the turns running in a workspace the app is leaving, and start none there
+        until `abandon_workspace` has forgotten it; return how many were cancelled."""
+        self._leaving.add(team_id)
         cancelled = 0
         for task, team in list(self._tasks.items()):
             if team == team_id and not task.done():
                 task.cancel()
                 cancelled += 1
         self._healer.cancel(team_id)
+        return cancelled
+
+    async def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
+        """The app was uninstalled from a workspace: the turns still running there are
+        cancelled first (`stop_workspace`), then its queued and in-flight runs fail with
+        `reason` without another word to Slack (the token is gone), its schedules are marked
+        gone and its threads forgotten (`Store.forget_workspace`). Nothing starts there while
+        the store's round trip lets other tasks run."""
+        try:
+            cancelled = self.stop_workspace(team_id)
+            forgotten = await self.store.forget_workspace(team_id, reason)
+        finally:
+            self._leaving.discard(team_id)
         log.info(
             "workspace %s forgotten: %d run(s) failed, %d turn(s) cancelled, %d schedule(s) "
             "gone, %d thread(s) forgotten",
@@ -236,10 +248,15 @@ class Runner:
 
     def _run(self, run: Run, *, recovering: bool = False) -> None:
         """See `run` through in the background; it counts as live from now on."""
+        if run.team_id in self._leaving:
+            return
         self._live.add(run.id)
         self._spawn(self._execute(run, recovering=recovering), run.team_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None], team_id: str) -> None:
+        if team_id in self._leaving:  # being forgotten: its runs fail, nothing more runs there
+            coro.close()
+            return
         task = asyncio.create_task(coro)
         self._tasks[task] = team_id
         task.add_done_callback(self._done)
@@ -249,13 +266,9 @@ class Runner:
 
     async def _pump(self, team_id: str, channel_id: str, thread_ts: str) -> None:
         """Start the thread's next queued follow-up if nothing runs there."""
-        if await self.store.thread_busy(team_id, channel_id, thread_ts):
-            return
-        run = await self.store.next_queued(team_id, channel_id, thread_ts)
-        if run is None:
-            return
-        run = await self.store.update_run(run.id, status="starting")
-        self._run(run)
+        run = await self.store.start_next_queued(team_id, channel_id, thread_ts)
+        if run is not None:
+            self._run(run)
 
     async def _turn(self, run: Run) -> Turn:
         started = self._clock() if run.started_at is None else run.started_at

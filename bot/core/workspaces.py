@@ -65,11 +65,12 @@ class WorkspaceCleanup:
         self.schedules_changed = schedules_changed
 
     async def uninstalled(self, team_id: str, reason: str = UNINSTALLED) -> Farewell:
-        # Everything local happens before the first await, so nothing of this workspace can
-        # start, post or edit in between.
-        forgotten = await self.runner.abandon_workspace(team_id, reason)
+        # Everything local stops before the first await (the store's round trip), so nothing
+        # of this workspace can start, post or edit in between.
+        self.runner.stop_workspace(team_id)
         for holder in self.forgets:
             holder.forget_workspace(team_id)
+        forgotten = await self.runner.abandon_workspace(team_id, reason)
         if self.watcher is not None and forgotten.schedules:
             self.watcher.forget_workers({s.worker_id for s in forgotten.schedules})
         if self.schedules_changed is not None:

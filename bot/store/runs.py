@@ -107,13 +107,19 @@ class RunQueries:
             run.status in ACTIVE for run in await self.thread_runs(team_id, channel_id, thread_ts)
         )
 
-    async def next_queued(self, team_id: str, channel_id: str, thread_ts: str) -> Run | None:
-        queued = [
-            run
-            for run in await self.thread_runs(team_id, channel_id, thread_ts)
-            if run.status == "queued"
-        ]
-        return queued[0] if queued else None
+    async def start_next_queued(self, team_id: str, channel_id: str, thread_ts: str) -> Run | None:
+        """Mark the thread's oldest queued follow-up `starting` and return it, unless a turn
+        runs there. One statement: of two callers at the same moment (tasks, or processes on
+        one database) only one gets the run; the other's update finds it no longer queued."""
+        thread = "team_id = ? AND channel_id = ? AND thread_ts = ?"
+        rows = await self.db.fetch(
+            "UPDATE runs SET status = 'starting' WHERE status = 'queued' AND id = "
+            f"(SELECT id FROM runs WHERE {thread} AND status = 'queued' ORDER BY id LIMIT 1) "
+            f"AND NOT EXISTS (SELECT 1 FROM runs WHERE {thread} "
+            "AND status IN ('starting', 'running')) RETURNING *",
+            [team_id, channel_id, thread_ts] * 2,
+        )
+        return run_from_row(rows[0]) if rows else None
 
     async def threads_with_queued_runs(self) -> list[tuple[str, str, str]]:
         rows = await self.db.fetch(
