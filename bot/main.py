@@ -35,6 +35,9 @@ Installations = InstallationStore | DatabaseInstallationStore
 
 log = logging.getLogger("handinger_slack")
 
+HEALTH_TIMEOUT = 3.0
+"""Seconds `/healthz` waits for the database (Docker's health check gives up after 5)."""
+
 
 @dataclass(slots=True)
 class Parts:
@@ -56,9 +59,10 @@ class Parts:
         connected = self.socket is None or bool(self.socket.client.current_session is not None)
         status: dict[str, Any] = {"mode": self.settings.mode}
         try:
-            status["active_runs"] = len(await self.store.active_runs())
+            runs = await asyncio.wait_for(self.store.active_runs(), HEALTH_TIMEOUT)
+            status["active_runs"] = len(runs)
             status["database"] = "ok"
-        except Exception as exc:  # any driver error: the database cannot serve the app now
+        except Exception as exc:  # a driver error or no answer: it cannot serve the app now
             log.warning("health check: the database did not answer: %s", exc)
             status["database"] = f"unreachable: {type(exc).__name__}"
         return {"ok": connected and status["database"] == "ok", **status}

@@ -63,6 +63,7 @@ class Stack:
             base_url=handinger.url, timeout=30, headers={"Authorization": f"Bearer {KEY}"}
         )
         self.bot: ServerProcess | None = None
+        self.database_url: str | None = None  # the bot's DATABASE_URL, when on PostgreSQL
 
     def bot_env(self, **overrides: str) -> dict[str, str]:
         env = {
@@ -76,6 +77,8 @@ class Stack:
             "PORT": "0",
             "LOG_LEVEL": "INFO",
         }
+        if self.database_url is not None:
+            env["DATABASE_URL"] = self.database_url
         env.update(overrides)
         return env
 

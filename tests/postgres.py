@@ -75,12 +75,20 @@ class Cluster:
             "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
             "--no-sync",
         )  # fmt: skip
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after `halt`) on the cluster's port."""
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
         log = self.root / "server.log"
         self._pg("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "start")
+
+    def halt(self) -> None:
+        """Stop the server as a crash would (its data stays, for `start`)."""
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -93,8 +101,9 @@ class Cluster:
         return self.url(name)
 
     def stop(self) -> None:
+        """Stop the server and delete the cluster."""
         try:
-            self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            self.halt()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

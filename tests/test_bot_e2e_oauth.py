@@ -10,9 +10,12 @@ import time
 from typing import Any
 
 import httpx
+import psycopg
+import pytest
 
 from bot.core.workspaces import UNINSTALLED
 from bot.slack.app import NOT_INSTALLED
+from bot.store.postgres import pg_query
 from tests.e2e import Stack, is_final, wait_until
 from tests.slack_requests import free_port
 
@@ -63,13 +66,28 @@ def install(stack: Stack, base: str, team: str) -> None:
     assert f"slack://app?team={team}" in back.text
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
+    """The idle stack, with the bot's state in a SQLite file or in PostgreSQL."""
+    if request.param == "postgresql":
+        idle_stack.database_url = request.getfixturevalue("postgres_url")
+    return idle_stack
+
+
 def installed_teams(stack: Stack) -> list[str]:
+    if stack.database_url is not None:
+        found = rows(stack, "SELECT DISTINCT team_id FROM slack_bots ORDER BY team_id")
+        assert not (stack.tmp / "bot-installations.db").exists()
+        return [str(row[0]) for row in found]
     with sqlite3.connect(stack.tmp / "bot-installations.db") as db:
-        rows = db.execute("SELECT DISTINCT team_id FROM slack_bots ORDER BY team_id").fetchall()
-    return [str(row[0]) for row in rows]
+        found = db.execute("SELECT DISTINCT team_id FROM slack_bots ORDER BY team_id").fetchall()
+    return [str(row[0]) for row in found]
 
 
 def rows(stack: Stack, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    if stack.database_url is not None:
+        with psycopg.connect(stack.database_url) as conn:
+            return list(conn.execute(pg_query(query), params).fetchall())
     with sqlite3.connect(stack.tmp / "bot.db") as db:
         return list(db.execute(query, params).fetchall())
 
@@ -93,8 +111,8 @@ def ask(stack: Stack, where: Workspace, text: str) -> None:
     assert result["ok"] and result["acked"], result
 
 
-def test_two_workspaces_installed_with_oauth_and_one_uninstalls(idle_stack: Stack) -> None:
-    stack = idle_stack
+def test_two_workspaces_installed_with_oauth_and_one_uninstalls(engine_stack: Stack) -> None:
+    stack = engine_stack
     created = stack.slack.post("/_emulator/workspaces", json={"installed": False}).json()
     second = created["workspace"]
     one = Workspace("T0001", "C0001", "U0001")

@@ -9,6 +9,7 @@ import pytest
 
 from bot.cli import describe, main
 from bot.config import ConfigError, load_settings
+from bot.logs import configured_secrets
 from tests.settings_env import clear_settings_env
 
 
@@ -149,3 +150,23 @@ def test_minimum_schedule_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     [problem] = info.value.problems
     assert problem.startswith("HANDINGER_MIN_SCHEDULE_INTERVAL: must be a length of time")
     assert "15m" in problem and "'soon'" in problem
+
+
+def test_database_url_selects_postgresql_and_its_password_stays_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().postgres_url is None  # unset: the SQLite file
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert load_settings().postgres_url is None
+    url = "postgresql://app:pw-s3cret@db.internal:5432/handinger"
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings = load_settings()
+    assert settings.postgres_url == url
+    assert "pw-s3cret" not in describe(settings) and "DATABASE_URL=(set)" in describe(settings)
+    assert {url, "pw-s3cret"} <= set(configured_secrets(settings))  # masked in every log line
+    monkeypatch.setenv("DATABASE_URL", "mysql://app:pw@db/handinger")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    [problem] = info.value.problems
+    assert "DATABASE_URL" in problem and "postgresql://" in problem and "HANDINGER_DB" in problem
+    assert "app:pw" not in problem  # the URL holds a password: never echoed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import subprocess
 import sys
@@ -15,9 +16,10 @@ from bot.cli import main
 from bot.doctor.database import check_database
 from bot.doctor.slack import check_scopes
 from bot.slack.scopes import required_scopes
-from bot.store import MIGRATIONS, Store
+from bot.store import MIGRATIONS, Store, open_store
 from tests.procs import ServerProcess, running
 from tests.settings_env import clear_settings_env
+from tests.slack_requests import free_port
 
 KEY = "test-key"
 
@@ -299,3 +301,44 @@ async def test_database_states(tmp_path: Path) -> None:
     assert check_database(directory).status == "fail"
     nested = directory / "more" / "app.db"
     assert check_database(nested).status == "ok" and not (directory / "more").exists()
+
+
+def with_password(url: str, password: str) -> str:
+    return url.replace("postgresql://postgres@", f"postgresql://postgres:{password}@")
+
+
+async def test_database_url_states(
+    tmp_path: Path,
+    env: dict[str, str],
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DATABASE_URL: reachable or not, its server version, its schema; never its password."""
+    env["DATABASE_URL"] = with_password(postgres_url, "pw-s3cret")
+
+    def database_line() -> tuple[int, str]:
+        status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+        assert "pw-s3cret" not in "\n".join(lines.values())
+        return status, lines["database"]
+
+    status, line = await asyncio.to_thread(database_line)
+    name = postgres_url.rsplit("/", 1)[1]
+    assert status == 0 and line.startswith(f"✓ database: PostgreSQL database {name} on 127.0.0.1:")
+    assert "(PostgreSQL 1" in line and "no tables yet; the app creates them" in line
+
+    store = await open_store(postgres_url, tmp_path / "unused.db")
+    status, line = await asyncio.to_thread(database_line)
+    assert status == 0 and line.endswith(f"schema version {len(MIGRATIONS)} (current)")
+    await store.db.execute("UPDATE schema_version SET version = 99")
+    await store.close()
+    status, line = await asyncio.to_thread(database_line)
+    assert status == 1 and "schema version 99, newer than this release knows" in line
+
+    env["DATABASE_URL"] = with_password(
+        postgres_url.rsplit(":", 1)[0] + f":{free_port()}/x", "pw-s3cret"
+    )
+    status, line = await asyncio.to_thread(database_line)
+    assert status == 1 and line.startswith("✗ database: cannot use the PostgreSQL database x on")
+    assert "check DATABASE_URL" in line
+    assert not Path(env["HANDINGER_DB"]).parent.exists()  # no SQLite file was made instead
