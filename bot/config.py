@@ -282,7 +282,9 @@ def _describe(error: object) -> str:
     if error.get("type") == "literal_error":
         message = f"must be one of {', '.join(BUDGETS)}"
     value = error.get("input")
-    shown = "" if "TOKEN" in name or "KEY" in name or "SECRET" in name else f" (got {value!r})"
+    field = Settings.model_fields.get(location)
+    secret = field is not None and "SecretStr" in str(field.annotation)  # never echo a secret
+    shown = "" if secret else f" (got {value!r})"
     if not location:
         return message
     return f"{name}: {message}{shown if not isinstance(value, dict) else ''}"
