@@ -35,7 +35,8 @@ TABLES = (
     "worker_marks",
     "digests",
 )
-"""Every table of the store's schema (not `schema_version`: each side keeps its own)."""
+"""Every table of the store's schema but `schema_version` (each side keeps its own) and
+`leases` (the app is stopped: nothing is held)."""
 BATCH = 500
 
 

@@ -139,3 +139,13 @@ def test_a_missing_source_or_target_copies_nothing(
     assert "does not exist" in capsys.readouterr().err
     assert main(["migrate-db", "--from", str(tmp_path / "none.db"), "--to", "mysql://x"]) == 2
     assert "needs --to postgresql://" in capsys.readouterr().err
+
+
+async def test_every_table_of_the_schema_is_copied(tmp_path: Path) -> None:
+    store = Store(tmp_path / "app.db")
+    names = {
+        row["name"]
+        for row in await store.db.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    assert names == {*TABLES, "schema_version", "leases"}
+    await store.close()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .digests import DigestQueries
+from .leases import LeaseQueries
 from .postgres import open_postgres
 from .records import (
     ForgottenWorkspace,
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
+class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries, LeaseQueries):
     """All reads and writes of the app's database.
 
     Built on an open, migrated `Database` (see `open_store`), or on a SQLite file path, which

@@ -62,5 +62,10 @@ PG_MIGRATIONS: list[list[str]] = [
         "ALTER TABLE runs ADD COLUMN usage_json TEXT",
         "ALTER TABLE runs ADD COLUMN costs_json TEXT",
     ],
+    [  # 7: leases on in-flight work
+        "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+        "expires_at DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX idx_leases_owner ON leases (owner)",
+    ],
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

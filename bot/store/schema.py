@@ -149,6 +149,17 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.table("runs").add_column("costs_json", str)
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """Leases: which process owns a piece of in-flight work (`name`, e.g. `run:12`) and until
+    when, so several processes on one database never do the same work twice."""
+    db.table("leases").create(
+        {"name": str, "owner": str, "expires_at": float},
+        pk="name",
+        not_null={"owner", "expires_at"},
+    )
+    db.table("leases").create_index(["owner"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -156,5 +167,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 ]
 """Schema changes in order; the database records how many it has applied."""

@@ -1,0 +1,63 @@
+"""Leases: which process owns a piece of in-flight work, and until when.
+
+A lease is a row (`name` such as `run:12`, `owner`, `expires_at`). Taking one is a single
+upsert that succeeds only if the row is new, already the taker's, or expired; so of any
+number of processes on one database at most one holds a name at a time. The owner renews
+all its leases together (a heartbeat) and deletes them when it lets go (a clean stop), so
+another process may take the work over at once; after a crash, once they expire. Times come
+from the store's clock: processes on several hosts need synchronised clocks (NTP), with
+skew well under the lease's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from .sql import Database
+
+
+class LeaseQueries:
+    """The `leases` table, for `Store`, which opens `db` and sets `_clock`."""
+
+    db: Database
+    _clock: Callable[[], float]
+
+    async def take_lease(self, name: str, owner: str, seconds: float) -> bool:
+        """Hold `name` for `seconds` from now; False if another owner holds it unexpired."""
+        now = self._clock()
+        taken = await self.db.execute(
+            "INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+            "expires_at = excluded.expires_at "
+            "WHERE leases.owner = excluded.owner OR leases.expires_at <= ?",
+            [name, owner, now + seconds, now],
+        )
+        return taken == 1
+
+    async def renew_leases(self, owner: str, seconds: float) -> set[str]:
+        """Extend every unexpired lease of `owner` by `seconds` from now; return their names
+        (a name missing from the answer was lost: it expired, and another may hold it)."""
+        now = self._clock()
+        rows = await self.db.fetch(
+            "UPDATE leases SET expires_at = ? WHERE owner = ? AND expires_at > ? RETURNING name",
+            [now + seconds, owner, now],
+        )
+        return {str(row["name"]) for row in rows}
+
+    async def release_leases(self, owner: str, names: Sequence[str] | None = None) -> int:
+        """Let go of `names` (all of `owner`'s leases when None); return how many."""
+        if names is None:
+            return await self.db.execute("DELETE FROM leases WHERE owner = ?", [owner])
+        if not names:
+            return 0
+        marks = ", ".join("?" for _ in names)
+        return await self.db.execute(
+            f"DELETE FROM leases WHERE owner = ? AND name IN ({marks})", [owner, *names]
+        )
+
+    async def lease_owner(self, name: str) -> str | None:
+        """Who holds `name` now (None when nobody does, or the lease expired)."""
+        rows = await self.db.fetch(
+            "SELECT owner FROM leases WHERE name = ? AND expires_at > ?", [name, self._clock()]
+        )
+        return str(rows[0]["owner"]) if rows else None

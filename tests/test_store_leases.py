@@ -1,0 +1,43 @@
+"""The store's leases, on both engines: one owner per name at a time, renewed by a heartbeat,
+taken over only once expired or released."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.stores import Backend, Clock
+
+
+async def test_a_lease_has_one_owner_until_it_expires_or_is_released(backend: Backend) -> None:
+    clock = Clock()
+    a, b = await backend.open(clock), await backend.open(clock)
+    assert await a.take_lease("run:1", "A", 30)
+    assert not await b.take_lease("run:1", "B", 30)  # held
+    assert await a.take_lease("run:1", "A", 30)  # its owner may take it again
+    assert await a.lease_owner("run:1") == "A" and await b.lease_owner("run:2") is None
+
+    clock.now += 20
+    assert await a.renew_leases("A", 30) == {"run:1"}  # the heartbeat
+    clock.now += 20
+    assert not await b.take_lease("run:1", "B", 30)  # renewed: still A's
+    clock.now += 11
+    assert await a.lease_owner("run:1") is None  # expired (A stopped without a word)
+    assert await b.take_lease("run:1", "B", 30)  # taken over
+    assert await a.renew_leases("A", 30) == set()  # A learns it lost it
+    assert not await a.take_lease("run:1", "A", 30)
+
+    assert await b.take_lease("run:2", "B", 30) and await b.take_lease("run:3", "B", 30)
+    assert await b.release_leases("B", ["run:2"]) == 1
+    assert await a.take_lease("run:2", "A", 30)  # released: free at once
+    assert await b.release_leases("B") == 2  # a clean stop lets go of everything
+    assert await a.take_lease("run:3", "A", 30) and await a.take_lease("run:1", "A", 30)
+    assert await a.release_leases("A", []) == 0
+
+
+async def test_racing_takers_get_one_lease_each_name(backend: Backend) -> None:
+    stores = [await backend.open() for _ in range(3)]
+    for n in range(5):
+        won = await asyncio.gather(
+            *[store.take_lease(f"run:{n}", f"owner-{i}", 30) for i, store in enumerate(stores)]
+        )
+        assert sum(won) == 1
