@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     handinger_schedule_admins: str = ""
     handinger_schedule_check_seconds: float = Field(default=300.0, gt=0)
     handinger_min_schedule_interval: int = 15 * 60
+    handinger_lease_seconds: float = Field(default=30.0, gt=0, le=600)
 
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"

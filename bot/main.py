@@ -16,7 +16,7 @@ from .config import Settings
 from .core.digests import Digests
 from .core.files import FileDelivery
 from .core.ports import Surface
-from .core.runner import Runner
+from .core.runner import Runner, RunnerPolicy
 from .core.schedules import ScheduleWatcher
 from .core.service import Rules, Service
 from .core.workspaces import WorkspaceCleanup
@@ -80,10 +80,12 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         loop.add_signal_handler(sig, stop.set)
     pruning = asyncio.create_task(_prune_events(parts.store))
     watching: asyncio.Task[None] | None = None
+    leasing: asyncio.Task[None] | None = None
     try:
         recovered = await parts.runner.recover()
         if recovered:
-            log.info("recovering %d run(s) that were in flight", recovered)
+            log.info("%d run(s) were in flight; taking up those no other process holds", recovered)
+        leasing = asyncio.create_task(parts.runner.watch())
         await parts.watcher.startup()
         watching = asyncio.create_task(parts.watcher.run())
         if settings.mode == "socket":
@@ -97,8 +99,9 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     finally:
         log.info("shutting down")
         pruning.cancel()
-        if watching is not None:
-            watching.cancel()
+        for task in (watching, leasing):
+            if task is not None:
+                task.cancel()
         await _close(parts, server)
 
 
@@ -125,10 +128,12 @@ async def _assemble(settings: Settings) -> Parts:
         digests,
         safety_interval=settings.handinger_schedule_check_seconds,
     )
+    lease = settings.handinger_lease_seconds
     runner = Runner(
         store,
         handinger,
         surface,
+        policy=RunnerPolicy(lease=lease, takeover_every=min(5.0, lease / 3)),
         default_budget=settings.handinger_default_budget,
         files=files,
         digests=digests,
@@ -206,7 +211,7 @@ async def _close(parts: Parts, server: web.AppRunner) -> None:
     if parts.socket is not None:
         await parts.socket.close_async()  # type: ignore[no-untyped-call]
     await server.cleanup()
-    await parts.runner.aclose()
+    await parts.runner.aclose()  # lets go of every lease: other processes take over at once
     await parts.surface.aclose()
     await parts.handinger.aclose()
     await parts.store.close()

@@ -31,6 +31,11 @@ class RunnerPolicy:
     heal_for: float = 86400.0
     """How a final message that could not be shown is tried again: waits from `heal_initial`
     doubling up to `heal_max` seconds, for `heal_for` seconds in all."""
+    lease: float = 30.0
+    """Seconds a process's hold on a run lasts without a heartbeat (`core/ownership.py`):
+    how long other processes wait before taking over the runs of one that was killed."""
+    takeover_every: float = 5.0
+    """How often leases are renewed and runs released or expired elsewhere are taken over."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from .context import RunnerPolicy, TurnContext
 from .digests import Digests
 from .files import FileDelivery
 from .heal import Healer
+from .ownership import Ownership, new_owner, run_lease
 from .ports import RunSurface, Undeliverable
 from .redraw import refresh
 from .turn import Turn
@@ -54,6 +55,7 @@ class Runner:
         policy: RunnerPolicy | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         self.handinger = handinger
@@ -75,6 +77,9 @@ class Runner:
         self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
         self._live: set[int] = set()  # the runs whose turn a task here sees through
         self._leaving: set[str] = set()  # workspaces being forgotten (`abandon_workspace`)
+        self._closing = False  # stopping: no new work is taken
+        self._turns: dict[int, asyncio.Task[None]] = {}  # each live run's task
+        self.ownership = Ownership(store, owner or new_owner(), self.policy.lease)
         self._healer = Healer(self._ctx, self._turn)
 
     # ---- entry points -------------------------------------------------------------------
@@ -171,7 +176,8 @@ class Runner:
         return run
 
     async def recover(self) -> int:
-        """Finish every run that was in flight when the app stopped; start queued follow-ups."""
+        """Finish every run that was in flight when the app stopped (and that no other live
+        process holds); start queued follow-ups; return how many runs were in flight."""
         active = await self.store.active_runs()
         for run in active:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)
@@ -233,33 +239,71 @@ class Runner:
         )
         return forgotten
 
+    async def watch(self) -> None:
+        """Forever: renew this process's leases, stop the turns whose lease was lost, and take
+        over the runs whose lease was released or expired (another process stopped)."""
+        while True:
+            await self._sleep_between_watches()
+            try:
+                await self.keep_watch()
+            except Exception as exc:  # the database is out: try again at the next beat
+                log.warning("leases not renewed, runs not checked: %s", exc)
+
+    async def keep_watch(self) -> None:
+        """One heartbeat and takeover pass (see `watch`)."""
+        for name in await self.ownership.beat():
+            run_id = int(name.removeprefix("run:"))
+            log.warning("run %d: its lease was lost; another process may take it over", run_id)
+            task = self._turns.get(run_id)
+            if task is not None:
+                task.cancel()
+        for run in await self.store.active_runs():
+            if run.id not in self._live:
+                self._run(run, recovering=True)
+        for team_id, channel_id, thread_ts in await self.store.threads_with_queued_runs():
+            await self._pump(team_id, channel_id, thread_ts)
+
+    async def _sleep_between_watches(self) -> None:
+        await asyncio.sleep(self.policy.takeover_every)
+
     async def wait_idle(self) -> None:
         """Wait until no run is in progress (tests and graceful shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def aclose(self) -> None:
+        """Stop: take no new work, cancel every turn, and let go of every lease, so another
+        process takes the runs over at once."""
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self._healer.aclose()
+        try:
+            await self.ownership.release_all()
+        except Exception as exc:  # the database is out: the leases expire on their own
+            log.warning("leases not released; other processes take over when they expire: %s", exc)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     def _run(self, run: Run, *, recovering: bool = False) -> None:
         """See `run` through in the background; it counts as live from now on."""
-        if run.team_id in self._leaving:
+        if run.team_id in self._leaving or self._closing or run.id in self._live:
             return
         self._live.add(run.id)
-        self._spawn(self._execute(run, recovering=recovering), run.team_id)
+        task = self._spawn(self._execute(run, recovering=recovering), run.team_id)
+        if task is not None:
+            self._turns[run.id] = task
+            task.add_done_callback(lambda _: self._turns.pop(run.id, None))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], team_id: str) -> None:
-        if team_id in self._leaving:  # being forgotten: its runs fail, nothing more runs there
+    def _spawn(self, coro: Coroutine[Any, Any, None], team_id: str) -> asyncio.Task[None] | None:
+        if team_id in self._leaving or self._closing:  # nothing more runs there, or at all
             coro.close()
-            return
+            return None
         task = asyncio.create_task(coro)
         self._tasks[task] = team_id
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
@@ -275,6 +319,28 @@ class Runner:
         return Turn(self._ctx, run, started, await self.store.pending_schedule(run.id))
 
     async def _execute(self, run: Run, *, recovering: bool = False) -> None:
+        """See a run through while holding its lease; a run another process holds, or one
+        that ended before the lease was taken, is left alone."""
+        lease = run_lease(run.id)
+        try:
+            held = await self.ownership.take(lease)
+        except BaseException:
+            self._live.discard(run.id)
+            raise
+        if not held:
+            self._live.discard(run.id)
+            log.info("run %d: another process sees it through", run.id)
+            return
+        try:
+            current = await self.store.get_run(run.id)
+            if current.done:
+                self._live.discard(run.id)
+                return
+            await self._see_through(current, recovering)
+        finally:
+            await self.ownership.let_go(lease)
+
+    async def _see_through(self, run: Run, recovering: bool) -> None:
         turn = await self._turn(run)
         try:
             if run.kind == "new":
@@ -306,6 +372,17 @@ class Runner:
                 await self._pump(current.team_id, current.channel_id, current.thread_ts)
 
     async def _redeliver_files(self, run: Run) -> None:
+        lease = run_lease(run.id)
+        if not await self.ownership.take(lease):
+            return  # another process delivers them
+        try:
+            current = await self.store.get_run(run.id)
+            if current.files_done == 0:
+                await self._deliver_files_again(current)
+        finally:
+            await self.ownership.let_go(lease)
+
+    async def _deliver_files_again(self, run: Run) -> None:
         assert run.worker_id is not None
         try:
             worker = await self.handinger.get_worker(run.worker_id)

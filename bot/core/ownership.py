@@ -1,0 +1,67 @@
+"""Which process sees which run through, when several share one database.
+
+Every process has an owner id. Before it works on a run it takes the run's lease
+(`run:<id>`, `Store.take_lease`); while it works it renews all its leases together (the
+heartbeat, `Runner.watch`); when the run ends, or the process stops cleanly, it lets go.
+Another process takes a run over only once its lease was released or has expired: after a
+SIGTERM within seconds, after a SIGKILL once `RunnerPolicy.lease` has passed. A process that
+finds at a heartbeat that it lost a lease (the database was out for longer than the lease)
+stops that run's turn, since another may have taken it over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+
+from ..store import Store
+
+log = logging.getLogger(__name__)
+
+
+def new_owner() -> str:
+    """This process's owner id: host, pid and a random part (pids repeat across restarts)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_lease(run_id: int) -> str:
+    return f"run:{run_id}"
+
+
+class Ownership:
+    """The leases this process holds, taken and renewed for `seconds` at a time."""
+
+    def __init__(self, store: Store, owner: str, seconds: float) -> None:
+        self.store = store
+        self.owner = owner
+        self.seconds = seconds
+        self.held: set[str] = set()
+
+    async def take(self, name: str) -> bool:
+        """Hold `name`; False if another live process holds it."""
+        if not await self.store.take_lease(name, self.owner, self.seconds):
+            return False
+        self.held.add(name)
+        return True
+
+    async def let_go(self, name: str) -> None:
+        """Release `name`; if the database cannot be told, the lease simply expires."""
+        self.held.discard(name)
+        try:
+            await self.store.release_leases(self.owner, [name])
+        except Exception as exc:
+            log.warning("lease %s not released (it expires on its own): %s", name, exc)
+
+    async def beat(self) -> set[str]:
+        """Renew every lease held; return the names that were lost meanwhile."""
+        renewed = await self.store.renew_leases(self.owner, self.seconds)
+        lost = self.held - renewed
+        self.held -= lost
+        return lost
+
+    async def release_all(self) -> int:
+        """A clean stop: every lease of this process is free for another at once."""
+        self.held.clear()
+        return await self.store.release_leases(self.owner)

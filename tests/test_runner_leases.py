@@ -1,0 +1,106 @@
+"""Two processes on one database (both engines), as in a rolling deploy: a run another process
+holds is left alone; it is taken over at once when that process stops cleanly, and once its
+lease expires when it was killed. Either way: one worker, one final message."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from bot.core.runner import Runner
+from bot.handinger import HandingerClient
+from bot.store import Store
+from tests.stores import Backend, Clock
+from tests.test_runner import FAST, RecordingSurface, emulator, handinger
+
+__all__ = ["emulator", "handinger"]  # fixtures
+
+
+def creates(client: HandingerClient) -> int:
+    log = httpx.get(str(client.base_url) + "_emulator/requests").json()
+    return sum(1 for r in log if r["method"] == "POST" and r["path"] == "/api/workers")
+
+
+async def started(store: Store, run_id: int) -> None:
+    for _ in range(400):
+        if (await store.get_run(run_id)).worker_id:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the worker was not created")
+
+
+async def test_a_held_run_is_taken_over_when_its_process_stops(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    old, new = RecordingSurface(), RecordingSurface()
+    a = Runner(await backend.open(), handinger, old, policy=FAST, owner="A")
+    b = Runner(await backend.open(), handinger, new, policy=FAST, owner="B")
+    run = await a.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=3]]"
+    )
+    await started(a.store, run.id)
+
+    assert await b.recover() == 1  # B starts while A still works on it
+    await b.keep_watch()
+    await asyncio.wait_for(b.wait_idle(), 5)
+    assert new.opened == [] and new.finals == {}  # B left it alone
+
+    await a.aclose()  # SIGTERM: A stops mid-turn and lets go
+    await b.keep_watch()
+    await asyncio.wait_for(b.wait_idle(), 20)
+    [final] = new.finals[run.id]
+    assert final.state == "completed" and run.id not in old.finals
+    assert creates(handinger) == 1  # B re-read the worker; no second one
+    assert (await b.store.get_run(run.id)).status == "completed"
+    await b.aclose()
+
+
+async def test_a_killed_process_s_run_is_taken_over_once_its_lease_expires(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    clock = Clock(time.time())
+    old, new = RecordingSurface(), RecordingSurface()
+    a = Runner(await backend.open(clock), handinger, old, policy=FAST, owner="A")
+    b = Runner(await backend.open(clock), handinger, new, policy=FAST, owner="B")
+    run = await a.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=2]]"
+    )
+    await started(a.store, run.id)
+    await a.store.close()  # SIGKILL: A's process is gone; its lease stays in the database
+    await a.aclose()
+
+    await b.recover()
+    await b.keep_watch()
+    await asyncio.wait_for(b.wait_idle(), 5)
+    assert new.finals == {}  # not before the lease expires
+    clock.now += FAST.lease + 1
+    await b.keep_watch()
+    await asyncio.wait_for(b.wait_idle(), 20)
+    [final] = new.finals[run.id]
+    assert final.state == "completed" and creates(handinger) == 1
+    await b.aclose()
+
+
+async def test_a_process_that_lost_its_lease_stops_its_turn(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    """A's heartbeat could not reach the database for longer than the lease; B took over."""
+    clock = Clock(time.time())
+    old, new = RecordingSurface(), RecordingSurface()
+    a = Runner(await backend.open(clock), handinger, old, policy=FAST, owner="A")
+    b = Runner(await backend.open(clock), handinger, new, policy=FAST, owner="B")
+    run = await a.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=3]]"
+    )
+    await started(a.store, run.id)
+    clock.now += FAST.lease + 1
+    await b.keep_watch()  # B takes the expired run over
+    await a.keep_watch()  # A's heartbeat finds it lost, and stops relaying
+    await asyncio.wait_for(a.wait_idle(), 5)
+    await asyncio.wait_for(b.wait_idle(), 20)
+    assert run.id not in old.finals and len(new.finals[run.id]) == 1
+    assert creates(handinger) == 1
+    await a.aclose()
+    await b.aclose()
