@@ -1,0 +1,67 @@
+"""End to end, a rolling deploy as an operator does one (issue 15): bot A runs; bot B starts
+on the same database while commands keep arriving (Slack hands each to one of the two
+connections); A gets SIGTERM with runs in flight. On a shared SQLite file and on PostgreSQL,
+every command ends ✅ exactly once: one worker each, one card each, none left working."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e import Stack, is_final, wait_until
+from tests.procs import ServerProcess
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
+    if request.param == "postgresql":
+        idle_stack.database_url = request.getfixturevalue("postgres_url")
+    return idle_stack
+
+
+@pytest.fixture
+def second_bot(engine_stack: Stack) -> Iterator[list[ServerProcess]]:
+    started: list[ServerProcess] = []
+    try:
+        yield started
+    finally:
+        for bot in started:
+            bot.stop()
+
+
+def test_a_rolling_deploy_finishes_every_command_once(
+    engine_stack: Stack, second_bot: list[ServerProcess]
+) -> None:
+    stack = engine_stack
+    settings = {"HANDINGER_LEASE_SECONDS": "6"}
+    old = stack.start_bot(**settings)
+    asked = 0
+
+    def ask(count: int) -> None:
+        nonlocal asked
+        for _ in range(count):
+            asked += 1
+            result = stack.slash(f"question {asked} [[duration=3]]")
+            assert result["ok"] and result["acked"], result
+
+    ask(4)
+    wait_until(lambda: len(stack.bot_messages()) >= 4 or None, what="the first cards")
+    new = ServerProcess("bot", ["run"], env=stack.bot_env(**settings), cwd=stack.tmp)
+    second_bot.append(new.start())  # the new version comes up beside the old one
+    ask(4)
+    wait_until(lambda: len(stack.bot_messages()) >= 8 or None, what="the cards of both")
+    old.stop()  # SIGTERM to the old version, with runs in flight
+    ask(4)
+
+    finals = stack.wait_final_card(count=12, timeout=90)
+    cards = stack.bot_messages()
+    assert len(cards) == 12 and all(is_final(card) for card in cards)
+    assert all(card["text"].startswith("✅") for card in cards), [c["text"] for c in cards]
+    workers = stack.workers()
+    assert len(workers) == 12
+    asked_for = sorted(f"question {n} [[duration=3]]" for n in range(1, 13))
+    assert sorted(w["inputs"][0] for w in workers) == asked_for
+    for card in finals:  # one final edit each: never finished twice
+        assert sum(1 for edit in card["edits"] if is_final(edit)) == 1, card["edits"]
+    assert "Traceback" not in "\n".join(new.output), "\n".join(new.output[-60:])
