@@ -8,6 +8,7 @@ import httpx
 import psycopg
 
 from tests.e2e import Stack, answer_shown, is_final, wait_until
+from tests.postgres import Cluster
 
 
 def test_a_command_and_a_thread_reply_on_postgresql(idle_stack: Stack, postgres_url: str) -> None:
@@ -47,3 +48,34 @@ def test_a_restart_on_postgresql_finishes_the_turn_in_flight(
     assert card["text"].startswith("✅")
     answer_shown(stack, card, worker["id"])
     assert len(stack.bot_messages()) == 1  # the same card, finished once
+
+
+def test_a_database_restart_in_the_middle_of_runs(idle_stack: Stack) -> None:
+    """The server restarts while three turns stream: the bot waits it out (one log line),
+    and every card ends ✅ once when the database is back."""
+    stack = idle_stack
+    cluster = Cluster()  # a server of its own, to restart
+    try:
+        stack.database_url = cluster.database()
+        bot = stack.start_bot(HANDINGER_LEASE_SECONDS="3")  # a heartbeat every second
+        for n in range(3):
+            stack.slash(f"question {n} [[duration=5]]")
+        wait_until(lambda: len(stack.bot_messages()) == 3 or None, what="three cards")
+        cluster.halt("fast")
+        wait_until(
+            lambda: any("does not answer" in line for line in bot.output) or None,
+            what="the bot to notice the outage",
+        )
+        cluster.start()
+        finals = stack.wait_final_card(count=3, timeout=90)
+        assert all(card["text"].startswith("✅") for card in finals)
+        for card in finals:
+            assert sum(1 for edit in card["edits"] if is_final(edit)) == 1, card["edits"]
+        assert len(stack.workers()) == 3
+        outages = [line for line in bot.output if "does not answer" in line]
+        assert len(outages) == 1, outages
+        assert httpx.get(f"{bot.url}/healthz").json()["database"] == "ok"
+        assert "Traceback" not in "\n".join(bot.output), "\n".join(bot.output[-60:])
+    finally:
+        stack.stop()
+        cluster.stop()

@@ -97,6 +97,10 @@ async def test_a_process_that_lost_its_lease_stops_its_turn(
     await started(a.store, run.id)
     clock.now += FAST.lease + 1
     await b.keep_watch()  # B takes the expired run over
+    for _ in range(100):
+        if await b.store.lease_owner(f"run:{run.id}") == "B":
+            break
+        await asyncio.sleep(0.05)
     await a.keep_watch()  # A's heartbeat finds it lost, and stops relaying
     await asyncio.wait_for(a.wait_idle(), 5)
     await asyncio.wait_for(b.wait_idle(), 20)

@@ -21,8 +21,10 @@ async def test_a_lease_has_one_owner_until_it_expires_or_is_released(backend: Ba
     clock.now += 20
     assert not await b.take_lease("run:1", "B", 30)  # renewed: still A's
     clock.now += 11
-    assert await a.lease_owner("run:1") is None  # expired (A stopped without a word)
-    assert await b.take_lease("run:1", "B", 30)  # taken over
+    assert await a.lease_owner("run:1") is None  # expired (A missed its heartbeats)
+    assert await a.renew_leases("A", 30) == {"run:1"}  # nobody took it: still A's
+    clock.now += 31
+    assert await b.take_lease("run:1", "B", 30)  # expired again, and taken over
     assert await a.renew_leases("A", 30) == set()  # A learns it lost it
     assert not await a.take_lease("run:1", "A", 30)
 

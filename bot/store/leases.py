@@ -35,12 +35,13 @@ class LeaseQueries:
         return taken == 1
 
     async def renew_leases(self, owner: str, seconds: float) -> set[str]:
-        """Extend every unexpired lease of `owner` by `seconds` from now; return their names
-        (a name missing from the answer was lost: it expired, and another may hold it)."""
-        now = self._clock()
+        """Extend every lease `owner` still holds by `seconds` from now; return their names.
+        One that expired (a heartbeat missed during a database outage) but that nobody took
+        over is still the owner's: a takeover changes the owner. A name missing from the
+        answer was lost to another process."""
         rows = await self.db.fetch(
-            "UPDATE leases SET expires_at = ? WHERE owner = ? AND expires_at > ? RETURNING name",
-            [now + seconds, owner, now],
+            "UPDATE leases SET expires_at = ? WHERE owner = ? RETURNING name",
+            [self._clock() + seconds, owner],
         )
         return {str(row["name"]) for row in rows}
 

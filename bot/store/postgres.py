@@ -11,21 +11,25 @@ with the same driver. Connections run in autocommit; `transaction()` groups stat
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from .outage import Outage
 from .pg_schema import PG_MIGRATIONS
 from .sql import Dialect, Params, Row
 
 MIGRATION_LOCK = 0x48616E64  # "Hand": the advisory lock that lets one replica migrate at a time
 POOL_SIZE = 10
 CONNECT_TIMEOUT = 10.0
+ACQUIRE_TIMEOUT = 2.0
+"""Seconds a statement waits for a pooled connection before it counts as an outage."""
+T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=512)
@@ -63,19 +67,54 @@ class PostgresDatabase:
     def __init__(self, pool: AsyncConnectionPool[Any], url: str) -> None:
         self.pool = pool
         self.url = url
+        self.outage = Outage(describe_url(url))
 
     async def execute(self, query: str, params: Params = ()) -> int:
-        async with self.pool.connection() as conn:
-            return await Connection(conn).execute(query, params)
+        return await self._retrying(lambda sql: sql.execute(query, params))
 
     async def fetch(self, query: str, params: Params = ()) -> list[Row]:
-        async with self.pool.connection() as conn:
-            return await Connection(conn).fetch(query, params)
+        return await self._retrying(lambda sql: sql.fetch(query, params))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self.pool.connection() as conn, conn.transaction():
-            yield Connection(conn)
+        """A transaction on one connection. Getting the connection waits out an outage; a
+        connection lost inside the block fails it (it rolled back, or is lost to a crash)."""
+        conn = await self._connection()
+        try:
+            async with conn.transaction():
+                yield Connection(conn)
+        finally:
+            await self.pool.putconn(conn)
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        """A pooled connection, waiting (with backoff) while the server cannot be reached."""
+        attempt = 0
+        while True:
+            try:
+                conn: psycopg.AsyncConnection[Any] = await self.pool.getconn(ACQUIRE_TIMEOUT)
+            except PoolTimeout as exc:
+                await self.outage.wait(exc, attempt)
+                attempt += 1
+                continue
+            self.outage.over()
+            return conn
+
+    async def _retrying(self, statement: Callable[[Connection], Awaitable[T]]) -> T:
+        """One statement; sent again on another connection if its own was lost (a server
+        restart ends the connections it had: their statements did not commit)."""
+        attempt = 0
+        while True:
+            conn = await self._connection()
+            try:
+                return await statement(Connection(conn))
+            except psycopg.OperationalError as exc:
+                if not conn.broken:
+                    raise
+                await self.pool.check()  # drop the other idle connections the outage broke
+                await self.outage.wait(exc, attempt)
+                attempt += 1
+            finally:
+                await self.pool.putconn(conn)
 
     async def schema_version(self) -> int:
         if not await self._has_versions():

@@ -1,0 +1,54 @@
+"""A PostgreSQL outage (the server stops, then comes back): statements wait and go through once
+it is back, instead of failing the runs they belong to, and the log says so once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.store import open_store
+from tests.postgres import Cluster
+
+
+async def test_statements_wait_out_a_server_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cluster = await asyncio.to_thread(Cluster)  # a server of its own, to stop
+    try:
+        store = await open_store(cluster.url(), tmp_path / "unused.db")
+        run = await store.add_run(
+            team_id="T1",
+            channel_id="C1",
+            kind="new",
+            input="hi",
+            budget="standard",
+            user_id="U1",
+            status="running",
+        )
+        await asyncio.to_thread(cluster.halt, "fast")  # a restart: every connection breaks
+        caplog.set_level(logging.INFO, logger="bot.store.outage")
+        waiting: list[asyncio.Task[Any]] = [
+            asyncio.create_task(store.update_run(run.id, status="completed")),
+            asyncio.create_task(store.claim_event("Ev1")),
+            asyncio.create_task(store.active_runs()),
+        ]
+        for _ in range(100):  # until every statement has met the outage
+            if store.db.outage.down_since is not None:  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0.05)
+        assert not any(task.done() for task in waiting)
+        await asyncio.to_thread(cluster.start)
+        done, claimed, _ = await asyncio.wait_for(asyncio.gather(*waiting), 60)
+        assert done.status == "completed" and claimed
+        assert (await store.get_run(run.id)).status == "completed"
+        assert not await store.claim_event("Ev1")  # claimed once, while it was down
+        lines = [r.getMessage() for r in caplog.records if r.name == "bot.store.outage"]
+        assert len([line for line in lines if "does not answer" in line]) == 1, lines
+        assert len([line for line in lines if "is back after" in line]) == 1, lines
+        await store.close()
+    finally:
+        await asyncio.to_thread(cluster.stop)
