@@ -30,11 +30,15 @@ def second_bot(engine_stack: Stack) -> Iterator[list[ServerProcess]]:
             bot.stop()
 
 
+@pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
 def test_a_rolling_deploy_finishes_every_command_once(
-    engine_stack: Stack, second_bot: list[ServerProcess]
+    engine_stack: Stack, second_bot: list[ServerProcess], stop: str
 ) -> None:
+    """SIGTERM: the old process lets go and the new one takes over at once; SIGKILL (a crash
+    mid-deploy): once the old one's leases expire."""
     stack = engine_stack
-    settings = {"HANDINGER_LEASE_SECONDS": "6"}
+    # After SIGTERM the takeover cannot wait for expiry: the leases outlast the test.
+    settings = {"HANDINGER_LEASE_SECONDS": "3" if stop == "sigkill" else "600"}
     old = stack.start_bot(**settings)
     asked = 0
 
@@ -51,7 +55,10 @@ def test_a_rolling_deploy_finishes_every_command_once(
     second_bot.append(new.start())  # the new version comes up beside the old one
     ask(4)
     wait_until(lambda: len(stack.bot_messages()) >= 8 or None, what="the cards of both")
-    old.stop()  # SIGTERM to the old version, with runs in flight
+    if stop == "sigterm":
+        old.stop()  # the old version goes away with runs in flight
+    else:
+        old.kill()
     ask(4)
 
     finals = stack.wait_final_card(count=12, timeout=90)
