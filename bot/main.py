@@ -15,6 +15,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from .config import Settings
 from .core.digests import Digests
 from .core.files import FileDelivery
+from .core.ownership import Ownership, new_owner
 from .core.ports import Surface
 from .core.runner import Runner, RunnerPolicy
 from .core.schedules import ScheduleWatcher
@@ -121,19 +122,21 @@ async def _assemble(settings: Settings) -> Parts:
         installations.listeners.append(clients.forget)
     surface: Surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
-    digests = Digests(store, surface, files)
+    lease = settings.handinger_lease_seconds
+    ownership = Ownership(store, new_owner(), lease)  # this process's leases on work in flight
+    digests = Digests(store, surface, files, ownership)
     watcher = ScheduleWatcher(
         store,
         handinger,
         digests,
         safety_interval=settings.handinger_schedule_check_seconds,
     )
-    lease = settings.handinger_lease_seconds
     runner = Runner(
         store,
         handinger,
         surface,
         policy=RunnerPolicy(lease=lease, takeover_every=min(5.0, lease / 3)),
+        ownership=ownership,
         default_budget=settings.handinger_default_budget,
         files=files,
         digests=digests,

@@ -9,6 +9,7 @@ import time
 
 import httpx
 
+from bot.core.ownership import Ownership
 from bot.core.runner import Runner
 from bot.handinger import HandingerClient
 from bot.store import Store
@@ -16,6 +17,13 @@ from tests.stores import Backend, Clock
 from tests.test_runner import FAST, RecordingSurface, emulator, handinger
 
 __all__ = ["emulator", "handinger"]  # fixtures
+
+
+def leased(store: Store, client: HandingerClient, surface: RecordingSurface, owner: str) -> Runner:
+    """A runner as one process of several: its leases under `owner`."""
+    return Runner(
+        store, client, surface, policy=FAST, ownership=Ownership(store, owner, FAST.lease)
+    )
 
 
 def creates(client: HandingerClient) -> int:
@@ -35,8 +43,8 @@ async def test_a_held_run_is_taken_over_when_its_process_stops(
     backend: Backend, handinger: HandingerClient
 ) -> None:
     old, new = RecordingSurface(), RecordingSurface()
-    a = Runner(await backend.open(), handinger, old, policy=FAST, owner="A")
-    b = Runner(await backend.open(), handinger, new, policy=FAST, owner="B")
+    a = leased(await backend.open(), handinger, old, "A")
+    b = leased(await backend.open(), handinger, new, "B")
     run = await a.start_new(
         team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=3]]"
     )
@@ -62,8 +70,8 @@ async def test_a_killed_process_s_run_is_taken_over_once_its_lease_expires(
 ) -> None:
     clock = Clock(time.time())
     old, new = RecordingSurface(), RecordingSurface()
-    a = Runner(await backend.open(clock), handinger, old, policy=FAST, owner="A")
-    b = Runner(await backend.open(clock), handinger, new, policy=FAST, owner="B")
+    a = leased(await backend.open(clock), handinger, old, "A")
+    b = leased(await backend.open(clock), handinger, new, "B")
     run = await a.start_new(
         team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=2]]"
     )
@@ -89,8 +97,8 @@ async def test_a_process_that_lost_its_lease_stops_its_turn(
     """A's heartbeat could not reach the database for longer than the lease; B took over."""
     clock = Clock(time.time())
     old, new = RecordingSurface(), RecordingSurface()
-    a = Runner(await backend.open(clock), handinger, old, policy=FAST, owner="A")
-    b = Runner(await backend.open(clock), handinger, new, policy=FAST, owner="B")
+    a = leased(await backend.open(clock), handinger, old, "A")
+    b = leased(await backend.open(clock), handinger, new, "B")
     run = await a.start_new(
         team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=3]]"
     )

@@ -11,6 +11,7 @@ from ..handinger.client import HandingerClient
 from ..store import Store
 from .digests import Digests
 from .files import FileDelivery
+from .ownership import DEFAULT_LEASE
 from .ports import RunSurface
 
 
@@ -31,7 +32,7 @@ class RunnerPolicy:
     heal_for: float = 86400.0
     """How a final message that could not be shown is tried again: waits from `heal_initial`
     doubling up to `heal_max` seconds, for `heal_for` seconds in all."""
-    lease: float = 30.0
+    lease: float = DEFAULT_LEASE
     """Seconds a process's hold on a run lasts without a heartbeat (`core/ownership.py`):
     how long other processes wait before taking over the runs of one that was killed."""
     takeover_every: float = 5.0

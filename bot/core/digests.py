@@ -18,6 +18,7 @@ from ..handinger.models import Worker
 from ..store import Run, Schedule, Store
 from .files import FileDelivery
 from .outcome import cost_record, recorded_cost
+from .ownership import DEFAULT_LEASE, Ownership, new_owner, run_lease
 from .ports import DigestSurface, Undeliverable
 from .progress import TurnProgress
 from .views import DigestHeading, RunView, build_view
@@ -33,10 +34,12 @@ class Digests:
         store: Store,
         surface: DigestSurface,
         files: FileDelivery | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self.store = store
         self.surface = surface
         self.files = files
+        self.ownership = ownership or Ownership(store, new_owner(), DEFAULT_LEASE)
         self._locks: dict[str, asyncio.Lock] = {}
         self._late_before: dict[str, int] = {}
 
@@ -71,7 +74,19 @@ class Digests:
             return posted
 
     async def post_claimed(self, run: Run, worker: Worker, index: int, *, late: bool) -> None:
-        """Post a digest that was claimed before the app stopped but never posted."""
+        """Post a digest that was claimed before the app stopped but never posted, unless
+        another process is posting it now (it holds the run's lease) or has meanwhile."""
+        lease = run_lease(run.id)
+        if not await self.ownership.take(lease):
+            return
+        try:
+            run = await self.store.get_run(run.id)
+            if run.message_ts is None and run.status == "completed":
+                await self._post_claimed(run, worker, index, late=late)
+        finally:
+            await self.ownership.let_go(lease)
+
+    async def _post_claimed(self, run: Run, worker: Worker, index: int, *, late: bool) -> None:
         schedule = next(iter(await self.store.worker_schedules(worker.id)), None)
         turn = next((t for t in past_turns(worker, since=index) if t.index == index), None)
         if schedule is None or turn is None:
@@ -102,7 +117,12 @@ class Digests:
         if not claimed:
             await self.store.update_run(run.id, status="failed", error="duplicate digest")
             return False
-        await self._show(run, worker, turn, schedule, late=late, latest=latest)
+        lease = run_lease(run.id)
+        await self.ownership.take(lease)  # a new run: free; held while it is being posted
+        try:
+            await self._show(run, worker, turn, schedule, late=late, latest=latest)
+        finally:
+            await self.ownership.let_go(lease)
         return True
 
     async def _show(

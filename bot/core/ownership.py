@@ -21,6 +21,10 @@ from ..store import Store
 log = logging.getLogger(__name__)
 
 
+DEFAULT_LEASE = 30.0
+"""Seconds a lease lasts without a heartbeat, unless configured (`HANDINGER_LEASE_SECONDS`)."""
+
+
 def new_owner() -> str:
     """This process's owner id: host, pid and a random part (pids repeat across restarts)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

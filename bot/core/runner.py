@@ -55,7 +55,7 @@ class Runner:
         policy: RunnerPolicy | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
-        owner: str | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self.store = store
         self.handinger = handinger
@@ -79,7 +79,7 @@ class Runner:
         self._leaving: set[str] = set()  # workspaces being forgotten (`abandon_workspace`)
         self._closing = False  # stopping: no new work is taken
         self._turns: dict[int, asyncio.Task[None]] = {}  # each live run's task
-        self.ownership = Ownership(store, owner or new_owner(), self.policy.lease)
+        self.ownership = ownership or Ownership(store, new_owner(), self.policy.lease)
         self._healer = Healer(self._ctx, self._turn)
 
     # ---- entry points -------------------------------------------------------------------

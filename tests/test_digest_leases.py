@@ -1,0 +1,76 @@
+"""A digest is posted once even by two processes on one database (both engines): one that
+starts while another is posting a claimed digest leaves it to that one, instead of taking it
+for a digest left unposted by a stopped app."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core.digests import Digests
+from bot.core.ownership import Ownership
+from bot.core.views import RunView
+from bot.handinger import HandingerClient, Worker
+from bot.store import Run, Schedule
+from tests.stores import Backend
+from tests.test_runner import emulator, handinger
+
+__all__ = ["emulator", "handinger"]  # fixtures
+
+
+class HeldSurface:
+    """Slack for digests; `publish` waits until the test lets it through."""
+
+    def __init__(self) -> None:
+        self.published: list[int] = []
+        self.found: list[int] = []
+        self.entered = asyncio.Event()
+        self.go = asyncio.Event()
+        self.go.set()
+
+    async def publish(self, run: Run, view: RunView) -> str:
+        self.entered.set()
+        await self.go.wait()
+        self.published.append(run.id)
+        return f"{run.id}.0001"
+
+    async def find(self, run: Run) -> str | None:
+        self.found.append(run.id)
+        return None
+
+
+async def finished(client: HandingerClient) -> Worker:
+    worker = await client.create_worker("the news")
+    for _ in range(400):
+        worker = await client.get_worker(worker.id)
+        if not worker.is_running:
+            return worker
+        await asyncio.sleep(0.05)
+    raise AssertionError("the worker did not finish")
+
+
+async def test_a_digest_being_posted_is_left_to_its_process(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    worker = await finished(handinger)
+    one, two = await backend.open(), await backend.open()
+    await one.add_schedule(
+        Schedule("s1", "T1", "C1", worker.id, "U1", "news", "low", "recurring", "hourly",
+                 "active", 1.0)
+    )  # fmt: skip
+    await one.see_messages(worker.id, 0)  # its turn is news
+    posting, starting = HeldSurface(), HeldSurface()
+    a = Digests(one, posting, ownership=Ownership(one, "A", 30))
+    b = Digests(two, starting, ownership=Ownership(two, "B", 30))
+
+    posting.go.clear()
+    catching_up = asyncio.create_task(a.catch_up(worker))
+    await asyncio.wait_for(posting.entered.wait(), 10)  # A claimed it and is posting it
+    [(run, index, late)] = await two.unposted_digests()  # what B's start-up finds
+    await b.post_claimed(run, worker, index, late=late)
+    assert starting.published == [] and starting.found == []  # left to A
+    posting.go.set()
+    assert await asyncio.wait_for(catching_up, 10) == 1
+    assert posting.published == [run.id]
+    assert await two.unposted_digests() == []
+    await b.post_claimed(run, worker, index, late=late)  # late, after A posted it
+    assert starting.published == []
