@@ -26,6 +26,7 @@ from .logs import configured_secrets
 from .redact import Redactor
 from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
+from .slack.inflight import InflightListeners
 from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
 from .slack.installations import STATE_EXPIRATION, InstallationStore, oauth_settings
 from .slack.installations_db import DatabaseInstallationStore, DatabaseStateStore, create_tables
@@ -36,6 +37,8 @@ Installations = InstallationStore | DatabaseInstallationStore
 
 log = logging.getLogger("handinger_slack")
 
+LISTENERS_DRAIN = 10.0
+"""Seconds a stopping app waits for the Slack requests it is handling to finish."""
 HEALTH_TIMEOUT = 3.0
 """Seconds `/healthz` waits for the database (Docker's health check gives up after 5)."""
 
@@ -53,6 +56,7 @@ class Parts:
     app: AsyncApp
     gate: Gate
     endpoint: SlackEndpoint | None
+    inflight: InflightListeners
     socket: CheckedSocketModeHandler | None = None
 
     async def health(self) -> dict[str, Any]:
@@ -154,7 +158,11 @@ async def _assemble(settings: Settings) -> Parts:
         gone=cleanup.uninstalled,
     )
     gate, endpoint = _ingress(settings, app, store)
-    return Parts(settings, store, handinger, surface, watcher, runner, app, gate, endpoint)
+    inflight = InflightListeners()
+    inflight.install(app)
+    return Parts(
+        settings, store, handinger, surface, watcher, runner, app, gate, endpoint, inflight
+    )
 
 
 async def _tokens(settings: Settings, store: Store) -> tuple[Installations | None, TokenSource]:
@@ -214,6 +222,9 @@ async def _close(parts: Parts, server: web.AppRunner) -> None:
     if parts.socket is not None:
         await parts.socket.close_async()  # type: ignore[no-untyped-call]
     await server.cleanup()
+    left = await parts.inflight.drain(LISTENERS_DRAIN)  # requests already claimed finish
+    if left:
+        log.warning("%d Slack request(s) still being handled at shutdown", left)
     await parts.runner.aclose()  # lets go of every lease: other processes take over at once
     await parts.surface.aclose()
     await parts.handinger.aclose()

@@ -166,7 +166,9 @@ class Stack:
 
         return wait_until(finals, timeout, what=f"{count} final card(s) in {channel}")
 
-    def wait_final_reply(self, thread_ts: str, count: int, channel: str = "C0001") -> list[Any]:
+    def wait_final_reply(
+        self, thread_ts: str, count: int, channel: str = "C0001", timeout: float = 60.0
+    ) -> list[Any]:
         def finals() -> list[dict[str, Any]] | None:
             root = self.message(thread_ts, channel)
             if root is None:
@@ -174,4 +176,4 @@ class Stack:
             done = [r for r in root.get("replies", []) if r.get("bot_id") and is_final(r)]
             return done if len(done) >= count else None
 
-        return wait_until(finals, what=f"{count} final repl(ies) under {thread_ts}")
+        return wait_until(finals, timeout, what=f"{count} final repl(ies) under {thread_ts}")

@@ -43,3 +43,20 @@ async def test_racing_takers_get_one_lease_each_name(backend: Backend) -> None:
             *[store.take_lease(f"run:{n}", f"owner-{i}", 30) for i, store in enumerate(stores)]
         )
         assert sum(won) == 1
+
+
+async def test_a_takeover_pass_sees_only_runs_nobody_holds(backend: Backend) -> None:
+    clock = Clock()
+    store = await backend.open(clock)
+    ids = []
+    for status in ("running", "starting", "running", "completed", "queued"):
+        run = await store.add_run(
+            team_id="T1", channel_id="C1", kind="new", input="x", budget="low", user_id="U1",
+            status=status,
+        )  # fmt: skip
+        ids.append(run.id)
+    assert await store.take_lease(f"run:{ids[0]}", "A", 30)
+    assert await store.take_lease(f"run:{ids[1]}", "B", 5)
+    assert [r.id for r in await store.unleased_active_runs()] == [ids[2]]
+    clock.now += 6  # B's lease expired
+    assert [r.id for r in await store.unleased_active_runs()] == [ids[1], ids[2]]

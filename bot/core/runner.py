@@ -257,9 +257,8 @@ class Runner:
             task = self._turns.get(run_id)
             if task is not None:
                 task.cancel()
-        for run in await self.store.active_runs():
-            if run.id not in self._live:
-                self._run(run, recovering=True)
+        for run in await self.store.unleased_active_runs():
+            self._run(run, recovering=True)
         for team_id, channel_id, thread_ts in await self.store.threads_with_queued_runs():
             await self._pump(team_id, channel_id, thread_ts)
 
@@ -329,7 +328,7 @@ class Runner:
             raise
         if not held:
             self._live.discard(run.id)
-            log.info("run %d: another process sees it through", run.id)
+            log.debug("run %d: another process sees it through", run.id)
             return
         try:
             current = await self.store.get_run(run.id)

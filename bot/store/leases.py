@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from .records import Run, run_from_row
 from .sql import Database
 
 
@@ -55,6 +56,17 @@ class LeaseQueries:
         return await self.db.execute(
             f"DELETE FROM leases WHERE owner = ? AND name IN ({marks})", [owner, *names]
         )
+
+    async def unleased_active_runs(self) -> list[Run]:
+        """Runs starting or running that no process holds (`run:<id>` released or expired):
+        what a takeover pass may take, without asking about the runs others hold."""
+        rows = await self.db.fetch(
+            "SELECT r.* FROM runs r LEFT JOIN leases l "
+            "ON l.name = 'run:' || CAST(r.id AS TEXT) AND l.expires_at > ? "
+            "WHERE r.status IN ('starting', 'running') AND l.name IS NULL ORDER BY r.id",
+            [self._clock()],
+        )
+        return [run_from_row(row) for row in rows]
 
     async def lease_owner(self, name: str) -> str | None:
         """Who holds `name` now (None when nobody does, or the lease expired)."""
