@@ -5,6 +5,9 @@ lease expires when it was killed. Either way: one worker, one final message."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
 import time
 
 import httpx
@@ -116,3 +119,23 @@ async def test_a_process_that_lost_its_lease_stops_its_turn(
     assert creates(handinger) == 1
     await a.aclose()
     await b.aclose()
+
+
+async def test_a_restart_on_the_same_host_frees_the_leases_of_the_dead_process(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    """The app crashed and came back on the same host: its runs go on at once, not after the
+    lease expires; a live process's leases, and another host's, are kept."""
+    store = await backend.open()
+    host = socket.gethostname()
+    exited = subprocess.Popen(["true"])  # a process that has exited: its pid is free
+    exited.wait()
+    gone = f"{host}:{exited.pid}:old"
+    alive = f"{host}:{os.getppid()}:live"
+    elsewhere = "other-host:1:remote"
+    for n, owner in enumerate((gone, alive, elsewhere)):
+        assert await store.take_lease(f"run:{n}", owner, 600)
+    new = leased(store, handinger, RecordingSurface(), f"{host}:{os.getpid()}:new")
+    await new.recover()
+    assert await store.lease_owners() == {alive, elsewhere}
+    await new.aclose()

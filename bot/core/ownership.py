@@ -30,6 +30,26 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def dead_on_this_host(owner: str, me: str) -> bool:
+    """Whether `owner` was a process on this host that is gone: an earlier run of this app
+    that crashed or was killed (its pid is free, or is this process's own: a container's
+    main process restarts as the same pid). Owners of other hosts cannot be told apart from
+    live ones: their leases expire."""
+    host, _, rest = owner.partition(":")
+    pid, _, _ = rest.partition(":")
+    if owner == me or host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, as another user
+        return False
+    return False
+
+
 def run_lease(run_id: int) -> str:
     return f"run:{run_id}"
 
@@ -64,6 +84,17 @@ class Ownership:
         lost = self.held - renewed
         self.held -= lost
         return lost
+
+    async def release_dead(self) -> int:
+        """At start-up: free at once the leases of earlier processes on this host that are
+        gone, so a restarted app resumes their runs without waiting for the leases to expire."""
+        freed = 0
+        for owner in await self.store.lease_owners():
+            if dead_on_this_host(owner, self.owner):
+                freed += await self.store.release_leases(owner)
+        if freed:
+            log.info("%d lease(s) of a process on this host that is gone were freed", freed)
+        return freed
 
     async def release_all(self) -> int:
         """A clean stop: every lease of this process is free for another at once."""

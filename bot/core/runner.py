@@ -178,6 +178,7 @@ class Runner:
     async def recover(self) -> int:
         """Finish every run that was in flight when the app stopped (and that no other live
         process holds); start queued follow-ups; return how many runs were in flight."""
+        await self.ownership.release_dead()
         active = await self.store.active_runs()
         for run in active:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)

@@ -57,6 +57,11 @@ class LeaseQueries:
             f"DELETE FROM leases WHERE owner = ? AND name IN ({marks})", [owner, *names]
         )
 
+    async def lease_owners(self) -> set[str]:
+        """Every owner with a lease in the table, expired or not."""
+        rows = await self.db.fetch("SELECT DISTINCT owner FROM leases")
+        return {str(row["owner"]) for row in rows}
+
     async def unleased_active_runs(self) -> list[Run]:
         """Runs starting or running that no process holds (`run:<id>` released or expired):
         what a takeover pass may take, without asking about the runs others hold."""

@@ -145,10 +145,6 @@ class PostgresDatabase:
     async def ping(self) -> None:
         await self.fetch("SELECT 1 AS ok")
 
-    async def server_version(self) -> str:
-        rows = await self.fetch("SHOW server_version")
-        return str(rows[0]["server_version"])
-
     async def close(self) -> None:
         await self.pool.close()
 
