@@ -75,6 +75,9 @@ class Stack:
             "HANDINGER_DB": str(self.tmp / "bot.db"),
             "PORT": "0",
             "LOG_LEVEL": "INFO",
+            # These tests check the edited card everywhere; tests/test_bot_e2e_agent.py turns
+            # native streaming (the default) on for the answers that live in threads.
+            "SLACK_NATIVE_STREAMING": "false",
         }
         env.update(overrides)
         return env

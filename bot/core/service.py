@@ -16,16 +16,18 @@ from ..budgets import BUDGETS, Budget
 from ..config import Settings
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError
-from ..store import Run, Schedule, Store
+from ..store import Run, Schedule, Store, Vote
 from .answers import (
     Cancelled,
     CancelRefused,
     EmailAddress,
     Failed,
+    Home,
     NoWorker,
     OverBudget,
     Scheduled,
     Started,
+    Voted,
 )
 from .problems import diagnose
 from .runner import Refreshed, Runner
@@ -111,6 +113,106 @@ class Service:
             schedule=(schedule.when, schedule.description) if schedule is not None else None,
         )
         return Started(run)
+
+    # ---- the assistant pane -------------------------------------------------------------------
+
+    def assistant_opened(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        context_channel_id: str | None,
+    ) -> None:
+        """A user opened a thread of the assistant pane (looking at `context_channel_id`)."""
+        self._store.add_assistant_thread(
+            team_id, channel_id, thread_ts, user_id, context_channel_id
+        )
+
+    def assistant_context(
+        self, *, team_id: str, channel_id: str, thread_ts: str, context_channel_id: str | None
+    ) -> None:
+        """The user of an assistant thread now looks at another channel."""
+        if not self._store.set_assistant_context(
+            team_id, channel_id, thread_ts, context_channel_id
+        ):  # a thread opened before the app knew of assistant threads
+            self._store.add_assistant_thread(team_id, channel_id, thread_ts, "", context_channel_id)
+
+    def is_assistant_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return self._store.find_assistant_thread(team_id, channel_id, thread_ts) is not None
+
+    def start_in_assistant(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        instruction: str,
+        trigger_ts: str,
+    ) -> Started | OverBudget:
+        """The first instruction of an assistant thread starts its worker; the agent is told
+        which channel the user is looking at, if Slack said."""
+        thread = self._store.find_assistant_thread(team_id, channel_id, thread_ts)
+        context = thread.context_channel_id if thread is not None else None
+        if context:
+            instruction = (
+                f"{instruction}\n\n(Context: the user is looking at Slack channel {context}.)"
+            )
+        return self.start(
+            team_id=team_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            instruction=instruction,
+            trigger_ts=trigger_ts,
+            thread_ts=thread_ts,
+        )
+
+    # ---- feedback and the App Home ------------------------------------------------------------
+
+    def vote(self, team_id: str, run_id: str | int, user_id: str, vote: Vote) -> Voted | None:
+        """Record a 👍/👎 on a run's answer; a second click changes the vote. None when the run
+        is unknown here."""
+        run = self.run_of(team_id, run_id)
+        if run is None:
+            return None
+        before = self._store.feedback_of(run.id, user_id)
+        self._store.record_feedback(run.id, user_id, vote)
+        log.info(
+            "feedback: run %d %s by %s%s",
+            run.id,
+            vote,
+            user_id,
+            f" (was {before.vote})" if before is not None else "",
+        )
+        return Voted(run, vote, before.vote if before is not None else None)
+
+    def feedback(self, runs: list[Run]) -> dict[str, tuple[int, int]]:
+        """(👍, 👎) per worker of `runs`, over all its answers."""
+        return self._store.worker_feedback([r.worker_id for r in runs if r.worker_id])
+
+    def home(self, team_id: str, user_id: str, limit: int = 10) -> Home:
+        """What the user's App Home shows."""
+        runs = self._store.user_workers(team_id, user_id, limit)
+        schedules = self._store.user_schedules(team_id, user_id)
+        return Home(runs, schedules, self.feedback(runs))
+
+    async def cancel_mine(
+        self, team_id: str, user_id: str, schedule_id: str
+    ) -> Cancelled | CancelRefused | Failed:
+        """Cancel from the App Home, which lists only the user's own schedules: the creator
+        may, from wherever they are."""
+        schedule = self._store.get_schedule(schedule_id)
+        if schedule is None or schedule.team_id != team_id:
+            return CancelRefused("unknown", schedule_id)
+        if schedule.creator_id != user_id:
+            return CancelRefused("forbidden", schedule_id, schedule)
+
+        async def not_admin() -> bool:
+            return False
+
+        return await self.cancel(team_id, schedule.channel_id, user_id, schedule_id, not_admin)
 
     def claim_event(self, *keys: str) -> bool:
         """True for the first claim of any of `keys` (Slack sends some messages twice)."""

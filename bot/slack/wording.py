@@ -7,7 +7,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from ..core.answers import Cancelled, CancelRefused, Failed, NoWorker, OverBudget, Scheduled
+from ..core.answers import (
+    Cancelled,
+    CancelRefused,
+    Failed,
+    NoWorker,
+    OverBudget,
+    Scheduled,
+    Voted,
+)
 from ..core.ports import Notice, ScheduleMade
 from ..core.problems import Failure, Problem, ProblemCode
 from ..core.views import DigestHeading
@@ -170,3 +178,11 @@ def cancel_text(result: Cancelled | CancelRefused | Failed, schedule_id: str) ->
         "and the people listed in `HANDINGER_SCHEDULE_ADMINS` can cancel schedule "
         f"{shown}."
     )
+
+
+def feedback_text(voted: Voted) -> str:
+    """What someone who rated an answer is told, privately."""
+    mark = "👍" if voted.vote == "up" else "👎"
+    if voted.previous is not None and voted.previous != voted.vote:
+        return f"Thanks: your vote is now {mark}."
+    return f"Thanks for the {mark}: it helps us see which answers work."

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from . import oauth
 from .app_config import require_scopes
+from .assistant import METHODS as ASSISTANT
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator
 from .errors import ApiError, ConnectionDropped
@@ -27,7 +28,7 @@ from .methods_views import METHODS as VIEWS
 from .state import JSON, ChannelKind
 from .validate import WARNING_MESSAGES
 
-METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIEWS}
+METHODS: dict[str, Handler] = {**CHAT, **STREAM, **ASSISTANT, **CONVERSATIONS, **FILES, **VIEWS}
 APP_TOKEN_METHODS = {"apps.connections.open"}
 TOKENLESS_METHODS = {"oauth.v2.access"}  # the client authenticates with its id and secret
 RETIRED = {"files.upload": "method_deprecated"}

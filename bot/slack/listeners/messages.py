@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..commands import parse_mention
 from ..replies import render_help
+from .agent import set_title
 from .deps import deps_of
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,35 @@ async def start_threaded(
     )
 
 
+def in_assistant_thread(context: AsyncBoltContext, event: dict[str, Any]) -> str | None:
+    """The thread of a message in a thread of the assistant pane, else None."""
+    thread_ts = event.get("thread_ts")
+    if event.get("channel_type") != "im" or not thread_ts or thread_ts == event["ts"]:
+        return None
+    known = deps_of(context).service.is_assistant_thread(
+        context.team_id or "", event["channel"], str(thread_ts)
+    )
+    return str(thread_ts) if known else None
+
+
+async def start_assistant(
+    context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], thread_ts: str
+) -> None:
+    """The first instruction of an assistant thread: its worker starts, the thread is named."""
+    instruction = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
+    if not instruction:
+        return
+    deps_of(context).service.start_in_assistant(
+        team_id=context.team_id or "",
+        channel_id=event["channel"],
+        thread_ts=thread_ts,
+        user_id=event["user"],
+        instruction=instruction,
+        trigger_ts=event["ts"],
+    )
+    await set_title(client, event["channel"], thread_ts, instruction)
+
+
 async def on_message(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -90,8 +120,11 @@ async def on_message(
         return
     in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event["ts"]
     thread = in_worker_thread(context, event)
+    assistant = in_assistant_thread(context, event) if thread is None else None
     if thread is not None and claim(context, body, event):
         await continue_thread(context, event, thread)
+    elif assistant is not None and claim(context, body, event):
+        await start_assistant(context, client, event, assistant)
     elif not in_thread and event.get("channel_type") == "im" and claim(context, body, event):
         await start_threaded(context, client, event, event["ts"])
 
