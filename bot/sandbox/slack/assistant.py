@@ -28,6 +28,9 @@ Control API
         user, context, title, prompts, prompts_title, statuses}]}
     POST /_emulator/home               {user, team?, wait?}: the user opens the App Home
     GET  /_emulator/home               ?user=&team= -> {view} (the last `views.publish`)
+    POST /_emulator/home/actions       {user, action_id, value?, team?}: the user clicks an element
+        of their App Home: `block_actions` with `container: {type: "view", view_id}`, the
+        `view`, and no channel -> {ok, acked, ack_ms, status, error, action}
     POST /_emulator/streams/expire     {channel?, ts?, team?}: streams still open end now, as
         when Slack expires them server-side: later appends and stops answer
         `message_not_in_streaming_state` -> {ok, expired: [ts…]}
@@ -45,9 +48,10 @@ from .calls import Call, Handler
 from .control_common import channel_of, installed, need, route, workspace_of
 from .emulator import Emulator
 from .errors import ApiError
+from .interactions import _action, _deliver, _elements, _matches
 from .methods_chat import dm_channel
 from .methods_stream import set_status
-from .state import JSON, Channel, Message, User, Workspace
+from .state import APP_ID, JSON, VERIFICATION_TOKEN, Channel, Message, User, Workspace
 from .validate import json_arg
 
 MAX_PROMPTS = 4
@@ -277,6 +281,38 @@ async def home_view(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 
 
 @route
+async def click_home(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+    workspace, user = _person(emu, body)
+    view = emu.interactions.home.get(user.id)
+    if view is None or view.get("team_id") != workspace.id:
+        raise ApiError("view_not_found", status=404)
+    action_id, value = need(body, "action_id"), body.get("value")
+    value = None if value is None else str(value)
+    hit = next(
+        ((b, e) for b, e in _elements(view.get("blocks") or []) if _matches(e, action_id, value)),
+        None,
+    )
+    if hit is None:
+        raise ApiError("action_not_found", status=404)
+    payload: JSON = {
+        "type": "block_actions",
+        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": workspace.id},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": emu.interactions.new_trigger(emu.clock.wall(), workspace.id, user.id),
+        "team": {"id": workspace.id, "domain": workspace.domain},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+        "actions": [_action(hit[1], hit[0], value, emu.world.new_ts())],
+    }
+    _, out = await _deliver(emu, "interactive", workspace.id, payload, "block_actions", 1)
+    out["action"] = payload["actions"][0]
+    return out
+
+
+@route
 async def expire_streams(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     team = workspace_of(emu, body)
     wanted_channel = body.get("channel")
@@ -304,4 +340,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/_emulator/assistant/context", change_context)
     app.router.add_post("/_emulator/home", open_home)
     app.router.add_get("/_emulator/home", home_view)
+    app.router.add_post("/_emulator/home/actions", click_home)
     app.router.add_post("/_emulator/streams/expire", expire_streams)
