@@ -298,9 +298,11 @@ def _feedback_block(view: RunView) -> list[Block]:
 
 
 def render_stream_end(view: RunView) -> list[Block]:
-    """What closes a natively streamed answer, under its text: sources, footer, the run's
-    menu and the feedback buttons (`chat.stopStream`'s `blocks`)."""
+    """What closes a natively streamed answer, under its text: its status (done, and how
+    long it took), sources, footer, the run's menu and the feedback buttons
+    (`chat.stopStream`'s `blocks`)."""
     return [
+        context(_status_text(view)),
         *_source_blocks(view.sources),
         _footer_block(view),
         *_actions_block(view),
