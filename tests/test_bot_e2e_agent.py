@@ -262,3 +262,26 @@ def test_app_home_shows_runs_and_schedules_and_cancels(agent: Stack) -> None:
         return "No schedules" in str(view["blocks"])
 
     wait_until(cancelled, what="the schedule cancelled and the home published again")
+
+
+def test_a_stream_left_open_by_a_killed_bot_is_stopped_and_finished_after_restart(
+    agent: Stack,
+) -> None:
+    ts = agent.post("<@U0BOT> a slow one [[duration=4]]")
+
+    def started() -> str | None:
+        found = [r for r in replies(agent, ts, "C0001") if r.get("stream") and r["text"]]
+        return str(found[0]["ts"]) if found else None
+
+    stream_ts = wait_until(started, what="the first streamed words")
+    assert agent.bot is not None
+    agent.bot.kill()
+    agent.start_bot(**NATIVE)
+    reply = fallback_reply(agent, ts)
+    assert reply["ts"] == stream_ts  # the same message: stopped, then edited with the answer
+    [worker] = agent.workers()
+    answer_shown(agent, reply, worker["id"])
+    assert reply["stream"]["state"] == "completed"
+    methods = [c["method"] for c in agent.calls() if c["args"].get("ts") == stream_ts]
+    stop = methods.index("chat.stopStream")
+    assert "chat.update" in methods[stop:]
