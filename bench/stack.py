@@ -108,10 +108,14 @@ class Stack:
         assert self.handinger is not None
         return self.handinger.url
 
-    async def start_bot(self) -> Child:
-        """A fresh bot process (new database) in Socket Mode; returns once it is connected."""
+    async def start_bot(self, **settings: str) -> Child:
+        """A fresh bot process (new database) in Socket Mode, with these extra settings;
+        returns once it is connected."""
         await self._spawn_bot(
-            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=""
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_APP_TOKEN=APP_TOKEN,
+            SLACK_SIGNING_SECRET="",
+            **settings,
         )
         await self.slack_get("/_emulator/connections", min=1, timeout=30)
         assert self.bot is not None
