@@ -150,6 +150,7 @@ class NativeStreams:
         state = StreamedState()
         chunks, shown = state.delta(view)
         client = await self.clients.edit_client_for(run.team_id)
+        first: dict[str, Any] = {"chunks": chunks} if chunks else {}
         try:
             response = await client.chat_startStream(
                 channel=run.channel_id,
@@ -157,7 +158,7 @@ class NativeStreams:
                 recipient_user_id=run.user_id,
                 recipient_team_id=run.team_id,
                 task_display_mode="timeline",
-                chunks=chunks,
+                **first,
             )
         except SlackApiError as error:
             self._refusal(run, error)

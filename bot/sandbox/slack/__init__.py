@@ -45,10 +45,10 @@ Web API
     Methods: auth.test; apps.connections.open (app token only); chat.postMessage, update,
     delete, postEphemeral, getPermalink; chat.startStream, appendStream, stopStream;
     assistant.threads.setStatus, setSuggestedPrompts and setTitle (and the assistant pane's
-    events, App Home and stream expiry: module `assistant`); reactions.add and remove; conversations.info, join, members,
-    replies, history and open; users.info; files.getUploadURLExternal, the upload URL and
-    files.completeUploadExternal; views.open, push, update and publish; oauth.v2.access
-    (no token: the client id and secret, see below).
+    events, App Home and stream expiry: module `assistant`); reactions.add and remove;
+    conversations.info, join, members, replies, history and open; users.info;
+    files.getUploadURLExternal, the upload URL and files.completeUploadExternal; views.open,
+    push, update and publish; oauth.v2.access (no token: the client id and secret, see below).
     Errors:
       tokens: not_authed, invalid_auth, not_allowed_token_type, token_revoked (after an
         uninstall)

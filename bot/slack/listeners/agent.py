@@ -39,11 +39,14 @@ def _thread_of(event: dict[str, Any]) -> tuple[str, str, str, str | None]:
 async def on_thread_started(
     event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
-    """A user opened the assistant pane: greet them and suggest what to ask."""
+    """A user opened the assistant pane: greet them and suggest what to ask (once, however
+    often Slack delivers the event)."""
     channel, thread_ts, user, looking_at = _thread_of(event)
+    deps = deps_of(context)
     if not channel or not thread_ts:
         return
-    deps = deps_of(context)
+    if not deps.service.claim_event(f"assistant:{channel}:{thread_ts}"):
+        return
     deps.service.assistant_opened(
         team_id=context.team_id or "",
         channel_id=channel,
