@@ -29,6 +29,7 @@ from .answers import (
     Started,
     Voted,
 )
+from .context_note import with_context
 from .problems import diagnose
 from .runner import Refreshed, Runner
 from .schedules import cancel_schedule, create_schedule, sync_worker
@@ -155,11 +156,7 @@ class Service:
         """The first instruction of an assistant thread starts its worker; the agent is told
         which channel the user is looking at, if Slack said."""
         thread = self._store.find_assistant_thread(team_id, channel_id, thread_ts)
-        context = thread.context_channel_id if thread is not None else None
-        if context:
-            instruction = (
-                f"{instruction}\n\n(Context: the user is looking at Slack channel {context}.)"
-            )
+        instruction = with_context(instruction, thread.context_channel_id if thread else None)
         return self.start(
             team_id=team_id,
             channel_id=channel_id,

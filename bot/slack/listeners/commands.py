@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ...core.context_note import as_asked
 from ...store import Run
 from ..blocks import ephemeral
 from ..commands import CommandError, Help, Subcommand, parse_command
@@ -67,7 +68,7 @@ async def status(
     votes = service.feedback(runs)
     rows = [
         StatusRow(
-            run.input,
+            as_asked(run.input),
             run.status,
             run.created_at,
             await permalink(client, run),
