@@ -42,6 +42,7 @@ HOW_TO = (
 
 Links = dict[int, str]
 """A run id → the permalink of its message."""
+MAX_LINKS = 5000
 
 
 def _run_line(run: Run, links: Links, feedback: dict[str, tuple[int, int]]) -> str:
@@ -118,6 +119,7 @@ class HomePublisher:
         self._sleep = sleep
         self._last: dict[tuple[str, str], float] = {}
         self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._links: Links = {}  # a message's permalink never changes
 
     def attach(self, home_of: HomeOf) -> None:
         """Where homes come from (the service is built after the surface that calls us)."""
@@ -133,11 +135,16 @@ class HomePublisher:
         for run in home.runs:
             if run.message_ts is None:
                 continue
-            with contextlib.suppress(SlackApiError):
-                found = await client.chat_getPermalink(
-                    channel=run.channel_id, message_ts=run.message_ts
-                )
-                links[run.id] = str(found["permalink"])
+            if run.id not in self._links:
+                with contextlib.suppress(SlackApiError):
+                    found = await client.chat_getPermalink(
+                        channel=run.channel_id, message_ts=run.message_ts
+                    )
+                    self._links[run.id] = str(found["permalink"])
+            if run.id in self._links:
+                links[run.id] = self._links[run.id]
+        while len(self._links) > MAX_LINKS:
+            del self._links[next(iter(self._links))]
         self._last[(team_id, user_id)] = self._clock()
         await client.views_publish(user_id=user_id, view=render_home(home, links))
 

@@ -5,8 +5,9 @@ Which runs: those a message started (a mention, a DM, an assistant thread, a fol
 thread: `run.trigger_ts` is set). The `/handinger` card and digests stay edited messages.
 
 Pacing (ARCHITECTURE.md rule 3): `chat.appendStream` is Tier 4 (100 a minute per workspace),
-so appends go through an `EditScheduler` of their own (coalesced: one append carries all that
-is new; fair across streams; first words first; a 429 pauses the workspace). Starting a stream
+so appends go through an `EditScheduler` of their own, paced by `APPEND_POLICY` (coalesced:
+one append carries all that is new; fair across streams; first words first; a 429 pauses the
+workspace). Starting a stream
 is Tier 2 (20 a minute): a local bucket spends at most `starts_per_minute`, and a run that finds
 it empty goes through the edit path instead.
 
@@ -43,8 +44,12 @@ from .transient import code_of, is_transient
 
 log = logging.getLogger(__name__)
 
-APPEND_POLICY = EditPolicy(interval=1.0, per_minute=90.0, burst=10.0, max_in_flight=8)
-"""Tier 4 is 100 a minute per workspace; 90 leaves room for a retry."""
+APPEND_POLICY = EditPolicy(
+    interval=1.0, per_minute=75.0, burst=25.0, max_in_flight=8, reserves=(0.0, 0.0, 5.0, 10.0)
+)
+"""Tier 4 is 100 a minute per workspace: a burst of 25 and 75 a minute never pass 100 in any
+minute. Appends that only update tasks or the status leave 10 tokens, and more words 5, so the
+first words of answers starting together go out at once."""
 GONE = ("message_not_in_streaming_state", "stopped_by_user", "message_not_found")
 """The stream is over on Slack's side: nothing more can be appended or stopped."""
 
