@@ -84,7 +84,7 @@ class Service:
 
     # ---- runs ---------------------------------------------------------------------------------
 
-    def start(
+    async def start(
         self,
         *,
         team_id: str,
@@ -102,7 +102,7 @@ class Service:
         refused = self.rules.over_budget(budget)
         if refused is not None:
             return refused
-        run = self.runner.start_new(
+        run = await self.runner.start_new(
             team_id=team_id,
             channel_id=channel_id,
             user_id=user_id,
@@ -117,7 +117,7 @@ class Service:
 
     # ---- the assistant pane -------------------------------------------------------------------
 
-    def assistant_opened(
+    async def assistant_opened(
         self,
         *,
         team_id: str,
@@ -127,23 +127,25 @@ class Service:
         context_channel_id: str | None,
     ) -> None:
         """A user opened a thread of the assistant pane (looking at `context_channel_id`)."""
-        self._store.add_assistant_thread(
+        await self._store.add_assistant_thread(
             team_id, channel_id, thread_ts, user_id, context_channel_id
         )
 
-    def assistant_context(
+    async def assistant_context(
         self, *, team_id: str, channel_id: str, thread_ts: str, context_channel_id: str | None
     ) -> None:
         """The user of an assistant thread now looks at another channel."""
-        if not self._store.set_assistant_context(
+        if not await self._store.set_assistant_context(
             team_id, channel_id, thread_ts, context_channel_id
         ):  # a thread opened before the app knew of assistant threads
-            self._store.add_assistant_thread(team_id, channel_id, thread_ts, "", context_channel_id)
+            await self._store.add_assistant_thread(
+                team_id, channel_id, thread_ts, "", context_channel_id
+            )
 
-    def is_assistant_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        return self._store.find_assistant_thread(team_id, channel_id, thread_ts) is not None
+    async def is_assistant_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return await self._store.find_assistant_thread(team_id, channel_id, thread_ts) is not None
 
-    def start_in_assistant(
+    async def start_in_assistant(
         self,
         *,
         team_id: str,
@@ -155,9 +157,9 @@ class Service:
     ) -> Started | OverBudget:
         """The first instruction of an assistant thread starts its worker; the agent is told
         which channel the user is looking at, if Slack said."""
-        thread = self._store.find_assistant_thread(team_id, channel_id, thread_ts)
+        thread = await self._store.find_assistant_thread(team_id, channel_id, thread_ts)
         instruction = with_context(instruction, thread.context_channel_id if thread else None)
-        return self.start(
+        return await self.start(
             team_id=team_id,
             channel_id=channel_id,
             user_id=user_id,
@@ -168,14 +170,14 @@ class Service:
 
     # ---- feedback and the App Home ------------------------------------------------------------
 
-    def vote(self, team_id: str, run_id: str | int, user_id: str, vote: Vote) -> Voted | None:
+    async def vote(self, team_id: str, run_id: str | int, user_id: str, vote: Vote) -> Voted | None:
         """Record a 👍/👎 on a run's answer; a second click changes the vote. None when the run
         is unknown here."""
-        run = self.run_of(team_id, run_id)
+        run = await self.run_of(team_id, run_id)
         if run is None:
             return None
-        before = self._store.feedback_of(run.id, user_id)
-        self._store.record_feedback(run.id, user_id, vote)
+        before = await self._store.feedback_of(run.id, user_id)
+        await self._store.record_feedback(run.id, user_id, vote)
         log.info(
             "feedback: run %d %s by %s%s",
             run.id,
@@ -185,22 +187,22 @@ class Service:
         )
         return Voted(run, vote, before.vote if before is not None else None)
 
-    def feedback(self, runs: list[Run]) -> dict[str, tuple[int, int]]:
+    async def feedback(self, runs: list[Run]) -> dict[str, tuple[int, int]]:
         """(👍, 👎) per worker of `runs`, over all its answers."""
-        return self._store.worker_feedback([r.worker_id for r in runs if r.worker_id])
+        return await self._store.worker_feedback([r.worker_id for r in runs if r.worker_id])
 
-    def home(self, team_id: str, user_id: str, limit: int = 10) -> Home:
+    async def home(self, team_id: str, user_id: str, limit: int = 10) -> Home:
         """What the user's App Home shows."""
-        runs = self._store.user_workers(team_id, user_id, limit)
-        schedules = self._store.user_schedules(team_id, user_id)
-        return Home(runs, schedules, self.feedback(runs))
+        runs = await self._store.user_workers(team_id, user_id, limit)
+        schedules = await self._store.user_schedules(team_id, user_id)
+        return Home(runs, schedules, await self.feedback(runs))
 
     async def cancel_mine(
         self, team_id: str, user_id: str, schedule_id: str
     ) -> Cancelled | CancelRefused | Failed:
         """Cancel from the App Home, which lists only the user's own schedules: the creator
         may, from wherever they are."""
-        schedule = self._store.get_schedule(schedule_id)
+        schedule = await self._store.get_schedule(schedule_id)
         if schedule is None or schedule.team_id != team_id:
             return CancelRefused("unknown", schedule_id)
         if schedule.creator_id != user_id:
@@ -211,12 +213,12 @@ class Service:
 
         return await self.cancel(team_id, schedule.channel_id, user_id, schedule_id, not_admin)
 
-    def claim_event(self, *keys: str) -> bool:
+    async def claim_event(self, *keys: str) -> bool:
         """True for the first claim of any of `keys` (Slack sends some messages twice)."""
-        return self._store.claim_event(*keys)
+        return await self._store.claim_event(*keys)
 
-    def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        return self.runner.is_worker_thread(team_id, channel_id, thread_ts)
+    async def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return await self.runner.is_worker_thread(team_id, channel_id, thread_ts)
 
     async def follow_up(
         self,
@@ -238,15 +240,17 @@ class Service:
             trigger_ts=trigger_ts,
         )
 
-    def status(self, team_id: str, channel_id: str, user_id: str, limit: int = 10) -> list[Run]:
+    async def status(
+        self, team_id: str, channel_id: str, user_id: str, limit: int = 10
+    ) -> list[Run]:
         """The user's latest workers in this channel, newest first."""
-        return self._store.recent_workers(team_id, channel_id, user_id, limit)
+        return await self._store.recent_workers(team_id, channel_id, user_id, limit)
 
-    def run_of(self, team_id: str, run_id: str | int) -> Run | None:
+    async def run_of(self, team_id: str, run_id: str | int) -> Run | None:
         """The run a card shows, or None when the app does not know it (its database was reset)
         or it belongs to another workspace."""
         try:
-            run = self._store.get_run(int(run_id))
+            run = await self._store.get_run(int(run_id))
         except (KeyError, ValueError):
             return None
         if team_id and run.team_id != team_id:  # never act on another workspace's run
@@ -300,13 +304,13 @@ class Service:
 
     async def schedules(self, team_id: str, channel_id: str) -> list[Schedule]:
         """The channel's schedules, brought in line with Handinger's first where it answers."""
-        listed = self._store.channel_schedules(team_id, channel_id)
+        listed = await self._store.channel_schedules(team_id, channel_id)
         for worker_id in {s.worker_id for s in listed}:
             try:
                 await sync_worker(self._store, self._handinger, worker_id)
             except HandingerError as error:
                 log.info("cannot refresh the schedules of %s: %s", worker_id, error)
-        return self._store.channel_schedules(team_id, channel_id)
+        return await self._store.channel_schedules(team_id, channel_id)
 
     async def cancel(
         self, team_id: str, channel_id: str, user_id: str, schedule_id: str, is_admin: IsAdmin
@@ -314,7 +318,7 @@ class Service:
         """Cancel a schedule on behalf of `user_id`, if they may, from the channel it posts to.
 
         Its creator, the people in `HANDINGER_SCHEDULE_ADMINS` and workspace admins may."""
-        schedule = self._store.get_schedule(schedule_id)
+        schedule = await self._store.get_schedule(schedule_id)
         if schedule is None or schedule.team_id != team_id:
             return CancelRefused("unknown", schedule_id)
         if schedule.channel_id != channel_id:

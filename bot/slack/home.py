@@ -97,7 +97,7 @@ def render_home(home: Home, links: Links) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
 
 
-HomeOf = Callable[[str, str], Home]
+HomeOf = Callable[[str, str], Awaitable[Home]]
 """What a user's home shows: (team, user) → `Home` (the service's `home`)."""
 
 
@@ -129,7 +129,7 @@ class HomePublisher:
         """Publish the user's home now."""
         if self._home_of is None:
             return
-        home = self._home_of(team_id, user_id)
+        home = await self._home_of(team_id, user_id)
         client = await self.clients.client_for(team_id)
         links: Links = {}
         for run in home.runs:

@@ -45,7 +45,7 @@ class AgentQueries:
     _runs: Callable[[str, list[Any]], list[Run]]
     _schedules: Callable[[str, list[Any]], list[Schedule]]
 
-    def add_assistant_thread(
+    async def add_assistant_thread(
         self,
         team_id: str,
         channel_id: str,
@@ -65,7 +65,7 @@ class AgentQueries:
             replace=True,
         )
 
-    def set_assistant_context(
+    async def set_assistant_context(
         self, team_id: str, channel_id: str, thread_ts: str, context_channel_id: str | None
     ) -> bool:
         """Record the channel the user now looks at; False if the thread is unknown."""
@@ -76,7 +76,7 @@ class AgentQueries:
         )
         return bool(cursor.rowcount)
 
-    def find_assistant_thread(
+    async def find_assistant_thread(
         self, team_id: str, channel_id: str, thread_ts: str
     ) -> AssistantThread | None:
         rows = list(
@@ -88,14 +88,14 @@ class AgentQueries:
         )
         return AssistantThread(**rows[0]) if rows else None
 
-    def record_feedback(self, run_id: int, user_id: str, vote: Vote) -> Feedback:
+    async def record_feedback(self, run_id: int, user_id: str, vote: Vote) -> Feedback:
         at = self._clock()
         self.db.table("feedback").insert(
             {"run_id": run_id, "user_id": user_id, "vote": vote, "at": at}, replace=True
         )
         return Feedback(run_id, user_id, vote, at)
 
-    def feedback_of(self, run_id: int, user_id: str) -> Feedback | None:
+    async def feedback_of(self, run_id: int, user_id: str) -> Feedback | None:
         rows = list(
             self.db.query(
                 "SELECT * FROM feedback WHERE run_id = ? AND user_id = ?", [run_id, user_id]
@@ -103,7 +103,7 @@ class AgentQueries:
         )
         return Feedback(**rows[0]) if rows else None
 
-    def worker_feedback(self, worker_ids: list[str]) -> dict[str, tuple[int, int]]:
+    async def worker_feedback(self, worker_ids: list[str]) -> dict[str, tuple[int, int]]:
         """For each worker with feedback on any of its runs' answers: (👍, 👎)."""
         if not worker_ids:
             return {}
@@ -116,14 +116,14 @@ class AgentQueries:
         ).fetchall()
         return {str(worker): (int(up), int(down)) for worker, up, down in rows}
 
-    def user_workers(self, team_id: str, user_id: str, limit: int = 10) -> list[Run]:
+    async def user_workers(self, team_id: str, user_id: str, limit: int = 10) -> list[Run]:
         """The runs that started the user's workers anywhere in the workspace, newest first."""
         return self._runs(
             "team_id = ? AND user_id = ? AND kind = 'new' ORDER BY id DESC LIMIT ?",
             [team_id, user_id, limit],
         )
 
-    def user_schedules(self, team_id: str, user_id: str) -> list[Schedule]:
+    async def user_schedules(self, team_id: str, user_id: str) -> list[Schedule]:
         """The active schedules the user created in the workspace."""
         return self._schedules(
             "team_id = ? AND creator_id = ? AND status = 'active' ORDER BY created_at",

@@ -45,9 +45,9 @@ async def on_thread_started(
     deps = deps_of(context)
     if not channel or not thread_ts:
         return
-    if not deps.service.claim_event(f"assistant:{channel}:{thread_ts}"):
+    if not await deps.service.claim_event(f"assistant:{channel}:{thread_ts}"):
         return
-    deps.service.assistant_opened(
+    await deps.service.assistant_opened(
         team_id=context.team_id or "",
         channel_id=channel,
         thread_ts=thread_ts,
@@ -73,7 +73,7 @@ async def on_context_changed(event: dict[str, Any], context: AsyncBoltContext) -
     tells the agent so."""
     channel, thread_ts, _, looking_at = _thread_of(event)
     if channel and thread_ts:
-        deps_of(context).service.assistant_context(
+        await deps_of(context).service.assistant_context(
             team_id=context.team_id or "",
             channel_id=channel,
             thread_ts=thread_ts,
@@ -130,7 +130,7 @@ async def on_feedback(
     thread_ts = container.get("thread_ts") or container.get("message_ts")
     vote: Vote | None = "up" if verb == "up" else "down" if verb == "down" else None
     voted = (
-        deps_of(context).service.vote(context.team_id or "", run_id, user, vote)
+        await deps_of(context).service.vote(context.team_id or "", run_id, user, vote)
         if vote is not None
         else None
     )

@@ -44,7 +44,7 @@ async def on_command(
         await ack(**ephemeral(render_notice(over_budget_text(refused), trusted=True)))
     else:
         await ack()
-        deps.service.start(
+        await deps.service.start(
             team_id=context.team_id or "",
             channel_id=str(command["channel_id"]),
             user_id=str(command["user_id"]),
@@ -62,10 +62,10 @@ async def status(
 ) -> None:
     """`/handinger status`: the user's latest workers here, each linked to its card."""
     service = deps_of(context).service
-    runs = service.status(
+    runs = await service.status(
         context.team_id or "", str(command["channel_id"]), str(command["user_id"])
     )
-    votes = service.feedback(runs)
+    votes = await service.feedback(runs)
     rows = [
         StatusRow(
             as_asked(run.input),
