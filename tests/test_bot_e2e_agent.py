@@ -147,17 +147,18 @@ def test_follow_up_in_a_channel_thread_streams_natively(agent: Stack) -> None:
     assert start["args"]["recipient_user_id"] == "U0002"
     assert start["args"]["recipient_team_id"] == "T0001"
     trigger = next(r for r in replies(agent, card["ts"], "C0001") if not r.get("bot_id"))
-    wait_until(
-        lambda: (
-            "white_check_mark" in {r["name"] for r in agent.message(trigger["ts"])["reactions"]}
-        ),  # type: ignore[index]
-        what="✅ on the follow-up",
-    )
+
+    def done() -> bool:
+        message = agent.message(trigger["ts"]) or {}
+        return "white_check_mark" in {r["name"] for r in message.get("reactions", [])}
+
+    wait_until(done, what="✅ on the follow-up")
 
 
 def fallback_reply(stack: Stack, thread_ts: str) -> dict[str, Any]:
     """The final edited reply (a card) in a thread."""
-    return stack.wait_final_reply(thread_ts, 1)[0]
+    found: dict[str, Any] = stack.wait_final_reply(thread_ts, 1)[0]
+    return found
 
 
 @pytest.mark.parametrize("error", ["unknown_method", "not_allowed"])
