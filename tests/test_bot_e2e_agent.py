@@ -264,6 +264,16 @@ def test_app_home_shows_runs_and_schedules_and_cancels(agent: Stack) -> None:
 
     wait_until(cancelled, what="the schedule cancelled and the home published again")
 
+    # a run of the user's that finishes publishes the home again, without it being opened
+    ts = agent.post("<@U0BOT> a fresh question")
+    streamed(agent, ts, "C0001")
+
+    def refreshed() -> bool:
+        view = agent.slack.get("/_emulator/home", params={"user": "U0001"}).json()["view"]
+        return "a fresh question" in str(view["blocks"])
+
+    wait_until(refreshed, what="the home published after the run finished")
+
 
 def test_a_stream_left_open_by_a_killed_bot_is_stopped_and_finished_after_restart(
     agent: Stack,
