@@ -123,7 +123,7 @@ class FileDelivery:
         thread_ts = run.thread_ts or run.message_ts
         if thread_ts is None or not worker.files:
             return 0
-        seen = self.store.uploaded_paths(run.team_id, run.channel_id, thread_ts)
+        seen = await self.store.uploaded_paths(run.team_id, run.channel_id, thread_ts)
         republished = {file_path(f) for f in announced}
         wanted: dict[str, WorkerFile] = {}
         for file in worker.files:
@@ -143,7 +143,7 @@ class FileDelivery:
                     continue
                 if fetched.trouble not in seen.get(path, set()):  # said once per thread and file
                     problems.append(fetched)
-                    self._remember(run, thread_ts, path, fetched.trouble)
+                    await self._remember(run, thread_ts, path, fetched.trouble)
             if ready and resumed:
                 ready = await self._unless_landed(run, thread_ts, ready)
             if ready:
@@ -195,7 +195,7 @@ class FileDelivery:
             problems.append(FileProblem("not-uploaded", tuple(f.filename for f in files)))
             return
         for file, slack_id in zip(files, ids, strict=False):
-            self._record(run, thread_ts, file, slack_id)
+            await self._record(run, thread_ts, file, slack_id)
 
     async def _unless_landed(
         self, run: Run, thread_ts: str, files: list[LocalFile]
@@ -212,11 +212,13 @@ class FileDelivery:
                 missing.append(file)
             else:
                 log.info("run %d: %s was uploaded before the restart", run.id, file.filename)
-                self._record(run, thread_ts, file, slack_id)
+                await self._record(run, thread_ts, file, slack_id)
         return missing
 
-    def _record(self, run: Run, thread_ts: str, file: LocalFile, slack_id: str | None) -> None:
-        self.store.record_upload(
+    async def _record(
+        self, run: Run, thread_ts: str, file: LocalFile, slack_id: str | None
+    ) -> None:
+        await self.store.record_upload(
             team_id=run.team_id,
             channel_id=run.channel_id,
             thread_ts=thread_ts,
@@ -228,9 +230,9 @@ class FileDelivery:
             slack_file_id=slack_id,
         )
 
-    def _remember(self, run: Run, thread_ts: str, path: str, marker: FileTrouble) -> None:
+    async def _remember(self, run: Run, thread_ts: str, path: str, marker: FileTrouble) -> None:
         """Report a file's problem once per thread, not after every turn."""
-        self.store.record_upload(
+        await self.store.record_upload(
             team_id=run.team_id,
             channel_id=run.channel_id,
             thread_ts=thread_ts,
