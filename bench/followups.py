@@ -15,6 +15,8 @@ import math
 import time
 from typing import Any
 
+from emulators.credentials import TEAM
+
 from .batch import STARTUP_METHODS, fresh
 from .measure import (
     RunMetrics,
@@ -29,7 +31,7 @@ from .measure import (
 )
 from .plan import Plan
 from .scenarios import at_most, row
-from .stack import TEAM, USER, Stack, gather_limited
+from .stack import USER, Stack, gather_limited
 
 SETUP = " [[duration=1]] [[chunks=3]]"
 FOLLOW_UP = "And what should we do next about it?"

@@ -9,25 +9,26 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.procs import ServerProcess
-from tests.slack_emulator import BOT_TOKEN, Control, emulator
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import Child
+from tests.slack_emulator import Control, emulator
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Child]:
     with emulator("--rate-limits", "off") as proc:
         yield proc
 
 
 @pytest.fixture
-def control(server: ServerProcess) -> Control:
+def control(server: Child) -> Control:
     ctl = Control(server.url)
     ctl.reset()
     return ctl
 
 
 @pytest.fixture
-def client(server: ServerProcess) -> WebClient:
+def client(server: Child) -> WebClient:
     return WebClient(token=BOT_TOKEN, base_url=f"{server.url}/api/")
 
 
