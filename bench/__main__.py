@@ -52,7 +52,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--source",
         type=Path,
-        help="measure the bot and emulators of another checkout (e.g. a snapshot of bot/)",
+        help="measure the bot and emulators of another checkout (a snapshot with bot/, emulators/)",
     )
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(SCENARIOS)

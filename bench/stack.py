@@ -58,7 +58,7 @@ class Stack:
     def __init__(self, work: Path, source: Path | None = None) -> None:
         self.work = work
         self.source = source
-        """Another checkout whose `bot/` (app and emulators) is measured instead of this one."""
+        """Another checkout whose app and emulators are measured instead of this one's."""
         self.logs = work / "logs"
         self.handinger: Child | None = None
         self.slack: Child | None = None
@@ -80,7 +80,7 @@ class Stack:
     def start_emulators(self) -> None:
         self.handinger = server(
             "handinger",
-            "bot.sandbox.handinger",
+            self.emulator_module("handinger"),
             ["--port", "0", "--api-key", KEY],
             self.logs,
             env=self.env,
@@ -88,10 +88,17 @@ class Stack:
         )
         self.slack = self.slack_emulator("slack")
 
+    def emulator_module(self, name: str) -> str:
+        """`emulators.<name>`; a `--source` checkout from before they moved has them under
+        `bot/sandbox/`, so that side-by-side runs against older code still work."""
+        if self.source is not None and not (self.source / "emulators").is_dir():
+            return f"bot.sandbox.{name}"
+        return f"emulators.{name}"
+
     def slack_emulator(self, name: str, *extra: str) -> Child:
         return server(
             name,
-            "bot.sandbox.slack",
+            self.emulator_module("slack"),
             ["--port", "0", "--rate-limits", "strict", "--bot-token", BOT_TOKEN, *extra],
             self.logs,
             env=self.env,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import importlib.util
 import json
 import os
 import re
@@ -38,8 +39,21 @@ is moved on in the page (production checks every 5 minutes and is woken by its o
 DB_NAME = "sandbox.db"
 
 
+NO_EMULATORS = (
+    "the Slack and Handinger emulators are not installed here: they live in the repository "
+    "(emulators/), not in the released app or its Docker image. To try the sandbox, clone "
+    "the handinger-slack repository and run `make run` in the checkout."
+)
+
+
 class SandboxError(Exception):
     """The sandbox cannot start; the message says why and what to do."""
+
+
+def require_emulators() -> None:
+    """The emulators ship with a checkout (`make install`), never in the production image."""
+    if importlib.util.find_spec("emulators") is None:
+        raise SandboxError(NO_EMULATORS)
 
 
 def default_web_port() -> int:
@@ -150,14 +164,15 @@ def banner(page: str, slack: str, handinger: str, bot: int, fresh: str | None) -
 async def sandbox(
     port: int = 3000, web_port: int | None = None, data_dir: Path = Path(".sandbox")
 ) -> None:
+    require_emulators()
     web_port = default_web_port() if web_port is None else web_port
     check_port_free(web_port)
     fresh = fresh_state(data_dir)
     manifest = data_dir / "manifest.yml"
     manifest.write_text(render_manifest(), encoding="utf-8")
-    async with emulator("bot.sandbox.handinger", "--turn-seconds", "4") as handinger_url:
+    async with emulator("emulators.handinger", "--turn-seconds", "4") as handinger_url:
         slack_args = ("--handinger-url", handinger_url, "--manifest", str(manifest))
-        async with emulator("bot.sandbox.slack", *slack_args, port=web_port) as slack_url:
+        async with emulator("emulators.slack", *slack_args, port=web_port) as slack_url:
             await asyncio.to_thread(seed_page_users, slack_url)
             settings = Settings(
                 _env_file=None,

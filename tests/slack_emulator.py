@@ -13,7 +13,7 @@ import httpx
 from tests.procs import ServerProcess, running
 
 T = TypeVar("T")
-MODULE = "bot.sandbox.slack"
+MODULE = "emulators.slack"
 BOT_TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-test"
 SECRET = "test-secret"

@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from bot.core.views import RunView
-from bot.sandbox.handinger.agent import echo_answer
 from bot.slack.blocks import SlackMessage
 from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
 from bot.slack.render import render_progress
 from bot.store import Store
+from emulators.handinger.agent import echo_answer
 from tests.e2e import Stack, is_final, section_text, wait_until
 from tests.hostile import deceptive_links, limit_problems, live_mentions, message_texts
 from tests.procs import ServerProcess

@@ -25,8 +25,8 @@ KEY = "test-key"
 @pytest.fixture(scope="module")
 def emulators() -> Iterator[tuple[ServerProcess, ServerProcess]]:
     with (
-        running("bot.sandbox.slack", ["--port", "0"]) as slack,
-        running("bot.sandbox.handinger", ["--port", "0"]) as handinger,
+        running("emulators.slack", ["--port", "0"]) as slack,
+        running("emulators.handinger", ["--port", "0"]) as handinger,
     ):
         yield slack, handinger
 

@@ -46,7 +46,7 @@ from tests.procs import ServerProcess, running
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[ServerProcess]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.4", "--chunks", "12"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running("emulators.handinger", args) as server:
         yield server
 
 

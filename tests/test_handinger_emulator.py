@@ -23,7 +23,7 @@ ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 @pytest.fixture(scope="module")
 def emu() -> Iterator[ServerProcess]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "6"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running("emulators.handinger", args) as server:
         yield server
 
 
@@ -825,7 +825,7 @@ def test_cli_flags() -> None:
     args += ["--turn-seconds", "0.1", "--chunks", "2", "--blocking", "--idle-stream", "204"]
     args += ["--time-scale", "60"]
     with (
-        running("bot.sandbox.handinger", args) as server,
+        running("emulators.handinger", args) as server,
         httpx.Client(base_url=server.url, headers={"Authorization": "Bearer k2"}) as http,
     ):
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", server.url)

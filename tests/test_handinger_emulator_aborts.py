@@ -16,7 +16,7 @@ KEY = "test-key"
 
 def test_an_aborted_large_download_prints_no_traceback() -> None:
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.sandbox.handinger", "--port", "0", "--turn-seconds", "0.1"],
+        [sys.executable, "-m", "emulators.handinger", "--port", "0", "--turn-seconds", "0.1"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

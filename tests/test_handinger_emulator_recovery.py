@@ -20,7 +20,7 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 @pytest.fixture(scope="module")
 def emu() -> Iterator[ServerProcess]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "6"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running("emulators.handinger", args) as server:
         yield server
 
 

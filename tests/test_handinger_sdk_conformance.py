@@ -25,7 +25,7 @@ KEY = "sdk-key"
 @pytest.fixture(scope="module")
 def emu() -> Iterator[ServerProcess]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "5"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running("emulators.handinger", args) as server:
         yield server
 
 

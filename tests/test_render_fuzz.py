@@ -26,9 +26,6 @@ from bot.core.problems import diagnose
 from bot.core.views import DigestHeading, RunState, RunView
 from bot.handinger.errors import APIStatusError
 from bot.handinger.models import Costs, IntervalWhen, Source, Usage
-from bot.sandbox.slack.errors import ApiError
-from bot.sandbox.slack.validate import check_blocks, check_text
-from bot.sandbox.slack.view_schema import view_problems
 from bot.slack.blocks import SlackMessage
 from bot.slack.commands import CommandError, parse_command
 from bot.slack.mrkdwn import escape
@@ -44,6 +41,9 @@ from bot.slack.replies import StatusRow, render_help, render_notice, render_stat
 from bot.slack.schedule_views import render_schedule_list, schedule_modal
 from bot.slack.wording import notice_text, problem_text
 from bot.store import Schedule
+from emulators.slack.errors import ApiError
+from emulators.slack.validate import check_blocks, check_text
+from emulators.slack.view_schema import view_problems
 
 SEEDS = range(40)
 PERMALINK = (

@@ -59,7 +59,7 @@ class RecordingSurface:
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[ServerProcess]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.5", "--chunks", "10"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running("emulators.handinger", args) as server:
         yield server
 
 

@@ -55,7 +55,7 @@ class Surface:
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[ServerProcess]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "4"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running("emulators.handinger", args) as server:
         yield server
 
 

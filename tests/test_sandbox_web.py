@@ -1,11 +1,13 @@
 """The Slack emulator's sandbox page routes, over HTTP without a browser: the page and its
 assets, the live feed's first frame and its deltas, edit histories, the Handinger panel's
-window, and how `handinger-slack sandbox` starts (port taken, fresh state)."""
+window, and how `handinger-slack sandbox` starts (port taken, fresh state, no
+emulators installed)."""
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,19 +15,20 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.cli import run_sandbox
 from bot.launch import SandboxError, check_port_free, fresh_state
 from tests.procs import ServerProcess, running
 
 
 @pytest.fixture(scope="module")
 def handinger() -> Iterator[ServerProcess]:
-    with running("bot.sandbox.handinger", ["--port", "0", "--turn-seconds", "0.2"]) as server:
+    with running("emulators.handinger", ["--port", "0", "--turn-seconds", "0.2"]) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def slack(handinger: ServerProcess) -> Iterator[ServerProcess]:
-    with running("bot.sandbox.slack", ["--port", "0", "--handinger-url", handinger.url]) as s:
+    with running("emulators.slack", ["--port", "0", "--handinger-url", handinger.url]) as s:
         yield s
 
 
@@ -124,3 +127,13 @@ def test_each_start_is_fresh_and_says_so(tmp_path: Path) -> None:
     line = fresh_state(tmp_path / ".sandbox")
     assert line is not None and "Fresh sandbox" in line
     assert not (tmp_path / ".sandbox" / "sandbox.db").exists()
+
+
+def test_sandbox_without_the_emulators_says_to_use_a_checkout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An install from the Docker image has `bot` but not `emulators`."""
+    monkeypatch.setitem(sys.modules, "emulators", None)
+    assert run_sandbox(port=0, web_port=0) == 2
+    err = capsys.readouterr().err
+    assert "emulators are not installed" in err and "`make run`" in err

@@ -14,9 +14,9 @@ import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack.errors import ApiError
-from bot.sandbox.slack.validate import check_blocks
-from bot.sandbox.slack.view_schema import view_problems
+from emulators.slack.errors import ApiError
+from emulators.slack.validate import check_blocks
+from emulators.slack.view_schema import view_problems
 from tests.procs import ROOT, ServerProcess
 from tests.slack_emulator import BOT_TOKEN, Control, emulator
 

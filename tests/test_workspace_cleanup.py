@@ -83,7 +83,7 @@ class Watcher:
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[ServerProcess]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "1.5", "--chunks", "15"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running("emulators.handinger", args) as server:
         yield server
 
 

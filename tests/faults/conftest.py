@@ -28,8 +28,8 @@ def fault_emulators() -> Iterator[tuple[ServerProcess, ServerProcess]]:
     handinger_args = ["--port", "0", "--turn-seconds", "1.5", "--chunks", "20"]
     slack_args = ["--port", "0", "--rate-limits", "strict"]
     with (
-        running("bot.sandbox.handinger", handinger_args) as handinger,
-        running("bot.sandbox.slack", slack_args) as slack,
+        running("emulators.handinger", handinger_args) as handinger,
+        running("emulators.slack", slack_args) as slack,
     ):
         yield slack, handinger
 

@@ -15,7 +15,7 @@ from ..emulator import EMULATOR
 from ..seed import DEFAULT_TEAM
 from .view import history_view
 
-log = logging.getLogger("bot.sandbox.slack.web")
+log = logging.getLogger("emulators.slack.web")
 HANDINGER_SESSION = web.AppKey("sandbox_handinger_session", ClientSession)
 HANDINGER_PATHS = {("GET", "overview"), ("GET", "clock"), ("POST", "clock")}
 """The Handinger emulator's control routes the page may use."""

@@ -14,7 +14,7 @@ from .errors import ApiError
 from .state import JSON, Channel, User, Workspace
 
 Route = Callable[[Emulator, web.Request, JSON], Awaitable[Any]]
-log = logging.getLogger("bot.sandbox.slack")
+log = logging.getLogger("emulators.slack")
 
 
 def route(fn: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -18,7 +18,7 @@ from .methods_files import MAX_FILE_SIZE, download_private, upload
 from .web import add_web, wants_page
 from .webapi import handle
 
-log = logging.getLogger("bot.sandbox.slack")
+log = logging.getLogger("emulators.slack")
 
 
 @web.middleware

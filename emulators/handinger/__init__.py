@@ -6,7 +6,7 @@ JSON response it sends (except a failed turn's `error` object, see below).
 
 Run
 ---
-``python -m bot.sandbox.handinger [--host 127.0.0.1] [--port 8787] [--api-key test-key]
+``python -m emulators.handinger [--host 127.0.0.1] [--port 8787] [--api-key test-key]
 [--stream-format worker|ai-sdk|responses] [--done-sentinel] [--turn-seconds 1.0] [--chunks 40]
 [--time-scale 1.0] [--blocking] [--idle-stream replay|204]``
 

@@ -27,7 +27,7 @@ import yaml
 from .errors import ApiError
 from .state import ChannelKind, Workspace
 
-REPO_MANIFEST = Path(__file__).resolve().parents[3] / "manifest.yml"
+REPO_MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 Scopes = tuple[str, ...]
 PREFIX_BY_KIND = {"public": "channels", "private": "groups", "im": "im", "mpim": "mpim"}

@@ -1,4 +1,4 @@
-"""`python -m bot.sandbox.handinger`: run the emulator until SIGTERM/SIGINT."""
+"""`python -m emulators.handinger`: run the emulator until SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from .state import IDLE_STREAM_MODES, STREAM_FORMATS, Config
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.sandbox.handinger", description="Local Handinger API emulator."
+        prog="python -m emulators.handinger", description="Local Handinger API emulator."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787, help="0 picks a free port")

@@ -52,9 +52,9 @@ def _positive(value: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The flags of `python -m bot.sandbox.slack`, each with its default."""
+    """The flags of `python -m emulators.slack`, each with its default."""
     parser = argparse.ArgumentParser(
-        prog="python -m bot.sandbox.slack",
+        prog="python -m emulators.slack",
         description="Local Slack emulator: Web API, Socket Mode and signed HTTP delivery.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -122,7 +122,7 @@ def _app_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Settings:
-    """Parse `python -m bot.sandbox.slack` flags."""
+    """Parse `python -m emulators.slack` flags."""
     args = _parser().parse_args(argv)
     return Settings(
         host=args.host,

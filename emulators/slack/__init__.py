@@ -1,6 +1,6 @@
 """Slack emulator: a real local Slack for end-to-end tests, benchmarks and the sandbox.
 
-Run it as `python -m bot.sandbox.slack [--host H] [--port 0]`. The first line it prints is
+Run it as `python -m emulators.slack [--host H] [--port 0]`. The first line it prints is
 `listening on http://HOST:PORT`. The Web API lives under `/api/`, so slack_sdk clients work
 with `base_url="http://HOST:PORT/api/"`. It was written from `reference/slack-platform.md`, not
 from the bot's code, so that it can serve as the reference the bot is tested against.

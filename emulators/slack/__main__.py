@@ -1,4 +1,4 @@
-"""`python -m bot.sandbox.slack`: run the Slack emulator (see the package docstring)."""
+"""`python -m emulators.slack`: run the Slack emulator (see the package docstring)."""
 
 from __future__ import annotations
 
