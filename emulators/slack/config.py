@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 RateLimitMode = Literal["strict", "off"]
+HistoryTier = Literal["internal", "limited"]
 LongTextMode = Literal["truncate", "reject"]
 
 
@@ -36,6 +37,10 @@ class Settings:
     client_secret: str = "emulator-client-secret"
     redirect_urls: list[str] = field(default_factory=list)
     manifest: str = "auto"
+    history: HistoryTier = "internal"
+    """`conversations.replies` and `.history` as an internal app has them (Tier 3), or as a
+    commercially distributed app outside the Marketplace (`limited`: Tier 1, at most 15 messages
+    a call), see the changelog of 2025-05-29."""
     handinger_url: str | None = None
     """The Handinger emulator the sandbox page's Handinger panel shows (none: no panel)."""
 

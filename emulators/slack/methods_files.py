@@ -1,5 +1,5 @@
 """File uploads v2 (`files.getUploadURLExternal` → POST bytes → `files.completeUploadExternal`)
-and serving the stored bytes back (`url_private` with the bot token, or the control API).
+and serving the stored bytes back through the control API (`url_private`: `user_files`).
 
 The upload URL refuses (HTTP 400, nothing stored) bytes whose count differs from the `length`
 declared to files.getUploadURLExternal; Slack says only that "a non-200 response indicates a
@@ -139,20 +139,6 @@ async def upload(request: web.Request) -> web.StreamResponse:
 
     args = {"file_id": file.id, "filename": file.name}
     return await faulted(emu.faults, request, "upload", file.team, args, store, emu.clock.wall())
-
-
-async def download_private(request: web.Request) -> web.Response:
-    """`url_private`: needs `Authorization: Bearer <bot token>` of the file's workspace."""
-    emu: Emulator = request.app[EMULATOR]
-    team, _, file_id = request.match_info["ref"].partition("-")
-    file = emu.world.files.get(file_id)
-    header = request.headers.get("Authorization", "")
-    workspace = emu.world.workspace_for_token(header.removeprefix("Bearer ").strip())
-    if file is None or file.team != team or file.content is None:
-        return web.Response(status=404, text="file_not_found")
-    if workspace is None or workspace.id != team:
-        return web.json_response({"ok": False, "error": "not_authed"}, status=403)
-    return web.Response(body=file.content, content_type=file.mimetype)
 
 
 async def download_control(request: web.Request) -> web.Response:
