@@ -2,7 +2,9 @@
 
 A newcomer with no Slack app and no Handinger key sees the whole product work: the bot runs
 exactly as in production (Socket Mode, SQLite, the edit scheduler) against local emulators,
-and the Slack emulator serves a web page that looks like a Slack client, on a fixed port.
+and the Slack emulator serves a web page that looks like a Slack client, on a fixed port. The
+emulators are started by `emulators.harness` (as in the tests and the benchmark), imported
+only here: a checkout has them, the production image does not.
 
 The emulators keep their state in memory only, so each start is a fresh sandbox: the bot's
 database from the previous run (in `.sandbox/`) is removed with one line saying so, rather than
@@ -14,12 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import importlib.util
 import json
 import os
-import re
 import socket
-import sys
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,7 +29,6 @@ from .config import Settings
 from .main import serve
 from .manifest import render_manifest
 
-LISTENING = re.compile(r"listening on (http://\S+)")
 WEB_PORT = 8300
 """Where the sandbox page is served unless `--web-port` or SANDBOX_PORT say otherwise."""
 SCHEDULE_CHECK_SECONDS = 2.0
@@ -48,12 +46,6 @@ NO_EMULATORS = (
 
 class SandboxError(Exception):
     """The sandbox cannot start; the message says why and what to do."""
-
-
-def require_emulators() -> None:
-    """The emulators ship with a checkout (`make install`), never in the production image."""
-    if importlib.util.find_spec("emulators") is None:
-        raise SandboxError(NO_EMULATORS)
 
 
 def default_web_port() -> int:
@@ -83,30 +75,19 @@ def check_port_free(port: int) -> None:
 
 @contextlib.asynccontextmanager
 async def emulator(module: str, *args: str, port: int = 0) -> AsyncIterator[str]:
-    """Run `python -m module` and yield its base URL once it listens."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    """Run `python -m module` (in this directory, its errors on this terminal) and yield its
+    base URL once it listens."""
+    from emulators.harness import server  # a checkout's, never the production image's
+
+    argv = ["--host", "127.0.0.1", "--port", str(port), *args]
     try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        match = LISTENING.search(line)
-        if match is None:
-            raise SandboxError(f"The {module} emulator did not start (see the error above).")
-        yield match.group(1)
+        child = await asyncio.to_thread(server, module, argv, cwd=Path.cwd(), inherit_stderr=True)
+    except RuntimeError:
+        raise SandboxError(f"The {module} emulator did not start (see the error above).") from None
+    try:
+        yield child.url
     finally:
-        if process.returncode is None:
-            process.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), 5)
+        await asyncio.to_thread(child.stop, 5)
 
 
 def fresh_state(data_dir: Path) -> str | None:
@@ -164,22 +145,28 @@ def banner(page: str, slack: str, handinger: str, bot: int, fresh: str | None) -
 async def sandbox(
     port: int = 3000, web_port: int | None = None, data_dir: Path = Path(".sandbox")
 ) -> None:
-    require_emulators()
+    try:  # the emulators ship with a checkout (`make install`), never in the production image
+        from emulators.credentials import APP_TOKEN, BOT_TOKEN, HANDINGER_KEY
+        from emulators.harness import HANDINGER, SLACK
+    except ModuleNotFoundError as exc:
+        if exc.name != "emulators":
+            raise
+        raise SandboxError(NO_EMULATORS) from None
     web_port = default_web_port() if web_port is None else web_port
     check_port_free(web_port)
     fresh = fresh_state(data_dir)
     manifest = data_dir / "manifest.yml"
     manifest.write_text(render_manifest(), encoding="utf-8")
-    async with emulator("emulators.handinger", "--turn-seconds", "4") as handinger_url:
+    async with emulator(HANDINGER, "--turn-seconds", "4") as handinger_url:
         slack_args = ("--handinger-url", handinger_url, "--manifest", str(manifest))
-        async with emulator("emulators.slack", *slack_args, port=web_port) as slack_url:
+        async with emulator(SLACK, *slack_args, port=web_port) as slack_url:
             await asyncio.to_thread(seed_page_users, slack_url)
             settings = Settings(
                 _env_file=None,
-                slack_bot_token=SecretStr("xoxb-test"),
-                slack_app_token=SecretStr("xapp-test"),
+                slack_bot_token=SecretStr(BOT_TOKEN),
+                slack_app_token=SecretStr(APP_TOKEN),
                 slack_api_url=f"{slack_url}/api/",
-                handinger_api_key=SecretStr("test-key"),
+                handinger_api_key=SecretStr(HANDINGER_KEY),
                 handinger_base_url=handinger_url,
                 handinger_db=data_dir / DB_NAME,
                 handinger_schedule_check_seconds=SCHEDULE_CHECK_SECONDS,

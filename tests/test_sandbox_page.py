@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from emulators.credentials import HANDINGER_KEY
 from tests.browser import Sandbox, chromium, require_browser, screenshot
-from tests.e2e import KEY
 
 if TYPE_CHECKING:
     from playwright.sync_api import Dialog
@@ -132,7 +132,7 @@ def test_a_card_streams_from_working_to_done_with_the_workers_answer(
     assert worker_id, shown
     worker = httpx.get(
         f"{sandbox.handinger_url}/api/workers/{worker_id.group()}",
-        headers={"Authorization": f"Bearer {KEY}"},
+        headers={"Authorization": f"Bearer {HANDINGER_KEY}"},
         timeout=10,
     ).json()
     assert worker["status"] == "completed"

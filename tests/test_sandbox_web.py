@@ -17,23 +17,24 @@ import pytest
 
 from bot.cli import run_sandbox
 from bot.launch import SandboxError, check_port_free, fresh_state
-from tests.procs import ServerProcess, running
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import HANDINGER, SLACK, Child, running
 
 
 @pytest.fixture(scope="module")
-def handinger() -> Iterator[ServerProcess]:
-    with running("emulators.handinger", ["--port", "0", "--turn-seconds", "0.2"]) as server:
+def handinger() -> Iterator[Child]:
+    with running(HANDINGER, ["--port", "0", "--turn-seconds", "0.2"]) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def slack(handinger: ServerProcess) -> Iterator[ServerProcess]:
-    with running("emulators.slack", ["--port", "0", "--handinger-url", handinger.url]) as s:
+def slack(handinger: Child) -> Iterator[Child]:
+    with running(SLACK, ["--port", "0", "--handinger-url", handinger.url]) as s:
         yield s
 
 
 @pytest.fixture
-def client(slack: ServerProcess) -> Iterator[httpx.Client]:
+def client(slack: Child) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=slack.url, timeout=10) as c:
         c.post("/_emulator/reset").raise_for_status()
         yield c
@@ -78,7 +79,7 @@ def test_the_feed_sends_everything_first_then_only_what_changed(client: httpx.Cl
 
 
 def test_a_messages_history_lists_every_stored_version(client: httpx.Client) -> None:
-    token = {"Authorization": "Bearer xoxb-test"}
+    token = {"Authorization": f"Bearer {BOT_TOKEN}"}
     posted = client.post(
         "/api/chat.postMessage", headers=token, json={"channel": "C0001", "text": "v0"}
     ).json()

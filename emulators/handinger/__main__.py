@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from ..credentials import HANDINGER_KEY
 from .control import EMU_KEY
 from .server import create_app
 from .state import IDLE_STREAM_MODES, STREAM_FORMATS, Config
@@ -22,7 +23,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787, help="0 picks a free port")
-    parser.add_argument("--api-key", default="test-key")
+    parser.add_argument("--api-key", default=HANDINGER_KEY)
     parser.add_argument("--stream-format", choices=STREAM_FORMATS, default="ai-sdk")
     parser.add_argument("--done-sentinel", action="store_true", help="end SSE with [DONE]")
     parser.add_argument("--turn-seconds", type=float, default=1.0)

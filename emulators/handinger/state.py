@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..credentials import HANDINGER_KEY
 from .holds import HeldRequest, release
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class Config:
 
     host: str = "127.0.0.1"
     port: int = 8787
-    api_key: str = "test-key"
+    api_key: str = HANDINGER_KEY
     stream_format: str = "ai-sdk"
     done_sentinel: bool = False
     turn_seconds: float = 1.0

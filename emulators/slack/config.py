@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..credentials import APP_TOKEN, BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET
+
 RateLimitMode = Literal["strict", "off"]
 HistoryTier = Literal["internal", "limited"]
 LongTextMode = Literal["truncate", "reject"]
@@ -23,9 +25,9 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 0
-    bot_token: str = "xoxb-test"
-    app_token: str = "xapp-test"
-    signing_secret: str = "test-secret"
+    bot_token: str = BOT_TOKEN
+    app_token: str = APP_TOKEN
+    signing_secret: str = SIGNING_SECRET
     request_url: str | None = None
     rate_limits: RateLimitMode = "strict"
     time_scale: float = 1.0
@@ -33,8 +35,8 @@ class Settings:
     long_text: LongTextMode = "truncate"
     bot_events: bool = True
     retry_delays: list[float] = field(default_factory=lambda: [0.0, 60.0, 300.0])
-    client_id: str = "1000000001.2000000001"
-    client_secret: str = "emulator-client-secret"
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
     redirect_urls: list[str] = field(default_factory=list)
     manifest: str = "auto"
     history: HistoryTier = "internal"
@@ -64,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
-    parser.add_argument("--bot-token", default="xoxb-test", help="bot token of workspace T0001")
-    parser.add_argument("--app-token", default="xapp-test", help="app-level token (Socket Mode)")
-    parser.add_argument("--signing-secret", default="test-secret", help="HTTP-mode signing secret")
+    parser.add_argument("--bot-token", default=BOT_TOKEN, help="bot token of workspace T0001")
+    parser.add_argument("--app-token", default=APP_TOKEN, help="app-level token (Socket Mode)")
+    parser.add_argument("--signing-secret", default=SIGNING_SECRET, help="HTTP-mode signing secret")
     parser.add_argument(
         "--request-url",
         default=None,
@@ -103,10 +105,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _app_flags(parser: argparse.ArgumentParser) -> None:
     """What the emulated app is: its OAuth client, manifest, and the Handinger panel's URL."""
-    parser.add_argument("--client-id", default="1000000001.2000000001", help="OAuth client id")
-    parser.add_argument(
-        "--client-secret", default="emulator-client-secret", help="OAuth client secret"
-    )
+    parser.add_argument("--client-id", default=CLIENT_ID, help="OAuth client id")
+    parser.add_argument("--client-secret", default=CLIENT_SECRET, help="OAuth client secret")
     parser.add_argument(
         "--redirect-url",
         action="append",
