@@ -11,26 +11,27 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.procs import ServerProcess
-from tests.slack_emulator import BOT_TOKEN, Control, emulator
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import Child
+from tests.slack_emulator import Control, emulator
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Child]:
     """With the repository's manifest: its scopes and its message shortcut."""
     with emulator() as proc:
         yield proc
 
 
 @pytest.fixture
-def control(server: ServerProcess) -> Control:
+def control(server: Child) -> Control:
     ctl = Control(server.url)
     ctl.reset()
     return ctl
 
 
 @pytest.fixture
-def client(server: ServerProcess, control: Control) -> WebClient:
+def client(server: Child, control: Control) -> WebClient:
     return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
 
 
