@@ -4,7 +4,7 @@ never downloaded when it need not be, and never fetched off Slack with the bot t
 from __future__ import annotations
 
 from tests.context_helpers import BOT, PNG, downloads, inputs, notice, pdf_base64, post
-from tests.e2e import Stack
+from tests.e2e import Stack, wait_until
 
 
 def test_text_csv_and_pdf_reach_the_worker_and_an_image_is_named(stack: Stack) -> None:
@@ -85,3 +85,24 @@ def test_hostile_file_names_and_content_stay_text(stack: Stack) -> None:
     opening = sent[sent.index("<slack_file name=") :].splitlines()[0]
     assert "/" not in opening.removeprefix("<slack_file name=").split(">")[0].replace("</", "")
     assert "<!" not in opening
+
+
+def test_a_restart_sends_the_same_file_text_without_downloading_again(stack: Stack) -> None:
+    hold = {"action": "hold", "method": "POST", "path": "^/api/workers$"}
+    stack.handinger.post("/_emulator/faults", json=hold).raise_for_status()
+    asked = post(stack, f"{BOT} read it", files=[{"name": "a.txt", "text": "the text"}])
+    wait_until(lambda: stack.handinger.get("/_emulator/held").json(), what="a held create")
+    assert stack.bot is not None
+    stack.bot.kill()
+    stack.handinger.post("/_emulator/release").raise_for_status()
+    stack.start_bot()
+    stack.wait_final_reply(asked["ts"], 1)
+    [[sent]] = inputs(stack)
+    assert '<slack_file name="a.txt">\nthe text\n</slack_file>' in sent
+    creates = [
+        r
+        for r in stack.handinger.get("/_emulator/requests").json()
+        if r["method"] == "POST" and r["path"] == "/api/workers"
+    ]
+    assert len(creates) == 2  # sent again after the restart, with the stored text
+    assert len(downloads(stack)) == 1

@@ -78,7 +78,8 @@ def test_reply_mode_mention_answers_only_mentions_and_keeps_the_rest_as_context(
     [card] = stack.wait_final_card()
     assert "answers only replies that mention it" in str(card["blocks"])
     post(stack, "the canary looks fine", thread_ts=card["ts"])
-    post(stack, "errors went up in eu-west", user="U0002", thread_ts=card["ts"])
+    errors = [{"name": "errors.log", "text": "HTTP 500 x 42"}]
+    post(stack, "errors went up in eu-west", user="U0002", thread_ts=card["ts"], files=errors)
     post(stack, f"{BOT} what do you make of it?", thread_ts=card["ts"])
     stack.wait_final_reply(card["ts"], 1)
     [[first, second]] = inputs(stack, turns=2)
@@ -89,6 +90,7 @@ def test_reply_mode_mention_answers_only_mentions_and_keeps_the_rest_as_context(
         "bob: errors went up in eu-west",
     ]
     assert "since the agent last answered" in thread
+    assert '<slack_file name="errors.log">\nHTTP 500 x 42\n</slack_file>' in second
     assert second.endswith("The request:\nwhat do you make of it?")
 
     # The card's menu switches the thread to answering every reply, and the card says so.
