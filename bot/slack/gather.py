@@ -7,6 +7,7 @@ messages a call) for commercially distributed apps outside the Marketplace, so h
 fetched with a client that does not wait out a 429: what could not be fetched is left out and
 said (`history_gap`), and the turn goes on. Only conversations the app is a member of can be
 read (Slack refuses the others), and `HANDINGER_THREAD_CONTEXT=false` turns history off.
+Context never carries a token: the app's own secrets and token-shaped strings are masked.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
-from ..core.gathered import Gathered, HistoryGap, Said
+from ..core.gathered import FileText, Gathered, HistoryGap, Said
+from ..logs import configured_secrets
+from ..redact import Redactor
 from .attachments import FileLimits, read_files
 from .clients import paced_client
 
@@ -84,6 +87,9 @@ async def gather(
         settings.slack_api_url,
     )
     texts, unread = await read_files(reader, files, limits) if files else ([], [])
+    mask = Redactor([*configured_secrets(settings), client.token or ""]).text
+    said = [Said(s.author, mask(s.text)) for s in said]
+    texts = [FileText(t.name, mask(t.text)) for t in texts]
     return Gathered(
         messages=tuple(s for s in said if s.text or s.author),
         left_out=left_out,
