@@ -22,7 +22,7 @@ import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ..core.extract import Kind, Unreadable, extract, kind_of
+from ..core.extract import Unreadable, extract, kind_of
 from ..core.files import safe_filename
 from ..core.gathered import FileText, Unread
 
@@ -103,11 +103,7 @@ async def _read(
         log.warning("file %s: url_private is not on Slack's file host; not fetched", name)
         raise Unreadable("elsewhere")
     data = await _download(url, client.token or "", limits.max_bytes)
-    return await asyncio.to_thread(_extract, kind, data, max(budget, 1))
-
-
-def _extract(kind: Kind, data: bytes, limit: int) -> str:
-    return extract(kind, data, limit)
+    return await asyncio.to_thread(extract, kind, data, max(budget, 1))
 
 
 async def _download(url: str, token: str, cap: int) -> bytes:

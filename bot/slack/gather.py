@@ -54,9 +54,6 @@ class Wanted:
     thread_ts: str | None = None
     since_ts: str | None = None
     files: Sequence[dict[str, Any]] = ()
-    extra: Sequence[dict[str, Any]] = ()
-    """Messages to include as context besides the thread's (a message shortcut's message
-    outside any thread)."""
 
 
 async def gather(
@@ -64,7 +61,7 @@ async def gather(
 ) -> Gathered:
     """The context of one turn, as much of it as Slack gives."""
     reader = paced_client(client.token, client.base_url)  # a 429 is not waited out here
-    messages: list[dict[str, Any]] = list(wanted.extra)
+    messages: list[dict[str, Any]] = []
     gap: HistoryGap | None = None
     if wanted.thread_ts is not None and settings.handinger_thread_context:
         fetched, gap = await _history(reader, wanted)

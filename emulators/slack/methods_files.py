@@ -28,7 +28,7 @@ MAX_FILE_SIZE = 1024**3  # what slack_sdk enforces client-side; Slack's own cap 
 UPLOAD_KEYS = "upload_keys"
 
 
-def _filetype(name: str) -> tuple[str, str]:
+def filetype_of(name: str) -> tuple[str, str]:
     mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
     return mimetype, {"txt": "text", "md": "markdown"}.get(extension, extension)
@@ -44,7 +44,7 @@ def get_upload_url(call: Call) -> JSON:
         raise ApiError("missing_argument")
     if length > MAX_FILE_SIZE:
         raise ApiError("file_upload_size_restricted")
-    mimetype, filetype = _filetype(name)
+    mimetype, filetype = filetype_of(name)
     file = FileObject(
         id=call.world.new_id("F", 8),
         team=call.workspace.id,

@@ -18,7 +18,7 @@ from aiohttp import web
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator
 from .errors import ApiError
-from .methods_files import _filetype
+from .methods_files import filetype_of
 from .render import api_file
 from .state import JSON, Channel, FileObject, User
 
@@ -52,7 +52,7 @@ def share_files(emu: Emulator, channel: Channel, user: User, specs: Any) -> list
         if not name:
             raise ApiError("invalid_arguments", status=400, missing="files[].name")
         content = _content(spec)
-        mimetype, filetype = _filetype(name)
+        mimetype, filetype = filetype_of(name)
         file = FileObject(
             id=emu.world.new_id("F", 8),
             team=channel.team,

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...core.answers import Started
+from ...core.answers import Started, ThreadReplies
 from ...core.gathered import Gathered
 from ..commands import parse_mention
 from ..context_wording import attached_only, context_notice
@@ -82,7 +82,11 @@ async def tell_gaps(
 
 
 async def continue_thread(
-    context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], thread: str
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    event: dict[str, Any],
+    thread: str,
+    replies: ThreadReplies | None = None,
 ) -> None:
     """A reply the worker answers; in reply mode `mention`, the replies it did not answer
     since its last turn come along as context."""
@@ -92,7 +96,7 @@ async def continue_thread(
     if not text and not files:
         return
     team = context.team_id or ""
-    replies = await deps.service.thread_replies(team, event["channel"], thread)
+    replies = replies or await deps.service.thread_replies(team, event["channel"], thread)
     since = replies.since_ts if replies.mode == "mention" else None
     wanted = Wanted(
         event["channel"],
@@ -154,21 +158,15 @@ async def on_message(
     in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event["ts"]
     thread = await in_worker_thread(context, event)
     if thread is not None:
-        if not mentions_app(event, context.bot_user_id) and await _mentions_only(
-            context, event, thread
-        ):
+        replies = await deps_of(context).service.thread_replies(
+            context.team_id or "", event["channel"], thread
+        )
+        if replies.mode == "mention" and not mentions_app(event, context.bot_user_id):
             return  # not addressed: it reaches the agent with the next turn that is
         if await claim(context, body, event):
-            await continue_thread(context, client, event, thread)
+            await continue_thread(context, client, event, thread, replies)
     elif not in_thread and event.get("channel_type") == "im" and await claim(context, body, event):
         await start_threaded(context, client, event, event["ts"])
-
-
-async def _mentions_only(context: AsyncBoltContext, event: dict[str, Any], thread: str) -> bool:
-    replies = await deps_of(context).service.thread_replies(
-        context.team_id or "", event["channel"], thread
-    )
-    return replies.mode == "mention"
 
 
 async def on_mention(
