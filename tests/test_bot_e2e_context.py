@@ -161,3 +161,14 @@ def test_the_shortcut_in_a_channel_without_the_app_says_to_invite_it(stack: Stac
     said = wait_until(lambda: [e for e in stack.ephemeral() if "invite" in str(e["text"])])
     assert "/invite @Handinger" in said[0]["text"]
     assert not stack.workers()
+
+
+def test_in_a_direct_message_every_reply_is_addressed_to_the_app(idle_stack: Stack) -> None:
+    stack = idle_stack
+    stack.start_bot(HANDINGER_REPLY_MODE="mention")
+    asked = post(stack, "hello", channel="D0001")["ts"]
+    stack.wait_final_reply(asked, 1, channel="D0001")
+    post(stack, "and more", channel="D0001", thread_ts=asked)
+    stack.wait_final_reply(asked, 2, channel="D0001")
+    [[_, second]] = inputs(stack, turns=2)
+    assert second == "and more"

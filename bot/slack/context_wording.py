@@ -3,6 +3,7 @@ fetched, who a worker answers (reply mode), and the "Ask Handinger" shortcut's m
 
 from __future__ import annotations
 
+from ..core.files import safe_filename
 from ..core.gathered import Gathered, ReplyMode, WhyUnread
 from .mrkdwn import escape
 
@@ -41,7 +42,7 @@ def context_notice(gathered: Gathered) -> str | None:
 
 def attached_only(files: list[dict[str, object]]) -> str:
     """The instruction of a message that is only files (plain text; the card escapes it)."""
-    names = [str(f.get("name") or f.get("title") or "a file") for f in files]
+    names = [safe_filename(str(f.get("name") or f.get("title") or "file"), "") for f in files]
     return f"(attached: {', '.join(names)})"
 
 

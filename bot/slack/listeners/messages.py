@@ -161,7 +161,8 @@ async def on_message(
         replies = await deps_of(context).service.thread_replies(
             context.team_id or "", event["channel"], thread
         )
-        if replies.mode == "mention" and not mentions_app(event, context.bot_user_id):
+        addressed = event.get("channel_type") == "im" or mentions_app(event, context.bot_user_id)
+        if replies.mode == "mention" and not addressed:
             return  # not addressed: it reaches the agent with the next turn that is
         if await claim(context, body, event):
             await continue_thread(context, client, event, thread, replies)
