@@ -149,7 +149,7 @@ async def sandbox(
         from emulators.credentials import APP_TOKEN, BOT_TOKEN, HANDINGER_KEY
         from emulators.harness import HANDINGER, SLACK
     except ModuleNotFoundError as exc:
-        if exc.name != "emulators":
+        if (exc.name or "").split(".")[0] != "emulators":
             raise
         raise SandboxError(NO_EMULATORS) from None
     web_port = default_web_port() if web_port is None else web_port

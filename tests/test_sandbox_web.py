@@ -6,7 +6,9 @@ emulators installed)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.cli import run_sandbox
 from bot.launch import SandboxError, check_port_free, fresh_state
 from emulators.credentials import BOT_TOKEN
 from emulators.harness import HANDINGER, SLACK, Child, running
@@ -130,11 +131,32 @@ def test_each_start_is_fresh_and_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / ".sandbox" / "sandbox.db").exists()
 
 
-def test_sandbox_without_the_emulators_says_to_use_a_checkout(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """An install from the Docker image has `bot` but not `emulators`."""
-    monkeypatch.setitem(sys.modules, "emulators", None)
-    assert run_sandbox(port=0, web_port=0) == 2
-    err = capsys.readouterr().err
-    assert "emulators are not installed" in err and "`make run`" in err
+NO_EMULATORS = """
+import sys
+
+class Absent:
+    \"\"\"Finds no `emulators`, as in the Docker image, which ships `bot/` alone.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "emulators":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Absent())
+from bot.cli import main
+sys.exit(main(["sandbox", "--port", "0", "--web-port", "0"]))
+"""
+
+
+def test_sandbox_without_the_emulators_says_to_use_a_checkout(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDINGER_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", NO_EMULATORS],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "emulators are not installed" in done.stderr and "`make run`" in done.stderr
+    assert not (tmp_path / ".sandbox").exists(), "nothing is started or written first"
