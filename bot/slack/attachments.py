@@ -85,6 +85,9 @@ async def _described(client: AsyncWebClient, file: dict[str, Any]) -> dict[str, 
     except SlackApiError as error:
         log.info("files.info %s failed: %s", file.get("id"), error.response.get("error"))
         return file
+    except Exception as error:  # Slack unreachable: the stub is all there is
+        log.warning("files.info %s failed: %s", file.get("id"), error)
+        return file
     described = answer.get("file")
     return described if isinstance(described, dict) else file
 

@@ -121,6 +121,10 @@ async def _history(
                 gap = "no_access" if code in NO_ACCESS else "failed"
             log.info("thread history of %s not fetched: %s", wanted.thread_ts, code or error)
             break
+        except Exception as error:  # Slack unreachable after the client's own retries
+            log.warning("thread history of %s not fetched: %s", wanted.thread_ts, error)
+            gap = "failed"
+            break
         found += [m for m in answer.get("messages") or [] if isinstance(m, dict)]
         cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
         if not answer.get("has_more") or not cursor:
@@ -156,6 +160,8 @@ class _Names:
                 )
             except SlackApiError as error:
                 log.info("users.info %s failed: %s", user_id, error.response.get("error"))
+            except Exception as error:  # the id stands in for the name; the turn goes on
+                log.warning("users.info %s failed: %s", user_id, error)
             self.known[user_id] = " ".join(str(name).split())
         return self.known[user_id]
 
