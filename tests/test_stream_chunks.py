@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.core.context_note import as_asked, with_context
+from bot.core.context_note import looking_at
 from bot.core.progress import MAX_TASKS, TurnProgress
 from bot.core.views import RunView, TaskView, task_views
 from bot.handinger.events import SourceFound, StepProgress, TextDelta
@@ -147,11 +147,6 @@ def test_status_line_says_what_the_agent_does() -> None:
     assert status_line(view("x", step="Searching the web")) == "is searching the web…"
 
 
-def test_the_context_note_is_added_for_the_agent_and_hidden_from_lists() -> None:
-    noted = with_context("Summarise this", "C0001")
-    assert noted.startswith("Summarise this") and "C0001" in noted
-    assert as_asked(noted) == "Summarise this"
-    assert with_context("x", None) == "x" and with_context("x", "<!here>") == "x"
-    assert as_asked("Summarise (Context: the user is looking at Slack channel C1.)") == (
-        "Summarise (Context: the user is looking at Slack channel C1.)"
-    )
+def test_the_note_names_only_a_channel_id() -> None:
+    assert looking_at("C0001") == "(Context: the user is looking at Slack channel C0001.)"
+    assert looking_at(None) is None and looking_at("<!here>") is None

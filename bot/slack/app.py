@@ -18,10 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ..config import Settings
 from ..core.service import Service
 from . import respond
+from .ask_view import ASK_MODAL, ASK_SHORTCUT
 from .clients import general_client
 from .home import HOME_CANCEL, HomePublisher
 from .ingress import MAX_BODY, SlackEndpoint
-from .listeners import actions, agent, commands, deps, lifecycle, messages, schedules
+from .listeners import actions, agent, commands, deps, lifecycle, messages, schedules, shortcuts
 from .listeners.deps import Gone
 from .render import FEEDBACK, RUN_ACTIONS
 from .schedule_views import CANCEL_SCHEDULE, SCHEDULE_MODAL
@@ -100,6 +101,8 @@ def register(app: AsyncApp) -> None:
     app.action(RUN_ACTIONS)(actions.on_run_action)
     app.action(CANCEL_SCHEDULE)(schedules.on_cancel_button)
     app.view(SCHEDULE_MODAL)(schedules.on_modal_submit)
+    app.shortcut(ASK_SHORTCUT)(shortcuts.on_ask_shortcut)
+    app.view(ASK_MODAL)(shortcuts.on_ask_submit)
     app.event("assistant_thread_started")(agent.on_thread_started)
     app.event("assistant_thread_context_changed")(agent.on_context_changed)
     app.event("app_home_opened")(agent.on_home_opened)

@@ -17,7 +17,6 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from ..core.answers import Home
-from ..core.context_note import as_asked
 from ..store import Run
 from .blocks import SECTION_LIMIT, context, section
 from .clients import TeamClients
@@ -48,7 +47,7 @@ MAX_LINKS = 5000
 def _run_line(run: Run, links: Links, feedback: dict[str, tuple[int, int]]) -> str:
     label = STATE_LABELS.get(run.status, escape(run.status))
     when = _when(run.created_at)
-    excerpt = plain_excerpt(as_asked(run.input), 100)
+    excerpt = plain_excerpt(run.input, 100)
     line = f"{label} · {when} · “{excerpt}”"
     if run.id in links:
         line += f" · <{links[run.id]}|thread>"

@@ -169,6 +169,7 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries, AgentQuer
             )
             threads = self.db.execute("DELETE FROM threads WHERE team_id = ?", [team_id]).rowcount
             self.db.execute("DELETE FROM uploads WHERE team_id = ?", [team_id])
+            self.db.execute("DELETE FROM reply_modes WHERE team_id = ?", [team_id])
             self.db.execute("DELETE FROM assistant_threads WHERE team_id = ?", [team_id])
             self.db.execute(
                 "UPDATE runs SET thread_ts = NULL, files_done = 1 WHERE team_id = ?", [team_id]

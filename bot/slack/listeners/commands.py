@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...core.context_note import as_asked
 from ...store import Run
 from ..blocks import ephemeral
 from ..commands import CommandError, Help, Subcommand, parse_command
@@ -68,7 +67,7 @@ async def status(
     votes = await service.feedback(runs)
     rows = [
         StatusRow(
-            as_asked(run.input),
+            run.input,
             run.status,
             run.created_at,
             await permalink(client, run),
