@@ -26,11 +26,13 @@ from .logs import configured_secrets
 from .redact import Redactor
 from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
+from .slack.home import HomePublisher
 from .slack.inflight import InflightListeners
 from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
 from .slack.installations import STATE_EXPIRATION, InstallationStore, oauth_settings
 from .slack.installations_db import DatabaseInstallationStore, DatabaseStateStore, create_tables
 from .slack.publisher import SlackSurface
+from .slack.streaming import NativeStreams
 from .store import Store, open_store
 
 Installations = InstallationStore | DatabaseInstallationStore
@@ -124,7 +126,14 @@ async def _assemble(settings: Settings) -> Parts:
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
-    surface: Surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
+    home = HomePublisher(clients)
+    streams = NativeStreams(clients) if settings.slack_native_streaming else None
+    surface: Surface = SlackSurface(
+        clients,
+        redactor=Redactor(configured_secrets(settings)),
+        streams=streams,
+        finished=home.run_finished,
+    )
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     lease = settings.handinger_lease_seconds
     ownership = Ownership(store, new_owner(), lease)  # this process's leases on work in flight
@@ -145,17 +154,20 @@ async def _assemble(settings: Settings) -> Parts:
         files=files,
         digests=digests,
         schedules_changed=watcher.wake,
+        reply_mode=settings.handinger_reply_mode,
     )
     cleanup = WorkspaceCleanup(
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
     )
     service = Service(runner, store, handinger, Rules.of(settings), schedules_changed=watcher.wake)
+    home.attach(service.home)
     app = build_app(
         settings,
         service,
         bolt_client(settings),
         oauth=_oauth(settings, store, installations) if installations is not None else None,
         gone=cleanup.uninstalled,
+        home=home,
     )
     gate, endpoint = _ingress(settings, app, store)
     inflight = InflightListeners()

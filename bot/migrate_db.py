@@ -34,6 +34,9 @@ TABLES = (
     "pending_schedules",
     "worker_marks",
     "digests",
+    "reply_modes",
+    "assistant_threads",
+    "feedback",
 )
 """Every table of the store's schema but `schema_version` (each side keeps its own) and
 `leases` (the app is stopped: nothing is held)."""

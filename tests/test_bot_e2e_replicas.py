@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from emulators.harness import Child, server
 from tests.e2e import Stack, answer_shown, is_final, wait_until
-from tests.procs import ServerProcess
 
 RUNS = 30
 FOLLOW_UPS = 10
@@ -29,9 +29,9 @@ def follow_ups(stack: Stack) -> int:
 
 
 @pytest.fixture
-def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[ServerProcess]]:
+def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
     idle_stack.database_url = postgres_url
-    started: list[ServerProcess] = []
+    started: list[Child] = []
     try:
         yield started
     finally:
@@ -39,14 +39,12 @@ def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[ServerProces
             bot.stop()
 
 
-def test_three_replicas_lose_and_double_nothing(
-    idle_stack: Stack, replicas: list[ServerProcess]
-) -> None:
+def test_three_replicas_lose_and_double_nothing(idle_stack: Stack, replicas: list[Child]) -> None:
     stack = idle_stack
 
-    def replica() -> ServerProcess:
+    def replica() -> Child:
         env = stack.bot_env(HANDINGER_LEASE_SECONDS="3")
-        bot = ServerProcess("bot", ["run"], env=env, cwd=stack.tmp).start()
+        bot = server("bot", ["run"], env=env, cwd=stack.tmp)
         replicas.append(bot)
         return bot
 

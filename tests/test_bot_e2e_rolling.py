@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulators.harness import Child, server
 from tests.e2e import Stack, is_final, wait_until
-from tests.procs import ServerProcess
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -21,8 +21,8 @@ def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
 
 
 @pytest.fixture
-def second_bot(engine_stack: Stack) -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
+def second_bot(engine_stack: Stack) -> Iterator[list[Child]]:
+    started: list[Child] = []
     try:
         yield started
     finally:
@@ -32,7 +32,7 @@ def second_bot(engine_stack: Stack) -> Iterator[list[ServerProcess]]:
 
 @pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
 def test_a_rolling_deploy_finishes_every_command_once(
-    engine_stack: Stack, second_bot: list[ServerProcess], stop: str
+    engine_stack: Stack, second_bot: list[Child], stop: str
 ) -> None:
     """SIGTERM: the old process lets go and the new one takes over at once; SIGKILL (a crash
     mid-deploy): once the old one's leases expire."""
@@ -51,8 +51,8 @@ def test_a_rolling_deploy_finishes_every_command_once(
 
     ask(4)
     wait_until(lambda: len(stack.bot_messages()) >= 4 or None, what="the first cards")
-    new = ServerProcess("bot", ["run"], env=stack.bot_env(**settings), cwd=stack.tmp)
-    second_bot.append(new.start())  # the new version comes up beside the old one
+    new = server("bot", ["run"], env=stack.bot_env(**settings), cwd=stack.tmp)
+    second_bot.append(new)  # the new version comes up beside the old one
     ask(4)
     wait_until(lambda: len(stack.bot_messages()) >= 8 or None, what="the cards of both")
     if stop == "sigterm":

@@ -12,9 +12,8 @@ from bot.core.views import RunView
 from bot.handinger import HandingerClient, Worker
 from bot.store import Run, Schedule
 from tests.stores import Backend
-from tests.test_runner import emulator, handinger
 
-__all__ = ["emulator", "handinger"]  # fixtures
+HANDINGER_ARGS = ["--turn-seconds", "0.5", "--chunks", "10"]
 
 
 class HeldSurface:

@@ -16,10 +16,10 @@ from bot.core.ownership import Ownership
 from bot.core.runner import Runner
 from bot.handinger import HandingerClient
 from bot.store import Store
+from tests.runner_helpers import FAST, RecordingSurface
 from tests.stores import Backend, Clock
-from tests.test_runner import FAST, RecordingSurface, emulator, handinger
 
-__all__ = ["emulator", "handinger"]  # fixtures
+HANDINGER_ARGS = ["--turn-seconds", "0.5", "--chunks", "10"]
 
 
 def leased(store: Store, client: HandingerClient, surface: RecordingSurface, owner: str) -> Runner:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .agent import AgentQueries, AssistantThread, Feedback, Vote
 from .digests import DigestQueries
 from .leases import LeaseQueries
 from .postgres import open_postgres
@@ -37,7 +38,9 @@ from .threads import ThreadQueries
 
 __all__ = [
     "MIGRATIONS",
+    "AssistantThread",
     "Database",
+    "Feedback",
     "ForgottenWorkspace",
     "PendingSchedule",
     "Run",
@@ -47,12 +50,13 @@ __all__ = [
     "ScheduleStatus",
     "Store",
     "Thread",
+    "Vote",
     "is_postgres_url",
     "open_store",
 ]
 
 
-class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries, LeaseQueries):
+class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries, AgentQueries, LeaseQueries):
     """All reads and writes of the app's database.
 
     Built on an open, migrated `Database` (see `open_store`), or on a SQLite file path, which
@@ -149,6 +153,8 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries, LeaseQuer
             )
             threads = await tx.execute("DELETE FROM threads WHERE team_id = ?", [team_id])
             await tx.execute("DELETE FROM uploads WHERE team_id = ?", [team_id])
+            await tx.execute("DELETE FROM reply_modes WHERE team_id = ?", [team_id])
+            await tx.execute("DELETE FROM assistant_threads WHERE team_id = ?", [team_id])
             await tx.execute(
                 "UPDATE runs SET thread_ts = NULL, files_done = 1 WHERE team_id = ?", [team_id]
             )

@@ -62,7 +62,20 @@ PG_MIGRATIONS: list[list[str]] = [
         "ALTER TABLE runs ADD COLUMN usage_json TEXT",
         "ALTER TABLE runs ADD COLUMN costs_json TEXT",
     ],
-    [  # 7: leases on in-flight work
+    [  # 7: the prompt a run sent, and who a worker answers in a thread
+        "ALTER TABLE runs ADD COLUMN prompt TEXT",
+        "CREATE TABLE reply_modes (team_id TEXT, channel_id TEXT, thread_ts TEXT, "
+        "mode TEXT NOT NULL, set_by TEXT, set_at DOUBLE PRECISION, "
+        "PRIMARY KEY (team_id, channel_id, thread_ts))",
+    ],
+    [  # 8: the assistant pane's threads, and votes on answers
+        "CREATE TABLE assistant_threads (team_id TEXT, channel_id TEXT, thread_ts TEXT, "
+        "user_id TEXT, context_channel_id TEXT, created_at DOUBLE PRECISION, "
+        "PRIMARY KEY (team_id, channel_id, thread_ts))",
+        "CREATE TABLE feedback (run_id BIGINT, user_id TEXT, vote TEXT, at DOUBLE PRECISION, "
+        "PRIMARY KEY (run_id, user_id))",
+    ],
+    [  # 9: leases on in-flight work
         "CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, "
         "expires_at DOUBLE PRECISION NOT NULL)",
         "CREATE INDEX idx_leases_owner ON leases (owner)",

@@ -31,6 +31,7 @@ class RunQueries:
         worker_id: str | None = None,
         trigger_ts: str | None = None,
         response_url: str | None = None,
+        prompt: str | None = None,
     ) -> Run:
         record = {
             "team_id": team_id,
@@ -46,6 +47,7 @@ class RunQueries:
             "trigger_ts": trigger_ts,
             "response_url": response_url,
             "ref": str(uuid.uuid4()),
+            "prompt": prompt,
         }
         rows = await self.db.fetch(
             f"INSERT INTO runs {values_list(list(record))} RETURNING *", list(record.values())
