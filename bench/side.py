@@ -95,6 +95,8 @@ async def one_round(
         relays[kind] = relay.start()
     for relay in relays.values():
         await wait_line(relay, "ready", 30)
+    assert stack.bot is not None
+    before = stack.bot.usage()
     began = time.monotonic()
     for relay in relays.values():
         assert relay.proc.stdin is not None
@@ -103,6 +105,7 @@ async def one_round(
     answers = await start_runs(stack, ours, list(range(1, count + 1)))
     limit = plan.side_turn + count * 4 + 60
     finals = await stack.wait_finals(count, limit)
+    cpu_s = stack.bot.usage().cpu_seconds - before.cpu_seconds
     for relay in relays.values():
         await asyncio.to_thread(relay.proc.wait, max(limit - (time.monotonic() - began), 5))
     wall = time.monotonic() - began
@@ -114,6 +117,7 @@ async def one_round(
     if finals < count:
         batch.notes.append(f"only {finals} of {count} final cards in time")
     result: dict[str, Any] = {"ours": relay_summary(batch.runs, batch.slack, batch.handinger)}
+    result["ours"]["bot_cpu_per_run_ms"] = round(cpu_s / count * 1000, 1) if count else None
     turns, _ = await turns_by_tag(stack)
     for kind, emulator in emulators.items():
         result[kind] = await score_baseline(stack, kind, emulator.url, channels[kind], turns, count)
@@ -210,6 +214,18 @@ def summarise(reps: list[dict[str, Any]], plan: Plan) -> dict[str, Any]:
         rows.append(
             row(name, f"{label}: ours", med["ours"], unit, target="report", note="; ".join(ratios))
         )
+    cpu = [rep["ours"]["bot_cpu_per_run_ms"] for rep in reps]
+    rows.append(
+        row(
+            name,
+            "bot CPU per run: ours",
+            median(cpu),
+            "ms",
+            target="report",
+            note=f"median over rounds; per round {', '.join(f'{v:g}' for v in cpu)} ms; the "
+            "bot process from the first command to the last final card",
+        )
+    )
     correct = {r: sum(rep[r]["correct"] for rep in reps) for r in relays}
     total = plan.side_runs * len(reps)
     rows.append(
