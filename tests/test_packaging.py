@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from bot.config import Settings
 from bot.slack.app import web_app
+from bot.slack.ingress_thread import Core
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -169,7 +170,7 @@ def test_the_healthcheck_asks_the_apps_health_route() -> None:
     command = healthcheck_command()
     assert command[0] == "python", "slim images have no curl: the check must use Python"
     assert "/healthz" in command[-1] and "127.0.0.1" in command[-1]
-    server = web_app(None, endpoint=None, health=dict)  # type: ignore[arg-type]
+    server = web_app(None, endpoint=None, health=dict, core=None)  # type: ignore[arg-type]
     routes = {resource.canonical for resource in server.router.resources()}
     assert "/healthz" in routes
 
@@ -178,7 +179,8 @@ def test_the_healthcheck_asks_the_apps_health_route() -> None:
 async def health_server() -> AsyncIterator[tuple[int, dict[str, Any]]]:
     """The app's own HTTP server (its `web_app`) with a health status the test sets."""
     status: dict[str, Any] = {"ok": True}
-    runner = web.AppRunner(web_app(None, endpoint=None, health=lambda: dict(status)))  # type: ignore[arg-type]
+    core = Core(asyncio.get_running_loop())
+    runner = web.AppRunner(web_app(None, endpoint=None, health=lambda: dict(status), core=core))  # type: ignore[arg-type]
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

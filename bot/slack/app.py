@@ -20,6 +20,7 @@ from ..core.service import Service
 from . import respond
 from .clients import general_client
 from .ingress import MAX_BODY, SlackEndpoint
+from .ingress_thread import Core
 from .listeners import actions, commands, deps, lifecycle, messages, schedules
 from .listeners.deps import Gone
 from .render import RUN_ACTIONS
@@ -103,14 +104,22 @@ def register(app: AsyncApp) -> None:
 
 
 def web_app(
-    app: AsyncApp, *, endpoint: SlackEndpoint | None, health: Callable[[], dict[str, Any]]
+    app: AsyncApp,
+    *,
+    endpoint: SlackEndpoint | None,
+    health: Callable[[], dict[str, Any]],
+    core: Core,
 ) -> web.Application:
-    """The process's HTTP server: a health check, and in HTTP mode (with `endpoint`) Slack's
-    request URL and the OAuth install pages."""
+    """The process's HTTP server, served on the ingress thread (`ingress_thread`): a health
+    check, and in HTTP mode (with `endpoint`) Slack's request URL and the OAuth install pages.
+    The health check and the OAuth pages run on the app's loop (`core`), where its state is."""
+
+    async def status() -> dict[str, Any]:
+        return health()
 
     async def healthz(request: web.Request) -> web.StreamResponse:
-        status = health()
-        return web.json_response(status, status=200 if status.get("ok") else 503)
+        answer = await core.run(status())
+        return web.json_response(answer, status=200 if answer.get("ok") else 503)
 
     server = web.Application(client_max_size=MAX_BODY)
     server.router.add_get("/healthz", healthz)
@@ -121,11 +130,11 @@ def web_app(
     if flow is not None:
 
         async def install(request: web.Request) -> web.StreamResponse:
-            response = await flow.handle_installation(_page_request(request))
+            response = await core.run(flow.handle_installation(_page_request(request)))
             return await to_aiohttp_response(response)
 
         async def oauth_redirect(request: web.Request) -> web.StreamResponse:
-            response = await flow.handle_callback(_page_request(request))
+            response = await core.run(flow.handle_callback(_page_request(request)))
             return await to_aiohttp_response(response)
 
         server.router.add_get(flow.install_path, install)
