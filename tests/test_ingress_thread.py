@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
@@ -23,6 +25,7 @@ from bot.slack.app import web_app
 from bot.slack.at_once import AtOnce, command_answer
 from bot.slack.ingress import Checks, Gate, SlackEndpoint
 from bot.slack.ingress_thread import Core, IngressThread
+from bot.slack.wording import NOT_TAKEN
 from tests.slack_requests import (
     FORM,
     SECRET,
@@ -78,17 +81,18 @@ def bolt_app(settings: Settings, seen: Seen) -> AsyncApp:
     return app
 
 
-@pytest.fixture
-async def ingress() -> AsyncIterator[tuple[str, Seen]]:
+@asynccontextmanager
+async def serving(claim: Callable[[str], bool]) -> AsyncIterator[tuple[str, Seen]]:
+    """The ingress on its thread in front of `bolt_app`; replays claimed with `claim` on this
+    loop (the store's `claim_event` in the app). Yields the request URL and what was seen."""
     seen = Seen()
     app = bolt_app(SETTINGS, seen)
     core = Core(asyncio.get_running_loop())
-    gate = Gate(lambda key: True, "/slack/events")
     endpoint = SlackEndpoint(
         app,
         SECRET,
         Checks("/slack/events"),
-        replays=gate,
+        replays=Gate(claim, "/slack/events"),
         at_once=AtOnce(SETTINGS, Rules.of(SETTINGS)),
         core=core,
     )
@@ -100,6 +104,12 @@ async def ingress() -> AsyncIterator[tuple[str, Seen]]:
         yield f"http://127.0.0.1:{port}/slack/events", seen
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def ingress() -> AsyncIterator[tuple[str, Seen]]:
+    async with serving(lambda key: True) as served:
+        yield served
 
 
 def send_while_held(requests: list[tuple[bytes, str]], url: str) -> list[httpx.Response | str]:
@@ -158,3 +168,47 @@ async def test_slack_is_answered_while_the_apps_loop_is_held(ingress: tuple[str,
             "click",
         ]
     )
+
+
+@asynccontextmanager
+async def response_url() -> AsyncIterator[tuple[str, list[dict[str, Any]], asyncio.Event]]:
+    """A `response_url` on this loop: its URL, what was posted to it, and an event set when
+    something was."""
+    told: list[dict[str, Any]] = []
+    arrived = asyncio.Event()
+
+    async def receive(request: web.Request) -> web.Response:
+        told.append(await request.json())
+        arrived.set()
+        return web.Response(text="ok")
+
+    receiver = web.Application()
+    receiver.router.add_post("/respond", receive)
+    runner = web.AppRunner(receiver)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/respond", told, arrived
+    finally:
+        await runner.cleanup()
+
+
+async def command_acked(url: str, where: str) -> httpx.Response:
+    body = command_body("summarise the incidents", response_url=where)
+    headers = signed(body, content_type=FORM)
+    async with httpx.AsyncClient() as client:
+        return await client.post(url, content=body, headers=headers)
+
+
+async def test_whoever_asked_is_told_when_the_app_cannot_take_what_was_acked() -> None:
+    """Slack saw a 200, so it shows nothing: the app says so through the `response_url`."""
+
+    def broken(key: str) -> bool:
+        raise RuntimeError("database is locked")  # the store failing on the app's loop
+
+    async with response_url() as (where, told, arrived), serving(broken) as (url, seen):
+        acked = await command_acked(url, where)
+        assert (acked.status_code, acked.content) == (200, b"")
+        await asyncio.wait_for(arrived.wait(), SENT)
+    assert told == [{"text": NOT_TAKEN, "response_type": "ephemeral", "replace_original": False}]
+    assert seen.texts == []  # the listener never ran

@@ -32,7 +32,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -47,9 +47,11 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from .clients import webhook_client
 from .ingress_thread import Core
 from .payloads import Kind, Unusable, check
 from .refusals import Refusals
+from .wording import NOT_TAKEN
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +168,25 @@ class SlackEndpoint:
         )
         answer = self.at_once(kind, body) if kind is not None else None
         work = self._dispatch(kind, replay_key, bolt_request)
-        if answer is None:  # Slack's own checks, a modal's submission: Bolt answers
+        if answer is None or kind is None:  # Slack's own checks, a modal's submission
             return await to_aiohttp_response(await self.core.run(work))
-        self.core.start(work, f"a Slack {kind}")
+        self.core.start(self._after_ack(work, kind, bolt_request), f"a Slack {kind}")
         return await to_aiohttp_response(await AsyncAck()(**answer))  # type: ignore[no-untyped-call]
+
+    async def _after_ack(
+        self, work: Coroutine[Any, Any, BoltResponse], kind: Kind, request: AsyncBoltRequest
+    ) -> None:
+        """`work` for a request Slack already has its answer to. Slack saw a 200 and shows
+        nothing if the app then fails to take the request, so whoever asked is told, through
+        the request's `response_url` (commands and clicks have one). (Bolt itself tells a
+        workspace where the app is not installed, through the same `response_url`.)"""
+        try:
+            failed = (await work).status >= 500  # Bolt's answer when a middleware raised
+        except Exception:
+            log.exception("taking a Slack %s failed after it was acknowledged", kind)
+            failed = True
+        if failed and request.context.response_url:
+            await tell_not_taken(request.context.response_url)
 
     async def _dispatch(
         self, kind: Kind | None, replay_key: str | None, request: AsyncBoltRequest
@@ -200,6 +217,18 @@ class SlackEndpoint:
         if not self.verifier.is_valid(text, timestamp, signature):
             raise Refused(401, "bad signature (is SLACK_SIGNING_SECRET this app's?)")
         return text
+
+
+async def tell_not_taken(response_url: str) -> None:
+    """Tell the requester privately that the app could not take their request."""
+    reply = {"text": NOT_TAKEN, "response_type": "ephemeral", "replace_original": False}
+    try:
+        answer = await webhook_client(response_url).send_dict(reply)
+    except Exception as error:  # any transport failure: the log is all that is left
+        log.warning("could not tell a requester that their request failed: %s", error)
+        return
+    if answer.status_code != 200:
+        log.warning("Slack refused the notice of a failed request (%d)", answer.status_code)
 
 
 async def _read(request: web.Request) -> bytes:
