@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -81,8 +81,17 @@ def bolt_app(settings: Settings, seen: Seen) -> AsyncApp:
     return app
 
 
+async def fresh(key: str) -> bool:
+    """Every request is new (the store's `claim_event` for requests never seen)."""
+    return True
+
+
+async def healthy() -> dict[str, Any]:
+    return {"ok": True}
+
+
 @asynccontextmanager
-async def serving(claim: Callable[[str], bool]) -> AsyncIterator[tuple[str, Seen]]:
+async def serving(claim: Callable[[str], Awaitable[bool]]) -> AsyncIterator[tuple[str, Seen]]:
     """The ingress on its thread in front of `bolt_app`; replays claimed with `claim` on this
     loop (the store's `claim_event` in the app). Yields the request URL and what was seen."""
     seen = Seen()
@@ -97,7 +106,7 @@ async def serving(claim: Callable[[str], bool]) -> AsyncIterator[tuple[str, Seen
         core=core,
     )
     server = IngressThread(
-        lambda: web_app(app, endpoint=endpoint, health=dict, core=core), "127.0.0.1", 0
+        lambda: web_app(app, endpoint=endpoint, health=healthy, core=core), "127.0.0.1", 0
     )
     port = await server.start()
     try:
@@ -108,7 +117,7 @@ async def serving(claim: Callable[[str], bool]) -> AsyncIterator[tuple[str, Seen
 
 @pytest.fixture
 async def ingress() -> AsyncIterator[tuple[str, Seen]]:
-    async with serving(lambda key: True) as served:
+    async with serving(fresh) as served:
         yield served
 
 
@@ -203,7 +212,7 @@ async def command_acked(url: str, where: str) -> httpx.Response:
 async def test_whoever_asked_is_told_when_the_app_cannot_take_what_was_acked() -> None:
     """Slack saw a 200, so it shows nothing: the app says so through the `response_url`."""
 
-    def broken(key: str) -> bool:
+    async def broken(key: str) -> bool:
         raise RuntimeError("database is locked")  # the store failing on the app's loop
 
     async with response_url() as (where, told, arrived), serving(broken) as (url, seen):

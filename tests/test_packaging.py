@@ -179,8 +179,12 @@ def test_the_healthcheck_asks_the_apps_health_route() -> None:
 async def health_server() -> AsyncIterator[tuple[int, dict[str, Any]]]:
     """The app's own HTTP server (its `web_app`) with a health status the test sets."""
     status: dict[str, Any] = {"ok": True}
+
+    async def health() -> dict[str, Any]:
+        return dict(status)
+
     core = Core(asyncio.get_running_loop())
-    runner = web.AppRunner(web_app(None, endpoint=None, health=lambda: dict(status), core=core))  # type: ignore[arg-type]
+    runner = web.AppRunner(web_app(None, endpoint=None, health=health, core=core))  # type: ignore[arg-type]
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

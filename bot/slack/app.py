@@ -4,7 +4,7 @@ mode `/slack/install` and `/slack/oauth_redirect`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -107,19 +107,16 @@ def web_app(
     app: AsyncApp,
     *,
     endpoint: SlackEndpoint | None,
-    health: Callable[[], dict[str, Any]],
+    health: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
     core: Core,
 ) -> web.Application:
     """The process's HTTP server, served on the ingress thread (`ingress_thread`): a health
     check, and in HTTP mode (with `endpoint`) Slack's request URL and the OAuth install pages.
     The health check and the OAuth pages run on the app's loop (`core`), where its state is."""
 
-    async def status() -> dict[str, Any]:
-        return health()
-
     async def healthz(request: web.Request) -> web.StreamResponse:
-        answer = await core.run(status())
-        return web.json_response(answer, status=200 if answer.get("ok") else 503)
+        status = await core.run(health())
+        return web.json_response(status, status=200 if status.get("ok") else 503)
 
     server = web.Application(client_max_size=MAX_BODY)
     server.router.add_get("/healthz", healthz)

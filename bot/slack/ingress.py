@@ -32,7 +32,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -70,7 +70,7 @@ SOCKET_KINDS: dict[str, Kind] = {
     "interactive": "interaction",
 }
 
-Claim = Callable[[str], bool]
+Claim = Callable[[str], Awaitable[bool]]
 """`Store.claim_event`: False if the key was claimed before (durably, across restarts)."""
 AnswerAtOnce = Callable[[Kind, dict[str, Any]], dict[str, Any] | None]
 """`at_once.AtOnce`: the ack's arguments for a checked request, or None if Bolt must answer."""
@@ -112,14 +112,14 @@ class Gate(Checks):
         super().__init__(where)
         self.claim = claim
 
-    def claim_once(self, kind: Kind, replay_key: str | None) -> None:
+    async def claim_once(self, kind: Kind, replay_key: str | None) -> None:
         """Raise `Refused` if a request with this key was handled before (durably)."""
-        if replay_key is not None and not self.claim(replay_key):
+        if replay_key is not None and not await self.claim(replay_key):
             raise Refused(200, f"replayed {kind}")
 
-    def admit(self, kind: Kind, body: dict[str, Any]) -> None:
+    async def admit(self, kind: Kind, body: dict[str, Any]) -> None:
         """Return if the listeners may act on this request; raise `Refused` if not."""
-        self.claim_once(kind, self.check(kind, body))
+        await self.claim_once(kind, self.check(kind, body))
 
 
 class SlackEndpoint:
@@ -194,7 +194,7 @@ class SlackEndpoint:
         """On the app's loop: drop a replay, else let Bolt route the request."""
         if kind is not None:
             try:
-                self.replays.claim_once(kind, replay_key)
+                await self.replays.claim_once(kind, replay_key)
             except Refused as refused:
                 self.replays.count(refused)
                 return BoltResponse(status=200, body="")
@@ -300,7 +300,7 @@ class CheckedSocketModeHandler(AsyncSocketModeHandler):
             try:
                 if not isinstance(req.payload, dict):
                     raise Refused(400, f"{kind} envelope without a payload object")
-                self.gate.admit(kind, req.payload)
+                await self.gate.admit(kind, req.payload)
             except Refused as refused:
                 self.gate.count(refused)
                 await client.send_socket_mode_response(

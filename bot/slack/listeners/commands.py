@@ -41,7 +41,7 @@ async def on_command(
     elif isinstance(parsed, Subcommand):  # schedule, schedules, unschedule
         await SUBCOMMANDS[parsed.name](command, parsed.args, context, client, respond)
     elif isinstance(parsed, RunInstruction):
-        deps.service.start(
+        await deps.service.start(
             team_id=context.team_id or "",
             channel_id=str(command["channel_id"]),
             user_id=str(command["user_id"]),
@@ -58,7 +58,7 @@ async def status(
     respond: AsyncRespond,
 ) -> None:
     """`/handinger status`: the user's latest workers here, each linked to its card."""
-    runs = deps_of(context).service.status(
+    runs = await deps_of(context).service.status(
         context.team_id or "", str(command["channel_id"]), str(command["user_id"])
     )
     rows = [
