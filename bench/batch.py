@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulators.credentials import TEAM
+
 from .measure import (
     RunMetrics,
     Turn,
@@ -28,8 +30,8 @@ from .measure import (
     summary,
     tag_of,
 )
-from .procs import Usage
-from .stack import TEAM, Stack, gather_limited
+from .stack import Stack, gather_limited
+from .usage import Usage, usage
 
 STARTUP_METHODS = ("auth.test", "apps.connections.open")
 """Called once per bot process, not per run: counted apart."""
@@ -75,13 +77,21 @@ class Batch:
 
 
 async def fresh(
-    stack: Stack, *, time_scale: float, turn: float, chunks: int, channels: int, prefix: str
+    stack: Stack,
+    *,
+    time_scale: float,
+    turn: float,
+    chunks: int,
+    channels: int,
+    prefix: str,
+    native: bool = True,
 ) -> list[str]:
-    """Stop the bot, reset both emulators, make `channels` channels, start a new bot."""
+    """Stop the bot, reset both emulators, make `channels` channels, start a new bot (with
+    native streaming of thread answers, or without: `native`)."""
     await stack.stop_bot()
     await stack.reset(time_scale=time_scale, turn_seconds=turn, chunks=chunks)
     made = await stack.make_channels(channels, prefix)
-    await stack.start_bot()
+    await stack.start_bot(SLACK_NATIVE_STREAMING=str(native).lower())
     return made
 
 
@@ -121,12 +131,12 @@ async def run_batch(
         prefix=prefix,
     )
     assert stack.bot is not None
-    before = stack.bot.usage()
+    before = usage(stack.bot.pid)
     began = time.monotonic()
     answers = await start_runs(stack, channels, list(range(1, runs + 1)))
     finals = await stack.wait_finals(runs, drain_estimate(runs, turn))
     wall = time.monotonic() - began
-    after = stack.bot.usage()
+    after = usage(stack.bot.pid)
     batch = await collect(stack, channels, chunks=chunks, turn=turn, wall=wall)
     batch.acks_ms = [float(a["ack_ms"]) for a in answers if a.get("ack_ms") is not None]
     batch.bot_cpu_s = after.cpu_seconds - before.cpu_seconds

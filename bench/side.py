@@ -16,6 +16,9 @@ import math
 import time
 from typing import Any
 
+from emulators.credentials import BOT_TOKEN, HANDINGER_KEY, TEAM
+from emulators.harness import Child
+
 from .batch import STARTUP_METHODS, collect, fresh, start_runs, turns_by_tag
 from .measure import (
     RunMetrics,
@@ -28,10 +31,10 @@ from .measure import (
     tag_of,
 )
 from .plan import Plan
-from .procs import Child
 from .relays import KINDS
 from .scenarios import row
-from .stack import BOT_TOKEN, KEY, TEAM, USER, Stack
+from .stack import USER, Stack
+from .usage import usage
 
 FINAL_SOURCE = {"naive": None, "chat_stream": "chat.stopStream"}
 TAG_BASE = {"naive": 1000, "chat_stream": 2000}
@@ -82,21 +85,26 @@ async def one_round(
         spec = {
             "slack": base,
             "handinger": stack.handinger_url,
-            "key": KEY,
+            "key": HANDINGER_KEY,
             "token": BOT_TOKEN,
             "team": TEAM,
             "runs": runs,
         }
         path = stack.work / f"side-{kind}-{rep}.json"
         path.write_text(json.dumps(spec))
+        name = f"relay-{kind}-{rep}"
         relay = Child(
-            f"relay-{kind}-{rep}", "bench.relays", [kind, str(path)], stack.logs, stdin=True
+            "bench.relays",
+            [kind, str(path)],
+            name=name,
+            log=stack.logs / f"{name}.log",
+            stdin=True,
         )
         relays[kind] = relay.start()
     for relay in relays.values():
         await wait_line(relay, "ready", 30)
     assert stack.bot is not None
-    before = stack.bot.usage()
+    before = usage(stack.bot.pid)
     began = time.monotonic()
     for relay in relays.values():
         assert relay.proc.stdin is not None
@@ -105,7 +113,7 @@ async def one_round(
     answers = await start_runs(stack, ours, list(range(1, count + 1)))
     limit = plan.side_turn + count * 4 + 60
     finals = await stack.wait_finals(count, limit)
-    cpu_s = stack.bot.usage().cpu_seconds - before.cpu_seconds
+    cpu_s = usage(stack.bot.pid).cpu_seconds - before.cpu_seconds
     for relay in relays.values():
         await asyncio.to_thread(relay.proc.wait, max(limit - (time.monotonic() - began), 5))
     wall = time.monotonic() - began
@@ -127,14 +135,14 @@ async def one_round(
 
 async def wait_line(child: Child, text: str, within: float) -> None:
     deadline = time.monotonic() + within
-    while text not in child.output():
+    while text not in child.text:
         if time.monotonic() > deadline or not child.alive():
-            raise RuntimeError(f"{child.name} did not say {text!r}:\n{child.output()[-2000:]}")
+            raise RuntimeError(f"{child.name} did not say {text!r}:\n{child.text[-2000:]}")
         await asyncio.sleep(0.05)
 
 
 def relay_output(child: Child) -> dict[str, Any]:
-    for line in reversed(child.output().splitlines()):
+    for line in reversed(child.text.splitlines()):
         if line.startswith('{"runs"'):
             runs = json.loads(line)["runs"]
             errors = [r["error"] for r in runs if "error" in r]

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 from .slack.app import EVENTS_PATH
+from .slack.ask_view import ASK_SHORTCUT
+from .slack.context_wording import SHORTCUT_TITLE
 from .slack.installations import REDIRECT_PATH
 from .slack.listeners.commands import COMMAND
 from .slack.scopes import BOT_EVENTS, required_scopes
@@ -34,6 +36,15 @@ LONG_DESCRIPTION = (
 USAGE_HINT = "<instruction> [--budget low|standard|high|unlimited] · help"
 COMMAND_DESCRIPTION = "Start a Handinger agent worker on an instruction"
 BACKGROUND_COLOR = "#1d2b3a"
+ASSISTANT_DESCRIPTION = (
+    "Ask for anything a web-browsing agent can do: a Handinger worker gets on it, shows its "
+    "steps as it works, and answers with its sources. Reply to steer it."
+)
+MANIFEST_PROMPTS = (
+    ("Research a topic", "Research the latest news about a topic of your choice, with sources."),
+    ("Summarise a page", "Read a web page I will paste and summarise it in five bullet points."),
+)
+"""Prompts Slack shows before the app is asked; each thread then gets `SLACK_ASSISTANT_PROMPTS`."""
 
 HEADER = """\
 # Slack app manifest for handinger-slack ({mode}).
@@ -93,12 +104,26 @@ def build_manifest(http_url: str | None = None) -> dict[str, Any]:
         },
         "features": {
             "app_home": {
-                "home_tab_enabled": False,
+                "home_tab_enabled": True,
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": False,
             },
             "bot_user": {"display_name": APP_NAME, "always_online": True},
             "slash_commands": [command],
+            "shortcuts": [
+                {
+                    "name": SHORTCUT_TITLE,
+                    "type": "message",
+                    "callback_id": ASK_SHORTCUT,
+                    "description": "Ask a Handinger agent about this message and its thread",
+                }
+            ],
+            "assistant_view": {
+                "assistant_description": ASSISTANT_DESCRIPTION,
+                "suggested_prompts": [
+                    {"title": title, "message": message} for title, message in MANIFEST_PROMPTS
+                ],
+            },
         },
         "oauth_config": oauth,
         "settings": {

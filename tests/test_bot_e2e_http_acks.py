@@ -6,8 +6,9 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.core.service import Rules
 from bot.slack.at_once import command_answer
+from emulators.credentials import SIGNING_SECRET
+from emulators.harness import free_port
 from tests.e2e import Stack
-from tests.slack_requests import SECRET, free_port
 
 SETTINGS = Settings(_env_file=None)  # the bot's defaults: max budget high
 
@@ -15,7 +16,7 @@ SETTINGS = Settings(_env_file=None)  # the bot's defaults: max budget high
 def test_http_mode_answers_in_the_ack_and_runs_after_it(idle_stack: Stack) -> None:
     stack = idle_stack
     port = free_port()
-    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SECRET, PORT=str(port))
+    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT=str(port))
     url = f"http://127.0.0.1:{port}/slack/events"
     stack.slack.post("/_emulator/config", json={"request_url": url}).raise_for_status()
     for text in ("help", "--budget unlimited compare vendors", "unschedule", "--budget"):

@@ -26,9 +26,9 @@ from bot.slack.at_once import AtOnce, command_answer
 from bot.slack.ingress import Checks, Gate, SlackEndpoint
 from bot.slack.ingress_thread import Core, IngressThread
 from bot.slack.wording import NOT_TAKEN
+from emulators.credentials import SIGNING_SECRET as SECRET
 from tests.slack_requests import (
     FORM,
-    SECRET,
     block_actions,
     command_body,
     event_body,

@@ -11,10 +11,22 @@ from typing import Literal
 
 from ..handinger.models import Costs, Source, Usage, Worker, WorkerFile
 from ..store import Run
+from .gathered import ReplyMode
 from .problems import Failure
 from .progress import TurnProgress
 
 RunState = Literal["queued", "working", "completed", "failed"]
+TaskState = Literal["in_progress", "complete", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """One step of the agent as users should see it: what it did, how it ended, its sources."""
+
+    number: int
+    title: str
+    state: TaskState
+    sources: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +45,7 @@ class RunView:
     `text` is the answer so far (untrusted: the renderer escapes it). `elapsed` is seconds since
     the turn started. `error` says why when `state` is "failed". `waiting`: the worker is busy
     with a turn the app did not start, which this one waits for. `digest`: the run is a
-    scheduled digest, headed so.
+    scheduled digest, headed so. `reply_mode`: who the thread's worker answers (None: not shown).
     """
 
     run_id: int
@@ -54,6 +66,28 @@ class RunView:
     error: Failure | None = None
     waiting: bool = False
     digest: DigestHeading | None = None
+    reply_mode: ReplyMode | None = None
+    tasks: tuple[TaskView, ...] = ()
+
+
+def task_views(progress: TurnProgress, state: RunState) -> tuple[TaskView, ...]:
+    """The turn's steps: every one but the last is done; the last runs while the turn does,
+    then is done, or failed with the turn."""
+    last = len(progress.tasks) - 1
+    ending: TaskState = "complete"
+    if state in ("working", "queued"):
+        ending = "in_progress"
+    elif state == "failed":
+        ending = "error"
+    return tuple(
+        TaskView(
+            number=index + 1,
+            title=task.title,
+            state=ending if index == last else "complete",
+            sources=tuple(task.sources),
+        )
+        for index, task in enumerate(progress.tasks)
+    )
 
 
 def build_view(
@@ -67,6 +101,7 @@ def build_view(
     waiting: bool = False,
     digest: DigestHeading | None = None,
     costs: Costs | None = None,
+    reply_mode: ReplyMode | None = None,
 ) -> RunView:
     """The view of a run from its progress, plus, once finished, the fetched worker's usage,
     costs and files when this turn is the worker's latest (else `costs`, if known).
@@ -106,4 +141,6 @@ def build_view(
         error=error,
         waiting=waiting,
         digest=digest,
+        reply_mode=reply_mode,
+        tasks=task_views(progress, state),
     )

@@ -14,11 +14,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .ask_view import ASK_MODAL
 from .schedule_views import SCHEDULE_MODAL
 
 Kind = Literal["event", "command", "interaction"]
 
-EVENT_TYPES = frozenset({"message", "app_mention", "app_uninstalled", "tokens_revoked"})
+EVENT_TYPES = frozenset(
+    {
+        "message",
+        "app_mention",
+        "app_uninstalled",
+        "tokens_revoked",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+        "app_home_opened",
+    }
+)
 """The events the app subscribes to (manifest `bot_events`) and has listeners for."""
 HUMAN_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 """Message subtypes that are still a person writing: the ones the listeners act on."""
@@ -74,6 +85,19 @@ class Tokens(Shape):
     bot: list[str] | None = None
 
 
+class AssistantContext(Shape):
+    channel_id: str | None = None
+
+
+class AssistantThread(Shape):
+    """`assistant_thread` of the assistant pane's events: whose thread, where."""
+
+    user_id: str
+    channel_id: str
+    thread_ts: str
+    context: AssistantContext | None = None
+
+
 class Event(Routed):
     """An event of a subscribed type; a person's message or mention has what a run needs."""
 
@@ -87,9 +111,15 @@ class Event(Routed):
     message: Routed | None = None  # message_changed
     previous_message: Routed | None = None  # message_deleted
     tokens: Tokens | None = None  # tokens_revoked
+    assistant_thread: AssistantThread | None = None  # assistant_thread_*
+    tab: str | None = None  # app_home_opened
 
     @model_validator(mode="after")
     def _written_by_a_person(self) -> Event:
+        if self.type.startswith("assistant_thread_") and self.assistant_thread is None:
+            raise ValueError("an assistant thread event needs its assistant_thread")
+        if self.type == "app_home_opened" and not isinstance(self.user, str):
+            raise ValueError("app_home_opened needs the user's id")
         if self.type not in ("message", "app_mention") or self.bot_id:
             return self
         if self.subtype is not None and self.subtype not in HUMAN_SUBTYPES:
@@ -156,6 +186,15 @@ class ViewState(Shape):
     values: dict[str, dict[str, StateValue]] = Field(default_factory=dict)
 
 
+class AskModalMeta(Shape):
+    """What `ask_view.ask_modal` puts in `private_metadata`."""
+
+    channel: str
+    ts: str
+    thread: str
+    response_url: str
+
+
 class ScheduleModalMeta(Shape):
     """What `schedule_views.schedule_modal` puts in `private_metadata`."""
 
@@ -178,6 +217,11 @@ class View(Shape):
                 ScheduleModalMeta.model_validate_json(self.private_metadata)
             except ValidationError:
                 raise ValueError("the schedule modal's private_metadata is not its own") from None
+        if self.callback_id == ASK_MODAL:
+            try:
+                AskModalMeta.model_validate_json(self.private_metadata)
+            except ValidationError:
+                raise ValueError("the ask modal's private_metadata is not its own") from None
         return self
 
 
@@ -200,9 +244,24 @@ class ViewSubmission(Routed):
     view: View
 
 
-INTERACTIONS: dict[str, type[BlockActions] | type[ViewSubmission]] = {
+class MessageAction(Routed):
+    """A message shortcut (`Ask Handinger`) picked on a message."""
+
+    type: Literal["message_action"]
+    callback_id: str
+    user: User
+    trigger_id: str
+    message_ts: str
+    channel: Ref
+    team: Ref | None = None
+    message: Routed | None = None
+    response_url: str | None = None
+
+
+INTERACTIONS: dict[str, type[BlockActions] | type[ViewSubmission] | type[MessageAction]] = {
     "block_actions": BlockActions,
     "view_submission": ViewSubmission,
+    "message_action": MessageAction,
 }
 
 
@@ -239,6 +298,8 @@ def check(kind: Kind, body: dict[str, Any]) -> str | None:
         raise Unusable(f"malformed {kind}: {_first_problem(error)}") from None
     if isinstance(interaction, BlockActions):
         return f"action:{interaction.trigger_id}:{interaction.actions[0].action_ts}"
+    if isinstance(interaction, MessageAction):
+        return f"shortcut:{interaction.trigger_id}"
     return f"view:{interaction.view.id}:{interaction.trigger_id}"
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.gathered import ReplyMode
 from ..core.views import RunView
 from ..handinger.models import Source
 from .blocks import SECTION_LIMIT, SUMMARY_CHARS, Block, SlackMessage, context, section
+from .context_wording import MODE_LABEL, MODE_SWITCH
 from .links import link
 from .markdown import markdown_head, markdown_tail, markdown_to_mrkdwn
 from .mrkdwn import (
@@ -230,6 +233,8 @@ def _footer_block(view: RunView) -> Block:
         parts.append(f"{_number(usage.credits)} credits")
     if view.worker_id:
         parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
+    if view.reply_mode is not None and view.worker_id:
+        parts.append(MODE_LABEL[view.reply_mode])
     return context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))
 
 
@@ -259,10 +264,63 @@ def _actions_block(view: RunView) -> list[Block]:
                         option("Email address", "email"),
                         option("Refresh", "refresh"),
                         option("Schedule this…", "schedule"),
+                        *_mode_switch(view, option),
                     ],
                 }
             ],
         }
+    ]
+
+
+def _mode_switch(view: RunView, option: Callable[[str, str], dict[str, Any]]) -> list[Any]:
+    """The option that switches who the thread's worker answers (to the other mode)."""
+    if view.reply_mode is None:
+        return []
+    other: ReplyMode = "auto" if view.reply_mode == "mention" else "mention"
+    return [option(MODE_SWITCH[other], f"mode-{other}")]
+
+
+FEEDBACK = "answer_feedback"
+"""The `action_id` of a finished answer's 👍/👎; each button's value is `<up|down>:<run id>`."""
+
+
+def _feedback_block(view: RunView) -> list[Block]:
+    """👍 / 👎 under a finished answer (Slack's `feedback_buttons`), recorded per run."""
+    if view.state != "completed":
+        return []
+
+    def button(emoji: str, label: str, vote: str) -> dict[str, Any]:
+        return {
+            "text": {"type": "plain_text", "text": emoji},
+            "accessibility_label": label,
+            "value": f"{vote}:{view.run_id}",
+        }
+
+    return [
+        {
+            "type": "context_actions",
+            "elements": [
+                {
+                    "type": "feedback_buttons",
+                    "action_id": FEEDBACK,
+                    "positive_button": button("👍", "Good answer", "up"),
+                    "negative_button": button("👎", "Bad answer", "down"),
+                }
+            ],
+        }
+    ]
+
+
+def render_stream_end(view: RunView) -> list[Block]:
+    """What closes a natively streamed answer, under its text: its status (done, and how
+    long it took), sources, footer, the run's menu and the feedback buttons
+    (`chat.stopStream`'s `blocks`)."""
+    return [
+        context(_status_text(view)),
+        *_source_blocks(view.sources),
+        _footer_block(view),
+        *_actions_block(view),
+        *_feedback_block(view),
     ]
 
 
@@ -302,7 +360,7 @@ def render_final(view: RunView) -> FinalMessages:
         sections = ["_The worker finished without a text answer._"]
     sources = _source_blocks(view.sources)
     footer = _footer_block(view)
-    actions = _actions_block(view)
+    actions = [*_actions_block(view), *_feedback_block(view)]
     fixed = [*header, status, *sources, footer, *actions]
     fixed_chars = len(json.dumps(fixed, ensure_ascii=False)) + len(ATTACHMENT_NOTE)
     card_chars = max(SECTION_LIMIT, min(MESSAGE_ANSWER_CHARS, MESSAGE_TOTAL_CHARS - fixed_chars))
