@@ -300,7 +300,7 @@ def bot_cpu(sets: dict[str, list[Batch]], plan: Plan) -> dict[str, Any]:
     """The bot's CPU time per run in each batch size (utime + stime of the bot process from
     the first command to the last final card, divided by the batch's runs): what one run
     costs the process, whatever else the machine was doing."""
-    name = "2–4. Bot CPU"
+    name = "4. Bot CPU"
     rows = []
     details: dict[str, list[float]] = {}
     for key, count in sizes(plan).items():
