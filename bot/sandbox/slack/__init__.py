@@ -81,9 +81,10 @@ Web API
     `metadata_subscriptions`, and the app subscribes to none).
 
 Rate limits
-    Token buckets per method and workspace (and per channel for the special ones), given as
-    per minute / burst:
-      Tier 2: 20/20   Tier 3: 50/50 (chat.update)   Tier 4: 100/100
+    Per method and workspace (and per channel for the special ones). Tiers are rolling windows,
+    N calls in any minute, in bursts as large as N (no refill on top of a burst):
+      Tier 2: 20   Tier 3: 50 (chat.update)   Tier 4: 100
+    The special limits are token buckets, per minute / burst:
       chat.postMessage: 60/3 per channel, plus 300/60 per workspace
       assistant.threads.setStatus: 60/3 per channel
       auth.test: 600/100
