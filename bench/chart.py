@@ -6,7 +6,7 @@ One panel per relay of a side-by-side round (scenario 6): a row per run, sorted 
 turn ended, with the turn as a grey bar, each progress version as a dot, the turn's end as a
 black tick and the final version as a diamond; a red line joins the end to the final, so the
 wait is what one sees. Under each panel, every edit call of that relay (ok, or 429) on the
-same time axis, and the calls made in the last 60 s against the workspace's allowance. All
+same time axis, and the calls accepted in the last 60 s against chat.update's allowance. All
 times come from the emulators' own records (`RunMetrics.timeline`, `edit_calls`).
 """
 
@@ -62,8 +62,9 @@ def draw_runs(ax: Axes, runs: list[dict[str, Any]], origin: float) -> None:
     ax.set_ylabel("runs")
 
 
-def draw_calls(ax: Axes, calls: list[list[Any]], origin: float, allowance: int) -> None:
-    """Edit calls as ticks (ok above, 429 below) and the calls accepted in the last minute."""
+def draw_calls(ax: Axes, calls: list[list[Any]], origin: float) -> None:
+    """Edit calls as ticks (ok above, 429 below) and the calls accepted in the last minute,
+    against chat.update's allowance when that is the method used."""
     times = sorted(c[0] - origin for c in calls if c[2] != 429)
     limited = [c[0] - origin for c in calls if c[2] == 429]
     ax.plot(times, [1.0] * len(times), "|", color="tab:green", markersize=8)
@@ -74,8 +75,9 @@ def draw_calls(ax: Axes, calls: list[list[Any]], origin: float, allowance: int) 
     steps = [(t, sum(1 for u in times if t - WINDOW < u <= t)) for t in times]
     if steps:
         used.step([s[0] for s in steps], [s[1] for s in steps], where="post", color="tab:purple")
-    used.axhline(allowance, color="tab:purple", linestyle=":", linewidth=1)
-    used.set_ylim(0, allowance * 1.15)
+    if all(c[1] == "chat.update" for c in calls):
+        used.axhline(ALLOWANCE, color="tab:purple", linestyle=":", linewidth=1)
+    used.set_ylim(0, ALLOWANCE * 1.15)
     used.set_ylabel("ok in last 60 s", color="tab:purple", fontsize=8)
 
 
@@ -102,7 +104,7 @@ def chart(results: dict[str, Any], out: Path, index: int | None = None) -> Path:
         summary = detail[name]
         runs_ax, calls_ax = axes[slot * 2], axes[slot * 2 + 1]
         draw_runs(runs_ax, summary["per_run"], origin)
-        draw_calls(calls_ax, summary.get("edit_calls", []), origin, ALLOWANCE)
+        draw_calls(calls_ax, summary.get("edit_calls", []), origin)
         runs_ax.set_title(
             f"{TITLES.get(name, name)}: time to final p50 {summary['final_p50']} s, "
             f"p95 {summary['final_p95']} s; {summary['429']} × 429",

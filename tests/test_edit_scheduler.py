@@ -348,3 +348,21 @@ def test_finals_go_out_within_one_token_interval_of_falling_due(turn: float) -> 
     assert max(waited.values()) <= 60 / POLICY.per_minute
     for start in times:  # and never more than the allowance in any minute
         assert sum(1 for t in times if start <= t < start + 60) <= POLICY.per_minute
+
+
+def test_room_is_kept_for_the_final_of_each_message_still_streaming() -> None:
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
+    for key in ("a", "b", "c"):
+        lane.offer(key, f"{key} words", final=False, now=0, text_chars=5)
+    drain(lane, 0)
+    assert lane.reserved_for_finals(0) == 3
+    lane.offer("a", "a: done", final=True, now=1)
+    assert [s.key for s in drain(lane, 1)] == ["a"]
+    lane.forget("a")
+    assert lane.reserved_for_finals(1) == 2
+    # "b" and "c" stopped without a final (their run ended elsewhere): after a window
+    # without news they no longer hold room
+    assert lane.reserved_for_finals(60.5) == 0
+    for index in range(40):
+        lane.offer(f"m{index}", "x", final=False, now=61)
+    assert lane.reserved_for_finals(61) == 22  # at most half of the 45 a minute

@@ -106,8 +106,10 @@ class EditLane(Generic[K, P]):
     shown_chars: dict[K, int] = field(default_factory=dict)
     calls: deque[float] = field(default_factory=deque)
     """When each call of the last `window` seconds was answered, oldest first."""
-    live: set[K] = field(default_factory=set)
-    """Messages streaming: each will need a final edit."""
+    live: dict[K, float] = field(default_factory=dict)
+    """Messages streaming, each with when it was last offered: each will need a final edit.
+    One not offered for a `window` (a streaming run's status ticks every few seconds) no longer
+    counts, so a run that ended without a final edit cannot hold room forever."""
 
     def __post_init__(self) -> None:
         self.tokens = self.policy.burst
@@ -130,7 +132,7 @@ class EditLane(Generic[K, P]):
         content or newer content has been sent.
         """
         if not final:
-            self.live.add(key)
+            self.live[key] = now
         older = self.pending.get(key)
         waiters = older.waiters if older is not None else []
         if waiter is not None:
@@ -172,7 +174,7 @@ class EditLane(Generic[K, P]):
             return Wait(earliest if earliest < math.inf else None)
         key, entry = min(ready, key=lambda item: item[1].priority(self._shown(item[0])))
         # a final needs only room in Slack's window; progress leaves room for the finals
-        opens = self._window_opens(0 if entry.final else self._finals_reserve(), now)
+        opens = self._window_opens(0 if entry.final else self.reserved_for_finals(now), now)
         if opens > now:
             return Wait(None if opens == math.inf else opens)
         if not entry.final:
@@ -234,13 +236,16 @@ class EditLane(Generic[K, P]):
         if key not in self.pending and key not in self.in_flight:
             self.last_sent.pop(key, None)
             self.shown_chars.pop(key, None)
-            self.live.discard(key)
+            self.live.pop(key, None)
 
     def _shown(self, key: K) -> int:
         return self.shown_chars.get(key, 0)
 
-    def _finals_reserve(self) -> int:
-        """Calls a progress edit must leave in the window: one per streaming message."""
+    def reserved_for_finals(self, now: float) -> int:
+        """Calls a progress edit must leave in the window: one per message streaming, up to
+        `final_share` of the allowance."""
+        for key in [k for k, at in self.live.items() if at <= now - self.policy.window]:
+            del self.live[key]
         return min(len(self.live), int(self.policy.per_minute * self.policy.final_share))
 
     def _window_opens(self, reserve: int, now: float) -> float:
