@@ -47,12 +47,12 @@ class Parts:
     endpoint: SlackEndpoint | None
     socket: CheckedSocketModeHandler | None = None
 
-    def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, Any]:
         connected = self.socket is None or bool(self.socket.client.current_session is not None)
         return {
             "ok": connected,
             "mode": self.settings.mode,
-            "active_runs": len(self.store.active_runs()),
+            "active_runs": len(await self.store.active_runs()),
         }
 
 
@@ -176,7 +176,7 @@ async def _close(parts: Parts, server: web.AppRunner) -> None:
     await parts.runner.aclose()
     await parts.surface.aclose()
     await parts.handinger.aclose()
-    parts.store.close()
+    await parts.store.close()
 
 
 EVENT_MEMORY = 24 * 3600.0
@@ -186,7 +186,7 @@ within minutes, and a replayed request is refused as stale after 5."""
 
 async def _prune_events(store: Store) -> None:
     while True:
-        removed = store.prune_events(older_than=EVENT_MEMORY)
+        removed = await store.prune_events(older_than=EVENT_MEMORY)
         if removed:
             log.info("forgot %d handled Slack request id(s) older than a day", removed)
         await asyncio.sleep(3600)

@@ -115,7 +115,7 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
     control.post("/_emulator/reset").raise_for_status()
     surface = SlackSurface(TeamClients(FixedToken("xoxb-test"), slack.url + "/api/"))
     store = Store(tmp_path / "state.db")
-    run = store.add_run(
+    run = await store.add_run(
         team_id="T0001",
         channel_id="C0001",
         kind="new",
@@ -129,7 +129,7 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
         return RunView(run_id=run.id, state=state, requester="U0001", instruction="q", text=text)
 
     try:
-        run = store.update_run(run.id, message_ts=await surface.open(run, view("")))
+        run = await store.update_run(run.id, message_ts=await surface.open(run, view("")))
         for event in range(1, 2001):
             surface.progress(run, view(PARENS[:10] + ")" * (150 * event)))
             if event % 100 == 0:
@@ -137,7 +137,7 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
         await surface.finish(run, view(PARENS, "completed"))
     finally:
         await surface.aclose()
-        store.close()
+        await store.close()
     updates = control.get("/_emulator/calls", params={"method": "chat.update"}).json()["calls"]
     control.close()
     assert 2 <= len(updates) <= 10

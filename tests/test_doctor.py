@@ -256,14 +256,14 @@ def test_scope_comparison() -> None:
 # ---- the database ------------------------------------------------------------------------------
 
 
-def test_database_states(tmp_path: Path) -> None:
+async def test_database_states(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
     assert check_database(path).detail.endswith(
         "does not exist yet; the app creates it when it first starts"
     )
     assert list(tmp_path.iterdir()) == []
 
-    Store(path).close()
+    await Store(path).close()
     before = sorted(tmp_path.iterdir())
     current = check_database(path)
     assert current.status == "ok"

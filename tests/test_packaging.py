@@ -178,7 +178,11 @@ def test_the_healthcheck_asks_the_apps_health_route() -> None:
 async def health_server() -> AsyncIterator[tuple[int, dict[str, Any]]]:
     """The app's own HTTP server (its `web_app`) with a health status the test sets."""
     status: dict[str, Any] = {"ok": True}
-    runner = web.AppRunner(web_app(None, endpoint=None, health=lambda: dict(status)))  # type: ignore[arg-type]
+
+    async def health() -> dict[str, Any]:
+        return dict(status)
+
+    runner = web.AppRunner(web_app(None, endpoint=None, health=health))  # type: ignore[arg-type]
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

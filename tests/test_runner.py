@@ -79,16 +79,18 @@ async def test_new_run_streams_then_shows_the_fetched_answer(
 ) -> None:
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
-    run = runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="Hello there")
+    run = await runner.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction="Hello there"
+    )
     await asyncio.wait_for(runner.wait_idle(), 20)
     [final] = surface.finals[run.id]
-    stored = runner.store.get_run(run.id)
+    stored = await runner.store.get_run(run.id)
     assert stored.status == "completed" and stored.worker_id
     worker = await handinger.get_worker(stored.worker_id)
     assert final.state == "completed" and final.text == worker.text
     assert len({v.text for v in surface.progress_views[run.id]}) >= 3  # it streamed
     assert final.sources and final.usage is not None
-    thread = runner.store.find_thread("T1", "C1", stored.thread_ts or "")
+    thread = await runner.store.find_thread("T1", "C1", stored.thread_ts or "")
     assert thread is not None and thread.worker_id == stored.worker_id
 
 
@@ -97,7 +99,7 @@ async def test_follow_ups_queue_in_order_on_the_same_worker(
 ) -> None:
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
-    first = runner.start_new(
+    first = await runner.start_new(
         team_id="T1",
         channel_id="C1",
         user_id="U1",
@@ -134,7 +136,7 @@ async def test_follow_ups_queue_in_order_on_the_same_worker(
         is None
     )
     await asyncio.wait_for(runner.wait_idle(), 30)
-    runs = [runner.store.get_run(r.id) for r in (first, a, b)]
+    runs = [await runner.store.get_run(r.id) for r in (first, a, b)]
     assert [r.status for r in runs] == ["completed"] * 3
     assert len({r.worker_id for r in runs}) == 1
     assert runs[1].finished_at is not None and runs[2].started_at is not None
@@ -148,11 +150,13 @@ async def test_follow_ups_queue_in_order_on_the_same_worker(
 async def test_a_failed_turn_is_shown_as_failed(tmp_path: Path, handinger: HandingerClient) -> None:
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
-    run = runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="[[fail]]")
+    run = await runner.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction="[[fail]]"
+    )
     await asyncio.wait_for(runner.wait_idle(), 20)
     [final] = surface.finals[run.id]
     assert final.state == "failed" and final.error
-    assert runner.store.get_run(run.id).status == "failed"
+    assert (await runner.store.get_run(run.id)).status == "failed"
 
 
 async def test_continuing_a_deleted_worker_says_so(
@@ -160,7 +164,7 @@ async def test_continuing_a_deleted_worker_says_so(
 ) -> None:
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
-    runner.store.link_thread("T1", "C1", "5.5", "t_org_emu_w_GONE", "U1")
+    await runner.store.link_thread("T1", "C1", "5.5", "t_org_emu_w_GONE", "U1")
     run = await runner.follow_up(
         team_id="T1", channel_id="C1", thread_ts="5.5", user_id="U1", text="more", trigger_ts="5.6"
     )
@@ -177,7 +181,7 @@ async def test_recovery_finishes_a_run_that_was_in_flight(
 ) -> None:
     worker = await handinger.create_worker("survive a restart [[duration=1.0]]")
     store = Store(tmp_path / "state.db")
-    run = store.add_run(
+    run = await store.add_run(
         team_id="T1",
         channel_id="C1",
         kind="new",
@@ -188,8 +192,8 @@ async def test_recovery_finishes_a_run_that_was_in_flight(
         worker_id=worker.id,
         thread_ts="7.7",
     )
-    store.update_run(run.id, message_ts="7.7")
-    never_sent = store.add_run(
+    await store.update_run(run.id, message_ts="7.7")
+    never_sent = await store.add_run(
         team_id="T1",
         channel_id="C1",
         kind="new",
@@ -198,8 +202,8 @@ async def test_recovery_finishes_a_run_that_was_in_flight(
         user_id="U1",
         status="starting",
     )
-    store.update_run(never_sent.id, message_ts="8.8", thread_ts="8.8")
-    store.close()
+    await store.update_run(never_sent.id, message_ts="8.8", thread_ts="8.8")
+    await store.close()
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
     assert await runner.recover() == 2
@@ -210,6 +214,6 @@ async def test_recovery_finishes_a_run_that_was_in_flight(
     assert final.text == (await handinger.get_worker(worker.id)).text
     # The app stopped before sending the create: nothing exists on Handinger, so it is sent now.
     [started] = surface.finals[never_sent.id]
-    created = runner.store.get_run(never_sent.id)
+    created = await runner.store.get_run(never_sent.id)
     assert started.state == "completed" and created.worker_id not in (None, worker.id)
     assert started.text == (await handinger.get_worker(created.worker_id or "")).text

@@ -88,8 +88,8 @@ async def eventually(check: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start(runner: Runner) -> Run:
-    return runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="Hello")
+async def start(runner: Runner) -> Run:
+    return await runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="Hello")
 
 
 async def test_a_final_message_slack_refused_is_shown_later_and_the_run_never_fails(
@@ -97,12 +97,14 @@ async def test_a_final_message_slack_refused_is_shown_later_and_the_run_never_fa
 ) -> None:
     surface = FlakySurface(refusals=2)
     runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_SOON)
-    run = start(runner)
+    run = await start(runner)
     await asyncio.wait_for(runner.wait_idle(), 20)
-    assert runner.store.get_run(run.id).status == "completed"  # Slack's failure is not the run's
+    assert (
+        await runner.store.get_run(run.id)
+    ).status == "completed"  # Slack's failure is not the run's
     await eventually(lambda: bool(surface.shown), "the final message")
     [final] = surface.shown
-    stored = runner.store.get_run(run.id)
+    stored = await runner.store.get_run(run.id)
     worker = await handinger.get_worker(stored.worker_id or "")
     assert final.state == "completed" and final.text == worker.text
     assert stored.status == "completed" and stored.final_pending is None
@@ -115,9 +117,9 @@ async def test_a_restart_shows_the_final_message_that_was_never_shown(
 ) -> None:
     store = Store(tmp_path / "s.db")
     before = Runner(store, handinger, FlakySurface(refusals=1000), policy=HEAL_NEVER)
-    run = start(before)
+    run = await start(before)
     await asyncio.wait_for(before.wait_idle(), 20)
-    assert store.get_run(run.id).final_pending == "answer"
+    assert (await store.get_run(run.id)).final_pending == "answer"
     await before.aclose()  # the app stops with the message still saying "working"
 
     surface = FlakySurface()
@@ -125,9 +127,9 @@ async def test_a_restart_shows_the_final_message_that_was_never_shown(
     await after.recover()
     await eventually(lambda: bool(surface.shown), "the final message after the restart")
     [final] = surface.shown
-    worker = await handinger.get_worker(store.get_run(run.id).worker_id or "")
+    worker = await handinger.get_worker((await store.get_run(run.id)).worker_id or "")
     assert final.state == "completed" and final.text == worker.text
-    assert store.get_run(run.id).final_pending is None
+    assert (await store.get_run(run.id)).final_pending is None
     await after.aclose()
 
 
@@ -138,14 +140,14 @@ async def test_a_final_read_that_kept_failing_is_healed_from_handinger(
     control.post("/_emulator/faults", json=fault).raise_for_status()
     surface = FlakySurface()
     runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_SOON)
-    run = start(runner)
+    run = await start(runner)
     await asyncio.wait_for(runner.wait_idle(), 20)
     await eventually(lambda: len(surface.shown) == 2, "the healed message")
     failed, healed = surface.shown
     assert failed.state == "failed" and failed.error is not None
     shown = failure_text(failed.error)
     assert "will show the result" in shown and "(500)" in shown
-    stored = runner.store.get_run(run.id)
+    stored = await runner.store.get_run(run.id)
     worker = await handinger.get_worker(stored.worker_id or "")
     assert healed.state == "completed" and healed.text == worker.text
     assert stored.status == "completed" and stored.error is None and stored.final_pending is None
@@ -159,11 +161,11 @@ async def test_refresh_turns_a_failed_final_read_into_the_answer(
     control.post("/_emulator/faults", json=fault).raise_for_status()
     surface = FlakySurface()
     runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_NEVER)
-    run = start(runner)
+    run = await start(runner)
     await asyncio.wait_for(runner.wait_idle(), 20)
-    assert runner.store.get_run(run.id).status == "failed"
-    await runner.refresh(runner.store.get_run(run.id))
-    stored = runner.store.get_run(run.id)
+    assert (await runner.store.get_run(run.id)).status == "failed"
+    await runner.refresh(await runner.store.get_run(run.id))
+    stored = await runner.store.get_run(run.id)
     assert [v.state for v in surface.shown] == ["failed", "completed"]
     assert stored.status == "completed" and stored.final_pending is None
     await runner.aclose()

@@ -38,8 +38,8 @@ def answers(worker: Worker) -> list[str]:
     ]
 
 
-def add_run(store: Store, kind: str, **changes: object) -> Run:
-    run = store.add_run(
+async def add_run(store: Store, kind: str, **changes: object) -> Run:
+    run = await store.add_run(
         team_id="T1",
         channel_id="C1",
         kind="new" if kind == "new" else "continue",
@@ -50,7 +50,7 @@ def add_run(store: Store, kind: str, **changes: object) -> Run:
         thread_ts="7.7",
         worker_id=changes.pop("worker_id", None),  # type: ignore[arg-type]
     )
-    return store.update_run(run.id, **changes) if changes else run
+    return await store.update_run(run.id, **changes) if changes else run
 
 
 def continues(client: HandingerClient) -> list[dict[str, object]]:
@@ -65,7 +65,7 @@ async def test_a_follow_up_that_finished_while_down_shows_its_own_answer(
     first = await handinger.create_worker("first question")
     await idle(handinger, first.id, 1)
     store = Store(tmp_path / "state.db")
-    run = add_run(
+    run = await add_run(
         store,
         "continue",
         input="follow-up",
@@ -80,7 +80,7 @@ async def test_a_follow_up_that_finished_while_down_shows_its_own_answer(
     if later_turn:  # and a schedule fired after it
         await handinger.continue_worker(first.id, "scheduled")
     worker = await idle(handinger, first.id, 3 if later_turn else 2)
-    store.close()
+    await store.close()
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
     assert await runner.recover() == 1
@@ -98,7 +98,7 @@ async def test_a_continue_that_never_arrived_is_sent_with_its_key(
     first = await handinger.create_worker("first question")
     await idle(handinger, first.id, 1)
     store = Store(tmp_path / "state.db")
-    run = add_run(
+    run = await add_run(
         store,
         "continue",
         input="lost on the way",
@@ -107,7 +107,7 @@ async def test_a_continue_that_never_arrived_is_sent_with_its_key(
         messages_before=2,
         request_sent_at=time.time(),
     )
-    store.close()
+    await store.close()
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
     await runner.recover()
@@ -124,12 +124,14 @@ async def test_a_create_that_cannot_be_resent_safely_is_abandoned_with_a_word(
     tmp_path: Path, handinger: HandingerClient, case: str
 ) -> None:
     store = Store(tmp_path / "state.db")
-    run = add_run(store, "new", message_ts="7.7", request_sent_at=time.time() - KEY_LIFETIME - 1)
+    run = await add_run(
+        store, "new", message_ts="7.7", request_sent_at=time.time() - KEY_LIFETIME - 1
+    )
     if case == "legacy":  # sent by a version without keys
         store.db.execute(
             "UPDATE runs SET ref = NULL, request_sent_at = ? WHERE id = ?", [time.time(), run.id]
         )
-    store.close()
+    await store.close()
     surface = RecordingSurface()
     runner = make_runner(tmp_path, handinger, surface)
     await runner.recover()
@@ -144,9 +146,9 @@ async def test_a_message_posted_before_the_restart_is_taken_over(
     tmp_path: Path, handinger: HandingerClient
 ) -> None:
     store = Store(tmp_path / "state.db")
-    posted = add_run(store, "new", input="posted, ts lost")
-    not_posted = add_run(store, "new", input="never posted")
-    store.close()
+    posted = await add_run(store, "new", input="posted, ts lost")
+    not_posted = await add_run(store, "new", input="never posted")
+    await store.close()
     surface = RecordingSurface()
     assert posted.ref is not None
     surface.posted[posted.ref] = "9.9"
@@ -155,5 +157,5 @@ async def test_a_message_posted_before_the_restart_is_taken_over(
     await asyncio.wait_for(runner.wait_idle(), 20)
     assert sorted(surface.searched) == [posted.id, not_posted.id]
     assert surface.opened == [not_posted.id]
-    assert runner.store.get_run(posted.id).message_ts == "9.9"
+    assert (await runner.store.get_run(posted.id)).message_ts == "9.9"
     assert [v.state for v in surface.finals[posted.id]] == ["completed"]

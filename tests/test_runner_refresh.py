@@ -9,7 +9,7 @@ Against the Handinger emulator, through a surface that records what the core ask
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -78,30 +78,32 @@ def surface_of(runner: Runner) -> Surface:
     return runner.surface
 
 
-async def eventually(check: Callable[[], bool], what: str) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     for _ in range(400):
-        if check():
+        if await check():
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start(runner: Runner, instruction: str) -> Run:
-    return runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction=instruction)
+async def start(runner: Runner, instruction: str) -> Run:
+    return await runner.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction=instruction
+    )
 
 
 async def test_a_finished_run_shows_its_own_turn_while_a_later_one_runs(
     runner: Runner, handinger: HandingerClient
 ) -> None:
-    run = start(runner, "what is new")
+    run = await start(runner, "what is new")
     await asyncio.wait_for(runner.wait_idle(), 20)
     [shown] = surface_of(runner).finals[run.id]
-    worker_id = runner.store.get_run(run.id).worker_id or ""
+    worker_id = (await runner.store.get_run(run.id)).worker_id or ""
     await handinger.continue_worker(worker_id, "something else [[duration=5]]")
     progress_before = len(surface_of(runner).progress_views[run.id])
-    finished_at = runner.store.get_run(run.id).finished_at
+    finished_at = (await runner.store.get_run(run.id)).finished_at
 
-    refreshed_as = await runner.refresh(runner.store.get_run(run.id))
+    refreshed_as = await runner.refresh(await runner.store.get_run(run.id))
     assert (await handinger.get_worker(worker_id)).is_running  # the later turn still runs
     assert len(surface_of(runner).progress_views[run.id]) == progress_before  # never "working"
     [_, refreshed] = surface_of(runner).finals[run.id]
@@ -110,14 +112,18 @@ async def test_a_finished_run_shows_its_own_turn_while_a_later_one_runs(
     assert (refreshed.usage, refreshed.costs) == (shown.usage, shown.costs)  # its own cost
     urls = [source.url for source in refreshed.sources]
     assert urls and all("/what-is-new/" in url for url in urls)
-    assert runner.store.get_run(run.id).finished_at == finished_at  # its duration stays
+    assert (await runner.store.get_run(run.id)).finished_at == finished_at  # its duration stays
     assert refreshed_as == "shown"
 
 
 async def test_refresh_leaves_a_turn_in_flight_to_its_relay(runner: Runner) -> None:
-    run = start(runner, "take your time [[duration=2]]")
-    await eventually(lambda: runner.store.get_run(run.id).status == "running", "the turn")
-    refreshed_as = await runner.refresh(runner.store.get_run(run.id))
+    run = await start(runner, "take your time [[duration=2]]")
+
+    async def running() -> bool:
+        return (await runner.store.get_run(run.id)).status == "running"
+
+    await eventually(running, "the turn")
+    refreshed_as = await runner.refresh(await runner.store.get_run(run.id))
     assert run.id not in surface_of(runner).finals  # nothing drawn over the live message
     assert refreshed_as == "running"
     await asyncio.wait_for(runner.wait_idle(), 20)
@@ -131,7 +137,7 @@ async def test_refresh_takes_up_a_run_in_flight_that_nothing_relays(
     """A run recorded in flight that no task sees through (its relay is gone): Refresh sees it
     through to its final message instead of drawing a "working" state no one would end."""
     worker = await handinger.create_worker("long job [[duration=1.5]]")
-    run = runner.store.add_run(
+    run = await runner.store.add_run(
         team_id="T1",
         channel_id="C1",
         kind="new",
@@ -141,7 +147,7 @@ async def test_refresh_takes_up_a_run_in_flight_that_nothing_relays(
         status="starting",
         worker_id=worker.id,
     )
-    run = runner.store.update_run(
+    run = await runner.store.update_run(
         run.id, status="running", message_ts="1.0001", thread_ts="1.0001", messages_before=0
     )
     refreshed_as = await runner.refresh(run)
@@ -150,7 +156,7 @@ async def test_refresh_takes_up_a_run_in_flight_that_nothing_relays(
     assert final is not None, "left showing its state at the click, which no one ends"
     done = await handinger.get_worker(worker.id)
     assert final.state == "completed" and final.text == done.text
-    assert runner.store.get_run(run.id).status == "completed"
+    assert (await runner.store.get_run(run.id)).status == "completed"
     assert refreshed_as == "running"
 
 
@@ -164,7 +170,7 @@ async def test_a_follow_up_that_failed_before_its_instruction_was_sent_stays_as_
         if not (await handinger.get_worker(worker.id)).is_running:
             break
         await asyncio.sleep(0.05)
-    run = runner.store.add_run(
+    run = await runner.store.add_run(
         team_id="T1",
         channel_id="C1",
         thread_ts="1.0001",
@@ -175,7 +181,7 @@ async def test_a_follow_up_that_failed_before_its_instruction_was_sent_stays_as_
         status="starting",
         worker_id=worker.id,
     )
-    run = runner.store.update_run(
+    run = await runner.store.update_run(
         run.id, status="failed", error="Handinger did not answer", message_ts="1.0002"
     )
     assert await runner.refresh(run) == "unchanged"

@@ -156,7 +156,7 @@ async def test_surface_posts_and_edits_with_each_runs_own_workspace_token(
     surface = SlackSurface(TeamClients(tokens, slack.url + "/api/"))
     store = Store(tmp_path / "state.db")
     runs = [
-        store.add_run(
+        await store.add_run(
             team_id=team,
             channel_id=channel,
             kind="new",
@@ -173,12 +173,12 @@ async def test_surface_posts_and_edits_with_each_runs_own_workspace_token(
     try:
         for run in runs:
             ts = await surface.open(run, view("working"))
-            run = store.update_run(run.id, message_ts=ts)
+            run = await store.update_run(run.id, message_ts=ts)
             surface.progress(run, view("still working"))
             await surface.finish(run, view("done"))
     finally:
         await surface.aclose()
-        store.close()
+        await store.close()
     calls = control.get("/_emulator/calls").json()["calls"]
     for run in runs:
         made = [c for c in calls if c["args"].get("channel") == run.channel_id]

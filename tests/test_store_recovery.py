@@ -11,10 +11,10 @@ import sqlite_utils
 from bot.store import MIGRATIONS, Store
 
 
-def test_runs_get_a_unique_ref_and_start_unsent(tmp_path: Path) -> None:
+async def test_runs_get_a_unique_ref_and_start_unsent(tmp_path: Path) -> None:
     store = Store(tmp_path / "a.db")
     runs = [
-        store.add_run(
+        await store.add_run(
             team_id="T1",
             channel_id="C1",
             kind="new",
@@ -27,11 +27,11 @@ def test_runs_get_a_unique_ref_and_start_unsent(tmp_path: Path) -> None:
     ]
     assert len({run.ref for run in runs}) == 3 and all(run.ref for run in runs)
     assert all(run.request_sent_at is None for run in runs)
-    sent = store.update_run(runs[0].id, request_sent_at=5.0)
+    sent = await store.update_run(runs[0].id, request_sent_at=5.0)
     assert sent.request_sent_at == 5.0 and sent.ref == runs[0].ref
 
 
-def test_in_flight_runs_of_an_older_version_count_as_maybe_sent(tmp_path: Path) -> None:
+async def test_in_flight_runs_of_an_older_version_count_as_maybe_sent(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)
     db.table("schema_version").create({"version": int})
@@ -54,7 +54,7 @@ def test_in_flight_runs_of_an_older_version_count_as_maybe_sent(tmp_path: Path) 
         db.table("runs").insert({**base, **row, "input": name, "created_at": 7.0})
     db.close()
     store = Store(path)
-    assert store.schema_version == len(MIGRATIONS)
+    assert await store.schema_version() == len(MIGRATIONS)
     found = {r["input"]: r for r in store.db.query("SELECT * FROM runs")}
     assert found["new, no worker"]["request_sent_at"] == 7.0
     assert found["continue, sent"]["request_sent_at"] == 7.0

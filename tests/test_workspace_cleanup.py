@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -94,9 +94,9 @@ async def handinger(emulator: ServerProcess) -> AsyncIterator[HandingerClient]:
         yield client
 
 
-async def eventually(check: Any, within: float = 15.0) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], within: float = 15.0) -> Any:
     deadline = asyncio.get_running_loop().time() + within
-    while not (result := check()):
+    while not (result := await check()):
         assert asyncio.get_running_loop().time() < deadline, f"timed out: {check}"
         await asyncio.sleep(0.05)
     return result
@@ -106,9 +106,13 @@ async def scheduled(
     runner: Runner, handinger: HandingerClient, team: str, channel: str
 ) -> tuple[str, str]:
     """A finished worker in `team` with an hourly schedule; returns (worker id, schedule id)."""
-    run = runner.start_new(team_id=team, channel_id=channel, user_id="U1", instruction="news")
-    await eventually(lambda: runner.store.get_run(run.id).done)
-    worker_id = runner.store.get_run(run.id).worker_id
+    run = await runner.start_new(team_id=team, channel_id=channel, user_id="U1", instruction="news")
+
+    async def done() -> bool:
+        return (await runner.store.get_run(run.id)).done
+
+    await eventually(done)
+    worker_id = (await runner.store.get_run(run.id)).worker_id
     assert worker_id is not None
     schedule = await create_schedule(
         runner.store,
@@ -135,9 +139,15 @@ async def test_uninstall_stops_one_workspace_quietly_and_leaves_the_other_alone(
     worker_two, schedule_two = await scheduled(runner, handinger, "T2", "C2")
 
     # In flight in T1: a new worker, and a reply queued behind it; and a run in T2.
-    busy = runner.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="long one")
-    await eventually(lambda: store.get_run(busy.id).worker_id)
-    thread_ts = store.get_run(busy.id).thread_ts
+    busy = await runner.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction="long one"
+    )
+
+    async def started() -> str | None:
+        return (await store.get_run(busy.id)).worker_id
+
+    await eventually(started)
+    thread_ts = (await store.get_run(busy.id)).thread_ts
     assert thread_ts is not None
     queued = await runner.follow_up(
         team_id="T1",
@@ -147,8 +157,8 @@ async def test_uninstall_stops_one_workspace_quietly_and_leaves_the_other_alone(
         text="and then?",
         trigger_ts="99.0001",
     )
-    assert queued is not None and store.get_run(queued.id).status == "queued"
-    other = runner.start_new(team_id="T2", channel_id="C2", user_id="U9", instruction="hi")
+    assert queued is not None and (await store.get_run(queued.id)).status == "queued"
+    other = await runner.start_new(team_id="T2", channel_id="C2", user_id="U9", instruction="hi")
 
     watcher = Watcher()
     changed: list[bool] = []
@@ -164,28 +174,28 @@ async def test_uninstall_stops_one_workspace_quietly_and_leaves_the_other_alone(
 
     assert sorted(r.id for r in farewell.forgotten.failed_runs) == [busy.id, queued.id]
     for run_id in (busy.id, queued.id):
-        stopped = store.get_run(run_id)
+        stopped = await store.get_run(run_id)
         assert (stopped.status, stopped.error, stopped.thread_ts) == ("failed", UNINSTALLED, None)
     assert farewell.cancelled == [schedule_one] and not farewell.failed
-    assert store.get_schedule(schedule_one).status == "gone"  # type: ignore[union-attr]
+    assert (await store.get_schedule(schedule_one)).status == "gone"  # type: ignore[union-attr]
     assert await handinger.list_schedules(worker_one) == []
-    assert store.get_schedule(schedule_two).status == "active"  # type: ignore[union-attr]
+    assert (await store.get_schedule(schedule_two)).status == "active"  # type: ignore[union-attr]
     assert [s.id for s in await handinger.list_schedules(worker_two)] == [schedule_two]
     assert surface.forgotten == ["T1"] and watcher.forgotten == {worker_one} and changed
-    assert not runner.is_worker_thread("T1", "C1", thread_ts)
+    assert not await runner.is_worker_thread("T1", "C1", thread_ts)
     assert store.db.execute("SELECT COUNT(*) FROM threads WHERE team_id = 'T1'").fetchone()[0] == 0
     assert store.db.execute("SELECT COUNT(*) FROM threads WHERE team_id = 'T2'").fetchone()[0]
 
     await asyncio.wait_for(runner.wait_idle(), 20)
     assert surface.count("T1") == said_in_t1, "nothing more was shown in the gone workspace"
-    assert store.get_run(other.id).status == "completed"
-    assert store.active_runs() == [] and store.threads_with_queued_runs() == []
+    assert (await store.get_run(other.id)).status == "completed"
+    assert await store.active_runs() == [] and await store.threads_with_queued_runs() == []
     assert await runner.recover() == 0
 
     again = await cleanup.uninstalled("T1")  # tokens_revoked and app_uninstalled both come
     assert again.forgotten.failed_runs == [] and again.cancelled == []
     await runner.aclose()
-    store.close()
+    await store.close()
     await handinger.cancel_schedule(worker_two, schedule_two)
     # Handinger has no way to stop a turn: the cancelled one ends there on its own.
     busy_worker = farewell.forgotten.failed_runs[0].worker_id

@@ -37,10 +37,10 @@ async def attach_schedule(
         )
     except HandingerError as error:
         log.warning("run %d: schedule not created: %s", run.id, error)
-        ctx.store.drop_pending_schedule(run.id)
+        await ctx.store.drop_pending_schedule(run.id)
         await _tell(ctx, run, ScheduleNotMade(diagnose(error)))
         return False
-    ctx.store.pending_schedule_created(run.id, schedule.id)
+    await ctx.store.pending_schedule_created(run.id, schedule.id)
     if ctx.schedules_changed is not None:
         ctx.schedules_changed()
     await _tell(ctx, run, ScheduleMade(schedule, when, ctx.clock()))

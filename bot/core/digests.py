@@ -51,14 +51,14 @@ class Digests:
         Only a worker with a schedule gets digests, and never while the app runs a turn on it
         (that turn is not a scheduled one).
         """
-        schedules = self.store.worker_schedules(worker.id)
+        schedules = await self.store.worker_schedules(worker.id)
         if not schedules or worker.is_running:
             return 0
         lock = self._locks.setdefault(worker.id, asyncio.Lock())
         async with lock:
-            seen = self.store.messages_seen(worker.id)
+            seen = await self.store.messages_seen(worker.id)
             if seen is None:  # first sighting: nothing before now is news
-                self.store.see_messages(worker.id, len(worker.messages))
+                await self.store.see_messages(worker.id, len(worker.messages))
                 return 0
             turns = past_turns(worker, since=seen)
             posted = 0
@@ -67,22 +67,22 @@ class Digests:
                 offline = late or turn.index < self._late_before.get(worker.id, 0)
                 if await self._post(worker, turn, schedules[0], late=offline, latest=latest):
                     posted += 1
-            self.store.see_messages(worker.id, len(worker.messages))
+            await self.store.see_messages(worker.id, len(worker.messages))
             return posted
 
     async def post_claimed(self, run: Run, worker: Worker, index: int, *, late: bool) -> None:
         """Post a digest that was claimed before the app stopped but never posted."""
-        schedule = next(iter(self.store.worker_schedules(worker.id)), None)
+        schedule = next(iter(await self.store.worker_schedules(worker.id)), None)
         turn = next((t for t in past_turns(worker, since=index) if t.index == index), None)
         if schedule is None or turn is None:
-            self.store.update_run(run.id, status="failed", error="digest source vanished")
+            await self.store.update_run(run.id, status="failed", error="digest source vanished")
             return
         await self._show(run, worker, turn, schedule, late=late, latest=False, recovering=True)
 
     async def _post(
         self, worker: Worker, turn: PastTurn, schedule: Schedule, *, late: bool, latest: bool
     ) -> bool:
-        run = self.store.add_run(
+        run = await self.store.add_run(
             team_id=schedule.team_id,
             channel_id=schedule.channel_id,
             kind="digest",
@@ -92,7 +92,7 @@ class Digests:
             status="completed",
             worker_id=worker.id,
         )
-        claimed = self.store.claim_digest(
+        claimed = await self.store.claim_digest(
             worker_id=worker.id,
             message_index=turn.index,
             schedule_id=schedule.id,
@@ -100,7 +100,7 @@ class Digests:
             late=late,
         )
         if not claimed:
-            self.store.update_run(run.id, status="failed", error="duplicate digest")
+            await self.store.update_run(run.id, status="failed", error="duplicate digest")
             return False
         await self._show(run, worker, turn, schedule, late=late, latest=latest)
         return True
@@ -118,17 +118,19 @@ class Digests:
     ) -> None:
         """Publish the digest; when `recovering`, first look for one an earlier process
         published but stopped before recording (`find`), so a restart never posts it twice."""
-        view = self._view(run, worker, turn, schedule, late=late, latest=latest)
+        view = await self._view(run, worker, turn, schedule, late=late, latest=latest)
         ts = await self.surface.find(run) if recovering else None
         if ts is None:
             try:
                 ts = await self.surface.publish(run, view)
             except Undeliverable as exc:  # the channel was archived, say: recorded, not retried
                 log.warning("digest of schedule %s cannot be posted: %s", schedule.id, exc)
-                self.store.update_run(run.id, status="failed", error=str(exc), files_done=1)
+                await self.store.update_run(run.id, status="failed", error=str(exc), files_done=1)
                 return
-        run = self.store.update_run(run.id, message_ts=ts, thread_ts=ts, files_done=0)
-        self.store.link_thread(run.team_id, run.channel_id, ts, worker.id, schedule.creator_id)
+        run = await self.store.update_run(run.id, message_ts=ts, thread_ts=ts, files_done=0)
+        await self.store.link_thread(
+            run.team_id, run.channel_id, ts, worker.id, schedule.creator_id
+        )
         log.info(
             "digest of schedule %s posted (worker %s, turn %d)", schedule.id, worker.id, turn.index
         )
@@ -137,9 +139,9 @@ class Digests:
                 await self.files.deliver(run, worker, turn.files)
             except Exception:
                 log.exception("digest run %d: file delivery failed", run.id)
-        self.store.update_run(run.id, files_done=1)
+        await self.store.update_run(run.id, files_done=1)
 
-    def _view(
+    async def _view(
         self,
         run: Run,
         worker: Worker,
@@ -158,7 +160,7 @@ class Digests:
         failure = worker.error_message if shown_worker is not None else None
         costs = None
         if shown_worker is not None:
-            self.store.update_run(run.id, **cost_record(shown_worker))
+            await self.store.update_run(run.id, **cost_record(shown_worker))
         else:
             progress.usage, costs = recorded_cost(run)
         view = build_view(
@@ -172,19 +174,19 @@ class Digests:
         )
         return _with_heading(view, DigestHeading(schedule.description, late), turn)
 
-    def redrawn(self, run: Run, worker: Worker) -> RunView | None:
+    async def redrawn(self, run: Run, worker: Worker) -> RunView | None:
         """A posted digest as Handinger has its turn now (the card's Refresh): that turn, not
         the worker's latest. None when the digest, its schedule or its turn is not known."""
-        claim = self.store.digest_of(run.id)
+        claim = await self.store.digest_of(run.id)
         if claim is None:
             return None
         schedule_id, index, late = claim
-        schedule = self.store.get_schedule(schedule_id)
+        schedule = await self.store.get_schedule(schedule_id)
         turns = past_turns(worker, since=index)
         if schedule is None or not turns or turns[0].index != index:
             return None
         latest = len(turns) == 1 and not worker.is_running
-        return self._view(run, worker, turns[0], schedule, late=late, latest=latest)
+        return await self._view(run, worker, turns[0], schedule, late=late, latest=latest)
 
 
 def _duration(worker: Worker) -> float:

@@ -134,7 +134,7 @@ class FileDelivery:
         thread_ts = run.thread_ts or run.message_ts
         if thread_ts is None or not worker.files:
             return 0
-        seen = self.store.uploaded_paths(run.team_id, run.channel_id, thread_ts)
+        seen = await self.store.uploaded_paths(run.team_id, run.channel_id, thread_ts)
         republished = {file_path(f) for f in announced}
         wanted: dict[str, WorkerFile] = {}
         for file in worker.files:
@@ -155,7 +155,7 @@ class FileDelivery:
                 marker, line = fetched
                 if marker not in seen.get(path, set()):  # said once per thread and file
                     problems.append(line)
-                    self._remember(run, thread_ts, path, marker)
+                    await self._remember(run, thread_ts, path, marker)
             if ready and resumed:
                 ready = await self._unless_landed(run, thread_ts, ready)
             if ready:
@@ -220,7 +220,7 @@ class FileDelivery:
             )
             return
         for file, slack_id in zip(files, ids, strict=False):
-            self._record(run, thread_ts, file, slack_id)
+            await self._record(run, thread_ts, file, slack_id)
 
     async def _unless_landed(
         self, run: Run, thread_ts: str, files: list[LocalFile]
@@ -237,11 +237,13 @@ class FileDelivery:
                 missing.append(file)
             else:
                 log.info("run %d: %s was uploaded before the restart", run.id, file.filename)
-                self._record(run, thread_ts, file, slack_id)
+                await self._record(run, thread_ts, file, slack_id)
         return missing
 
-    def _record(self, run: Run, thread_ts: str, file: LocalFile, slack_id: str | None) -> None:
-        self.store.record_upload(
+    async def _record(
+        self, run: Run, thread_ts: str, file: LocalFile, slack_id: str | None
+    ) -> None:
+        await self.store.record_upload(
             team_id=run.team_id,
             channel_id=run.channel_id,
             thread_ts=thread_ts,
@@ -258,9 +260,9 @@ class FileDelivery:
         where = visible_line(url)
         return f"{name} is hosted outside Handinger, so the app did not download it: {where}"
 
-    def _remember(self, run: Run, thread_ts: str, path: str, marker: str) -> None:
+    async def _remember(self, run: Run, thread_ts: str, path: str, marker: str) -> None:
         """Report a file's problem once per thread, not after every turn."""
-        self.store.record_upload(
+        await self.store.record_upload(
             team_id=run.team_id,
             channel_id=run.channel_id,
             thread_ts=thread_ts,

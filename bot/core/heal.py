@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ..store import Run, Store
 from .context import TurnContext
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class Healer:
     """One background task per run whose final message is pending, per workspace."""
 
-    def __init__(self, ctx: TurnContext, turn: Callable[[Run], Turn]) -> None:
+    def __init__(self, ctx: TurnContext, turn: Callable[[Run], Awaitable[Turn]]) -> None:
         self.ctx = ctx
         self.store: Store = ctx.store
         self._turn = turn
@@ -67,17 +67,17 @@ class Healer:
                     delay = min(delay * 2, policy.heal_max)
                 at_once = False
                 try:
-                    run = self.store.get_run(run_id)
+                    run = await self.store.get_run(run_id)
                     if run.final_pending is None:  # shown meanwhile (a Refresh)
                         return
-                    if await show_final(self._turn(run)):
+                    if await show_final(await self._turn(run)):
                         log.info("run %d: final message shown", run_id)
                         return
                 except asyncio.CancelledError:
                     raise
                 except Undeliverable as error:  # it can never be shown: stop trying
                     log.info("run %d: final message cannot be shown: %s", run_id, error)
-                    self.store.update_run(run_id, final_pending=None)
+                    await self.store.update_run(run_id, final_pending=None)
                     return
                 except Exception as error:
                     log.info("run %d: final message still not shown: %r", run_id, error)

@@ -27,7 +27,7 @@ async def show_final(turn: Turn) -> bool:
         view = turn.as_ended(turn.view("failed", error=restored(run.error)))
         if not await turn.show(view):
             return False
-        turn.update(final_pending=None)
+        await turn.update(final_pending=None)
         return True
     return await _show_outcome(turn)
 
@@ -57,11 +57,11 @@ async def _show_outcome(turn: Turn) -> bool:
     worker = await turn.ctx.handinger.get_worker(run.worker_id)
     if still_running(run, worker):
         return False
-    outcome, view = turn.conclusion(worker)
+    outcome, view = await turn.conclusion(worker)
     if not await turn.show(view):
         return False
     ended = {} if run.finished_at is None else {"finished_at": run.finished_at}
-    turn.update(status=outcome.state, error=outcome.error, final_pending=None, **ended)
+    await turn.update(status=outcome.state, error=outcome.error, final_pending=None, **ended)
     if outcome.state != run.status:
         await turn.mark("recovered" if outcome.state == "completed" else outcome.state)
     if turn.run.files_done != 1:  # an earlier process may have begun the delivery
@@ -76,7 +76,7 @@ async def _redraw_digest(turn: Turn) -> bool:
     if digests is None:
         return False
     worker = await turn.ctx.handinger.get_worker(run.worker_id)
-    view = digests.redrawn(run, worker)
+    view = await digests.redrawn(run, worker)
     if view is None:
         log.info("run %d: its digest's turn or schedule is gone; left as it is", run.id)
         return False

@@ -78,7 +78,7 @@ class Runner:
 
     # ---- entry points -------------------------------------------------------------------
 
-    def start_new(
+    async def start_new(
         self,
         *,
         team_id: str,
@@ -98,7 +98,7 @@ class Runner:
         With `schedule` (when, description), the new worker also gets that schedule and this
         first run is its first digest.
         """
-        run = self.store.add_run(
+        run = await self.store.add_run(
             team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts or trigger_ts,
@@ -112,7 +112,7 @@ class Runner:
         )
         if schedule is not None:
             when, description = schedule
-            self.store.add_pending_schedule(
+            await self.store.add_pending_schedule(
                 PendingSchedule(
                     run_id=run.id,
                     when_json=when.model_dump_json(by_alias=True),
@@ -125,11 +125,12 @@ class Runner:
         self._run(run)
         return run
 
-    def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        if self.store.find_thread(team_id, channel_id, thread_ts) is not None:
+    async def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        if await self.store.find_thread(team_id, channel_id, thread_ts) is not None:
             return True
         return any(
-            run.kind == "new" for run in self.store.thread_runs(team_id, channel_id, thread_ts)
+            run.kind == "new"
+            for run in await self.store.thread_runs(team_id, channel_id, thread_ts)
         )
 
     async def follow_up(
@@ -146,11 +147,11 @@ class Runner:
 
         Returns None when the thread belongs to no worker.
         """
-        if not self.is_worker_thread(team_id, channel_id, thread_ts):
+        if not await self.is_worker_thread(team_id, channel_id, thread_ts):
             return None
-        thread = self.store.find_thread(team_id, channel_id, thread_ts)
-        earlier = self.store.thread_runs(team_id, channel_id, thread_ts)
-        run = self.store.add_run(
+        thread = await self.store.find_thread(team_id, channel_id, thread_ts)
+        earlier = await self.store.thread_runs(team_id, channel_id, thread_ts)
+        run = await self.store.add_run(
             team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts,
@@ -162,23 +163,23 @@ class Runner:
             worker_id=thread.worker_id if thread else None,
             trigger_ts=trigger_ts,
         )
-        if self.store.thread_busy(team_id, channel_id, thread_ts):
+        if await self.store.thread_busy(team_id, channel_id, thread_ts):
             log.info("run %d: queued behind the running turn of %s", run.id, thread_ts)
-            await self._turn(run).mark("queued")
-        self._pump(team_id, channel_id, thread_ts)
+            await (await self._turn(run)).mark("queued")
+        await self._pump(team_id, channel_id, thread_ts)
         return run
 
     async def recover(self) -> int:
         """Finish every run that was in flight when the app stopped; start queued follow-ups."""
-        active = self.store.active_runs()
+        active = await self.store.active_runs()
         for run in active:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)
             self._run(run, recovering=True)
-        for run in self.store.runs_awaiting_files():
+        for run in await self.store.runs_awaiting_files():
             self._spawn(self._redeliver_files(run), run.team_id)
-        for team_id, channel_id, thread_ts in self.store.threads_with_queued_runs():
-            self._pump(team_id, channel_id, thread_ts)
-        for run in self.store.runs_with_final_pending():
+        for team_id, channel_id, thread_ts in await self.store.threads_with_queued_runs():
+            await self._pump(team_id, channel_id, thread_ts)
+        for run in await self.store.runs_with_final_pending():
             self._healer.later(run, at_once=True)
         return len(active)
 
@@ -188,21 +189,21 @@ class Runner:
         A run whose turn is in flight keeps its message as its relay shows it: the relay owns
         it and edits it to the end. If nothing here relays it, it is taken up as after a restart,
         so its message is never left saying "working"."""
-        run = self.store.get_run(run.id)
+        run = await self.store.get_run(run.id)
         if run.id in self._live:
             return "running"
         if run.status in ACTIVE:
             log.info("run %d: in flight with nothing relaying it; taking it up", run.id)
             self._run(run, recovering=True)
             return "running"
-        return "shown" if await refresh(self._turn(run)) else "unchanged"
+        return "shown" if await refresh(await self._turn(run)) else "unchanged"
 
-    def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
+    async def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
         """The app was uninstalled from a workspace: its queued and in-flight runs fail with
         `reason` without another word to Slack (the token is gone), its schedules are marked
         gone and its threads forgotten (`Store.forget_workspace`); the turns still running
         there are cancelled."""
-        forgotten = self.store.forget_workspace(team_id, reason)
+        forgotten = await self.store.forget_workspace(team_id, reason)
         cancelled = 0
         for task, team in list(self._tasks.items()):
             if team == team_id and not task.done():
@@ -246,22 +247,22 @@ class Runner:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
 
-    def _pump(self, team_id: str, channel_id: str, thread_ts: str) -> None:
+    async def _pump(self, team_id: str, channel_id: str, thread_ts: str) -> None:
         """Start the thread's next queued follow-up if nothing runs there."""
-        if self.store.thread_busy(team_id, channel_id, thread_ts):
+        if await self.store.thread_busy(team_id, channel_id, thread_ts):
             return
-        run = self.store.next_queued(team_id, channel_id, thread_ts)
+        run = await self.store.next_queued(team_id, channel_id, thread_ts)
         if run is None:
             return
-        run = self.store.update_run(run.id, status="starting")
+        run = await self.store.update_run(run.id, status="starting")
         self._run(run)
 
-    def _turn(self, run: Run) -> Turn:
+    async def _turn(self, run: Run) -> Turn:
         started = self._clock() if run.started_at is None else run.started_at
-        return Turn(self._ctx, run, started)
+        return Turn(self._ctx, run, started, await self.store.pending_schedule(run.id))
 
     async def _execute(self, run: Run, *, recovering: bool = False) -> None:
-        turn = self._turn(run)
+        turn = await self._turn(run)
         try:
             if run.kind == "new":
                 await turn.start_worker(recovering=recovering)
@@ -269,7 +270,7 @@ class Runner:
                 await turn.continue_worker(recovering=recovering)
         except Undeliverable as exc:
             log.info("run %d: cannot be shown in Slack: %s", run.id, exc)
-            turn.run = self.store.update_run(run.id, status="failed", error=str(exc))
+            turn.run = await self.store.update_run(run.id, status="failed", error=str(exc))
             await turn.mark("failed")
         except asyncio.CancelledError:
             raise
@@ -278,18 +279,18 @@ class Runner:
                 log.exception("run %d: unexpected error", run.id)
             else:
                 log.warning("run %d: %s", run.id, exc)
-            turn.run = self.store.get_run(run.id)
+            turn.run = await self.store.get_run(run.id)
             if turn.run.final_pending == "answer":  # the turn ran; its result will follow
                 await turn.fail(problems.unfetched(exc))
             else:
                 await turn.fail(problems.diagnose(exc))
         finally:
             self._live.discard(run.id)
-            current = self.store.get_run(run.id)
+            current = await self.store.get_run(run.id)
             if current.done and current.final_pending is not None:
                 self._healer.later(current)
             if current.thread_ts is not None and current.done:
-                self._pump(current.team_id, current.channel_id, current.thread_ts)
+                await self._pump(current.team_id, current.channel_id, current.thread_ts)
 
     async def _redeliver_files(self, run: Run) -> None:
         assert run.worker_id is not None
@@ -297,6 +298,6 @@ class Runner:
             worker = await self.handinger.get_worker(run.worker_id)
         except HandingerError as error:
             log.warning("run %d: cannot fetch the worker for its files: %s", run.id, error)
-            self.store.update_run(run.id, files_done=1)
+            await self.store.update_run(run.id, files_done=1)
             return
-        await self._turn(run).deliver_files(worker, resumed=True)
+        await (await self._turn(run)).deliver_files(worker, resumed=True)

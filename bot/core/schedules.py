@@ -59,7 +59,7 @@ async def create_schedule(
     If the worker already has the very same schedule that the app does not know (the app
     stopped right after creating it), that one is adopted instead of making a second.
     """
-    known = {s.id for s in store.worker_schedules(worker_id)}
+    known = {s.id for s in await store.worker_schedules(worker_id)}
     remote = None
     with contextlib.suppress(HandingerError):
         for existing in await handinger.list_schedules(worker_id):
@@ -82,11 +82,11 @@ async def create_schedule(
         created_at=time.time(),
         next_run_at=_timestamp(remote.next_run_at),
     )
-    if store.messages_seen(worker_id) is None:
+    if await store.messages_seen(worker_id) is None:
         worker = await handinger.get_worker(worker_id)
-        store.see_messages(worker_id, len(worker.messages))
+        await store.see_messages(worker_id, len(worker.messages))
     log.info("schedule %s created on worker %s (%s)", schedule.id, worker_id, description)
-    return store.add_schedule(schedule)
+    return await store.add_schedule(schedule)
 
 
 async def cancel_schedule(
@@ -97,7 +97,9 @@ async def cancel_schedule(
         cancelled = await handinger.cancel_schedule(schedule.worker_id, schedule.id)
     except NotFoundError:
         cancelled = False
-    store.update_schedule(schedule.id, status="cancelled" if cancelled else "gone", cancelled_by=by)
+    await store.update_schedule(
+        schedule.id, status="cancelled" if cancelled else "gone", cancelled_by=by
+    )
     log.info("schedule %s cancelled by %s (%s)", schedule.id, by, cancelled)
     return cancelled
 
@@ -113,16 +115,16 @@ async def sync_worker(store: Store, handinger: HandingerClient, worker_id: str) 
     except NotFoundError:
         remote = {}
     active: list[Schedule] = []
-    for schedule in store.worker_schedules(worker_id):
+    for schedule in await store.worker_schedules(worker_id):
         if schedule.status != "active":
             continue
         found = remote.get(schedule.id)
         if found is None:
             status = "done" if schedule.one_shot else "gone"
-            store.update_schedule(schedule.id, status=status)
+            await store.update_schedule(schedule.id, status=status)
         else:
             next_run = _timestamp(found.next_run_at)
-            active.append(store.update_schedule(schedule.id, next_run_at=next_run))
+            active.append(await store.update_schedule(schedule.id, next_run_at=next_run))
     return active
 
 
@@ -163,7 +165,7 @@ class ScheduleWatcher:
     async def startup(self) -> None:
         """After a restart: post digests claimed but never posted, then whatever fired while
         the app was down, marked late."""
-        for run, index, late in self.store.unposted_digests():
+        for run, index, late in await self.store.unposted_digests():
             if run.worker_id is None:
                 continue
             try:
@@ -171,7 +173,7 @@ class ScheduleWatcher:
                 await self.digests.post_claimed(run, worker, index, late=late)
             except HandingerError as error:
                 log.warning("digest run %d: cannot post it: %s", run.id, error)
-        workers = {s.worker_id for s in self.store.active_schedules()}
+        workers = {s.worker_id for s in await self.store.active_schedules()}
         for worker_id in workers:
             try:
                 self.digests.ran_while_offline(await self.handinger.get_worker(worker_id))
@@ -185,9 +187,9 @@ class ScheduleWatcher:
         while True:
             now = self._clock()
             upcoming: list[float] = []
-            for worker_id, due in self._plan(now).items():
+            for worker_id, due in (await self._plan(now)).items():
                 if due <= now:
-                    self._spawn(worker_id, patient=self._is_due(worker_id, now))
+                    self._spawn(worker_id, patient=await self._is_due(worker_id, now))
                 else:
                     upcoming.append(due)
             self._wake.clear()
@@ -210,10 +212,10 @@ class ScheduleWatcher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _plan(self, now: float) -> dict[str, float]:
+    async def _plan(self, now: float) -> dict[str, float]:
         """When each scheduled worker should next be looked at."""
         plan: dict[str, float] = {}
-        for schedule in self.store.active_schedules():
+        for schedule in await self.store.active_schedules():
             if schedule.worker_id in self._watching:
                 continue
             due = (schedule.next_run_at or now) - self.lead
@@ -222,10 +224,10 @@ class ScheduleWatcher:
             plan[schedule.worker_id] = min(due, safety, plan.get(schedule.worker_id, due))
         return plan
 
-    def _is_due(self, worker_id: str, now: float) -> bool:
+    async def _is_due(self, worker_id: str, now: float) -> bool:
         return any(
             (s.next_run_at or now) - self.lead <= now
-            for s in self.store.active_schedules()
+            for s in await self.store.active_schedules()
             if s.worker_id == worker_id
         )
 
@@ -244,7 +246,7 @@ class ScheduleWatcher:
             due = min(
                 (
                     s.next_run_at or 0.0
-                    for s in self.store.active_schedules()
+                    for s in await self.store.active_schedules()
                     if s.worker_id == worker_id
                 ),
                 default=0.0,
@@ -274,7 +276,7 @@ class ScheduleWatcher:
 
     async def _check(self, worker_id: str, *, late: bool) -> int:
         """Look at a worker once: follow a running turn to its end, then post what is new."""
-        if self.store.active_run_for_worker(worker_id) is not None:
+        if await self.store.active_run_for_worker(worker_id) is not None:
             return 0  # the app's own turn; it will hand over when it is done
         try:
             worker = await self.handinger.get_worker(worker_id)
@@ -285,14 +287,14 @@ class ScheduleWatcher:
                 worker = await self.handinger.get_worker(worker_id)
                 if worker.is_running:
                     return 0
-            if self.store.active_run_for_worker(worker_id) is not None:
+            if await self.store.active_run_for_worker(worker_id) is not None:
                 return 0
             return await self.digests.catch_up(worker, late=late)
         except NotFoundError:
             log.info("worker %s is gone; its schedules end", worker_id)
-            for schedule in self.store.worker_schedules(worker_id):
+            for schedule in await self.store.worker_schedules(worker_id):
                 if schedule.status == "active":
-                    self.store.update_schedule(schedule.id, status="gone")
+                    await self.store.update_schedule(schedule.id, status="gone")
             return 0
         except HandingerError as error:
             log.warning("worker %s: cannot check for scheduled turns: %s", worker_id, error)

@@ -81,7 +81,7 @@ class Service:
 
     # ---- runs ---------------------------------------------------------------------------------
 
-    def start(
+    async def start(
         self,
         *,
         team_id: str,
@@ -99,7 +99,7 @@ class Service:
         refused = self.rules.over_budget(budget)
         if refused is not None:
             return refused
-        run = self.runner.start_new(
+        run = await self.runner.start_new(
             team_id=team_id,
             channel_id=channel_id,
             user_id=user_id,
@@ -112,12 +112,12 @@ class Service:
         )
         return Started(run)
 
-    def claim_event(self, *keys: str) -> bool:
+    async def claim_event(self, *keys: str) -> bool:
         """True for the first claim of any of `keys` (Slack sends some messages twice)."""
-        return self._store.claim_event(*keys)
+        return await self._store.claim_event(*keys)
 
-    def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        return self.runner.is_worker_thread(team_id, channel_id, thread_ts)
+    async def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return await self.runner.is_worker_thread(team_id, channel_id, thread_ts)
 
     async def follow_up(
         self,
@@ -139,15 +139,17 @@ class Service:
             trigger_ts=trigger_ts,
         )
 
-    def status(self, team_id: str, channel_id: str, user_id: str, limit: int = 10) -> list[Run]:
+    async def status(
+        self, team_id: str, channel_id: str, user_id: str, limit: int = 10
+    ) -> list[Run]:
         """The user's latest workers in this channel, newest first."""
-        return self._store.recent_workers(team_id, channel_id, user_id, limit)
+        return await self._store.recent_workers(team_id, channel_id, user_id, limit)
 
-    def run_of(self, team_id: str, run_id: str | int) -> Run | None:
+    async def run_of(self, team_id: str, run_id: str | int) -> Run | None:
         """The run a card shows, or None when the app does not know it (its database was reset)
         or it belongs to another workspace."""
         try:
-            run = self._store.get_run(int(run_id))
+            run = await self._store.get_run(int(run_id))
         except (KeyError, ValueError):
             return None
         if team_id and run.team_id != team_id:  # never act on another workspace's run
@@ -201,13 +203,13 @@ class Service:
 
     async def schedules(self, team_id: str, channel_id: str) -> list[Schedule]:
         """The channel's schedules, brought in line with Handinger's first where it answers."""
-        listed = self._store.channel_schedules(team_id, channel_id)
+        listed = await self._store.channel_schedules(team_id, channel_id)
         for worker_id in {s.worker_id for s in listed}:
             try:
                 await sync_worker(self._store, self._handinger, worker_id)
             except HandingerError as error:
                 log.info("cannot refresh the schedules of %s: %s", worker_id, error)
-        return self._store.channel_schedules(team_id, channel_id)
+        return await self._store.channel_schedules(team_id, channel_id)
 
     async def cancel(
         self, team_id: str, channel_id: str, user_id: str, schedule_id: str, is_admin: IsAdmin
@@ -215,7 +217,7 @@ class Service:
         """Cancel a schedule on behalf of `user_id`, if they may, from the channel it posts to.
 
         Its creator, the people in `HANDINGER_SCHEDULE_ADMINS` and workspace admins may."""
-        schedule = self._store.get_schedule(schedule_id)
+        schedule = await self._store.get_schedule(schedule_id)
         if schedule is None or schedule.team_id != team_id:
             return CancelRefused("unknown", schedule_id)
         if schedule.channel_id != channel_id:

@@ -23,7 +23,7 @@ from ..handinger.events import StreamEvent
 from ..handinger.history import answer_before, turn_end
 from ..handinger.models import Costs, Worker
 from ..handinger.retry import should_retry
-from ..store import Run
+from ..store import PendingSchedule, Run
 from . import problems
 from .attach import attach_schedule
 from .context import TurnContext
@@ -40,12 +40,14 @@ log = logging.getLogger(__name__)
 class Turn:
     """Sees one run through. `run` is kept current as the store changes it."""
 
-    def __init__(self, ctx: TurnContext, run: Run, started: float) -> None:
+    def __init__(
+        self, ctx: TurnContext, run: Run, started: float, pending: PendingSchedule | None
+    ) -> None:
         self.ctx = ctx
         self.run = run
         self.started = started
         self.progress = TurnProgress(worker_id=run.worker_id)
-        self.pending = ctx.store.pending_schedule(run.id)
+        self.pending = pending
         self.recovering = False
         self._attaching: asyncio.Task[None] | None = None
 
@@ -61,7 +63,7 @@ class Turn:
             if not may_send_create(self.run, self.ctx.clock()):
                 await self.fail(problems.LOST_BEFORE_START)
                 return
-            key = self._about_to_send()
+            key = await self._about_to_send()
             await self.relay(
                 self.ctx.handinger.create_worker_streaming(
                     self.run.input, budget=self.run.budget, idempotency_key=key
@@ -77,7 +79,7 @@ class Turn:
         """Another instruction to the thread's worker (after a restart: the turn it started, if
         its continue reached the worker)."""
         self.recovering = recovering
-        self._resolve_worker()
+        await self._resolve_worker()
         worker_id = self.run.worker_id
         if worker_id is None:
             await self.fail(problems.NO_WORKER_ID)
@@ -104,7 +106,7 @@ class Turn:
             if self.ctx.digests is not None:  # a scheduled turn just ended: its digest first
                 await self.ctx.digests.catch_up(worker)
             self.progress.stale_text = answer_before(worker, len(worker.messages))
-            key = self._about_to_send(messages_before=len(worker.messages))
+            key = await self._about_to_send(messages_before=len(worker.messages))
             events = self.ctx.handinger.continue_worker_streaming(
                 worker.id, self.run.input, budget=self.run.budget, idempotency_key=key
             )
@@ -117,12 +119,12 @@ class Turn:
                 await self.ctx.sleep(self._poll_delay(attempt))
                 worker = await self.ctx.handinger.get_worker(worker.id)
 
-    def _about_to_send(self, **changes: Any) -> str:
+    async def _about_to_send(self, **changes: Any) -> str:
         """Record, before a create or continue goes out, that it may reach Handinger and under
         which `Idempotency-Key`; return the key."""
         key = self.run.ref or str(uuid.uuid4())
         sent = self.run.request_sent_at or self.ctx.clock()
-        self.update(ref=key, request_sent_at=sent, **changes)
+        await self.update(ref=key, request_sent_at=sent, **changes)
         return key
 
     # ---- relaying -----------------------------------------------------------------------
@@ -137,7 +139,7 @@ class Turn:
             ts = await self.ctx.surface.open(self.run, self.view("working"))
         else:
             log.info("run %d: found its message posted before the restart", self.run.id)
-        self.update(message_ts=ts, thread_ts=self.run.thread_ts or ts)
+        await self.update(message_ts=ts, thread_ts=self.run.thread_ts or ts)
 
     async def relay(self, events: AsyncIterator[StreamEvent]) -> None:
         """Show the stream's events as they come. A cut stream is not an error here: the
@@ -147,9 +149,9 @@ class Turn:
             async for event in events:
                 self.progress.apply(event)
                 if self.run.worker_id is None and self.progress.worker_id is not None:
-                    self._bind(self.progress.worker_id)
+                    await self._bind(self.progress.worker_id)
                 if self.run.status != "running" and self.run.worker_id is not None:
-                    self.update(status="running")
+                    await self.update(status="running")
                 self.ctx.surface.progress(self.run, self.view("working"))
         except StreamInterruptedError as exc:
             if self.run.worker_id is None:
@@ -162,11 +164,11 @@ class Turn:
         if self.run.worker_id is None:
             raise problems.NoWorkerId()
 
-    def _bind(self, worker_id: str) -> None:
-        self.update(worker_id=worker_id, status="running")
+    async def _bind(self, worker_id: str) -> None:
+        await self.update(worker_id=worker_id, status="running")
         run = self.run
         if run.kind == "new" and run.thread_ts is not None:
-            self.ctx.store.link_thread(
+            await self.ctx.store.link_thread(
                 run.team_id, run.channel_id, run.thread_ts, worker_id, run.user_id
             )
         log.info("run %d: worker %s started", run.id, worker_id)
@@ -194,13 +196,13 @@ class Turn:
             worker = await self._settle()
         except HandingerError as error:
             if should_retry(error, idempotent=True):  # the worker still has the result
-                self.update(final_pending="answer")
+                await self.update(final_pending="answer")
             raise
-        outcome, view = self.conclusion(worker)
+        outcome, view = await self.conclusion(worker)
         shown = await self.show(view)
         files_done = 0 if self.ctx.files is not None else 1
         pending = None if shown else "answer"
-        self.update(
+        await self.update(
             status=outcome.state, error=outcome.error, files_done=files_done, final_pending=pending
         )
         await self.mark(outcome.state)
@@ -216,14 +218,16 @@ class Turn:
             self.run.worker_id,
         )
 
-    def conclusion(self, worker: Worker) -> tuple[Outcome, RunView]:
+    async def conclusion(self, worker: Worker) -> tuple[Outcome, RunView]:
         """How this turn ended, from the worker after it, and the view that shows it."""
         # Only this turn is seen: a scheduled turn that ran after it (while the app was down,
         # say) is still news and gets its digest.
-        self.ctx.store.see_messages(worker.id, turn_end(worker, self.run.messages_before or 0))
+        await self.ctx.store.see_messages(
+            worker.id, turn_end(worker, self.run.messages_before or 0)
+        )
         outcome = conclude(self.run, worker, self.progress)
         if outcome.worker is not None:  # the latest turn: the worker's usage is this turn's
-            self.update(**cost_record(outcome.worker))
+            await self.update(**cost_record(outcome.worker))
             view = self.view(outcome.state, worker=outcome.worker, error=outcome.error)
         else:  # a later turn ran: what this one cost is known only if it was recorded
             usage, costs = recorded_cost(self.run)
@@ -255,7 +259,7 @@ class Turn:
             await self.ctx.files.deliver(self.run, worker, self.progress.files, resumed=resumed)
         except Exception:
             log.exception("run %d: file delivery failed", self.run.id)
-        self.update(files_done=1)
+        await self.update(files_done=1)
 
     async def _settle(self) -> Worker:
         """The worker once its turn is over: re-subscribe while it runs, then poll."""
@@ -303,7 +307,7 @@ class Turn:
                 pending = pending or "failure"
         except Exception:
             log.exception("run %d: could not show the failure", self.run.id)
-        self.update(status="failed", error=problems.stored(failure), final_pending=pending)
+        await self.update(status="failed", error=problems.stored(failure), final_pending=pending)
         await self.mark("failed")
 
     async def mark(self, mark: Mark) -> None:
@@ -341,13 +345,13 @@ class Turn:
         delay: float = self.ctx.policy.poll_initial * 2.0**attempt
         return min(delay, self.ctx.policy.poll_max)
 
-    def _resolve_worker(self) -> None:
+    async def _resolve_worker(self) -> None:
         run = self.run
         if run.worker_id is not None or run.thread_ts is None:
             return
-        thread = self.ctx.store.find_thread(run.team_id, run.channel_id, run.thread_ts)
+        thread = await self.ctx.store.find_thread(run.team_id, run.channel_id, run.thread_ts)
         if thread is not None:
-            self.update(worker_id=thread.worker_id)
+            await self.update(worker_id=thread.worker_id)
 
-    def update(self, **changes: Any) -> None:
-        self.run = self.ctx.store.update_run(self.run.id, **changes)
+    async def update(self, **changes: Any) -> None:
+        self.run = await self.ctx.store.update_run(self.run.id, **changes)

@@ -67,7 +67,7 @@ class WorkspaceCleanup:
     async def uninstalled(self, team_id: str, reason: str = UNINSTALLED) -> Farewell:
         # Everything local happens before the first await, so nothing of this workspace can
         # start, post or edit in between.
-        forgotten = self.runner.abandon_workspace(team_id, reason)
+        forgotten = await self.runner.abandon_workspace(team_id, reason)
         for holder in self.forgets:
             holder.forget_workspace(team_id)
         if self.watcher is not None and forgotten.schedules:

@@ -4,7 +4,7 @@ mode `/slack/install` and `/slack/oauth_redirect`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -103,13 +103,16 @@ def register(app: AsyncApp) -> None:
 
 
 def web_app(
-    app: AsyncApp, *, endpoint: SlackEndpoint | None, health: Callable[[], dict[str, Any]]
+    app: AsyncApp,
+    *,
+    endpoint: SlackEndpoint | None,
+    health: Callable[[], Awaitable[dict[str, Any]]],
 ) -> web.Application:
     """The process's HTTP server: a health check, and in HTTP mode (with `endpoint`) Slack's
     request URL and the OAuth install pages."""
 
     async def healthz(request: web.Request) -> web.StreamResponse:
-        status = health()
+        status = await health()
         return web.json_response(status, status=200 if status.get("ok") else 503)
 
     server = web.Application(client_max_size=MAX_BODY)

@@ -29,7 +29,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -63,7 +63,7 @@ SOCKET_KINDS: dict[str, Kind] = {
     "interactive": "interaction",
 }
 
-Claim = Callable[[str], bool]
+Claim = Callable[[str], Awaitable[bool]]
 """`Store.claim_event`: False if the key was claimed before (durably, across restarts)."""
 
 
@@ -83,13 +83,13 @@ class Gate:
         self.claim = claim
         self.refusals = Refusals(log, where)
 
-    def admit(self, kind: Kind, body: dict[str, Any]) -> None:
+    async def admit(self, kind: Kind, body: dict[str, Any]) -> None:
         """Return if the listeners may act on this request; raise `Refused` if not."""
         try:
             replay_key = check(kind, body)
         except Unusable as unusable:
             raise Refused(200 if kind == "event" else 400, unusable.reason) from None
-        if replay_key is not None and not self.claim(replay_key):
+        if replay_key is not None and not await self.claim(replay_key):
             raise Refused(200, f"replayed {kind}")
 
     def count(self, refused: Refused) -> None:
@@ -110,7 +110,7 @@ class SlackEndpoint:
             text = self._authenticated(request.headers, await _read(request))
             kind, body = _parse(request.content_type, text)
             if kind is not None:
-                self.gate.admit(kind, body)
+                await self.gate.admit(kind, body)
         except Refused as refused:
             self.gate.count(refused)
             if refused.status == 200:
@@ -216,7 +216,7 @@ class CheckedSocketModeHandler(AsyncSocketModeHandler):
             try:
                 if not isinstance(req.payload, dict):
                     raise Refused(400, f"{kind} envelope without a payload object")
-                self.gate.admit(kind, req.payload)
+                await self.gate.admit(kind, req.payload)
             except Refused as refused:
                 self.gate.count(refused)
                 await client.send_socket_mode_response(

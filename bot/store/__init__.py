@@ -10,8 +10,7 @@ message is, queued follow-ups, and which Slack events and commands were already 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
@@ -47,7 +46,12 @@ __all__ = [
 
 
 class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
-    """All reads and writes of the app's SQLite database."""
+    """All reads and writes of the app's SQLite database.
+
+    The methods are coroutines so that a server database can stand behind the same interface;
+    SQLite's own calls stay synchronous inside them (a local file: faster than a thread hop),
+    so none of them lets another task run halfway through.
+    """
 
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -59,41 +63,41 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
             self.db.enable_wal()
         self.db.execute("PRAGMA busy_timeout = 5000")
         self.db.execute("PRAGMA synchronous = NORMAL")
-        self.migrate()
+        self._migrate()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self.db.close()
 
     # ---- schema ---------------------------------------------------------------------------
 
-    @property
-    def schema_version(self) -> int:
+    async def schema_version(self) -> int:
+        return self._schema_version()
+
+    async def migrate(self) -> int:
+        """Apply pending migrations, each in its own transaction; return the new version."""
+        return self._migrate()
+
+    def _schema_version(self) -> int:
         if "schema_version" not in self.db.table_names():
             return 0
         row = self.db.execute("SELECT version FROM schema_version").fetchone()
         return int(row[0]) if row else 0
 
-    def migrate(self) -> int:
-        """Apply pending migrations, each in its own transaction; return the new version."""
+    def _migrate(self) -> int:
         if "schema_version" not in self.db.table_names():
             self.db.table("schema_version").create({"version": int})
             self.db.table("schema_version").insert({"version": 0})
         for number, migration in enumerate(MIGRATIONS, start=1):
-            if number <= self.schema_version:
+            if number <= self._schema_version():
                 continue
             with self.db.atomic():
                 migration(self.db)
                 self.db.execute("UPDATE schema_version SET version = ?", [number])
-        return self.schema_version
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self.db.atomic():
-            yield
+        return self._schema_version()
 
     # ---- events ---------------------------------------------------------------------------
 
-    def claim_event(self, *keys: str) -> bool:
+    async def claim_event(self, *keys: str) -> bool:
         """Record Slack request keys as handled; False if any of them was handled before.
 
         For an event, pass the `event_id` and a `channel:ts` key together, so that Slack's
@@ -115,7 +119,7 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
             )
         return True
 
-    def prune_events(self, older_than: float) -> int:
+    async def prune_events(self, older_than: float) -> int:
         """Forget handled requests older than `older_than` seconds (Slack retries events within
         minutes; a signed request is refused as stale after 5)."""
         cursor = self.db.execute(
@@ -125,7 +129,7 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
 
     # ---- a workspace the app was uninstalled from ----------------------------------------
 
-    def forget_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
+    async def forget_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
         """Everything the app was doing in a workspace stops, in one transaction.
 
         Queued and in-flight runs fail with `reason` (no files are owed any more), active

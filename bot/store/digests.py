@@ -15,13 +15,13 @@ class DigestQueries:
     db: sqlite_utils.Database
     _clock: Callable[[], float]
 
-    def messages_seen(self, worker_id: str) -> int | None:
+    async def messages_seen(self, worker_id: str) -> int | None:
         row = self.db.execute(
             "SELECT messages_seen FROM worker_marks WHERE worker_id = ?", [worker_id]
         ).fetchone()
         return int(row[0]) if row else None
 
-    def see_messages(self, worker_id: str, count: int) -> None:
+    async def see_messages(self, worker_id: str, count: int) -> None:
         """Everything before message `count` of this worker has been shown in Slack."""
         self.db.execute(
             "INSERT INTO worker_marks (worker_id, messages_seen, updated_at) VALUES (?, ?, ?) "
@@ -31,7 +31,7 @@ class DigestQueries:
             [worker_id, count, self._clock()],
         )
 
-    def claim_digest(
+    async def claim_digest(
         self, *, worker_id: str, message_index: int, schedule_id: str, run_id: int, late: bool
     ) -> bool:
         """Record that a scheduled turn gets a digest; False if it already has one."""
@@ -44,7 +44,7 @@ class DigestQueries:
         )
         return cursor.rowcount == 1
 
-    def digest_of(self, run_id: int) -> tuple[str, int, bool] | None:
+    async def digest_of(self, run_id: int) -> tuple[str, int, bool] | None:
         """The turn a digest run shows: its schedule, the turn's message index, and whether it
         was posted late; None if the run is not a claimed digest."""
         row = self.db.execute(
@@ -52,7 +52,7 @@ class DigestQueries:
         ).fetchone()
         return (str(row[0]), int(row[1]), bool(row[2])) if row else None
 
-    def unposted_digests(self) -> list[tuple[Run, int, bool]]:
+    async def unposted_digests(self) -> list[tuple[Run, int, bool]]:
         """Digests claimed but never posted (the app stopped in between): run, index, late."""
         rows = self.db.query(
             "SELECT r.*, d.message_index AS digest_index, d.late AS digest_late "

@@ -18,7 +18,7 @@ class RunQueries:
     db: sqlite_utils.Database
     _clock: Callable[[], float]
 
-    def add_run(
+    async def add_run(
         self,
         *,
         team_id: str,
@@ -50,15 +50,15 @@ class RunQueries:
         }
         row_id = self.db.table("runs").insert(record).last_rowid
         assert row_id is not None
-        return self.get_run(row_id)
+        return await self.get_run(row_id)
 
-    def get_run(self, run_id: int) -> Run:
+    async def get_run(self, run_id: int) -> Run:
         rows = list(self.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
         if not rows:
             raise KeyError(f"no run {run_id}")
         return run_from_row(rows[0])
 
-    def update_run(self, run_id: int, **changes: Any) -> Run:
+    async def update_run(self, run_id: int, **changes: Any) -> Run:
         """Change some fields of a run; `status` changes also stamp start and finish times."""
         unknown = set(changes) - RUN_FIELDS
         if unknown:
@@ -69,13 +69,13 @@ class RunQueries:
         if status in ("completed", "failed") and "finished_at" not in changes:
             changes["finished_at"] = self._clock()
         self.db.table("runs").update(run_id, changes)
-        return self.get_run(run_id)
+        return await self.get_run(run_id)
 
-    def active_runs(self) -> list[Run]:
+    async def active_runs(self) -> list[Run]:
         """Runs that were starting or running: what recovery must finish after a restart."""
         return self._runs("status IN ('starting', 'running') ORDER BY id", [])
 
-    def runs_awaiting_files(self) -> list[Run]:
+    async def runs_awaiting_files(self) -> list[Run]:
         """Finished runs whose worker files were not delivered yet (the app stopped first)."""
         return self._runs(
             "status IN ('completed', 'failed') AND files_done = 0 AND worker_id IS NOT NULL "
@@ -83,36 +83,38 @@ class RunQueries:
             [],
         )
 
-    def runs_with_final_pending(self) -> list[Run]:
+    async def runs_with_final_pending(self) -> list[Run]:
         """Finished runs whose message does not show their outcome yet (see `final_pending`)."""
         return self._runs(
             "status IN ('completed', 'failed') AND final_pending IS NOT NULL ORDER BY id", []
         )
 
-    def thread_runs(self, team_id: str, channel_id: str, thread_ts: str) -> list[Run]:
+    async def thread_runs(self, team_id: str, channel_id: str, thread_ts: str) -> list[Run]:
         return self._runs(
             "team_id = ? AND channel_id = ? AND thread_ts = ? ORDER BY id",
             [team_id, channel_id, thread_ts],
         )
 
-    def thread_busy(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        return any(run.status in ACTIVE for run in self.thread_runs(team_id, channel_id, thread_ts))
+    async def thread_busy(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return any(
+            run.status in ACTIVE for run in await self.thread_runs(team_id, channel_id, thread_ts)
+        )
 
-    def next_queued(self, team_id: str, channel_id: str, thread_ts: str) -> Run | None:
+    async def next_queued(self, team_id: str, channel_id: str, thread_ts: str) -> Run | None:
         queued = [
             run
-            for run in self.thread_runs(team_id, channel_id, thread_ts)
+            for run in await self.thread_runs(team_id, channel_id, thread_ts)
             if run.status == "queued"
         ]
         return queued[0] if queued else None
 
-    def threads_with_queued_runs(self) -> list[tuple[str, str, str]]:
+    async def threads_with_queued_runs(self) -> list[tuple[str, str, str]]:
         rows = self.db.execute(
             "SELECT DISTINCT team_id, channel_id, thread_ts FROM runs WHERE status = 'queued'"
         ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def recent_workers(
+    async def recent_workers(
         self, team_id: str, channel_id: str, user_id: str, limit: int = 10
     ) -> list[Run]:
         """The runs that started the user's workers in a channel, newest first."""
@@ -122,7 +124,7 @@ class RunQueries:
             [team_id, channel_id, user_id, limit],
         )
 
-    def active_run_for_worker(self, worker_id: str) -> Run | None:
+    async def active_run_for_worker(self, worker_id: str) -> Run | None:
         runs = self._runs(
             "worker_id = ? AND status IN ('starting', 'running') LIMIT 1", [worker_id]
         )

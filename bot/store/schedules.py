@@ -21,51 +21,51 @@ class ScheduleQueries:
 
     db: sqlite_utils.Database
 
-    def add_schedule(self, schedule: Schedule) -> Schedule:
+    async def add_schedule(self, schedule: Schedule) -> Schedule:
         record = {name: getattr(schedule, name) for name in SCHEDULE_FIELDS}
         self.db.table("schedules").insert(record, replace=True)
         return schedule
 
-    def get_schedule(self, schedule_id: str) -> Schedule | None:
+    async def get_schedule(self, schedule_id: str) -> Schedule | None:
         rows = list(self.db.query("SELECT * FROM schedules WHERE id = ?", [schedule_id]))
         return schedule_from_row(rows[0]) if rows else None
 
-    def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
+    async def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
         unknown = set(changes) - SCHEDULE_FIELDS
         if unknown:
             raise ValueError(f"unknown schedule fields: {sorted(unknown)}")
         self.db.table("schedules").update(schedule_id, changes)
-        found = self.get_schedule(schedule_id)
+        found = await self.get_schedule(schedule_id)
         assert found is not None
         return found
 
-    def active_schedules(self) -> list[Schedule]:
+    async def active_schedules(self) -> list[Schedule]:
         return self._schedules("status = 'active' ORDER BY next_run_at", [])
 
-    def channel_schedules(self, team_id: str, channel_id: str) -> list[Schedule]:
+    async def channel_schedules(self, team_id: str, channel_id: str) -> list[Schedule]:
         return self._schedules(
             "team_id = ? AND channel_id = ? AND status = 'active' ORDER BY created_at",
             [team_id, channel_id],
         )
 
-    def worker_schedules(self, worker_id: str) -> list[Schedule]:
+    async def worker_schedules(self, worker_id: str) -> list[Schedule]:
         """Every schedule ever made on a worker, newest first (digests name the latest)."""
         return self._schedules("worker_id = ? ORDER BY created_at DESC", [worker_id])
 
-    def add_pending_schedule(self, pending: PendingSchedule) -> None:
+    async def add_pending_schedule(self, pending: PendingSchedule) -> None:
         self.db.table("pending_schedules").insert(
             {name.name: getattr(pending, name.name) for name in fields(PendingSchedule)},
             replace=True,
         )
 
-    def pending_schedule(self, run_id: int) -> PendingSchedule | None:
+    async def pending_schedule(self, run_id: int) -> PendingSchedule | None:
         rows = list(self.db.query("SELECT * FROM pending_schedules WHERE run_id = ?", [run_id]))
         return pending_schedule_from_row(rows[0]) if rows else None
 
-    def pending_schedule_created(self, run_id: int, schedule_id: str) -> None:
+    async def pending_schedule_created(self, run_id: int, schedule_id: str) -> None:
         self.db.table("pending_schedules").update(run_id, {"schedule_id": schedule_id})
 
-    def drop_pending_schedule(self, run_id: int) -> None:
+    async def drop_pending_schedule(self, run_id: int) -> None:
         self.db.execute("DELETE FROM pending_schedules WHERE run_id = ?", [run_id])
 
     def _schedules(self, where: str, params: list[Any]) -> list[Schedule]:

@@ -15,7 +15,7 @@ class ThreadQueries:
     db: sqlite_utils.Database
     _clock: Callable[[], float]
 
-    def link_thread(
+    async def link_thread(
         self, team_id: str, channel_id: str, thread_ts: str, worker_id: str, user_id: str
     ) -> None:
         self.db.table("threads").insert(
@@ -30,7 +30,7 @@ class ThreadQueries:
             replace=True,
         )
 
-    def find_thread(self, team_id: str, channel_id: str, thread_ts: str) -> Thread | None:
+    async def find_thread(self, team_id: str, channel_id: str, thread_ts: str) -> Thread | None:
         rows = list(
             self.db.query(
                 "SELECT * FROM threads WHERE team_id = ? AND channel_id = ? AND thread_ts = ?",
@@ -39,7 +39,9 @@ class ThreadQueries:
         )
         return Thread(**rows[0]) if rows else None
 
-    def uploaded_paths(self, team_id: str, channel_id: str, thread_ts: str) -> dict[str, set[str]]:
+    async def uploaded_paths(
+        self, team_id: str, channel_id: str, thread_ts: str
+    ) -> dict[str, set[str]]:
         """Every file path uploaded into a thread, with the content hashes uploaded for it."""
         rows = self.db.execute(
             "SELECT path, sha256 FROM uploads WHERE team_id = ? AND channel_id = ? "
@@ -51,7 +53,7 @@ class ThreadQueries:
             found.setdefault(path, set()).add(digest)
         return found
 
-    def record_upload(
+    async def record_upload(
         self,
         *,
         team_id: str,

@@ -41,7 +41,7 @@ async def on_run_action(
             log.info("cannot answer the %s action privately: %s", verb, error)
 
     service = deps_of(context).service
-    run = service.run_of(context.team_id or "", run_id)
+    run = await service.run_of(context.team_id or "", run_id)
     if run is None:
         await tell(FORGOTTEN)
     elif verb == "email" and run.worker_id is not None:

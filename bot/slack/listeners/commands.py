@@ -43,7 +43,7 @@ async def on_command(
         await ack(**ephemeral(render_notice(over_budget_text(refused), trusted=True)))
     else:
         await ack()
-        deps.service.start(
+        await deps.service.start(
             team_id=context.team_id or "",
             channel_id=str(command["channel_id"]),
             user_id=str(command["user_id"]),
@@ -60,7 +60,7 @@ async def status(
     respond: AsyncRespond,
 ) -> None:
     """`/handinger status`: the user's latest workers here, each linked to its card."""
-    runs = deps_of(context).service.status(
+    runs = await deps_of(context).service.status(
         context.team_id or "", str(command["channel_id"]), str(command["user_id"])
     )
     rows = [

@@ -30,19 +30,19 @@ def is_human_message(event: dict[str, Any]) -> bool:
     return not event.get("bot_id") and bool(event.get("user"))
 
 
-def claim(context: AsyncBoltContext, body: dict[str, Any], event: dict[str, Any]) -> bool:
+async def claim(context: AsyncBoltContext, body: dict[str, Any], event: dict[str, Any]) -> bool:
     keys = [f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):
         keys.append(f"event:{body['event_id']}")
-    return deps_of(context).service.claim_event(*keys)
+    return await deps_of(context).service.claim_event(*keys)
 
 
-def in_worker_thread(context: AsyncBoltContext, event: dict[str, Any]) -> str | None:
+async def in_worker_thread(context: AsyncBoltContext, event: dict[str, Any]) -> str | None:
     """The thread of a reply in a worker's thread, else None."""
     thread_ts = event.get("thread_ts")
     if not thread_ts or thread_ts == event["ts"]:
         return None
-    known = deps_of(context).service.is_worker_thread(
+    known = await deps_of(context).service.is_worker_thread(
         context.team_id or "", event["channel"], str(thread_ts)
     )
     return str(thread_ts) if known else None
@@ -73,7 +73,7 @@ async def start_threaded(
             channel=event["channel"], thread_ts=thread_ts, text=message.text, blocks=message.blocks
         )
         return
-    deps.service.start(
+    await deps.service.start(
         team_id=context.team_id or "",
         channel_id=event["channel"],
         user_id=event["user"],
@@ -89,10 +89,10 @@ async def on_message(
     if not is_human_message(event):
         return
     in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event["ts"]
-    thread = in_worker_thread(context, event)
-    if thread is not None and claim(context, body, event):
+    thread = await in_worker_thread(context, event)
+    if thread is not None and await claim(context, body, event):
         await continue_thread(context, event, thread)
-    elif not in_thread and event.get("channel_type") == "im" and claim(context, body, event):
+    elif not in_thread and event.get("channel_type") == "im" and await claim(context, body, event):
         await start_threaded(context, client, event, event["ts"])
 
 
@@ -101,12 +101,12 @@ async def on_mention(
 ) -> None:
     if not is_human_message(event):
         return
-    thread = in_worker_thread(context, event)
+    thread = await in_worker_thread(context, event)
     if thread is not None:
-        if claim(context, body, event):
+        if await claim(context, body, event):
             await continue_thread(context, event, thread)
         return
-    if claim(context, body, event):
+    if await claim(context, body, event):
         thread_ts = event.get("thread_ts")
         root = str(thread_ts) if thread_ts and thread_ts != event["ts"] else event["ts"]
         await start_threaded(context, client, event, root)

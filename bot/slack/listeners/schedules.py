@@ -101,7 +101,7 @@ async def schedule(
     if isinstance(parsed, CommandError):
         await notice(respond, parsed.message)
         return
-    started = deps.service.start(
+    started = await deps.service.start(
         team_id=context.team_id or "",
         channel_id=str(command["channel_id"]),
         user_id=user,
@@ -185,7 +185,7 @@ async def open_modal(
     """The schedule modal; from a card (`run_id`), filled in with its instruction and budget."""
     deps = deps_of(context)
     instruction, budget = "", str(deps.settings.handinger_default_budget)
-    run = deps.service.run_of(context.team_id or "", run_id) if run_id is not None else None
+    run = await deps.service.run_of(context.team_id or "", run_id) if run_id is not None else None
     if run is not None:
         instruction, budget = prefill(run.input), run.budget
     view = schedule_modal(
@@ -213,7 +213,7 @@ async def on_modal_submit(
     meta = json.loads(view.get("private_metadata") or "{}")
     channel, run_id, team = str(meta.get("channel", "")), meta.get("run"), context.team_id or ""
     if run_id is None:
-        deps.service.start(
+        await deps.service.start(
             team_id=team,
             channel_id=channel,
             user_id=user,
@@ -222,7 +222,7 @@ async def on_modal_submit(
             schedule=parsed,
         )
         return
-    run = deps.service.run_of(team, int(run_id))
+    run = await deps.service.run_of(team, int(run_id))
     if run is None:  # never another workspace's worker
         log.warning("schedule modal from %s names run %s it does not own", team, run_id)
         return
