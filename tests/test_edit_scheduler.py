@@ -366,3 +366,10 @@ def test_room_is_kept_for_the_final_of_each_message_still_streaming() -> None:
     for index in range(40):
         lane.offer(f"m{index}", "x", final=False, now=61)
     assert lane.reserved_for_finals(61) == 22  # at most half of the 45 a minute
+
+
+def test_a_reserve_as_large_as_the_allowance_cannot_block_progress() -> None:
+    lane: EditLane[str, str] = EditLane(EditPolicy(per_minute=2, final_share=1.0), now=0)
+    lane.offer("a", "a", final=False, now=0)
+    lane.offer("b", "b", final=False, now=0)
+    assert len(drain(lane, 0)) == 1  # one call is left for a final, not both

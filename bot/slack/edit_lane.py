@@ -243,10 +243,11 @@ class EditLane(Generic[K, P]):
 
     def reserved_for_finals(self, now: float) -> int:
         """Calls a progress edit must leave in the window: one per message streaming, up to
-        `final_share` of the allowance."""
+        `final_share` of the allowance, and never all of it (progress would wait forever)."""
         for key in [k for k, at in self.live.items() if at <= now - self.policy.window]:
             del self.live[key]
-        return min(len(self.live), int(self.policy.per_minute * self.policy.final_share))
+        share = int(self.policy.per_minute * self.policy.final_share)
+        return max(min(len(self.live), share, int(self.policy.per_minute) - 1), 0)
 
     def _window_opens(self, reserve: int, now: float) -> float:
         """From when a call leaves `reserve` calls of the window's allowance: `now` or later,
