@@ -373,3 +373,14 @@ def test_a_reserve_as_large_as_the_allowance_cannot_block_progress() -> None:
     lane.offer("a", "a", final=False, now=0)
     lane.offer("b", "b", final=False, now=0)
     assert len(drain(lane, 0)) == 1  # one call is left for a final, not both
+
+
+def test_when_finals_queue_an_empty_message_gets_its_final_first() -> None:
+    """Its final is also its first words; a message that shows some answer already can wait."""
+    lane: EditLane[str, str] = EditLane(EditPolicy(per_minute=2), now=0)
+    lane.offer("talker", "some words", final=False, now=0, text_chars=10)
+    lane.offer("empty", "working…", final=False, now=0)
+    assert [s.key for s in drain(lane, 0)] == ["talker"]  # the other call is kept for a final
+    lane.offer("talker", "talker: done", final=True, now=1)
+    lane.offer("empty", "empty: done", final=True, now=2)
+    assert [s.key for s in drain(lane, 2)] == ["empty"]  # the talker's final waits a minute

@@ -71,9 +71,10 @@ class _Entry(Generic[P]):
         return STATUS
 
     def priority(self, shown_chars: int) -> tuple[int, float, float]:
-        """By class; finals in the order they were finished, others whoever waited longest."""
+        """By class; finals of messages that show no answer yet first (the final is also their
+        first words), then in the order they were finished; others whoever waited longest."""
         if self.final:
-            return (FINAL, self.final_at, 0.0)
+            return (FINAL, 1.0 if shown_chars else 0.0, self.final_at)
         return (self.urgency(shown_chars), self.last_sent_at, self.submitted_at)
 
 
