@@ -23,6 +23,8 @@ COPY requirements.lock ./
 RUN pip install --no-deps -r requirements.lock
 
 COPY pyproject.toml README.md ./
+# Only the app: the emulators (emulators/) are for tests and the sandbox, so setuptools finds
+# only `bot` here and the image never ships them.
 COPY bot ./bot
 RUN pip install --no-deps . \
     && pip check

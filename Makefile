@@ -21,11 +21,11 @@ run: $(STAMP)
 	$(BIN)/handinger-slack run --or-sandbox
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests scripts bench
-	$(BIN)/ruff format --check bot tests scripts bench
+	$(BIN)/ruff check bot emulators tests scripts bench
+	$(BIN)/ruff format --check bot emulators tests scripts bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict bot tests bench
+	$(BIN)/mypy --strict bot emulators tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

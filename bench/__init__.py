@@ -7,7 +7,8 @@ rate limits) and the bot as separate processes, runs the scenarios, and writes
 Slack emulator's call log, message versions and ack log, and the Handinger emulator's request
 log. See BENCHMARKS.md for the latest results and what each number means.
 
-Modules: `plan` (sizes of the full and `--quick` runs), `procs` (child processes, /proc),
-`stack` (emulators, bot, control APIs), `measure` (pure scoring), `batch` (one batch of runs),
+Modules: `plan` (sizes of the full and `--quick` runs), `usage` (CPU and memory from /proc),
+`stack` (emulators and bot, started by
+`emulators.harness`; their control APIs), `measure` (pure scoring), `batch` (one batch of runs),
 `scenarios` (1–4), `scale` (5), `side` and `relays` (6), `report` (machine, Markdown).
 """

@@ -53,7 +53,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--source",
         type=Path,
-        help="measure the bot and emulators of another checkout (e.g. a snapshot of bot/)",
+        help="measure the bot and emulators of another checkout (a snapshot with bot/, emulators/)",
     )
     parser.add_argument(
         "--chart",

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulators.credentials import TEAM
+
 from .measure import (
     RunMetrics,
     Turn,
@@ -28,8 +30,8 @@ from .measure import (
     summary,
     tag_of,
 )
-from .procs import Usage
-from .stack import TEAM, Stack, gather_limited
+from .stack import Stack, gather_limited
+from .usage import Usage, usage
 
 STARTUP_METHODS = ("auth.test", "apps.connections.open")
 """Called once per bot process, not per run: counted apart."""
@@ -121,12 +123,12 @@ async def run_batch(
         prefix=prefix,
     )
     assert stack.bot is not None
-    before = stack.bot.usage()
+    before = usage(stack.bot.pid)
     began = time.monotonic()
     answers = await start_runs(stack, channels, list(range(1, runs + 1)))
     finals = await stack.wait_finals(runs, drain_estimate(runs, turn))
     wall = time.monotonic() - began
-    after = stack.bot.usage()
+    after = usage(stack.bot.pid)
     batch = await collect(stack, channels, chunks=chunks, turn=turn, wall=wall)
     batch.acks_ms = [float(a["ack_ms"]) for a in answers if a.get("ack_ms") is not None]
     batch.bot_cpu_s = after.cpu_seconds - before.cpu_seconds

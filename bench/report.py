@@ -38,8 +38,8 @@ def machine() -> dict[str, Any]:
 
 
 def code_version(source: Path | None) -> dict[str, Any]:
-    """Which code was measured: this checkout's commit, how many files under bot/ differed from
-    it, and the `--source` directory when another copy of bot/ was measured."""
+    """Which code was measured: this checkout's commit, how many files under bot/ and emulators/
+    differed from it, and the `--source` directory when another copy of them was measured."""
     root = Path(__file__).resolve().parent.parent
 
     def git(*args: str) -> str:
@@ -51,7 +51,7 @@ def code_version(source: Path | None) -> dict[str, Any]:
             return ""
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    changed = git("status", "--porcelain", "--", "bot")
+    changed = git("status", "--porcelain", "--", "bot", "emulators")
     return {
         "source": str(source) if source else None,
         "commit": git("rev-parse", "--short", "HEAD") or None,
@@ -69,8 +69,8 @@ def _version(package: str) -> str:
 def _code(code: dict[str, Any]) -> str:
     commit = code.get("commit") or "unknown commit"
     dirty = code.get("uncommitted_bot_files") or 0
-    text = f"{commit}" + (f" + {dirty} uncommitted file(s) under bot/" if dirty else "")
-    return text + (f", bot/ copied to {code['source']}" if code.get("source") else "")
+    text = f"{commit}" + (f" + {dirty} uncommitted file(s) under bot/, emulators/" if dirty else "")
+    return text + (f", code copied to {code['source']}" if code.get("source") else "")
 
 
 def _cell(value: Any) -> str:

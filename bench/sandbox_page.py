@@ -30,6 +30,8 @@ from typing import Any
 
 import httpx
 
+from emulators.credentials import BOT_TOKEN
+
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -101,7 +103,7 @@ async def bot_load(slack: httpx.AsyncClient, runs: int) -> None:
 
 
 async def burst_load(slack: httpx.AsyncClient, messages: int, seconds: float) -> int:
-    token = {"Authorization": "Bearer xoxb-test"}
+    token = {"Authorization": f"Bearer {BOT_TOKEN}"}
     posted = []
     for index in range(messages):
         answer = await slack.post(

@@ -27,12 +27,14 @@ import time
 from collections import Counter
 from typing import Any
 
+from emulators.harness import Child
+
 from .batch import FINAL_RATE, collect, log_problems, usage_json
 from .measure import call_counts, instruction, percentile, summary
 from .plan import Plan
-from .procs import Child
 from .scenarios import at_most, row, running_workers, tidy
 from .stack import JSON, Stack, Workspace, gather_limited
+from .usage import usage
 
 RSS_TARGET_MB = 300.0
 OVERHEAD_METHODS = ("auth.test", "oauth.v2.access")
@@ -104,7 +106,7 @@ class Sampler:
     async def _run(self) -> None:
         t0 = time.monotonic()
         while not self._stop.is_set():
-            now = self.bot.usage()
+            now = usage(self.bot.pid)
             streaming = await running_workers(self.stack)
             self.peak_streaming = max(self.peak_streaming, streaming)
             self.samples.append(
@@ -126,7 +128,7 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
     setup_s = time.monotonic() - install_began
     assert stack.bot is not None
     bot = stack.bot
-    idle = bot.usage()
+    idle = usage(bot.pid)
     sampler = Sampler(stack, bot)
     sampler.start()
     began = time.monotonic()
@@ -144,13 +146,13 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
     drain = 3600.0 if plan.scale_wait_all else plan.scale_drain
     delivered = await stack.wait_finals(runs, drain)
     wall = time.monotonic() - began
-    end = bot.usage()
+    end = usage(bot.pid)
     await sampler.stop()
     channels = [channel for where in workspaces for channel in where.channels]
     batch = await collect(stack, channels, chunks=plan.chunks, turn=turn, wall=wall)
     calls = await stack.calls()
     acks = await stack.acks()
-    problems = log_problems(bot.output())
+    problems = log_problems(bot.text)
     await stack.stop_bot()
 
     per_team_runs = Counter(where.team for where, _ in placed)

@@ -16,6 +16,9 @@ import math
 import time
 from typing import Any
 
+from emulators.credentials import BOT_TOKEN, HANDINGER_KEY, TEAM
+from emulators.harness import Child
+
 from .batch import STARTUP_METHODS, collect, fresh, start_runs, turns_by_tag
 from .measure import (
     RunMetrics,
@@ -28,10 +31,9 @@ from .measure import (
     tag_of,
 )
 from .plan import Plan
-from .procs import Child
 from .relays import KINDS
 from .scenarios import row
-from .stack import BOT_TOKEN, KEY, TEAM, USER, Stack
+from .stack import USER, Stack
 
 FINAL_SOURCE = {"naive": None, "chat_stream": "chat.stopStream"}
 TAG_BASE = {"naive": 1000, "chat_stream": 2000}
@@ -82,15 +84,20 @@ async def one_round(
         spec = {
             "slack": base,
             "handinger": stack.handinger_url,
-            "key": KEY,
+            "key": HANDINGER_KEY,
             "token": BOT_TOKEN,
             "team": TEAM,
             "runs": runs,
         }
         path = stack.work / f"side-{kind}-{rep}.json"
         path.write_text(json.dumps(spec))
+        name = f"relay-{kind}-{rep}"
         relay = Child(
-            f"relay-{kind}-{rep}", "bench.relays", [kind, str(path)], stack.logs, stdin=True
+            "bench.relays",
+            [kind, str(path)],
+            name=name,
+            log=stack.logs / f"{name}.log",
+            stdin=True,
         )
         relays[kind] = relay.start()
     for relay in relays.values():
@@ -124,14 +131,14 @@ async def one_round(
 
 async def wait_line(child: Child, text: str, within: float) -> None:
     deadline = time.monotonic() + within
-    while text not in child.output():
+    while text not in child.text:
         if time.monotonic() > deadline or not child.alive():
-            raise RuntimeError(f"{child.name} did not say {text!r}:\n{child.output()[-2000:]}")
+            raise RuntimeError(f"{child.name} did not say {text!r}:\n{child.text[-2000:]}")
         await asyncio.sleep(0.05)
 
 
 def relay_output(child: Child) -> dict[str, Any]:
-    for line in reversed(child.output().splitlines()):
+    for line in reversed(child.text.splitlines()):
         if line.startswith('{"runs"'):
             runs = json.loads(line)["runs"]
             errors = [r["error"] for r in runs if "error" in r]

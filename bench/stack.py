@@ -14,7 +14,6 @@ import asyncio
 import html
 import os
 import re
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,19 +21,16 @@ from typing import Any, cast
 
 import httpx
 
-from .procs import Child, server
+from emulators.credentials import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    HANDINGER_KEY,
+    SIGNING_SECRET,
+)
+from emulators.harness import Child, bot_env, free_port, server
 
-KEY = "test-key"
-BOT_TOKEN = "xoxb-test"
-APP_TOKEN = "xapp-test"
-TEAM = "T0001"
 USER = "U0001"
 FINAL_PREFIXES = ("✅", "❌")
-
-CLIENT_ID = "1000000001.2000000001"
-CLIENT_SECRET = "emulator-client-secret"
-SIGNING_SECRET = "test-secret"
-"""The Slack emulator's defaults (`--client-id`, `--client-secret`, `--signing-secret`)."""
 STATE_COOKIE = "slack-app-oauth-state"
 """The cookie Bolt's install page sets and its redirect endpoint checks against `state`."""
 INSTALL_LINK = re.compile(r'<a href="([^"]+)"')
@@ -58,7 +54,7 @@ class Stack:
     def __init__(self, work: Path, source: Path | None = None) -> None:
         self.work = work
         self.source = source
-        """Another checkout whose `bot/` (app and emulators) is measured instead of this one."""
+        """Another checkout whose app and emulators are measured instead of this one's."""
         self.logs = work / "logs"
         self.handinger: Child | None = None
         self.slack: Child | None = None
@@ -79,21 +75,28 @@ class Stack:
 
     def start_emulators(self) -> None:
         self.handinger = server(
-            "handinger",
-            "bot.sandbox.handinger",
-            ["--port", "0", "--api-key", KEY],
-            self.logs,
+            self.emulator_module("handinger"),
+            ["--port", "0"],
+            name="handinger",
+            log=self.logs / "handinger.log",
             env=self.env,
             cwd=self.source,
         )
         self.slack = self.slack_emulator("slack")
 
+    def emulator_module(self, name: str) -> str:
+        """`emulators.<name>`; a `--source` checkout from before they moved has them under
+        `bot/sandbox/`, so that side-by-side runs against older code still work."""
+        if self.source is not None and not (self.source / "emulators").is_dir():
+            return f"bot.sandbox.{name}"
+        return f"emulators.{name}"
+
     def slack_emulator(self, name: str, *extra: str) -> Child:
         return server(
-            name,
-            "bot.sandbox.slack",
-            ["--port", "0", "--rate-limits", "strict", "--bot-token", BOT_TOKEN, *extra],
-            self.logs,
+            self.emulator_module("slack"),
+            ["--port", "0", "--rate-limits", "strict", *extra],
+            name=name,
+            log=self.logs / f"{name}.log",
             env=self.env,
             cwd=self.source,
         )
@@ -110,9 +113,7 @@ class Stack:
 
     async def start_bot(self) -> Child:
         """A fresh bot process (new database) in Socket Mode; returns once it is connected."""
-        await self._spawn_bot(
-            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=""
-        )
+        await self._spawn_bot()
         await self.slack_get("/_emulator/connections", min=1, timeout=30)
         assert self.bot is not None
         return self.bot
@@ -128,7 +129,7 @@ class Stack:
         await self.slack_post("/_emulator/config", config)
         # No token at all; blanked only if inherited, since Bolt itself warns about a blank
         # SLACK_BOT_TOKEN ("`token` will be unused") when given a client.
-        unset = {n: "" for n in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") if n in os.environ}
+        unset = {n: "" if n in os.environ else None for n in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")}
         await self._spawn_bot(
             **unset,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -144,24 +145,16 @@ class Stack:
         assert self.bot is not None
         return self.bot
 
-    async def _spawn_bot(self, **settings: str) -> None:
+    async def _spawn_bot(self, **settings: str | None) -> None:
         await self.stop_bot()
         self._bots += 1
         home = self.work / f"bot-{self._bots}"
         home.mkdir(parents=True, exist_ok=True)
-        env = {
-            "SLACK_API_URL": f"{self.slack_url}/api/",
-            "HANDINGER_API_KEY": KEY,
-            "HANDINGER_BASE_URL": self.handinger_url,
-            "HANDINGER_DB": str(home / "bot.db"),
-            "PORT": "0",
-            "LOG_LEVEL": "INFO",
-            **settings,
-            **self.env,
-        }
+        env = bot_env(self.slack_url, self.handinger_url, home / "bot.db", **settings, **self.env)
         name = f"bot-{self._bots}"
+        log = self.logs / f"{name}.log"
         self.bot = await asyncio.to_thread(
-            server, name, "bot", ["run"], self.logs, env=env, cwd=home
+            server, "bot", ["run"], name=name, log=log, env=env, cwd=home
         )
 
     async def install(self, team: str) -> None:
@@ -213,7 +206,7 @@ class Stack:
 
     async def handinger_get(self, path: str) -> Any:
         response = await self.http.get(
-            f"{self.handinger_url}{path}", headers={"Authorization": f"Bearer {KEY}"}
+            f"{self.handinger_url}{path}", headers={"Authorization": f"Bearer {HANDINGER_KEY}"}
         )
         response.raise_for_status()
         return response.json()
@@ -332,13 +325,6 @@ class Stack:
             if seen >= count or time.monotonic() > deadline:
                 return seen
             await asyncio.sleep(0.5)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now, for a bot whose URLs must be known in advance."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def gather_limited(coros: list[Any], limit: int) -> list[Any]:

@@ -2,7 +2,9 @@
 
 A newcomer with no Slack app and no Handinger key sees the whole product work: the bot runs
 exactly as in production (Socket Mode, SQLite, the edit scheduler) against local emulators,
-and the Slack emulator serves a web page that looks like a Slack client, on a fixed port.
+and the Slack emulator serves a web page that looks like a Slack client, on a fixed port. The
+emulators are started by `emulators.harness` (as in the tests and the benchmark), imported
+only here: a checkout has them, the production image does not.
 
 The emulators keep their state in memory only, so each start is a fresh sandbox: the bot's
 database from the previous run (in `.sandbox/`) is removed with one line saying so, rather than
@@ -16,9 +18,7 @@ import contextlib
 import errno
 import json
 import os
-import re
 import socket
-import sys
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -29,13 +29,19 @@ from .config import Settings
 from .main import serve
 from .manifest import render_manifest
 
-LISTENING = re.compile(r"listening on (http://\S+)")
 WEB_PORT = 8300
 """Where the sandbox page is served unless `--web-port` or SANDBOX_PORT say otherwise."""
 SCHEDULE_CHECK_SECONDS = 2.0
 """How often the sandbox's bot looks for scheduled runs: digests appear right after the clock
 is moved on in the page (production checks every 5 minutes and is woken by its own changes)."""
 DB_NAME = "sandbox.db"
+
+
+NO_EMULATORS = (
+    "the Slack and Handinger emulators are not installed here: they live in the repository "
+    "(emulators/), not in the released app or its Docker image. To try the sandbox, clone "
+    "the handinger-slack repository and run `make run` in the checkout."
+)
 
 
 class SandboxError(Exception):
@@ -69,30 +75,19 @@ def check_port_free(port: int) -> None:
 
 @contextlib.asynccontextmanager
 async def emulator(module: str, *args: str, port: int = 0) -> AsyncIterator[str]:
-    """Run `python -m module` and yield its base URL once it listens."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    """Run `python -m module` (in this directory, its errors on this terminal) and yield its
+    base URL once it listens."""
+    from emulators.harness import server  # a checkout's, never the production image's
+
+    argv = ["--host", "127.0.0.1", "--port", str(port), *args]
     try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        match = LISTENING.search(line)
-        if match is None:
-            raise SandboxError(f"The {module} emulator did not start (see the error above).")
-        yield match.group(1)
+        child = await asyncio.to_thread(server, module, argv, cwd=Path.cwd(), inherit_stderr=True)
+    except RuntimeError:
+        raise SandboxError(f"The {module} emulator did not start (see the error above).") from None
+    try:
+        yield child.url
     finally:
-        if process.returncode is None:
-            process.terminate()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), 5)
+        await asyncio.to_thread(child.stop, 5)
 
 
 def fresh_state(data_dir: Path) -> str | None:
@@ -150,21 +145,28 @@ def banner(page: str, slack: str, handinger: str, bot: int, fresh: str | None) -
 async def sandbox(
     port: int = 3000, web_port: int | None = None, data_dir: Path = Path(".sandbox")
 ) -> None:
+    try:  # the emulators ship with a checkout (`make install`), never in the production image
+        from emulators.credentials import APP_TOKEN, BOT_TOKEN, HANDINGER_KEY
+        from emulators.harness import HANDINGER, SLACK
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "emulators":
+            raise
+        raise SandboxError(NO_EMULATORS) from None
     web_port = default_web_port() if web_port is None else web_port
     check_port_free(web_port)
     fresh = fresh_state(data_dir)
     manifest = data_dir / "manifest.yml"
     manifest.write_text(render_manifest(), encoding="utf-8")
-    async with emulator("bot.sandbox.handinger", "--turn-seconds", "4") as handinger_url:
+    async with emulator(HANDINGER, "--turn-seconds", "4") as handinger_url:
         slack_args = ("--handinger-url", handinger_url, "--manifest", str(manifest))
-        async with emulator("bot.sandbox.slack", *slack_args, port=web_port) as slack_url:
+        async with emulator(SLACK, *slack_args, port=web_port) as slack_url:
             await asyncio.to_thread(seed_page_users, slack_url)
             settings = Settings(
                 _env_file=None,
-                slack_bot_token=SecretStr("xoxb-test"),
-                slack_app_token=SecretStr("xapp-test"),
+                slack_bot_token=SecretStr(BOT_TOKEN),
+                slack_app_token=SecretStr(APP_TOKEN),
                 slack_api_url=f"{slack_url}/api/",
-                handinger_api_key=SecretStr("test-key"),
+                handinger_api_key=SecretStr(HANDINGER_KEY),
                 handinger_base_url=handinger_url,
                 handinger_db=data_dir / DB_NAME,
                 handinger_schedule_check_seconds=SCHEDULE_CHECK_SECONDS,

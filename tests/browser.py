@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.procs import ROOT, ServerProcess
+from emulators.harness import ROOT, Child
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -71,16 +71,15 @@ class Sandbox:
     """`handinger-slack sandbox` as `make run` starts it, in a scratch directory."""
 
     def __init__(self, workdir: Path) -> None:
-        self.process = ServerProcess(
+        self.process = Child(
             "bot",
             ["sandbox", "--port", "0", "--web-port", "0"],
             env={"LOG_LEVEL": "WARNING"},
             cwd=workdir,
-            startup_timeout=60,
         )
 
     def start(self) -> Sandbox:
-        self.process.start()
+        self.process.start().listen(timeout=60)
         text = "\n".join(self.process.output)
         page, handinger = SANDBOX_URL.search(text), HANDINGER_URL.search(text)
         assert page and handinger, f"the sandbox banner changed:\n{text}"

@@ -1,11 +1,13 @@
-"""Helpers of the end-to-end tests about a run's card: its menu, and making it stale so that a
-Refresh shows."""
+"""Helpers of the end-to-end tests about a run's card: its menu, making it stale so that a
+Refresh shows, and the thread of continuations under a long answer."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from emulators.credentials import BOT_TOKEN
 from tests.e2e import Stack, wait_until
 
 STALE = "stale"
@@ -44,7 +46,7 @@ def make_stale(stack: Stack, card: dict[str, Any], **env: str) -> None:
     response = stack.slack.post(
         "/api/chat.update",
         data={
-            "token": "xoxb-test",
+            "token": BOT_TOKEN,
             "channel": "C0001",
             "ts": card["ts"],
             "text": STALE,
@@ -63,3 +65,22 @@ def redrawn(stack: Stack, ts: str) -> dict[str, Any]:
         return message if message is not None and message["text"] != STALE else None
 
     return wait_until(changed, what="the card redrawn")
+
+
+def long_answer_thread(stack: Stack, card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The replies under a long answer's card once the whole answer file is attached."""
+
+    def complete() -> list[dict[str, Any]] | None:
+        replies: list[dict[str, Any]] = (stack.message(card["ts"]) or {}).get("replies", [])
+        return replies if any(r.get("files") for r in replies) else None
+
+    return wait_until(complete, what="continuations and the attached answer")
+
+
+def assert_each_continuation_once(replies: list[dict[str, Any]]) -> None:
+    numbers = [re.match(r"\(continued (\d+)/(\d+)\)", str(r["text"])) for r in replies]
+    parts = [(int(m[1]), int(m[2])) for m in numbers if m]
+    assert parts, "no continuation was posted"
+    total = parts[0][1]  # the card is part 1
+    assert sorted(parts) == [(n, total) for n in range(2, total + 1)]  # each once, in full
+    assert [f["name"] for r in replies for f in r.get("files", [])] == ["answer.md"]

@@ -1,40 +1,33 @@
-"""Fixtures shared by the end-to-end tests of the bot."""
+"""Fixtures shared by the tests: the emulators as processes, and a stack with the bot."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bot.handinger import HandingerClient
+from emulators.credentials import HANDINGER_KEY
+from emulators.harness import HANDINGER, Child, Emulators, running, start_emulators
 from tests.e2e import Stack
-from tests.procs import ServerProcess, running
+from tests.handinger_helpers import RecordingSleep
 
 
 @pytest.fixture(scope="module")
-def emulators() -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def emulators() -> Iterator[Emulators]:
     """A Slack emulator with strict rate limits and a Handinger emulator, per test module."""
-    handinger_args = ["--port", "0", "--turn-seconds", "2.5", "--chunks", "25"]
-    slack_args = ["--port", "0", "--rate-limits", "strict"]
-    with (
-        running("bot.sandbox.handinger", handinger_args) as handinger,
-        running("bot.sandbox.slack", slack_args) as slack,
-    ):
-        yield slack, handinger
+    handinger_args = ["--turn-seconds", "2.5", "--chunks", "25"]
+    with start_emulators(["--rate-limits", "strict"], handinger_args) as both:
+        yield both
 
 
 @pytest.fixture
-def idle_stack(emulators: tuple[ServerProcess, ServerProcess], tmp_path: Path) -> Iterator[Stack]:
+def idle_stack(emulators: Emulators, tmp_path: Path) -> Iterator[Stack]:
     """Fresh emulator state and no bot yet: the test starts the bot the way it needs."""
-    slack, handinger = emulators
-    stack = Stack(slack, handinger, tmp_path)
-    stack.slack.post("/_emulator/reset").raise_for_status()
-    stack.slack.post("/_emulator/config", json={"request_url": None}).raise_for_status()
-    stack.handinger.post("/_emulator/reset").raise_for_status()
-    try:
+    with Stack(*emulators, tmp_path).fresh() as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
@@ -42,3 +35,65 @@ def stack(idle_stack: Stack) -> Stack:
     """Fresh emulators and a bot in Socket Mode with a fresh database."""
     idle_stack.start_bot()
     return idle_stack
+
+
+# ---- the Handinger emulator alone, for the client and the runner ---------------------------
+
+HANDINGER_ARGS = ["--turn-seconds", "0.3", "--chunks", "6"]
+"""How fast the Handinger emulator's turns are unless a test module sets `HANDINGER_ARGS`."""
+
+
+@pytest.fixture(scope="module")
+def handinger_emulator(request: pytest.FixtureRequest) -> Iterator[Child]:
+    """A Handinger emulator per test module, tuned by the module's `HANDINGER_ARGS` if it has
+    them (pytest's documented way for a fixture to read the module that requests it)."""
+    args = getattr(request.module, "HANDINGER_ARGS", HANDINGER_ARGS)
+    with running(HANDINGER, ["--port", "0", *args]) as server:
+        yield server
+
+
+@pytest.fixture
+def handinger_control(handinger_emulator: Child) -> Iterator[httpx.Client]:
+    """The emulator's control API, everything reset to the start state."""
+    with httpx.Client(base_url=handinger_emulator.url, timeout=15) as http:
+        http.post("/_emulator/reset").raise_for_status()
+        yield http
+
+
+@pytest.fixture
+def handinger_api(handinger_emulator: Child) -> Iterator[httpx.Client]:
+    """The emulator's API with the key (and its control API), reset to the start state."""
+    auth = {"Authorization": f"Bearer {HANDINGER_KEY}"}
+    with httpx.Client(base_url=handinger_emulator.url, headers=auth, timeout=15.0) as client:
+        assert client.post("/_emulator/reset").status_code == 200
+        yield client
+
+
+@pytest.fixture
+async def handinger(
+    handinger_emulator: Child, handinger_control: httpx.Client
+) -> AsyncIterator[HandingerClient]:
+    """The app's client of the freshly reset emulator."""
+    async with HandingerClient(HANDINGER_KEY, handinger_emulator.url) as client:
+        yield client
+
+
+@pytest.fixture
+def sleeps() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+async def handinger_client(
+    handinger_emulator: Child, handinger_control: httpx.Client, sleeps: RecordingSleep
+) -> AsyncIterator[HandingerClient]:
+    """The client as the client tests drive it: two retries whose delays `sleeps` records
+    instead of waiting, and a stalled stream given up after 5 s."""
+    async with HandingerClient(
+        HANDINGER_KEY,
+        handinger_emulator.url,
+        stream_idle_timeout=5.0,
+        sleep=sleeps,
+        max_retries=2,
+    ) as client:
+        yield client

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from bot.slack.markdown import markdown_to_mrkdwn
-from tests.procs import ServerProcess
+from emulators.credentials import CLIENT_ID, CLIENT_SECRET, HANDINGER_KEY, SIGNING_SECRET
+from emulators.harness import Child, bot_env, free_port, server
 
-KEY = "test-key"
 T = TypeVar("T")
 
 
@@ -54,35 +55,55 @@ def answer_shown(stack: Stack, message: dict[str, Any], worker_id: str) -> None:
 class Stack:
     """Drives the emulators' control APIs and runs the bot as a real process."""
 
-    def __init__(self, slack: ServerProcess, handinger: ServerProcess, tmp: Path) -> None:
+    def __init__(self, slack: Child, handinger: Child, tmp: Path) -> None:
         self.slack_url = slack.url
         self.handinger_url = handinger.url
         self.tmp = tmp
         self.slack = httpx.Client(base_url=slack.url, timeout=30)
         self.handinger = httpx.Client(
-            base_url=handinger.url, timeout=30, headers={"Authorization": f"Bearer {KEY}"}
+            base_url=handinger.url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {HANDINGER_KEY}"},
         )
-        self.bot: ServerProcess | None = None
+        self.bot: Child | None = None
 
     def bot_env(self, **overrides: str) -> dict[str, str]:
-        env = {
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_APP_TOKEN": "xapp-test",
-            "SLACK_SIGNING_SECRET": "",
-            "SLACK_API_URL": f"{self.slack_url}/api/",
-            "HANDINGER_API_KEY": KEY,
-            "HANDINGER_BASE_URL": self.handinger_url,
-            "HANDINGER_DB": str(self.tmp / "bot.db"),
-            "PORT": "0",
-            "LOG_LEVEL": "INFO",
-        }
-        env.update(overrides)
-        return env
+        return bot_env(self.slack_url, self.handinger_url, self.tmp / "bot.db", **overrides)
 
-    def start_bot(self, **overrides: str) -> ServerProcess:
-        self.bot = ServerProcess("bot", ["run"], env=self.bot_env(**overrides), cwd=self.tmp)
-        self.bot.start()
+    def start_bot(self, **overrides: str) -> Child:
+        self.bot = server("bot", ["run"], env=self.bot_env(**overrides), cwd=self.tmp)
         return self.bot
+
+    def start_oauth_bot(self) -> str:
+        """The bot in HTTP mode with OAuth installs and no bot token at all; returns its base
+        URL, which the Slack emulator delivers to and redirects installs back to."""
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        redirect = f"{base}/slack/oauth_redirect"
+        config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
+        self.slack.post("/_emulator/config", json=config).raise_for_status()
+        self.start_bot(
+            SLACK_BOT_TOKEN="",
+            SLACK_APP_TOKEN="",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_CLIENT_ID=CLIENT_ID,
+            SLACK_CLIENT_SECRET=CLIENT_SECRET,
+            SLACK_REDIRECT_URI=redirect,
+            PORT=str(port),
+        )
+        return base
+
+    @contextmanager
+    def fresh(self) -> Iterator[Self]:
+        """Both emulators back to their start state (Socket Mode delivery) for this stack;
+        its bot and clients stopped when the block ends."""
+        self.slack.post("/_emulator/reset").raise_for_status()
+        self.slack.post("/_emulator/config", json={"request_url": None}).raise_for_status()
+        self.handinger.post("/_emulator/reset").raise_for_status()
+        try:
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         if self.bot is not None:

@@ -10,8 +10,6 @@ import httpx
 
 from bot.handinger import HandingerClient, Worker
 
-KEY = "test-key"
-
 
 async def download(
     client: HandingerClient, url: str, *, max_bytes: int, allow_foreign: bool = False

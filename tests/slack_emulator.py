@@ -1,28 +1,31 @@
-"""Shared helpers for the Slack emulator tests: control-API clients, polling."""
+"""Shared helpers for the Slack emulator tests: control-API clients, polling, and the smallest
+Bolt app that drives the emulator."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import httpx
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.procs import ServerProcess, running
+from emulators.credentials import BOT_TOKEN, SIGNING_SECRET
+from emulators.harness import SLACK, Child, running
 
 T = TypeVar("T")
-MODULE = "bot.sandbox.slack"
-BOT_TOKEN = "xoxb-test"
-APP_TOKEN = "xapp-test"
-SECRET = "test-secret"
+Seen = dict[str, list[Any]]
+"""What the Bolt app of `make_app` received, by kind (command, app_mention, message, action)."""
 
 
 @contextmanager
-def emulator(*args: str) -> Iterator[ServerProcess]:
+def emulator(*args: str) -> Iterator[Child]:
     """One emulator process; fails the module if the emulator printed a traceback."""
-    with running(MODULE, list(args)) as server:
+    with running(SLACK, list(args)) as server:
         yield server
     output = "\n".join(server.output)
     assert "Traceback" not in output, output
@@ -100,3 +103,52 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def make_app(url: str) -> tuple[AsyncApp, Seen]:
+    """The smallest Bolt app that uses a command, events, a button and respond()."""
+    seen: Seen = defaultdict(list)
+    app = AsyncApp(
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=url + "/api/"),
+        signing_secret=SIGNING_SECRET,
+    )
+
+    @app.command("/handinger")
+    async def command(ack: Any, respond: Any, say: Any, command: dict[str, Any]) -> None:
+        seen["command"].append(command)
+        await ack(text=f"working on {command['text']}")
+        await respond(text="done privately")
+        await say(
+            text=f"posted: {command['text']}",
+            blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": "Approve?"}},
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "action_id": "approve",
+                            "value": "yes",
+                            "text": {"type": "plain_text", "text": "Approve"},
+                        }
+                    ],
+                },
+            ],
+        )
+
+    @app.event("app_mention")
+    async def mention(event: dict[str, Any], say: Any) -> None:
+        seen["app_mention"].append(event)
+        await say(text="mentioned", thread_ts=event["ts"])
+
+    @app.event("message")
+    async def message(event: dict[str, Any]) -> None:
+        seen["message"].append(event)
+
+    @app.action("approve")
+    async def approve(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        seen["action"].append(body)
+        await ack()
+        await respond(replace_original=True, text="approved")
+
+    return app, seen

@@ -9,24 +9,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import time
 from typing import Any
 from urllib.parse import urlencode
 
-SECRET = "test-secret"
+from emulators.credentials import SIGNING_SECRET
+
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def signature(body: bytes, secret: str = SECRET, timestamp: str | None = None) -> str:
+def signature(body: bytes, secret: str = SIGNING_SECRET, timestamp: str | None = None) -> str:
     ts = timestamp or str(int(time.time()))
     base = b"v0:" + ts.encode() + b":" + body
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
@@ -34,7 +27,7 @@ def signature(body: bytes, secret: str = SECRET, timestamp: str | None = None) -
 
 def signed(
     body: str | bytes,
-    secret: str = SECRET,
+    secret: str = SIGNING_SECRET,
     *,
     timestamp: int | str | None = None,
     content_type: str = JSON,

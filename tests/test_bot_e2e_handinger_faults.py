@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e import KEY, Stack, answer_shown, wait_until
+from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
+from tests.e2e import Stack, answer_shown, wait_until
 
-SECRETS = (KEY, "xyz123secret", "xoxb-test", "xoxb-1234-5678-abcdef")
+SECRETS = (HANDINGER_KEY, "xyz123secret", BOT_TOKEN, "xoxb-1234-5678-abcdef")
 HOSTILE = (
-    f"invalid request: Authorization: Bearer {KEY} was sent with Bearer xyz123secret; "
-    f"tokens xoxb-test and xoxb-1234-5678-abcdef; key={KEY}"
+    f"invalid request: Authorization: Bearer {HANDINGER_KEY} was sent with Bearer xyz123secret; "
+    f"tokens xoxb-test and xoxb-1234-5678-abcdef; key={HANDINGER_KEY}"
 )
 
 

@@ -13,15 +13,16 @@ import httpx
 import pytest
 
 from bot.core.views import RunView
-from bot.sandbox.handinger.agent import echo_answer
 from bot.slack.blocks import SlackMessage
 from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
 from bot.slack.render import render_progress
 from bot.store import Store
+from emulators.credentials import BOT_TOKEN
+from emulators.handinger.agent import echo_answer
+from emulators.harness import Child
 from tests.e2e import Stack, is_final, section_text, wait_until
 from tests.hostile import deceptive_links, limit_problems, live_mentions, message_texts
-from tests.procs import ServerProcess
 from tests.slack_emulator import emulator
 
 PARENS = "https://a/" + ")" * 30_000
@@ -92,13 +93,13 @@ def test_hostile_answers_reach_slack_inert_and_honest(stack: Stack) -> None:
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[ServerProcess]:
+def slack() -> Iterator[Child]:
     with emulator("--rate-limits", "off") as server:
         yield server
 
 
 async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
-    slack: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slack: Child, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """2,000 stream events growing an answer to 300,000 chars: each used to render the whole
     answer; now a progress view is rendered only when its edit goes out (about once a second)."""
@@ -113,7 +114,7 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
     monkeypatch.setattr("bot.slack.editing.render_progress", counted)
     control = httpx.Client(base_url=slack.url)
     control.post("/_emulator/reset").raise_for_status()
-    surface = SlackSurface(TeamClients(FixedToken("xoxb-test"), slack.url + "/api/"))
+    surface = SlackSurface(TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"))
     store = Store(tmp_path / "state.db")
     run = await store.add_run(
         team_id="T0001",

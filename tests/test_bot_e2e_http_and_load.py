@@ -7,14 +7,16 @@ import time
 
 import httpx
 
+from emulators.credentials import SIGNING_SECRET
+from emulators.harness import free_port
 from tests.e2e import Stack, answer_shown, is_final, wait_until
-from tests.slack_requests import free_port, signed
+from tests.slack_requests import signed
 
 
 def test_http_mode_verifies_signatures_and_dedupes_retries(idle_stack: Stack) -> None:
     stack = idle_stack
     port = free_port()
-    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET="test-secret", PORT=str(port))
+    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT=str(port))
     events_url = f"http://127.0.0.1:{port}/slack/events"
     stack.slack.post("/_emulator/config", json={"request_url": events_url}).raise_for_status()
     assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["mode"] == "http"
@@ -50,7 +52,7 @@ def test_http_mode_verifies_signatures_and_dedupes_retries(idle_stack: Stack) ->
             "authorizations": [{"team_id": "T0001", "user_id": "U0BOT", "is_bot": True}],
         }
     )
-    headers = {**signed(envelope, "test-secret"), "X-Slack-Retry-Num": "1"}
+    headers = {**signed(envelope, SIGNING_SECRET), "X-Slack-Retry-Num": "1"}
     assert httpx.post(events_url, content=envelope, headers=headers).status_code == 200
     forged = {**signed(envelope, "wrong-secret")}
     assert httpx.post(events_url, content=envelope, headers=forged).status_code == 401

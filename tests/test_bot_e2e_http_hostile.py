@@ -16,23 +16,22 @@ from urllib.parse import urlencode
 
 import httpx
 
+from emulators.credentials import SIGNING_SECRET
+from emulators.harness import free_port
 from tests.e2e import Stack, wait_until
 from tests.slack_requests import (
     FORM,
     JSON,
-    SECRET,
     block_actions,
     command_body,
     command_fields,
     event_body,
-    free_port,
     interaction_body,
     mention,
     signature,
     signed,
     view_submission,
 )
-from tests.test_bot_e2e_oauth import start_oauth_bot
 
 Headers = Callable[[bytes], dict[str, str] | dict[bytes, bytes]]
 HUGE = b'{"type": "event_callback", "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
@@ -48,7 +47,7 @@ def unsigned(content_type: str = JSON) -> Headers:
     return lambda body: {"Content-Type": content_type}
 
 
-def at(timestamp: str | int, secret: str = SECRET) -> Headers:
+def at(timestamp: str | int, secret: str = SIGNING_SECRET) -> Headers:
     """Signed with `secret` (the right one unless said), claiming to be from `timestamp`."""
     return lambda body: dict(signed(body, secret, timestamp=timestamp))
 
@@ -202,7 +201,7 @@ def refusal_lines(output: list[str]) -> list[str]:
 def test_malformed_and_forged_requests_are_refused_quietly(idle_stack: Stack) -> None:
     stack = idle_stack
     port = free_port()
-    bot = stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SECRET, PORT=str(port))
+    bot = stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT=str(port))
     url = f"http://127.0.0.1:{port}/slack/events"
     stack.slack.post("/_emulator/config", json={"request_url": url}).raise_for_status()
     started = time.monotonic()
@@ -248,7 +247,7 @@ def test_malformed_and_forged_requests_are_refused_quietly(idle_stack: Stack) ->
 
 
 def test_the_oauth_pages_ignore_a_body_sent_with_a_get(idle_stack: Stack) -> None:
-    base = start_oauth_bot(idle_stack)
+    base = idle_stack.start_oauth_bot()
     junk = b"{bad"
     headers = {"Content-Type": JSON}
     page = httpx.request("GET", f"{base}/slack/install", content=junk, headers=headers)

@@ -14,35 +14,13 @@ import httpx
 from bot.core.workspaces import UNINSTALLED
 from bot.slack.app import NOT_INSTALLED
 from tests.e2e import Stack, is_final, wait_until
-from tests.slack_requests import free_port
 
-CLIENT_ID = "1000000001.2000000001"
-CLIENT_SECRET = "emulator-client-secret"
 STATE_COOKIE = "slack-app-oauth-state"
 
 
 class Workspace:
     def __init__(self, team: str, channel: str, user: str) -> None:
         self.team, self.channel, self.user = team, channel, user
-
-
-def start_oauth_bot(stack: Stack) -> str:
-    """The bot in HTTP mode with OAuth installs and no bot token at all; returns its base URL."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    redirect = f"{base}/slack/oauth_redirect"
-    config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
-    stack.slack.post("/_emulator/config", json=config).raise_for_status()
-    stack.start_bot(
-        SLACK_BOT_TOKEN="",
-        SLACK_APP_TOKEN="",
-        SLACK_SIGNING_SECRET="test-secret",
-        SLACK_CLIENT_ID=CLIENT_ID,
-        SLACK_CLIENT_SECRET=CLIENT_SECRET,
-        SLACK_REDIRECT_URI=redirect,
-        PORT=str(port),
-    )
-    return base
 
 
 def install(stack: Stack, base: str, team: str) -> None:
@@ -103,7 +81,7 @@ def test_two_workspaces_installed_with_oauth_and_one_uninstalls(idle_stack: Stac
         next(c["id"] for c in second["channels"] if c["name"] == "general"),
         next(u["id"] for u in second["users"] if u["is_admin"]),
     )
-    base = start_oauth_bot(stack)
+    base = stack.start_oauth_bot()
     assert httpx.get(f"{base}/healthz").json()["mode"] == "http"
 
     # Installing: each workspace goes through /slack/install and the redirect back.
@@ -199,7 +177,7 @@ def test_oauth_mode_refuses_requests_from_a_workspace_that_never_installed(
     idle_stack: Stack,
 ) -> None:
     stack = idle_stack
-    base = start_oauth_bot(stack)
+    base = stack.start_oauth_bot()
     result = stack.slash("who are you?")  # T0001 exists on Slack but never installed this app
     assert result["acked"]
     assert result["response"] is None

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.cards import assert_each_continuation_once, long_answer_thread
 from tests.e2e import Stack, answer_shown, is_final, wait_until
-from tests.test_bot_e2e_slack_faults import assert_each_continuation_once, long_answer_thread
 
 
 def all_bot_messages(stack: Stack) -> list[dict[str, Any]]:

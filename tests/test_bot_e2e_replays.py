@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.credentials import SIGNING_SECRET
+from emulators.harness import free_port
 from tests.e2e import Stack, wait_until
 from tests.schedules import open_modals, schedule_id_from
-from tests.slack_requests import FORM, SECRET, command_body, free_port, signed
+from tests.slack_requests import FORM, command_body, signed
 
 MODES = ["socket", "http"]
 
@@ -26,7 +28,7 @@ def start(stack: Stack, mode: str, port: int | None = None) -> str:
         stack.start_bot()
         return ""
     port = port or free_port()
-    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SECRET, PORT=str(port))
+    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT=str(port))
     url = f"http://127.0.0.1:{port}/slack/events"
     stack.slack.post("/_emulator/config", json={"request_url": url}).raise_for_status()
     return url

@@ -3,9 +3,9 @@ makes are waited out; a Slack failure is never shown as the run failing."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from tests.cards import assert_each_continuation_once, long_answer_thread
 from tests.e2e import Stack, answer_shown, wait_until
 
 
@@ -19,25 +19,6 @@ def failed_calls(stack: Stack, method: str) -> list[Any]:
 
 def never_failed(card: dict[str, Any]) -> bool:
     return not any(str(edit["text"]).startswith("❌") for edit in card["edits"])
-
-
-def long_answer_thread(stack: Stack, card: dict[str, Any]) -> list[dict[str, Any]]:
-    """The replies under a long answer's card once the whole answer file is attached."""
-
-    def complete() -> list[dict[str, Any]] | None:
-        replies: list[dict[str, Any]] = (stack.message(card["ts"]) or {}).get("replies", [])
-        return replies if any(r.get("files") for r in replies) else None
-
-    return wait_until(complete, what="continuations and the attached answer")
-
-
-def assert_each_continuation_once(replies: list[dict[str, Any]]) -> None:
-    numbers = [re.match(r"\(continued (\d+)/(\d+)\)", str(r["text"])) for r in replies]
-    parts = [(int(m[1]), int(m[2])) for m in numbers if m]
-    assert parts, "no continuation was posted"
-    total = parts[0][1]  # the card is part 1
-    assert sorted(parts) == [(n, total) for n in range(2, total + 1)]  # each once, in full
-    assert [f["name"] for r in replies for f in r.get("files", [])] == ["answer.md"]
 
 
 def test_a_500_then_a_503_on_the_final_edit_still_ends_with_the_answer(stack: Stack) -> None:

@@ -5,62 +5,23 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.cli import main
 from bot.doctor.database import check_database
 from bot.doctor.slack import check_scopes
 from bot.slack.scopes import required_scopes
 from bot.store import MIGRATIONS, Store
-from tests.procs import ServerProcess, running
-from tests.settings_env import clear_settings_env
-
-KEY = "test-key"
-
-
-@pytest.fixture(scope="module")
-def emulators() -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    with (
-        running("bot.sandbox.slack", ["--port", "0"]) as slack,
-        running("bot.sandbox.handinger", ["--port", "0"]) as handinger,
-    ):
-        yield slack, handinger
+from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
+from emulators.harness import Emulators
+from tests.doctor_helpers import doctor, installed_env
 
 
 @pytest.fixture
-def env(emulators: tuple[ServerProcess, ServerProcess], tmp_path: Path) -> dict[str, str]:
-    """The environment of a correctly configured Socket Mode installation."""
-    slack, handinger = emulators
-    return {
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_APP_TOKEN": "xapp-test",
-        "SLACK_SIGNING_SECRET": "",
-        "SLACK_API_URL": f"{slack.url}/api/",
-        "HANDINGER_API_KEY": KEY,
-        "HANDINGER_BASE_URL": handinger.url,
-        "HANDINGER_DB": str(tmp_path / "data" / "handinger-slack.db"),
-    }
-
-
-def doctor(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> tuple[int, dict[str, str]]:
-    """Run `handinger-slack doctor` in-process; return its status and its lines by check name."""
-    clear_settings_env(monkeypatch, tmp_path)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    status = main(["doctor"])
-    lines = capsys.readouterr().out.splitlines()
-    by_name = {line[2:].split(":", 1)[0]: line for line in lines if line[:1] in "✓✗!–"}
-    by_name["summary"] = lines[-1]
-    return status, by_name
+def env(emulators: Emulators, tmp_path: Path) -> dict[str, str]:
+    return installed_env(emulators, tmp_path)
 
 
 def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[str, str]) -> None:
@@ -83,7 +44,7 @@ def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[s
     assert lines[5].startswith("✓ database: ") and "does not exist yet" in lines[5]
     assert lines[6] == "All checks passed."
     assert len(lines) == 7
-    assert KEY not in result.stdout and "xoxb-test" not in result.stdout
+    assert HANDINGER_KEY not in result.stdout and BOT_TOKEN not in result.stdout
     assert not Path(env["HANDINGER_DB"]).parent.exists()  # a check creates nothing
 
 
@@ -217,13 +178,13 @@ def test_an_unreachable_slack_api_fails(
 # ---- scopes, as the Slack emulator reports them once a workspace has granted some -------------
 
 
-def grant(emulators: tuple[ServerProcess, ServerProcess], scopes: list[str]) -> None:
+def grant(emulators: Emulators, scopes: list[str]) -> None:
     slack, _ = emulators
     httpx.post(f"{slack.url}/_emulator/scopes", json={"scopes": scopes}).raise_for_status()
 
 
 def test_granted_scopes_are_compared_with_what_the_code_needs(
-    emulators: tuple[ServerProcess, ServerProcess],
+    emulators: Emulators,
     env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

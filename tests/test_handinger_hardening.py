@@ -3,8 +3,6 @@ redirect off its origin, no secret in an error, honest retry counts, patient fin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 
@@ -16,96 +14,78 @@ from bot.handinger import (
     InternalServerError,
 )
 from bot.slack.wording import problem_text
-from tests.handinger_helpers import KEY, RecordingSleep, download, fault, requests, until_done
-from tests.procs import ServerProcess, running
+from emulators.credentials import HANDINGER_KEY
+from emulators.harness import Child
+from tests.handinger_helpers import RecordingSleep, download, fault, requests, until_done
+
+HANDINGER_ARGS = ["--turn-seconds", "0.2", "--chunks", "4"]
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[ServerProcess]:
-    args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.2", "--chunks", "4"]
-    with running("bot.sandbox.handinger", args) as server:
-        yield server
-
-
-@pytest.fixture
-def control(emulator: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.url, timeout=10) as http:
-        http.post("/_emulator/reset").raise_for_status()
-        yield http
-
-
-@pytest.fixture
-def sleeps() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-async def client(
-    emulator: ServerProcess, control: httpx.Client, sleeps: RecordingSleep
-) -> AsyncIterator[HandingerClient]:
-    async with HandingerClient(KEY, emulator.url, sleep=sleeps, max_retries=2) as c:
-        yield c
-
-
-async def published_file(client: HandingerClient) -> tuple[str, str]:
+async def published_file(handinger_client: HandingerClient) -> tuple[str, str]:
     """A finished worker with one file: (worker id, the file's URL)."""
-    worker = await until_done(client, (await client.create_worker("x [[file=notes.txt]]")).id)
+    worker = await until_done(
+        handinger_client, (await handinger_client.create_worker("x [[file=notes.txt]]")).id
+    )
     [file] = worker.files
     return worker.id, file.url
 
 
 async def test_a_redirect_off_the_handinger_origin_is_never_followed(
-    client: HandingerClient, control: httpx.Client, emulator: ServerProcess
+    handinger_client: HandingerClient, handinger_control: httpx.Client, handinger_emulator: Child
 ) -> None:
-    worker_id, url = await published_file(client)
-    elsewhere = emulator.url.replace("127.0.0.1", "localhost")  # same server, another origin
+    worker_id, url = await published_file(handinger_client)
+    elsewhere = handinger_emulator.url.replace(
+        "127.0.0.1", "localhost"
+    )  # same server, another origin
     target = f"{elsewhere}/_foreign/{worker_id}/notes.txt"
-    fault(control, method="GET", path="/files/", action="redirect", location=target)
+    fault(handinger_control, method="GET", path="/files/", action="redirect", location=target)
     with pytest.raises(ForeignOriginError) as refused:
-        await download(client, url, max_bytes=100_000)
+        await download(handinger_client, url, max_bytes=100_000)
     assert refused.value.url == target
-    assert requests(control, path="/_foreign/") == []
+    assert requests(handinger_control, path="/_foreign/") == []
 
 
 async def test_a_redirect_within_the_origin_is_followed_with_the_key(
-    client: HandingerClient, control: httpx.Client
+    handinger_client: HandingerClient, handinger_control: httpx.Client
 ) -> None:
-    worker_id, url = await published_file(client)
+    worker_id, url = await published_file(handinger_client)
     path = f"/api/workers/{worker_id}/files/notes.txt"
-    fault(control, method="GET", path="/files/", action="redirect", location=path)
-    data, _ = await download(client, url, max_bytes=100_000)
+    fault(handinger_control, method="GET", path="/files/", action="redirect", location=path)
+    data, _ = await download(handinger_client, url, max_bytes=100_000)
     assert data.startswith(b"# notes.txt")
-    hops = requests(control, "GET", path)
+    hops = requests(handinger_control, "GET", path)
     assert [r["authorization"] for r in hops] == ["valid", "valid"]
 
 
 async def test_only_a_retried_request_is_said_to_be_retried(
-    client: HandingerClient, control: httpx.Client
+    handinger_client: HandingerClient, handinger_control: httpx.Client
 ) -> None:
-    fault(control, status=500, method="POST", path="^/api/workers$")
+    fault(handinger_control, status=500, method="POST", path="^/api/workers$")
     with pytest.raises(InternalServerError) as once:
-        await client.create_worker("never doubled")  # a create is not repeated after a 500
+        await handinger_client.create_worker(
+            "never doubled"
+        )  # a create is not repeated after a 500
     assert once.value.attempts == 1
     assert "(500)" in _describe(once.value) and "retrying" not in _describe(once.value)
 
-    fault(control, status=503, count=3, method="POST", path="^/api/workers$")
+    fault(handinger_control, status=503, count=3, method="POST", path="^/api/workers$")
     with pytest.raises(InternalServerError) as thrice:
-        await client.create_worker("refused three times")
+        await handinger_client.create_worker("refused three times")
     assert thrice.value.attempts == 3
     assert "after retrying" in _describe(thrice.value)
 
 
 async def test_secrets_in_an_error_body_never_reach_an_explanation(
-    client: HandingerClient, control: httpx.Client
+    handinger_client: HandingerClient, handinger_control: httpx.Client
 ) -> None:
-    secrets = (KEY, "xyz123secret", "xoxb-1234-5678-abcdef")
+    secrets = (HANDINGER_KEY, "xyz123secret", "xoxb-1234-5678-abcdef")
     said = (
-        f"bad input; header was Authorization: Bearer {KEY}; also Bearer xyz123secret, a "
-        f"Slack token xoxb-1234-5678-abcdef and the key {KEY} again"
+        f"bad input; header was Authorization: Bearer {HANDINGER_KEY}; also Bearer xyz123secret, a "
+        f"Slack token xoxb-1234-5678-abcdef and the key {HANDINGER_KEY} again"
     )
-    fault(control, status=400, method="POST", error=said)
+    fault(handinger_control, status=400, method="POST", error=said)
     with pytest.raises(BadRequestError) as refused:
-        await client.create_worker("x")
+        await handinger_client.create_worker("x")
     shown = _describe(refused.value)
     assert "Handinger refused the request (400)." in shown
     for secret in secrets:
@@ -113,22 +93,24 @@ async def test_secrets_in_an_error_body_never_reach_an_explanation(
 
 
 async def test_a_patient_read_outlasts_a_burst_of_server_errors(
-    client: HandingerClient, control: httpx.Client, sleeps: RecordingSleep
+    handinger_client: HandingerClient, handinger_control: httpx.Client, sleeps: RecordingSleep
 ) -> None:
-    worker = await until_done(client, (await client.create_worker("x")).id)
+    worker = await until_done(handinger_client, (await handinger_client.create_worker("x")).id)
     path = f"^/api/workers/{worker.id}$"
-    fault(control, status=500, count=5, method="GET", path=path)
+    fault(handinger_control, status=500, count=5, method="GET", path=path)
     with pytest.raises(InternalServerError):
-        await client.get_worker(worker.id)  # three tries, then the error
+        await handinger_client.get_worker(worker.id)  # three tries, then the error
     sleeps.delays.clear()
-    assert (await client.get_worker(worker.id, patient=True)).id == worker.id
+    assert (await handinger_client.get_worker(worker.id, patient=True)).id == worker.id
     assert len(sleeps.delays) == 2
 
-    fault(control, status=503, count=1000, method="GET", path=path)
+    fault(handinger_control, status=503, count=1000, method="GET", path=path)
     sleeps.delays.clear()
     with pytest.raises(InternalServerError) as gave_up:
-        await client.get_worker(worker.id, patient=True)
-    assert client.patience <= sum(sleeps.delays) <= client.patience + 8  # bounded
+        await handinger_client.get_worker(worker.id, patient=True)
+    assert (
+        handinger_client.patience <= sum(sleeps.delays) <= handinger_client.patience + 8
+    )  # bounded
     assert gave_up.value.attempts == len(sleeps.delays) + 1 > 3
 
 

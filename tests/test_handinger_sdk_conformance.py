@@ -17,20 +17,20 @@ import httpx
 import pytest
 from handinger import Handinger
 
-from tests.procs import ServerProcess, running
+from emulators.harness import HANDINGER, Child, running
 
 KEY = "sdk-key"
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[ServerProcess]:
+def emu() -> Iterator[Child]:
     args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "5"]
-    with running("bot.sandbox.handinger", args) as server:
+    with running(HANDINGER, args) as server:
         yield server
 
 
 @pytest.fixture
-def strict(emu: ServerProcess) -> Iterator[Handinger]:
+def strict(emu: Child) -> Iterator[Handinger]:
     httpx.post(f"{emu.url}/_emulator/reset").raise_for_status()
     client = Handinger(
         api_key=KEY,
@@ -83,7 +83,7 @@ def test_email(strict: Handinger) -> None:
     assert isinstance(address, str) and "@" in address
 
 
-def test_retrieve_nested_file(emu: ServerProcess, strict: Handinger) -> None:
+def test_retrieve_nested_file(emu: Child, strict: Handinger) -> None:
     worker = finished(strict, strict.workers.create(input="files [[files=1]]").id)
     blob = strict.workers.retrieve_file("reports/q3/summary.md", worker_id=worker.id).read()
     assert b"reports/q3/summary.md" in blob
@@ -123,7 +123,7 @@ def test_not_found_error(strict: Handinger) -> None:
         )
 
 
-def test_loose_client_consumes_the_stream(emu: ServerProcess, strict: Handinger) -> None:
+def test_loose_client_consumes_the_stream(emu: Child, strict: Handinger) -> None:
     loose = Handinger(api_key=KEY, base_url=emu.url, max_retries=0, timeout=15.0)
     worker = loose.workers.create(input="stream me [[duration=1.5]]")
     events: list[Any] = list(loose.workers.stream_updates(worker.id))

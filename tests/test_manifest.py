@@ -102,6 +102,7 @@ def test_required_scopes_today() -> None:
         "channels:join",
         "chat:write",
         "commands",
+        "files:read",
         "files:write",
         "groups:history",
         "im:history",
@@ -144,10 +145,6 @@ async def f(client, self, say, app):
     ]
     (tmp_path / "app.py").write_text(
         "async def g(c):\n    await c.chat_delete(channel='C', ts='1')\n"
-    )
-    (tmp_path / "sandbox").mkdir()
-    (tmp_path / "sandbox" / "emu.py").write_text(
-        "async def h(c):\n    await c.admin_users_list()\n"
     )
     assert called_methods(tmp_path) == {"chat.delete": [f"{tmp_path.name}/app.py"]}
 

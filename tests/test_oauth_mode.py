@@ -21,13 +21,16 @@ from bot.slack.installations import (
     oauth_settings,
 )
 from bot.slack.scopes import required_scopes
-from tests import test_doctor
-from tests.procs import ServerProcess
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import Emulators
+from tests.doctor_helpers import doctor, installed_env
 from tests.settings_env import clear_settings_env
-from tests.test_doctor import doctor
 
-emulators = test_doctor.emulators  # the fixtures of the doctor tests, shared
-env = test_doctor.env
+
+@pytest.fixture
+def env(emulators: Emulators, tmp_path: Path) -> dict[str, str]:
+    return installed_env(emulators, tmp_path)
+
 
 OAUTH = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "oauth-client-s3cret"}
 
@@ -143,9 +146,9 @@ def test_doctor_checks_every_installed_workspace(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    install(env, "T0001", "xoxb-test", ",".join(required_scopes()))
+    install(env, "T0001", BOT_TOKEN, ",".join(required_scopes()))
     install(env, "T0777", "xoxb-revoked-long-ago", ",".join(required_scopes()))
-    install(env, "T0888", "xoxb-test", "chat:write")  # the emulator's token, too few scopes
+    install(env, "T0888", BOT_TOKEN, "chat:write")  # the emulator's token, too few scopes
     # A server that reports no scopes (no `x-oauth-scopes`): the installs' own are compared.
     with httpx.Client(base_url=env["SLACK_API_URL"].removesuffix("/api/")) as slack:
         slack.post("/_emulator/scopes", json={"scopes": []}).raise_for_status()
@@ -202,7 +205,7 @@ async def test_bot_lookups_come_from_memory_and_every_change_is_seen(tmp_path: P
 
 
 async def test_each_token_is_checked_with_slack_once_per_ttl(
-    emulators: tuple[ServerProcess, ServerProcess], tmp_path: Path
+    emulators: Emulators, tmp_path: Path
 ) -> None:
     slack, _ = emulators
     store = InstallationStore(tmp_path / "installations.db", OAUTH["SLACK_CLIENT_ID"])
@@ -210,7 +213,7 @@ async def test_each_token_is_checked_with_slack_once_per_ttl(
         Installation(
             app_id="A0001",
             team_id="T0001",
-            bot_token="xoxb-test",
+            bot_token=BOT_TOKEN,
             bot_id="B0001",
             bot_user_id="U0BOT",
             user_id="U0001",
@@ -229,6 +232,6 @@ async def test_each_token_is_checked_with_slack_once_per_ttl(
         result = await authorize(
             context=context, enterprise_id=None, team_id="T0001", user_id="U0001"
         )
-        assert result is not None and result.bot_token == "xoxb-test"
+        assert result is not None and result.bot_token == BOT_TOKEN
         assert result.bot_user_id == "U0BOT"
     assert checks() - before == 2  # at 0 and again once 60 s had passed

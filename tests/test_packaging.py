@@ -3,12 +3,14 @@ its dependencies are pinned, it runs as a non-root user, and its health check wo
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import fnmatch
 import importlib
 import json
 import re
 import shlex
+import subprocess
 import sys
 import tomllib
 from collections.abc import AsyncIterator
@@ -134,6 +136,49 @@ def test_the_lock_pins_every_runtime_dependency_in_range() -> None:
 def test_the_image_installs_from_the_lock() -> None:
     runs = " ".join(arguments for keyword, arguments in instructions() if keyword == "RUN")
     assert "-r requirements.lock" in runs and "--no-deps" in runs
+
+
+def test_the_image_copies_the_app_and_not_the_emulators() -> None:
+    """The build context and the COPY lines hold `bot/` only, so setuptools (which finds
+    `bot*` and `emulators*`) builds a wheel without the emulators."""
+    copied = [
+        source
+        for keyword, arguments in instructions()
+        if keyword in ("COPY", "ADD") and "--from=" not in arguments
+        for source in shlex.split(arguments)[:-1]
+    ]
+    assert "bot" in copied and not [c for c in copied if c.startswith("emulators")]
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert "emulators/" in ignored
+    assert PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"] == ["bot*", "emulators*"]
+
+
+def test_the_app_imports_without_the_emulators() -> None:
+    """Every module of `bot` imports in an install that has no `emulators` package (the
+    image); only `handinger-slack sandbox` reaches for them, when it runs."""
+    script = (
+        "import pkgutil, sys, importlib; sys.modules['emulators'] = None; import bot; "
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(bot.__path__, 'bot.') "
+        "if m.name != 'bot.__main__']; print('imported', len(sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.startswith("imported"), done.stderr
+
+
+def test_the_emulators_never_import_the_app() -> None:
+    """They are written from Slack's and Handinger's documentation, not from our code, so that
+    the app and the emulators check each other."""
+    for path in (ROOT / "emulators").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            assert not [n for n in names if n.split(".")[0] == "bot"], f"{path} imports {names}"
 
 
 def test_it_runs_as_a_non_root_user() -> None:

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from bot.core.views import DigestHeading, RunState, RunView
-from bot.sandbox.slack.validate import check_blocks
 from bot.slack.blocks import SlackMessage
 from bot.slack.render import render_final, render_progress
+from emulators.slack.validate import check_blocks
 
 INVISIBLE = " \t\n\r\u00a0\u3000\u200b\u200c\u200d\u2060\ufeff\u202e\u200e*_~"
 """What shows nothing in a mrkdwn text: spaces, zero-width and direction marks, and emphasis

@@ -20,15 +20,12 @@ from typing import Any
 import pytest
 
 from bot.budgets import BUDGETS
-from bot.core.files import human_size, safe_filename
-from bot.core.ports import ScheduleMade, ScheduleNotMade
+from bot.core.files import safe_filename
+from bot.core.ports import FileProblem, ScheduleMade, ScheduleNotMade
 from bot.core.problems import diagnose
 from bot.core.views import DigestHeading, RunState, RunView
 from bot.handinger.errors import APIStatusError
 from bot.handinger.models import Costs, IntervalWhen, Source, Usage
-from bot.sandbox.slack.errors import ApiError
-from bot.sandbox.slack.validate import check_blocks, check_text
-from bot.sandbox.slack.view_schema import view_problems
 from bot.slack.blocks import SlackMessage
 from bot.slack.commands import CommandError, parse_command
 from bot.slack.mrkdwn import escape
@@ -42,8 +39,11 @@ from bot.slack.refused import (
 from bot.slack.render import render_final, render_progress
 from bot.slack.replies import StatusRow, render_help, render_notice, render_status
 from bot.slack.schedule_views import render_schedule_list, schedule_modal
-from bot.slack.wording import notice_text, problem_text
+from bot.slack.wording import file_problem_text, notice_text, problem_text
 from bot.store import Schedule
+from emulators.slack.errors import ApiError
+from emulators.slack.validate import check_blocks, check_text
+from emulators.slack.view_schema import view_problems
 
 SEEDS = range(40)
 PERMALINK = (
@@ -263,16 +263,14 @@ def notices(make: Maker) -> list[tuple[str, SlackMessage]]:
     rng = make.rng
     name = make.file_name()
     assert len(name) <= 120
-    lines = [
-        f"{name} was not attached: it is larger than the {human_size(10**9)} limit for files.",
-        f"{name} was not attached: Handinger no longer has it (404).",
-        f"{', '.join(make.file_name() for _ in range(rng.randint(1, 40)))} could not be "
-        "uploaded to Slack; ask an admin to check the logs.",
-        f"{name} is hosted outside Handinger, so the app did not download it: "
-        + "https://x.test/"
-        + "u" * rng.randint(1, 5000),
+    problems = [
+        FileProblem("too-large", (name,), limit_bytes=10**9),
+        FileProblem("missing", (name,)),
+        FileProblem("unfetched", (name,)),
+        FileProblem("not-uploaded", tuple(make.file_name() for _ in range(rng.randint(1, 40)))),
+        FileProblem("foreign", (name,), url="https://x.test/" + "u" * rng.randint(1, 5000)),
     ]
-    out = [("file notice", render_notice(line)) for line in lines]
+    out = [("file notice", render_notice(file_problem_text(p))) for p in problems]
     when = IntervalWhen(interval_seconds=rng.choice([60, 3600, 86_400 * 30]))
     refused = APIStatusError(400, make.line(rng.randint(1, 500)))
     told = [

@@ -7,71 +7,16 @@ end-to-end tests run the same logic through the real Slack adapter and the Slack
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
-from bot.core.ports import Mark, Notice
-from bot.core.runner import Runner, RunnerPolicy
-from bot.core.views import RunView
 from bot.handinger import HandingerClient
 from bot.slack.wording import failure_text
-from bot.store import Run, Store
-from tests.procs import ServerProcess, running
+from bot.store import Store
+from tests.runner_helpers import RecordingSurface, make_runner
 
-KEY = "test-key"
-FAST = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2)
-
-
-class RecordingSurface:
-    def __init__(self) -> None:
-        self.opened: list[int] = []
-        self.posted: dict[str, str] = {}  # messages a stopped process posted, by run ref
-        self.searched: list[int] = []
-        self.progress_views: dict[int, list[RunView]] = {}
-        self.finals: dict[int, list[RunView]] = {}
-        self.marks: list[tuple[str | None, Mark]] = []
-        self.told: list[Notice] = []
-
-    async def open(self, run: Run, view: RunView) -> str:
-        self.opened.append(run.id)
-        return f"{run.id}.000{len(self.opened)}"
-
-    async def find(self, run: Run) -> str | None:
-        self.searched.append(run.id)
-        return self.posted.get(run.ref or "")
-
-    def progress(self, run: Run, view: RunView) -> None:
-        self.progress_views.setdefault(run.id, []).append(view)
-
-    async def finish(self, run: Run, view: RunView) -> None:
-        self.finals.setdefault(run.id, []).append(view)
-
-    async def mark(self, run: Run, mark: Mark) -> None:
-        self.marks.append((run.trigger_ts, mark))
-
-    async def tell(self, run: Run, notice: Notice) -> None:
-        self.told.append(notice)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[ServerProcess]:
-    args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.5", "--chunks", "10"]
-    with running("bot.sandbox.handinger", args) as server:
-        yield server
-
-
-@pytest.fixture
-async def handinger(emulator: ServerProcess) -> AsyncIterator[HandingerClient]:
-    httpx.post(emulator.url + "/_emulator/reset").raise_for_status()
-    async with HandingerClient(KEY, emulator.url) as client:
-        yield client
-
-
-def make_runner(tmp_path: Path, handinger: HandingerClient, surface: RecordingSurface) -> Runner:
-    return Runner(Store(tmp_path / "state.db"), handinger, surface, policy=FAST)
+HANDINGER_ARGS = ["--turn-seconds", "0.5", "--chunks", "10"]
 
 
 async def test_new_run_streams_then_shows_the_fetched_answer(

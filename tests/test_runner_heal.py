@@ -8,7 +8,7 @@ and to observe; the end-to-end tests run the Slack side against the Slack emulat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -20,9 +20,9 @@ from bot.core.views import RunView
 from bot.handinger import HandingerClient
 from bot.slack.wording import failure_text
 from bot.store import Run, Store
-from tests.procs import ServerProcess, running
+from emulators.credentials import HANDINGER_KEY
+from emulators.harness import Child
 
-KEY = "test-key"
 HEAL_SOON = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2, heal_initial=0.05)
 HEAL_NEVER = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2, heal_initial=3600)
 
@@ -58,25 +58,15 @@ class FlakySurface:
         pass
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[ServerProcess]:
-    args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "4"]
-    with running("bot.sandbox.handinger", args) as server:
-        yield server
-
-
-@pytest.fixture
-def control(emulator: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.url, timeout=10) as http:
-        http.post("/_emulator/reset").raise_for_status()
-        yield http
+HANDINGER_ARGS = ["--turn-seconds", "0.3", "--chunks", "4"]
 
 
 @pytest.fixture
 async def handinger(
-    emulator: ServerProcess, control: httpx.Client
+    handinger_emulator: Child, handinger_control: httpx.Client
 ) -> AsyncIterator[HandingerClient]:
-    async with HandingerClient(KEY, emulator.url, patience=0) as client:
+    """No patience: a final read that fails is not retried, so a test sees it at once."""
+    async with HandingerClient(HANDINGER_KEY, handinger_emulator.url, patience=0) as client:
         yield client
 
 
@@ -134,10 +124,10 @@ async def test_a_restart_shows_the_final_message_that_was_never_shown(
 
 
 async def test_a_final_read_that_kept_failing_is_healed_from_handinger(
-    tmp_path: Path, handinger: HandingerClient, control: httpx.Client
+    tmp_path: Path, handinger: HandingerClient, handinger_control: httpx.Client
 ) -> None:
     fault = {"status": 500, "count": 1, "method": "GET", "path": "^/api/workers/[^/]+$"}
-    control.post("/_emulator/faults", json=fault).raise_for_status()
+    handinger_control.post("/_emulator/faults", json=fault).raise_for_status()
     surface = FlakySurface()
     runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_SOON)
     run = await start(runner)
@@ -155,10 +145,10 @@ async def test_a_final_read_that_kept_failing_is_healed_from_handinger(
 
 
 async def test_refresh_turns_a_failed_final_read_into_the_answer(
-    tmp_path: Path, handinger: HandingerClient, control: httpx.Client
+    tmp_path: Path, handinger: HandingerClient, handinger_control: httpx.Client
 ) -> None:
     fault = {"status": 503, "count": 1, "method": "GET", "path": "^/api/workers/[^/]+$"}
-    control.post("/_emulator/faults", json=fault).raise_for_status()
+    handinger_control.post("/_emulator/faults", json=fault).raise_for_status()
     surface = FlakySurface()
     runner = Runner(Store(tmp_path / "s.db"), handinger, surface, policy=HEAL_NEVER)
     run = await start(runner)

@@ -15,9 +15,9 @@ from bot.core.resume import KEY_LIFETIME
 from bot.handinger import HandingerClient, Worker
 from bot.slack.wording import failure_text
 from bot.store import Run, Store
-from tests.test_runner import RecordingSurface, emulator, handinger, make_runner
+from tests.runner_helpers import RecordingSurface, make_runner
 
-__all__ = ["emulator", "handinger"]  # fixtures
+HANDINGER_ARGS = ["--turn-seconds", "0.5", "--chunks", "10"]
 
 
 async def idle(client: HandingerClient, worker_id: str, turns: int) -> Worker:

@@ -9,10 +9,9 @@ Against the Handinger emulator, through a surface that records what the core ask
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.core.ports import Mark, Notice
@@ -20,9 +19,7 @@ from bot.core.runner import Runner, RunnerPolicy
 from bot.core.views import RunView
 from bot.handinger import HandingerClient
 from bot.store import Run, Store
-from tests.procs import ServerProcess, running
 
-KEY = "test-key"
 FAST = RunnerPolicy(tick=0.2, poll_initial=0.05, poll_max=0.2)
 
 
@@ -52,18 +49,7 @@ class Surface:
         pass
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[ServerProcess]:
-    args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "0.3", "--chunks", "4"]
-    with running("bot.sandbox.handinger", args) as server:
-        yield server
-
-
-@pytest.fixture
-async def handinger(emulator: ServerProcess) -> AsyncIterator[HandingerClient]:
-    httpx.post(emulator.url + "/_emulator/reset").raise_for_status()
-    async with HandingerClient(KEY, emulator.url) as client:
-        yield client
+HANDINGER_ARGS = ["--turn-seconds", "0.3", "--chunks", "4"]
 
 
 @pytest.fixture

@@ -1,11 +1,15 @@
 """The Slack emulator's sandbox page routes, over HTTP without a browser: the page and its
 assets, the live feed's first frame and its deltas, edit histories, the Handinger panel's
-window, and how `handinger-slack sandbox` starts (port taken, fresh state)."""
+window, and how `handinger-slack sandbox` starts (port taken, fresh state, no
+emulators installed)."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,23 +18,24 @@ import httpx
 import pytest
 
 from bot.launch import SandboxError, check_port_free, fresh_state
-from tests.procs import ServerProcess, running
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import HANDINGER, SLACK, Child, running
 
 
 @pytest.fixture(scope="module")
-def handinger() -> Iterator[ServerProcess]:
-    with running("bot.sandbox.handinger", ["--port", "0", "--turn-seconds", "0.2"]) as server:
+def handinger() -> Iterator[Child]:
+    with running(HANDINGER, ["--port", "0", "--turn-seconds", "0.2"]) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def slack(handinger: ServerProcess) -> Iterator[ServerProcess]:
-    with running("bot.sandbox.slack", ["--port", "0", "--handinger-url", handinger.url]) as s:
+def slack(handinger: Child) -> Iterator[Child]:
+    with running(SLACK, ["--port", "0", "--handinger-url", handinger.url]) as s:
         yield s
 
 
 @pytest.fixture
-def client(slack: ServerProcess) -> Iterator[httpx.Client]:
+def client(slack: Child) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=slack.url, timeout=10) as c:
         c.post("/_emulator/reset").raise_for_status()
         yield c
@@ -75,7 +80,7 @@ def test_the_feed_sends_everything_first_then_only_what_changed(client: httpx.Cl
 
 
 def test_a_messages_history_lists_every_stored_version(client: httpx.Client) -> None:
-    token = {"Authorization": "Bearer xoxb-test"}
+    token = {"Authorization": f"Bearer {BOT_TOKEN}"}
     posted = client.post(
         "/api/chat.postMessage", headers=token, json={"channel": "C0001", "text": "v0"}
     ).json()
@@ -124,3 +129,34 @@ def test_each_start_is_fresh_and_says_so(tmp_path: Path) -> None:
     line = fresh_state(tmp_path / ".sandbox")
     assert line is not None and "Fresh sandbox" in line
     assert not (tmp_path / ".sandbox" / "sandbox.db").exists()
+
+
+NO_EMULATORS = """
+import sys
+
+class Absent:
+    \"\"\"Finds no `emulators`, as in the Docker image, which ships `bot/` alone.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "emulators":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Absent())
+from bot.cli import main
+sys.exit(main(["sandbox", "--port", "0", "--web-port", "0"]))
+"""
+
+
+def test_sandbox_without_the_emulators_says_to_use_a_checkout(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDINGER_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", NO_EMULATORS],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "emulators are not installed" in done.stderr and "`make run`" in done.stderr
+    assert not (tmp_path / ".sandbox").exists(), "nothing is started or written first"

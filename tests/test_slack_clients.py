@@ -25,7 +25,8 @@ from bot.slack.clients import (
 from bot.slack.installations import InstallationStore, installed_bots
 from bot.slack.publisher import SlackSurface
 from bot.store import Store
-from tests.procs import ServerProcess
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import Child
 from tests.slack_emulator import emulator
 
 BASE = "https://slack.example/api/"
@@ -117,7 +118,7 @@ def test_retry_after_is_read_whole_from_any_transport() -> None:
 
 
 @pytest.fixture(scope="module")
-def slack() -> Iterator[ServerProcess]:
+def slack() -> Iterator[Child]:
     with emulator("--rate-limits", "off") as server:
         yield server
 
@@ -144,7 +145,7 @@ def view(text: str) -> RunView:
 
 
 async def test_surface_posts_and_edits_with_each_runs_own_workspace_token(
-    slack: ServerProcess, tmp_path: Path
+    slack: Child, tmp_path: Path
 ) -> None:
     control = httpx.Client(base_url=slack.url)
     control.post("/_emulator/reset").raise_for_status()
@@ -152,7 +153,7 @@ async def test_surface_posts_and_edits_with_each_runs_own_workspace_token(
     other_channel = next(c["id"] for c in other["channels"] if c["name"] == "general")
     other_user = next(u["id"] for u in other["users"] if u["is_admin"])
     tokens = Tokens()
-    tokens.by_team = {"T0001": "xoxb-test", other["id"]: other["bot_token"]}
+    tokens.by_team = {"T0001": BOT_TOKEN, other["id"]: other["bot_token"]}
     surface = SlackSurface(TeamClients(tokens, slack.url + "/api/"))
     store = Store(tmp_path / "state.db")
     runs = [

@@ -10,20 +10,21 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from tests.procs import ServerProcess
-from tests.slack_emulator import BOT_TOKEN, Control, emulator
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import Child
+from tests.slack_emulator import Control, emulator
 
 METADATA = {"event_type": "handinger_run", "event_payload": {"run_id": 7, "ref": "abc"}}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Child]:
     with emulator() as proc:
         yield proc
 
 
 @pytest.fixture
-def control(server: ServerProcess) -> Control:
+def control(server: Child) -> Control:
     ctl = Control(server.url)
     ctl.reset()
     ctl.post("/_emulator/rate-limits", {"mode": "off"})
@@ -31,7 +32,7 @@ def control(server: ServerProcess) -> Control:
 
 
 @pytest.fixture
-def client(server: ServerProcess, control: Control) -> WebClient:
+def client(server: Child, control: Control) -> WebClient:
     return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
 
 

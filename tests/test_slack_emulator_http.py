@@ -12,26 +12,19 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.procs import ServerProcess
-from tests.slack_emulator import (
-    BOT_TOKEN,
-    SECRET,
-    AsyncControl,
-    Control,
-    emulator,
-    eventually,
-)
-from tests.test_slack_emulator_socket import Seen, make_app
+from emulators.credentials import BOT_TOKEN, SIGNING_SECRET
+from emulators.harness import Child
+from tests.slack_emulator import AsyncControl, Control, Seen, emulator, eventually, make_app
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    with emulator("--signing-secret", SECRET) as proc:
+def server() -> Iterator[Child]:
+    with emulator("--signing-secret", SIGNING_SECRET) as proc:
         yield proc
 
 
 @pytest.fixture
-def ctl(server: ServerProcess) -> AsyncControl:
+def ctl(server: Child) -> AsyncControl:
     Control(server.url).reset()
     return AsyncControl(server.url)
 
@@ -45,7 +38,7 @@ async def serve(app: AsyncApp) -> tuple[web.AppRunner, str]:
 
 
 @pytest.fixture
-async def bolt(server: ServerProcess, ctl: AsyncControl) -> AsyncIterator[Seen]:
+async def bolt(server: Child, ctl: AsyncControl) -> AsyncIterator[Seen]:
     app, seen = make_app(server.url)
     runner, url = await serve(app)
     await ctl.post("/_emulator/config", {"request_url": url})
@@ -95,11 +88,11 @@ async def test_bad_signature_is_rejected(ctl: AsyncControl, bolt: Seen) -> None:
     assert bolt["message"] == []
 
 
-async def test_slow_app_gets_a_retry_with_headers(server: ServerProcess, ctl: AsyncControl) -> None:
+async def test_slow_app_gets_a_retry_with_headers(server: Child, ctl: AsyncControl) -> None:
     await ctl.post("/_emulator/config", {"ack_timeout": 1.0})
     app = AsyncApp(
         client=AsyncWebClient(token=BOT_TOKEN, base_url=server.url + "/api/"),
-        signing_secret=SECRET,
+        signing_secret=SIGNING_SECRET,
         process_before_response=True,  # the ack waits for the listener, so it can be late
     )
     retries: list[tuple[str | None, str | None]] = []

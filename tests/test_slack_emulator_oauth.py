@@ -12,29 +12,28 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.procs import ServerProcess
-from tests.slack_emulator import BOT_TOKEN, Control, emulator
+from emulators.credentials import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET
+from emulators.harness import Child
+from tests.slack_emulator import Control, emulator
 
-CLIENT_ID = "1000000001.2000000001"
-CLIENT_SECRET = "emulator-client-secret"
 REDIRECT = "https://app.example/slack/oauth_redirect"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Child]:
     with emulator("--redirect-url", REDIRECT) as proc:
         yield proc
 
 
 @pytest.fixture
-def control(server: ServerProcess) -> Control:
+def control(server: Child) -> Control:
     ctl = Control(server.url)
     ctl.reset()
     ctl.post("/_emulator/config", {"redirect_urls": [REDIRECT]})
     return ctl
 
 
-def authorize(server: ServerProcess, **params: str) -> httpx.Response:
+def authorize(server: Child, **params: str) -> httpx.Response:
     query = {"client_id": CLIENT_ID, "scope": "chat:write,commands", "state": "s1", **params}
     return httpx.get(f"{server.url}/oauth/v2/authorize?{urlencode(query)}")
 
@@ -46,11 +45,11 @@ def code_from(response: httpx.Response) -> tuple[str, dict[str, list[str]]]:
     return location, query
 
 
-def api(server: ServerProcess, token: str | None = None) -> WebClient:
+def api(server: Child, token: str | None = None) -> WebClient:
     return WebClient(token=token, base_url=server.url + "/api/")
 
 
-def exchange(server: ServerProcess, code: str, **more: Any) -> Any:
+def exchange(server: Child, code: str, **more: Any) -> Any:
     return api(server).oauth_v2_access(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, code=code, **more
     )
@@ -63,7 +62,7 @@ def error_of(call: Any) -> str:
 
 
 def test_install_into_a_new_workspace_gives_its_own_working_bot_token(
-    server: ServerProcess, control: Control
+    server: Child, control: Control
 ) -> None:
     created = control.post("/_emulator/workspaces", {"installed": False})["workspace"]
     team, token = created["id"], created["bot_token"]
@@ -94,7 +93,7 @@ def test_install_into_a_new_workspace_gives_its_own_working_bot_token(
 
 
 def test_the_code_is_checked_once_and_the_client_must_authenticate(
-    server: ServerProcess, control: Control
+    server: Child, control: Control
 ) -> None:
     _, query = code_from(authorize(server))
     code = query["code"][0]
@@ -123,7 +122,7 @@ def test_the_code_is_checked_once_and_the_client_must_authenticate(
     assert answered["ok"] and answered["access_token"] == BOT_TOKEN
 
 
-def test_redirect_uri_rules(server: ServerProcess, control: Control) -> None:
+def test_redirect_uri_rules(server: Child, control: Control) -> None:
     elsewhere = authorize(server, redirect_uri="https://evil.example/slack/oauth_redirect")
     assert elsewhere.status_code == 400 and elsewhere.json()["error"] == "bad_redirect_uri"
     deeper = REDIRECT + "/more?x=1"
@@ -146,9 +145,7 @@ def test_redirect_uri_rules(server: ServerProcess, control: Control) -> None:
     assert authorize(server).json()["error"] == "bad_redirect_uri"
 
 
-def test_uninstall_revokes_the_token_and_tells_the_app(
-    server: ServerProcess, control: Control
-) -> None:
+def test_uninstall_revokes_the_token_and_tells_the_app(server: Child, control: Control) -> None:
     result = control.post("/_emulator/uninstall", {"team": "T0001"})
     assert result["ok"] and len(result["event_ids"]) == 2
     bot = api(server, BOT_TOKEN)

@@ -4,95 +4,36 @@ and slack_sdk's raw SocketModeClient for redelivery and keep-alive."""
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.procs import ServerProcess
-from tests.slack_emulator import (
-    APP_TOKEN,
-    BOT_TOKEN,
-    SECRET,
-    AsyncControl,
-    Control,
-    emulator,
-    eventually,
-)
-
-Seen = dict[str, list[Any]]
+from emulators.credentials import APP_TOKEN, BOT_TOKEN
+from emulators.harness import Child
+from tests.slack_emulator import AsyncControl, Control, Seen, emulator, eventually, make_app
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Child]:
     with emulator() as proc:
         yield proc
 
 
 @pytest.fixture
-def ctl(server: ServerProcess) -> AsyncControl:
+def ctl(server: Child) -> AsyncControl:
     Control(server.url).reset()
     return AsyncControl(server.url)
 
 
-def make_app(url: str) -> tuple[AsyncApp, Seen]:
-    """The smallest Bolt app that uses a command, events, a button and respond()."""
-    seen: Seen = defaultdict(list)
-    app = AsyncApp(
-        client=AsyncWebClient(token=BOT_TOKEN, base_url=url + "/api/"), signing_secret=SECRET
-    )
-
-    @app.command("/handinger")
-    async def command(ack: Any, respond: Any, say: Any, command: dict[str, Any]) -> None:
-        seen["command"].append(command)
-        await ack(text=f"working on {command['text']}")
-        await respond(text="done privately")
-        await say(
-            text=f"posted: {command['text']}",
-            blocks=[
-                {"type": "section", "text": {"type": "mrkdwn", "text": "Approve?"}},
-                {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "action_id": "approve",
-                            "value": "yes",
-                            "text": {"type": "plain_text", "text": "Approve"},
-                        }
-                    ],
-                },
-            ],
-        )
-
-    @app.event("app_mention")
-    async def mention(event: dict[str, Any], say: Any) -> None:
-        seen["app_mention"].append(event)
-        await say(text="mentioned", thread_ts=event["ts"])
-
-    @app.event("message")
-    async def message(event: dict[str, Any]) -> None:
-        seen["message"].append(event)
-
-    @app.action("approve")
-    async def approve(ack: Any, body: dict[str, Any], respond: Any) -> None:
-        seen["action"].append(body)
-        await ack()
-        await respond(replace_original=True, text="approved")
-
-    return app, seen
-
-
 @pytest.fixture
-async def bolt(server: ServerProcess, ctl: AsyncControl) -> AsyncIterator[Seen]:
+async def bolt(server: Child, ctl: AsyncControl) -> AsyncIterator[Seen]:
     app, seen = make_app(server.url)
     handler = AsyncSocketModeHandler(app, APP_TOKEN)
     await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -220,7 +161,7 @@ async def test_disconnect_and_reconnect(ctl: AsyncControl, bolt: Seen) -> None:
     assert result["acked"]
 
 
-async def test_unacked_events_are_redelivered(server: ServerProcess, ctl: AsyncControl) -> None:
+async def test_unacked_events_are_redelivered(server: Child, ctl: AsyncControl) -> None:
     await ctl.post("/_emulator/config", {"ack_timeout": 1.0})
     client = SocketModeClient(
         app_token=APP_TOKEN, web_client=AsyncWebClient(base_url=server.url + "/api/")
@@ -248,7 +189,7 @@ async def test_unacked_events_are_redelivered(server: ServerProcess, ctl: AsyncC
         await client.close()  # type: ignore[no-untyped-call]
 
 
-async def test_keepalive_ping_pong(server: ServerProcess, ctl: AsyncControl) -> None:
+async def test_keepalive_ping_pong(server: Child, ctl: AsyncControl) -> None:
     client = SocketModeClient(
         app_token=APP_TOKEN,
         web_client=AsyncWebClient(base_url=server.url + "/api/"),
@@ -269,9 +210,7 @@ async def test_keepalive_ping_pong(server: ServerProcess, ctl: AsyncControl) -> 
         await client.close()  # type: ignore[no-untyped-call]
 
 
-async def test_click_on_an_ephemeral_message(
-    ctl: AsyncControl, bolt: Seen, server: ServerProcess
-) -> None:
+async def test_click_on_an_ephemeral_message(ctl: AsyncControl, bolt: Seen, server: Child) -> None:
     client = AsyncWebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
     button = {
         "type": "button",
@@ -342,9 +281,7 @@ async def test_response_url_rules(ctl: AsyncControl, bolt: Seen) -> None:
     assert shown_in_channel[0]["bot_id"] == "B0001"
 
 
-async def test_cut_connection_is_noticed_and_replaced(
-    server: ServerProcess, ctl: AsyncControl
-) -> None:
+async def test_cut_connection_is_noticed_and_replaced(server: Child, ctl: AsyncControl) -> None:
     client = SocketModeClient(
         app_token=APP_TOKEN,
         web_client=AsyncWebClient(base_url=server.url + "/api/"),

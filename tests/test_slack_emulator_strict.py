@@ -14,11 +14,12 @@ import yaml
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack.errors import ApiError
-from bot.sandbox.slack.validate import check_blocks
-from bot.sandbox.slack.view_schema import view_problems
-from tests.procs import ROOT, ServerProcess
-from tests.slack_emulator import BOT_TOKEN, Control, emulator
+from emulators.credentials import BOT_TOKEN
+from emulators.harness import ROOT, Child
+from emulators.slack.errors import ApiError
+from emulators.slack.validate import check_blocks
+from emulators.slack.view_schema import view_problems
+from tests.slack_emulator import Control, emulator
 
 
 def section(text: str, **more: Any) -> dict[str, Any]:
@@ -186,13 +187,13 @@ def test_modal_limits() -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Child]:
     with emulator() as proc:  # the repository's manifest.yml, as the bot's tests run it
         yield proc
 
 
 @pytest.fixture
-def control(server: ServerProcess) -> Control:
+def control(server: Child) -> Control:
     ctl = Control(server.url)
     ctl.reset()
     ctl.post("/_emulator/rate-limits", {"mode": "off"})
@@ -200,7 +201,7 @@ def control(server: ServerProcess) -> Control:
 
 
 @pytest.fixture
-def client(server: ServerProcess, control: Control) -> WebClient:
+def client(server: Child, control: Control) -> WebClient:
     return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
 
 
@@ -292,7 +293,7 @@ def test_reactions_need_a_known_emoji(client: WebClient) -> None:
 
 
 def test_uploads_must_match_their_length_and_complete_once(
-    server: ServerProcess, client: WebClient
+    server: Child, client: WebClient
 ) -> None:
     ticket = client.files_getUploadURLExternal(filename="a.txt", length=10)
     short = httpx.post(ticket["upload_url"], content=b"12345")

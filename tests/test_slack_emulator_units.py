@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox.slack.clock import Clock
-from bot.sandbox.slack.config import parse_args
-from bot.sandbox.slack.errors import ApiError
-from bot.sandbox.slack.events import events_for_post, rich_text
-from bot.sandbox.slack.http_delivery import encode, sign
-from bot.sandbox.slack.limits import RateLimiter
-from bot.sandbox.slack.records import redact
-from bot.sandbox.slack.seed import seed_default
-from bot.sandbox.slack.state import Message, World
-from bot.sandbox.slack.validate import check_blocks, check_text
+from emulators.slack.clock import Clock
+from emulators.slack.config import parse_args
+from emulators.slack.errors import ApiError
+from emulators.slack.events import events_for_post, rich_text
+from emulators.slack.http_delivery import encode, sign
+from emulators.slack.limits import RateLimiter
+from emulators.slack.records import redact
+from emulators.slack.seed import seed_default
+from emulators.slack.state import Message, World
+from emulators.slack.validate import check_blocks, check_text
 
 
 class FakeTime:

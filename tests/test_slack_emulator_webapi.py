@@ -12,22 +12,23 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.procs import ServerProcess
-from tests.slack_emulator import APP_TOKEN, BOT_TOKEN, Control, emulator
+from emulators.credentials import APP_TOKEN, BOT_TOKEN
+from emulators.harness import Child
+from tests.slack_emulator import Control, emulator
 
 # Some tests post blocks without fallback text on purpose; slack_sdk warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:The top-level `text` argument:UserWarning")
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[Child]:
     """Without the app's manifest: every method here is exercised, whatever its scope."""
     with emulator("--manifest", "none") as proc:
         yield proc
 
 
 @pytest.fixture
-def control(server: ServerProcess) -> Control:
+def control(server: Child) -> Control:
     """A fresh emulator; rate limits off unless a test is about them (it turns them on)."""
     ctl = Control(server.url)
     ctl.reset()
@@ -40,12 +41,12 @@ def strict(control: Control) -> None:
 
 
 @pytest.fixture
-def client(server: ServerProcess, control: Control) -> WebClient:
+def client(server: Child, control: Control) -> WebClient:
     return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
 
 
 @pytest.fixture
-def aclient(server: ServerProcess, control: Control) -> AsyncWebClient:
+def aclient(server: Child, control: Control) -> AsyncWebClient:
     return AsyncWebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
 
 
@@ -56,7 +57,7 @@ def error_of(call: Any) -> dict[str, Any]:
     return data
 
 
-def test_auth_test_and_token_errors(server: ServerProcess, client: WebClient) -> None:
+def test_auth_test_and_token_errors(server: Child, client: WebClient) -> None:
     me = client.auth_test()
     assert (me["team_id"], me["user_id"], me["bot_id"]) == ("T0001", "U0BOT", "B0001")
     base = server.url + "/api/"
@@ -162,7 +163,7 @@ def test_block_and_length_limits(client: WebClient, control: Control) -> None:
 
 
 async def test_async_client_query_params_and_files_upload_v2(
-    server: ServerProcess, aclient: AsyncWebClient, control: Control
+    server: Child, aclient: AsyncWebClient, control: Control
 ) -> None:
     root = await aclient.chat_postMessage(channel="C0001", text="files below")
     uploaded = await aclient.files_upload_v2(
@@ -284,7 +285,7 @@ def test_rate_limits_strict_then_off(client: WebClient, control: Control) -> Non
     assert len(control.calls(method="chat.update", status=429)) == 10
 
 
-def test_rate_limit_retry_handler_recovers(server: ServerProcess, control: Control) -> None:
+def test_rate_limit_retry_handler_recovers(server: Child, control: Control) -> None:
     strict(control)
     control.post(
         "/_emulator/rate-limits",
@@ -334,7 +335,7 @@ def test_a_performed_fault_acts_then_fails(client: WebClient, control: Control) 
     assert [c["status"] for c in control.calls(method="chat.postMessage")] == [500]
 
 
-def test_extra_workspaces(server: ServerProcess, control: Control) -> None:
+def test_extra_workspaces(server: Child, control: Control) -> None:
     created = control.post("/_emulator/workspaces", {})["workspace"]
     assert created["id"] == "T0002" and created["bot_token"] == "xoxb-test-T0002"
     other = WebClient(token=created["bot_token"], base_url=server.url + "/api/")

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -31,8 +30,7 @@ from bot.slack.edit_scheduler import EditScheduler, EditsDropped
 from bot.slack.installations import InstallationStore
 from bot.slack.listeners import deps
 from bot.store import Run, Store
-from tests.procs import ServerProcess, running
-from tests.test_runner import FAST, KEY
+from tests.runner_helpers import FAST
 
 
 class Surface:
@@ -80,18 +78,7 @@ class Watcher:
         self.forgotten |= worker_ids
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[ServerProcess]:
-    args = ["--port", "0", "--api-key", KEY, "--turn-seconds", "1.5", "--chunks", "15"]
-    with running("bot.sandbox.handinger", args) as server:
-        yield server
-
-
-@pytest.fixture
-async def handinger(emulator: ServerProcess) -> AsyncIterator[HandingerClient]:
-    httpx.post(emulator.url + "/_emulator/reset").raise_for_status()
-    async with HandingerClient(KEY, emulator.url) as client:
-        yield client
+HANDINGER_ARGS = ["--turn-seconds", "1.5", "--chunks", "15"]
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], within: float = 15.0) -> Any:

@@ -5,6 +5,7 @@ from Handinger (only from its own origin, with a size cap enforced while streami
 in one batch. A file the turn re-published under the same path is downloaded again and uploaded
 as a new version only if its content changed. Problems become one line each in the thread, said
 once per thread and file (the store remembers it, across restarts); they never fail the run.
+The core says what went wrong as data (`FileProblem`); the surface words it.
 A file refused for good (elsewhere, too large, gone) is not fetched again unless re-published; one
 whose download failed for a passing reason is tried again after later turns, silently. An upload
 is recorded once Slack answered; a delivery taken up again after a restart first asks the surface
@@ -33,19 +34,16 @@ from ..handinger.errors import (
 )
 from ..handinger.models import Worker, WorkerFile
 from ..store import Run, Store
-from .ports import FileSurface, LocalFile
+from .ports import FileProblem, FileSurface, FileTrouble, LocalFile
 from .text import visible_line
 
 log = logging.getLogger(__name__)
 
 MAX_NAME = 120
 MAX_TITLE = 250
-FOREIGN = "foreign"
-TOO_LARGE = "too-large"
-MISSING = "missing"
-UNFETCHED = "unfetched"
-"""Markers stored in place of a content hash: the file was refused for good (`FOREIGN`,
-`TOO_LARGE`, `MISSING`), or its download failed and the thread was told so (`UNFETCHED`)."""
+UNFETCHED: FileTrouble = "unfetched"
+"""A file's problem is stored in place of its content hash: refused for good (`foreign`,
+`too-large`, `missing`), or its download failed and the thread was told so (`unfetched`)."""
 
 
 def file_path(file: WorkerFile) -> str:
@@ -87,15 +85,6 @@ def file_title(path: str) -> str:
     cannot carry Slack's `<!here>` or `<@U…>` syntax."""
     title = visible_line(path).replace("<", "‹").replace(">", "›")
     return title[:MAX_TITLE].rstrip() or "file"
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
 
 
 class _HashingWriter:
@@ -143,7 +132,7 @@ class FileDelivery:
                 wanted[path] = file
         if not wanted:
             return 0
-        problems: list[str] = []
+        problems: list[FileProblem] = []
         with tempfile.TemporaryDirectory(prefix="handinger-files-") as tmp:
             ready: list[LocalFile] = []
             for index, (path, file) in enumerate(wanted.items()):
@@ -152,25 +141,24 @@ class FileDelivery:
                     if fetched.sha256 not in seen.get(path, set()):
                         ready.append(fetched)
                     continue
-                marker, line = fetched
-                if marker not in seen.get(path, set()):  # said once per thread and file
-                    problems.append(line)
-                    await self._remember(run, thread_ts, path, marker)
+                if fetched.trouble not in seen.get(path, set()):  # said once per thread and file
+                    problems.append(fetched)
+                    await self._remember(run, thread_ts, path, fetched.trouble)
             if ready and resumed:
                 ready = await self._unless_landed(run, thread_ts, ready)
             if ready:
                 await self._upload(run, thread_ts, ready, problems)
-        for line in problems:
-            await self.surface.notify(run, line)
+        for problem in problems:
+            await self.surface.notify(run, problem)
         return len(ready)
 
     async def _fetch(
         self, run: Run, path: str, file: WorkerFile, target: Path
-    ) -> LocalFile | tuple[str, str]:
-        """The downloaded file, or why not: a marker for the store and a line for the thread."""
+    ) -> LocalFile | FileProblem:
+        """The downloaded file, or why not."""
         name = safe_filename(path, file.media_type)
         if not self.handinger.is_handinger_url(file.url):
-            return FOREIGN, self._foreign(name, file.url)
+            return FileProblem("foreign", (name,), url=file.url)
         try:
             with target.open("wb") as out:
                 sink = _HashingWriter(out)
@@ -178,21 +166,14 @@ class FileDelivery:
                     file.url, sink, max_bytes=self.max_bytes
                 )
         except FileTooLargeError:
-            limit = human_size(self.max_bytes)
-            return (
-                TOO_LARGE,
-                f"{name} was not attached: it is larger than the {limit} limit for files.",
-            )
+            return FileProblem("too-large", (name,), limit_bytes=self.max_bytes)
         except ForeignOriginError as error:  # Handinger redirected the download elsewhere
-            return FOREIGN, self._foreign(name, error.url)
+            return FileProblem("foreign", (name,), url=error.url)
         except NotFoundError:
-            return MISSING, f"{name} was not attached: Handinger no longer has it (404)."
+            return FileProblem("missing", (name,))
         except HandingerError as error:
             log.warning("run %d: download of %s failed: %s", run.id, path, error)
-            return UNFETCHED, (
-                f"{name} could not be downloaded from Handinger; it will be tried again after "
-                "the next turn."
-            )
+            return FileProblem(UNFETCHED, (name,))
         digest = sink.digest.hexdigest()
         return LocalFile(
             local_path=target,
@@ -205,19 +186,13 @@ class FileDelivery:
         )
 
     async def _upload(
-        self, run: Run, thread_ts: str, files: list[LocalFile], problems: list[str]
+        self, run: Run, thread_ts: str, files: list[LocalFile], problems: list[FileProblem]
     ) -> None:
-        noun = "File" if len(files) == 1 else "Files"
-        excerpt = run.input if len(run.input) <= 80 else run.input[:79] + "…"
-        comment = f"{noun} from the turn “{excerpt}”"
         try:
-            ids = await self.surface.upload_files(run, files, comment)
+            ids = await self.surface.upload_files(run, files)
         except Exception as error:
             log.warning("run %d: upload failed: %s", run.id, error)
-            names = ", ".join(f.filename for f in files)
-            problems.append(
-                f"{names} could not be uploaded to Slack; ask an admin to check the logs."
-            )
+            problems.append(FileProblem("not-uploaded", tuple(f.filename for f in files)))
             return
         for file, slack_id in zip(files, ids, strict=False):
             await self._record(run, thread_ts, file, slack_id)
@@ -255,12 +230,7 @@ class FileDelivery:
             slack_file_id=slack_id,
         )
 
-    @staticmethod
-    def _foreign(name: str, url: str) -> str:
-        where = visible_line(url)
-        return f"{name} is hosted outside Handinger, so the app did not download it: {where}"
-
-    async def _remember(self, run: Run, thread_ts: str, path: str, marker: str) -> None:
+    async def _remember(self, run: Run, thread_ts: str, path: str, marker: FileTrouble) -> None:
         """Report a file's problem once per thread, not after every turn."""
         await self.store.record_upload(
             team_id=run.team_id,

@@ -42,6 +42,24 @@ class ScheduleNotMade:
 Notice = ScheduleMade | ScheduleNotMade
 """What the core tells a run's requester privately; the surface words it."""
 
+FileTrouble = Literal["foreign", "too-large", "missing", "unfetched", "not-uploaded"]
+"""Why a worker's file did not reach its thread: hosted outside Handinger, over the size cap,
+gone from Handinger (404), a download that failed for now (tried again after the next turn), or
+an upload Slack refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """Files of a turn that did not reach the run's thread, and why; the surface words it."""
+
+    trouble: FileTrouble
+    names: tuple[str, ...]
+    """The files' names as they would have been uploaded."""
+    url: str = ""
+    """`foreign`: where the file is hosted."""
+    limit_bytes: int = 0
+    """`too-large`: the size cap it is over."""
+
 
 class Undeliverable(Exception):
     """The surface cannot show this run (for example the bot is not in the channel).
@@ -103,10 +121,9 @@ class LocalFile:
 
 
 class FileSurface(Protocol):
-    async def upload_files(
-        self, run: Run, files: Sequence[LocalFile], comment: str
-    ) -> list[str | None]:
-        """Upload files into the run's thread; return their ids in order (None if unknown)."""
+    async def upload_files(self, run: Run, files: Sequence[LocalFile]) -> list[str | None]:
+        """Upload a turn's files into the run's thread, saying which turn they come from;
+        return their ids in order (None if unknown)."""
         ...
 
     async def find_uploads(self, run: Run, files: Sequence[LocalFile]) -> list[str | None]:
@@ -115,8 +132,8 @@ class FileSurface(Protocol):
         made but did not live to record."""
         ...
 
-    async def notify(self, run: Run, text: str) -> None:
-        """Post one plain-text message in the run's thread."""
+    async def notify(self, run: Run, problem: FileProblem) -> None:
+        """Say in the run's thread that files did not arrive, and why."""
         ...
 
 

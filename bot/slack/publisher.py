@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.ports import LocalFile, Mark, Notice, NotShown, Undeliverable
+from ..core.ports import FileProblem, LocalFile, Mark, Notice, NotShown, Undeliverable
 from ..core.views import RunView
 from ..redact import Redactor
 from ..store import Run
@@ -38,7 +38,7 @@ from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
 from .run_refs import Marker, find_files, find_parts, find_run_message
 from .transient import Sleep, calmly, code_of, is_transient
-from .wording import notice_text
+from .wording import file_problem_text, notice_text, upload_comment
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -188,10 +188,9 @@ class SlackSurface:
 
     # ---- files and notices ----------------------------------------------------------------
 
-    async def upload_files(
-        self, run: Run, files: Sequence[LocalFile], comment: str
-    ) -> list[str | None]:
+    async def upload_files(self, run: Run, files: Sequence[LocalFile]) -> list[str | None]:
         """One `files_upload_v2` call for all of a turn's files, into the run's thread."""
+        comment = upload_comment(run.input, len(files))
         uploads = [
             {"file": str(f.local_path), "filename": f.filename, "title": f.title} for f in files
         ]
@@ -217,9 +216,9 @@ class SlackSurface:
         wanted = [(f.filename, f.title, f.size) for f in files]
         return await find_files(client, run, thread_ts, wanted)
 
-    async def notify(self, run: Run, text: str) -> None:
-        """A one-line message in the run's thread (file problems and the like)."""
-        message = render_notice(self.redactor.text(text))
+    async def notify(self, run: Run, problem: FileProblem) -> None:
+        """A one-line message in the run's thread about files that did not arrive."""
+        message = render_notice(self.redactor.text(file_problem_text(problem)))
         await self.poster.post(run, message, run.thread_ts or run.message_ts)
 
     # ---- helpers --------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 `SCOPES_BY_METHOD` says which bot scopes each Web API method needs; `EVENT_SCOPES` does the same
 for the events the app subscribes to. `called_methods()` reads the app's own source (everything
-under `bot/` except the emulators in `bot/sandbox/`) and finds the Web API calls made on Slack
-clients, so `required_scopes()` always reflects the code: adding a call to a method that is in
-the table only needs the manifest updated (a test compares the two), and a call to a method that
-is not in the table fails that test until someone looks the scope up.
+under `bot/`) and finds the Web API calls made on Slack clients, so `required_scopes()` always
+reflects the code: adding a call to a method that is in the table only needs the manifest
+updated (a test compares the two), and a call to a method that is not in the table fails that
+test until someone looks the scope up.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ SCOPES_BY_METHOD: Mapping[str, frozenset[str]] = {
     # worker files and over-long answers (`files_upload_v2` calls both)
     "files.getUploadURLExternal": frozenset({"files:write"}),
     "files.completeUploadExternal": frozenset({"files:write"}),
+    # display names of a thread's authors (context for the agent)
     "users.info": frozenset({"users:read"}),
+    # attached files: their description, and reading `url_private` with the same token
+    "files.info": frozenset({"files:read"}),
     # modals and App Home need no scope of their own
     "views.open": frozenset(),
     "views.push": frozenset(),
@@ -88,15 +91,18 @@ BOT_EVENTS: tuple[str, ...] = (
 """The bot events the app subscribes to: what its `message` and `app_mention` listeners get,
 and the two that say a workspace removed the app (no scope needed; see `listeners/lifecycle`)."""
 
-FEATURE_SCOPES: Mapping[str, frozenset[str]] = {"slash_commands": frozenset({"commands"})}
-"""Scopes that come with a manifest feature rather than a method: `/handinger` needs `commands`."""
+FEATURE_SCOPES: Mapping[str, frozenset[str]] = {
+    "slash_commands": frozenset({"commands"}),
+    "shortcuts": frozenset({"commands"}),
+}
+"""Scopes that come with a manifest feature rather than a method: `/handinger` and the "Ask
+Handinger" message shortcut need `commands`."""
 
 IMPLICIT_METHODS: tuple[str, ...] = ("auth.test", "apps.connections.open")
 """Called by the libraries rather than by our code: Bolt's `auth.test` on the first request and
 the Socket Mode handler's `apps.connections.open`. Neither needs a bot scope."""
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
-EXCLUDED_DIRS = ("sandbox",)
 _API_CALL = re.compile(r"""api_call\(\s*["']([\w.]+)["']""")
 _SELF_CALL = re.compile(r"self\.(\w+)\(")
 
@@ -166,7 +172,7 @@ def methods_in_source(source: str) -> list[str]:
 
 def called_methods(root: Path = PACKAGE_DIR) -> dict[str, list[str]]:
     """Every Web API method the app's code under `root` calls → the modules that call it
-    (`bot/slack/publisher.py`, …). The emulators under `bot/sandbox/` are not the app."""
+    (`bot/slack/publisher.py`, …)."""
     return dict(_called_methods(root.resolve()))
 
 
@@ -174,10 +180,7 @@ def called_methods(root: Path = PACKAGE_DIR) -> dict[str, list[str]]:
 def _called_methods(root: Path) -> tuple[tuple[str, list[str]], ...]:
     where: dict[str, list[str]] = {}
     for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root)
-        if relative.parts and relative.parts[0] in EXCLUDED_DIRS:
-            continue
-        module = str(Path(root.name, relative))
+        module = str(Path(root.name, path.relative_to(root)))
         for method in methods_in_source(path.read_text(encoding="utf-8")):
             modules = where.setdefault(method, [])
             if module not in modules:

@@ -1,6 +1,7 @@
 """How the core's data reads in Slack: the front door's answers (`core.answers`, mrkdwn), what
-went wrong (`core.problems`, plain text, escaped by whoever shows it), and what the core tells a
-requester (`core.ports.Notice`)."""
+went wrong (`core.problems`, plain text, escaped by whoever shows it), what the core tells a
+requester (`core.ports.Notice`), and what it says about a turn's files (`core.ports.FileProblem`,
+plain text)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import time
 from datetime import UTC, datetime
 
 from ..core.answers import Cancelled, CancelRefused, Failed, NoWorker, OverBudget, Scheduled
-from ..core.ports import Notice, ScheduleMade
+from ..core.ports import FileProblem, FileTrouble, Notice, ScheduleMade
 from ..core.problems import Failure, Problem, ProblemCode
+from ..core.text import visible_line
 from ..core.views import DigestHeading
 from ..core.when_times import next_runs
 from ..handinger.models import When
@@ -170,3 +172,40 @@ def cancel_text(result: Cancelled | CancelRefused | Failed, schedule_id: str) ->
         "and the people listed in `HANDINGER_SCHEDULE_ADMINS` can cancel schedule "
         f"{shown}."
     )
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+_FILE_TROUBLES: dict[FileTrouble, str] = {
+    "too-large": "{names} was not attached: it is larger than the {limit} limit for files.",
+    "missing": "{names} was not attached: Handinger no longer has it (404).",
+    "unfetched": (
+        "{names} could not be downloaded from Handinger; it will be tried again after the next "
+        "turn."
+    ),
+    "foreign": "{names} is hosted outside Handinger, so the app did not download it: {url}",
+    "not-uploaded": "{names} could not be uploaded to Slack; ask an admin to check the logs.",
+}
+
+
+def file_problem_text(problem: FileProblem) -> str:
+    """The line a thread gets about files that did not arrive (plain text)."""
+    return _FILE_TROUBLES[problem.trouble].format(
+        names=", ".join(problem.names),
+        limit=human_size(problem.limit_bytes),
+        url=visible_line(problem.url),
+    )
+
+
+def upload_comment(instruction: str, count: int) -> str:
+    """What a turn's uploaded files are introduced with: the turn they come from."""
+    noun = "File" if count == 1 else "Files"
+    excerpt = instruction if len(instruction) <= 80 else instruction[:79] + "…"
+    return f"{noun} from the turn “{excerpt}”"

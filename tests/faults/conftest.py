@@ -14,41 +14,30 @@ from pathlib import Path
 
 import pytest
 
+from emulators.harness import ROOT, Emulators, start_emulators
 from tests.faults.cases import CATEGORIES, FULL
 from tests.faults.harness import FaultStack
 from tests.faults.invariants import InvariantViolation
-from tests.procs import ROOT, ServerProcess, running
 
 TABLE_FILE = ROOT / "faults-table.md"
 
 
 @pytest.fixture(scope="package")
-def fault_emulators() -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def fault_emulators() -> Iterator[Emulators]:
     """One Slack emulator (strict rate limits) and one Handinger emulator for every try."""
-    handinger_args = ["--port", "0", "--turn-seconds", "1.5", "--chunks", "20"]
-    slack_args = ["--port", "0", "--rate-limits", "strict"]
-    with (
-        running("bot.sandbox.handinger", handinger_args) as handinger,
-        running("bot.sandbox.slack", slack_args) as slack,
-    ):
-        yield slack, handinger
+    handinger_args = ["--turn-seconds", "1.5", "--chunks", "20"]
+    with start_emulators(["--rate-limits", "strict"], handinger_args) as both:
+        yield both
 
 
 @pytest.fixture
-def stack(
-    fault_emulators: tuple[ServerProcess, ServerProcess], tmp_path: Path
-) -> Iterator[FaultStack]:
+def stack(fault_emulators: Emulators, tmp_path: Path) -> Iterator[FaultStack]:
     """Fresh emulator state, no faults, Socket Mode; the try starts the bot."""
-    slack, handinger = fault_emulators
-    found = FaultStack(slack, handinger, tmp_path)
-    found.slack.post("/_emulator/reset").raise_for_status()
-    found.slack.post("/_emulator/config", json={"request_url": None}).raise_for_status()
-    found.handinger.post("/_emulator/reset").raise_for_status()
-    try:
-        yield found
-    finally:
-        found.release_slack()  # nothing stays held for the next try
-        found.stop()
+    with FaultStack(*fault_emulators, tmp_path).fresh() as found:
+        try:
+            yield found
+        finally:
+            found.release_slack()  # nothing stays held for the next try
 
 
 # ---- the table -------------------------------------------------------------------------------

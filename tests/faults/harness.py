@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
+from emulators.harness import Child
 from tests.e2e import Stack, wait_until
 from tests.faults.reading import working_cards
-from tests.procs import ServerProcess
 
 SETTLE_TIMEOUT = 45.0
 QUIET_SECONDS = 1.5
@@ -45,14 +45,14 @@ class Record:
 class FaultStack(Stack):
     """A `Stack` that remembers what each try did and drives both emulators' fault controls."""
 
-    def __init__(self, slack: ServerProcess, handinger: ServerProcess, tmp: Any) -> None:
+    def __init__(self, slack: Child, handinger: Child, tmp: Any) -> None:
         super().__init__(slack, handinger, tmp)
         self.record = Record()
         self.bot_env_overrides: dict[str, str] = {}
 
     # ---- the bot process ------------------------------------------------------------------
 
-    def start_bot(self, **overrides: str) -> ServerProcess:
+    def start_bot(self, **overrides: str) -> Child:
         self.bot_env_overrides = {**self.bot_env_overrides, **overrides}
         bot = super().start_bot(**self.bot_env_overrides)
         self.record.alive.append([time.time(), float("inf")])
@@ -68,7 +68,7 @@ class FaultStack(Stack):
         self._ended()
         self.bot.kill()
 
-    def restart(self) -> ServerProcess:
+    def restart(self) -> Child:
         """Start the bot again on the same database, with the same settings."""
         return self.start_bot()
 
@@ -78,7 +78,7 @@ class FaultStack(Stack):
 
     def bot_url(self) -> str:
         assert self.bot is not None
-        return self.bot.url.replace("0.0.0.0", "127.0.0.1")
+        return self.bot.url
 
     def bot_output(self) -> list[str]:
         return list(self.bot.output) if self.bot is not None else []

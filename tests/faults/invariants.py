@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tests.e2e import KEY
+from emulators.credentials import APP_TOKEN, BOT_TOKEN, HANDINGER_KEY, SIGNING_SECRET
 from tests.faults.reading import (
     CONTROLS,
     SLACK_LINK,
@@ -40,7 +40,7 @@ from tests.faults.reading import (
 if TYPE_CHECKING:
     from tests.faults.harness import FaultStack
 
-SECRETS = (KEY, "xoxb-test", "xapp-test", "test-secret")
+SECRETS = (HANDINGER_KEY, BOT_TOKEN, APP_TOKEN, SIGNING_SECRET)
 """The credentials the stack runs with: the Handinger key, the bot and app tokens, the
 signing secret."""
 SECRET_SHAPES = re.compile(r"\bBearer\s+[\w.~+/-]{4,}=*|\bxox[abpr]-\w[\w-]*|\bxapp-\w[\w-]*")

@@ -12,15 +12,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e import KEY, wait_until
-from tests.procs import ServerProcess
+from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
+from emulators.harness import Emulators
+from tests.e2e import wait_until
 
-API_AUTH = {"Authorization": "Bearer xoxb-test"}
+API_AUTH = {"Authorization": f"Bearer {BOT_TOKEN}"}
 
 
 @pytest.fixture
-def slack(fault_emulators: tuple[ServerProcess, ServerProcess]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fault_emulators[0].url, timeout=15) as client:
+def slack(fault_emulators: Emulators) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fault_emulators.slack.url, timeout=15) as client:
         client.post("/_emulator/reset").raise_for_status()
         client.post("/_emulator/rate-limits", json={"mode": "off"}).raise_for_status()
         yield client
@@ -28,9 +29,9 @@ def slack(fault_emulators: tuple[ServerProcess, ServerProcess]) -> Iterator[http
 
 
 @pytest.fixture
-def handinger(fault_emulators: tuple[ServerProcess, ServerProcess]) -> Iterator[httpx.Client]:
-    auth = {"Authorization": f"Bearer {KEY}"}
-    with httpx.Client(base_url=fault_emulators[1].url, headers=auth, timeout=15) as client:
+def handinger(fault_emulators: Emulators) -> Iterator[httpx.Client]:
+    auth = {"Authorization": f"Bearer {HANDINGER_KEY}"}
+    with httpx.Client(base_url=fault_emulators.handinger.url, headers=auth, timeout=15) as client:
         client.post("/_emulator/reset").raise_for_status()
         yield client
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import KEY, is_final, wait_until
+from emulators.credentials import HANDINGER_KEY
+from tests.e2e import is_final, wait_until
 from tests.faults.cases import Case, attempt, select, with_fault
 from tests.faults.harness import FaultStack
 from tests.faults.steps import finished_run
@@ -25,8 +26,8 @@ KINDS: dict[str, dict[str, Any]] = {
     "503": {"status": 503, "error": "Service unavailable", "retry_after": "1"},
     "429": {"status": 429, "error": "Too many requests", "retry_after": "1"},
     "close": {"action": "close"},
-    "400_secret": {"status": 400, "error": f"Bad request: Authorization: Bearer {KEY}"},
-    "500_secret": {"status": 500, "error": f"upstream failed with key {KEY}", "count": 3},
+    "400_secret": {"status": 400, "error": f"Bad request: Authorization: Bearer {HANDINGER_KEY}"},
+    "500_secret": {"status": 500, "error": f"upstream failed with key {HANDINGER_KEY}", "count": 3},
 }
 COMMON = ("500", "429", "close")
 SSE_GARBAGE = {
@@ -39,7 +40,9 @@ SSE_GARBAGE = {
     ),
     "early_finish": 'data: {"type":"finish","finishReason":"stop"}\n\n',
     "early_done": "data: [DONE]\n\n",
-    "error_event": f'data: {{"type":"error","errorText":"stream broke, Bearer {KEY}"}}\n\n',
+    "error_event": (
+        f'data: {{"type":"error","errorText":"stream broke, Bearer {HANDINGER_KEY}"}}\n\n'
+    ),
     "fields": "event: message\nid: 7\nretry: soon\n: a comment\n\n",
     "binary": "data: \udcff\udcfe\udc80\n\n",
     "split_frame": 'data: {"type":"text-delta",\ndata: "delta":"x"}\n\n',

@@ -14,16 +14,16 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from emulators.credentials import SIGNING_SECRET
+from emulators.harness import free_port
 from tests.faults.cases import Case, attempt, select
 from tests.faults.harness import FaultStack
 from tests.slack_requests import (
     FORM,
     JSON,
-    SECRET,
     block_actions,
     command_body,
     event_body,
-    free_port,
     interaction_body,
     mention,
     signed,
@@ -36,7 +36,7 @@ UNAUTHENTICATED = (400, 401, 413)
 
 def http_mode(stack: FaultStack) -> None:
     port = free_port()
-    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SECRET, PORT=str(port))
+    stack.start_bot(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET=SIGNING_SECRET, PORT=str(port))
     url = f"http://127.0.0.1:{port}/slack/events"
     stack.slack.post("/_emulator/config", json={"request_url": url}).raise_for_status()
     stack.record.notes.update(url=url, statuses=[], log_from=len(stack.bot_output()))
@@ -78,7 +78,7 @@ def refused(
     def drive(stack: FaultStack) -> None:
         http_mode(stack)
         send(stack, body, headers(body, signed_by, content_type, **head))
-        genuine = signed_by == SECRET and not head
+        genuine = signed_by == SIGNING_SECRET and not head
         stack.record.notes["want"] = "not 5xx" if genuine else UNAUTHENTICATED
 
     return drive
@@ -194,8 +194,20 @@ def cases() -> list[Case]:
             grace=False,
         ),
         Case("unsigned", forged(None), nothing_ran, start_bot=False, grace=False),
-        Case("stale_timestamp", forged(SECRET, -600), nothing_ran, start_bot=False, grace=False),
-        Case("future_timestamp", forged(SECRET, 600), nothing_ran, start_bot=False, grace=False),
+        Case(
+            "stale_timestamp",
+            forged(SIGNING_SECRET, -600),
+            nothing_ran,
+            start_bot=False,
+            grace=False,
+        ),
+        Case(
+            "future_timestamp",
+            forged(SIGNING_SECRET, 600),
+            nothing_ran,
+            start_bot=False,
+            grace=False,
+        ),
         Case(
             "replayed_command",
             replayed(command_body("replayed once"), FORM, "replayed once"),
@@ -225,7 +237,7 @@ def cases() -> list[Case]:
         ),
     ]
     for name, (body, kind) in MALFORMED.items():
-        for secret in (None, SECRET):
+        for secret in (None, SIGNING_SECRET):
             label = f"{name}-{'signed' if secret else 'unsigned'}"
             found.append(
                 Case(label, refused(secret, body, kind), nothing_ran, start_bot=False, grace=False)
@@ -234,7 +246,11 @@ def cases() -> list[Case]:
     for name, head in HEADER_TRICKS.items():
         found.append(
             Case(
-                name, refused(SECRET, body, JSON, **head), nothing_ran, start_bot=False, grace=False
+                name,
+                refused(SIGNING_SECRET, body, JSON, **head),
+                nothing_ran,
+                start_bot=False,
+                grace=False,
             )
         )
     return found
