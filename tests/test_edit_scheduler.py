@@ -10,6 +10,7 @@ import pytest
 
 from bot.slack.edit_lane import EditLane, EditPolicy, Send, Wait
 from bot.slack.edit_scheduler import EditScheduler, RateLimited, Unchanged
+from bot.slack.streaming import APPEND_POLICY
 
 POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
 
@@ -384,3 +385,11 @@ def test_when_finals_queue_an_empty_message_gets_its_final_first() -> None:
     lane.offer("talker", "talker: done", final=True, now=1)
     lane.offer("empty", "empty: done", final=True, now=2)
     assert [s.key for s in drain(lane, 2)] == ["empty"]  # the talker's final waits a minute
+
+
+def test_a_lane_without_final_edits_keeps_no_room_for_them() -> None:
+    """Native-stream appends end with `chat.stopStream`, outside their lane: nothing to keep."""
+    lane: EditLane[str, str] = EditLane(APPEND_POLICY, now=0)
+    for index in range(10):
+        lane.offer(f"s{index}", "words", final=False, now=0, text_chars=5)
+    assert lane.reserved_for_finals(0) == 0
