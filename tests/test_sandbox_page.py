@@ -240,3 +240,28 @@ def test_hostile_text_renders_inert(page: Any) -> None:
     expect(found).to_contain_text("<script>window.__pwned=2</script>")  # shown, as text
     assert page.evaluate("window.__pwned") is None
     screenshot(page, "sandbox-hostile", found)
+
+
+def open_schedule_modal(page: Any, found: Any) -> Any:
+    found.locator(".bk-overflow-button").click()
+    found.locator(".menu-item", has_text="Schedule this").click()
+    modal = page.locator(".modal[data-view-id]")
+    expect(modal).to_be_visible(timeout=WAIT_MS)
+    return modal
+
+
+def test_a_modal_is_shown_only_to_the_user_who_opened_it(page: Any) -> None:
+    found = finished_card(page, "Tidy the backlog [[duration=1]]")
+    alices = open_schedule_modal(page, found).get_attribute("data-view-id")
+    page.select_option("#me", "U0002")
+    expect(page.locator(".modal[data-view-id]")).to_have_count(0)
+    expect(page.locator("#me option[value='U0001']")).to_contain_text("a modal open")
+    bobs = open_schedule_modal(page, found).get_attribute("data-view-id")
+    assert bobs != alices
+    page.select_option("#me", "U0001")
+    expect(page.locator(f".modal[data-view-id='{alices}']")).to_be_visible()
+    expect(page.locator(".modal[data-view-id]")).to_have_count(1)
+    page.locator(".modal-cancel").click()
+    expect(page.locator(".modal[data-view-id]")).to_have_count(0, timeout=WAIT_MS)
+    page.select_option("#me", "U0002")
+    expect(page.locator(f".modal[data-view-id='{bobs}']")).to_be_visible()

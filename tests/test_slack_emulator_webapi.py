@@ -410,3 +410,23 @@ def test_views_open_with_a_slash_command_trigger(client: WebClient, control: Con
     updated = client.views_update(view_id=opened["id"], view=view)["view"]
     assert updated["title"]["text"] == "Changed"
     assert control.get("/_emulator/views")["views"][0]["id"] == opened["id"]
+
+
+def test_modals_belong_to_the_user_who_opened_them(client: WebClient, control: Control) -> None:
+    control.post("/_emulator/config", {"ack_timeout": 0.1})
+
+    def trigger(user: str) -> str:
+        slash = control.post("/_emulator/slash", {"channel": "C0001", "user": user, "text": ""})
+        return str(slash["trigger_id"])
+
+    def modal(title: str) -> dict[str, Any]:
+        text = {"type": "plain_text", "text": title}
+        return {"type": "modal", "title": text, "blocks": [{"type": "section", "text": text}]}
+
+    alices = client.views_open(trigger_id=trigger("U0001"), view=modal("Alice's"))["view"]
+    bobs = client.views_open(trigger_id=trigger("U0002"), view=modal("Bob's"))["view"]
+    pushed = client.views_push(trigger_id=trigger("U0001"), view=modal("Alice's next"))["view"]
+    assert pushed["previous_view_id"] == alices["id"]  # on Alice's own stack, not Bob's
+    assert pushed["root_view_id"] == alices["id"]
+    refused = control.post(f"/_emulator/views/{bobs['id']}/submit", {"user": "U0001"}, ok=False)
+    assert refused["error"] == "view_not_yours"
