@@ -71,6 +71,7 @@ def message_view(world: World, message: Message) -> JSON:
         "latest_reply": live[-1] if live else None,
         "stream_state": message.stream_state,
         "assistant_status": message.assistant_status,
+        "metadata": message.metadata,
     }
 
 
