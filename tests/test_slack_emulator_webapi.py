@@ -430,3 +430,33 @@ def test_modals_belong_to_the_user_who_opened_them(client: WebClient, control: C
     assert pushed["root_view_id"] == alices["id"]
     refused = control.post(f"/_emulator/views/{bobs['id']}/submit", {"user": "U0001"}, ok=False)
     assert refused["error"] == "view_not_yours"
+
+
+def test_a_click_is_shaped_as_slack_shapes_each_element(
+    client: WebClient, control: Control
+) -> None:
+    control.post("/_emulator/config", {"ack_timeout": 0.1})
+    options = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in ("a", "b", "c")]
+    elements = [
+        {"type": "checkboxes", "action_id": "checks", "options": options},
+        {"type": "multi_static_select", "action_id": "many", "options": options},
+        {"type": "multi_users_select", "action_id": "people"},
+        {"type": "timepicker", "action_id": "time"},
+        {"type": "datetimepicker", "action_id": "when"},
+    ]
+    blocks = [{"type": "actions", "block_id": "b", "elements": elements}]
+    ts = client.chat_postMessage(channel="C0001", text="pick", blocks=blocks)["ts"]
+
+    def click(action_id: str, value: Any) -> dict[str, Any]:
+        body = {"channel": "C0001", "user": "U0001", "message_ts": ts, "action_id": action_id}
+        action: dict[str, Any] = control.post(
+            "/_emulator/actions", {**body, "value": value}, ok=False
+        )["action"]
+        return action
+
+    checked = click("checks", ["a", "c"])["selected_options"]
+    assert [o["value"] for o in checked] == ["a", "c"]  # every box ticked now, not one
+    assert [o["value"] for o in click("many", ["b"])["selected_options"]] == ["b"]
+    assert click("people", ["U0001", "U0002"])["selected_users"] == ["U0001", "U0002"]
+    assert click("time", "09:30")["selected_time"] == "09:30"
+    assert click("when", "1796083200")["selected_date_time"] == 1796083200

@@ -136,6 +136,8 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
     POST /_emulator/messages   {channel, user, text, thread_ts?, team?, wait?, timeout?}
                                -> {ok, ts, channel, thread_ts, event_ids[, acked]}
     POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?, repeat?=1}
+                               (value: what was chosen; a list of values for checkboxes and
+                               multi-selects; unix seconds for a datetimepicker)
                                -> {ok, acked, ack_ms, status, error, response_url, action
                                [, replays]}
     GET  /_emulator/channels/{channel}/messages  ?team=&include_deleted=
