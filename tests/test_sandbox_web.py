@@ -124,10 +124,11 @@ def test_a_taken_port_is_refused_with_what_to_do() -> None:
 
 
 def test_each_start_is_fresh_and_says_so(tmp_path: Path) -> None:
-    assert fresh_state(tmp_path / ".sandbox") is None
+    first = fresh_state(tmp_path / ".sandbox")
+    assert first.startswith("Fresh sandbox: nothing is kept") and "cleared" not in first
     (tmp_path / ".sandbox" / "sandbox.db").write_text("old")
     line = fresh_state(tmp_path / ".sandbox")
-    assert line is not None and "Fresh sandbox" in line
+    assert line.startswith("Fresh sandbox") and "sandbox/ was cleared" in line
     assert not (tmp_path / ".sandbox" / "sandbox.db").exists()
 
 
