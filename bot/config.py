@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     handinger_schedule_admins: str = ""
     handinger_schedule_check_seconds: float = Field(default=300.0, gt=0)
     handinger_min_schedule_interval: int = 15 * 60
+    handinger_reply_mode: Literal["auto", "mention"] = "auto"  # core.gathered.ReplyMode
+    handinger_thread_context: bool = True
+    handinger_context_messages: int = Field(default=50, ge=1, le=1000)
+    handinger_context_chars: int = Field(default=12_000, ge=0)
+    handinger_attachment_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    handinger_file_text_chars: int = Field(default=40_000, ge=0)
 
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"

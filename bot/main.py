@@ -120,6 +120,7 @@ def _assemble(settings: Settings) -> Parts:
         files=files,
         digests=digests,
         schedules_changed=watcher.wake,
+        reply_mode=settings.handinger_reply_mode,
     )
     cleanup = WorkspaceCleanup(
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 from .slack.app import EVENTS_PATH
+from .slack.ask_view import ASK_SHORTCUT
+from .slack.context_wording import SHORTCUT_TITLE
 from .slack.installations import REDIRECT_PATH
 from .slack.listeners.commands import COMMAND
 from .slack.scopes import BOT_EVENTS, required_scopes
@@ -99,6 +101,14 @@ def build_manifest(http_url: str | None = None) -> dict[str, Any]:
             },
             "bot_user": {"display_name": APP_NAME, "always_online": True},
             "slash_commands": [command],
+            "shortcuts": [
+                {
+                    "name": SHORTCUT_TITLE,
+                    "type": "message",
+                    "callback_id": ASK_SHORTCUT,
+                    "description": "Ask a Handinger agent about this message and its thread",
+                }
+            ],
         },
         "oauth_config": oauth,
         "settings": {

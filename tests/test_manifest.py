@@ -102,6 +102,7 @@ def test_required_scopes_today() -> None:
         "channels:join",
         "chat:write",
         "commands",
+        "files:read",
         "files:write",
         "groups:history",
         "im:history",

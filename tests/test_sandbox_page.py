@@ -288,3 +288,31 @@ def test_a_worker_links_to_its_thread_while_its_card_is_still_working(
     finally:
         httpx.post(f"{handinger}/release", json={}, timeout=10).raise_for_status()
     expect(found).to_contain_text(DONE, timeout=WAIT_MS)
+
+
+def test_a_person_attaches_a_file_then_asks_about_it_with_the_shortcut(
+    page: Any, sandbox: Sandbox
+) -> None:
+    page.locator(".channel .composer-files").set_input_files(
+        files=[{"name": "plan.txt", "mimeType": "text/plain", "buffer": b"Launch on Friday 9:00"}]
+    )
+    expect(page.locator(".channel .file-chip")).to_contain_text("plan.txt")
+    type_in(page, "the launch plan")
+    shared = page.locator("#messages .msg[data-author='U0001']", has_text="the launch plan").last
+    expect(shared).to_contain_text("plan.txt", timeout=WAIT_MS)
+    shared.hover()
+    shared.locator(".tool-shortcut").click()
+    shared.locator(".menu-item", has_text="Ask Handinger").click()
+    modal = page.locator(".modal[data-view-id]")
+    expect(modal).to_be_visible(timeout=WAIT_MS)
+    modal.locator("#in-instruction-value").fill("When is the launch?")
+    modal.locator(".modal-submit").click()
+    expect(modal).to_have_count(0, timeout=WAIT_MS)
+    expect(shared.locator(".thread-summary")).to_contain_text("1 reply", timeout=WAIT_MS)
+    workers = httpx.get(
+        f"{sandbox.handinger_url}/_emulator/workers",
+        headers={"Authorization": f"Bearer {HANDINGER_KEY}"},
+        timeout=10,
+    ).json()
+    sent = [text for w in workers for text in w["inputs"] if "When is the launch?" in text]
+    assert len(sent) == 1 and "Launch on Friday 9:00" in sent[0], sent

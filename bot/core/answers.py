@@ -8,6 +8,7 @@ from typing import Literal
 from ..budgets import Budget
 from ..handinger.models import When
 from ..store import Run, Schedule
+from .gathered import ReplyMode
 from .problems import Problem
 
 
@@ -70,3 +71,12 @@ class Cancelled:
 
     schedule: Schedule
     still_there: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadReplies:
+    """Who a worker's thread answers (`mode`), and since which message replies are news to the
+    worker (`since_ts`: the message that started its latest turn)."""
+
+    mode: ReplyMode
+    since_ts: str | None

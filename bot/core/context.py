@@ -11,6 +11,7 @@ from ..handinger.client import HandingerClient
 from ..store import Store
 from .digests import Digests
 from .files import FileDelivery
+from .gathered import ReplyMode
 from .ports import RunSurface
 
 
@@ -46,3 +47,5 @@ class TurnContext:
     sleep: Callable[[float], Coroutine[Any, Any, None]]
     digests: Digests | None = None
     schedules_changed: Callable[[], None] | None = None
+    reply_mode: ReplyMode = "auto"
+    """Who a worker answers in its thread unless someone switched it (`HANDINGER_REPLY_MODE`)."""

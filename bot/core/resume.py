@@ -40,4 +40,4 @@ def continue_landed(run: Run, worker: Worker) -> bool:
         return True  # its stream had begun
     if run.request_sent_at is None or run.messages_before is None:
         return False  # never sent
-    return turn_stored(worker, run.messages_before, run.input)
+    return turn_stored(worker, run.messages_before, run.sent_input)

@@ -24,6 +24,7 @@ from . import problems
 from .context import RunnerPolicy, TurnContext
 from .digests import Digests
 from .files import FileDelivery
+from .gathered import ReplyMode
 from .heal import Healer
 from .ports import RunSurface, Undeliverable
 from .redraw import refresh
@@ -52,6 +53,7 @@ class Runner:
         digests: Digests | None = None,
         schedules_changed: Callable[[], None] | None = None,
         policy: RunnerPolicy | None = None,
+        reply_mode: ReplyMode = "auto",
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
     ) -> None:
@@ -71,6 +73,7 @@ class Runner:
             sleep,
             digests=digests,
             schedules_changed=schedules_changed,
+            reply_mode=reply_mode,
         )
         self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
         self._live: set[int] = set()  # the runs whose turn a task here sees through
@@ -90,13 +93,15 @@ class Runner:
         thread_ts: str | None = None,
         response_url: str | None = None,
         schedule: tuple[When, str] | None = None,
+        prompt: str | None = None,
     ) -> Run:
         """Start a new worker.
 
         Without `trigger_ts` (a slash command) the run's message starts a new thread. With it,
         the run is threaded under `thread_ts` (default: the triggering message itself).
         With `schedule` (when, description), the new worker also gets that schedule and this
-        first run is its first digest.
+        first run is its first digest. `prompt`: what the worker is sent when context comes
+        with the instruction (`prompt.compose`).
         """
         run = await self.store.add_run(
             team_id=team_id,
@@ -109,6 +114,7 @@ class Runner:
             status="starting",
             trigger_ts=trigger_ts,
             response_url=response_url,
+            prompt=prompt,
         )
         if schedule is not None:
             when, description = schedule
@@ -142,6 +148,7 @@ class Runner:
         user_id: str,
         text: str,
         trigger_ts: str,
+        prompt: str | None = None,
     ) -> Run | None:
         """Continue the worker of a thread, or queue the instruction behind a running turn.
 
@@ -162,6 +169,7 @@ class Runner:
             status="queued",
             worker_id=thread.worker_id if thread else None,
             trigger_ts=trigger_ts,
+            prompt=prompt,
         )
         if await self.store.thread_busy(team_id, channel_id, thread_ts):
             log.info("run %d: queued behind the running turn of %s", run.id, thread_ts)
@@ -259,7 +267,9 @@ class Runner:
 
     async def _turn(self, run: Run) -> Turn:
         started = self._clock() if run.started_at is None else run.started_at
-        return Turn(self._ctx, run, started, await self.store.pending_schedule(run.id))
+        turn = Turn(self._ctx, run, started, await self.store.pending_schedule(run.id))
+        await turn.load_reply_mode()
+        return turn
 
     async def _execute(self, run: Run, *, recovering: bool = False) -> None:
         turn = await self._turn(run)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..budgets import BUDGETS, Budget
 from ..config import Settings
@@ -26,8 +26,11 @@ from .answers import (
     OverBudget,
     Scheduled,
     Started,
+    ThreadReplies,
 )
+from .gathered import Gathered, ReplyMode, as_reply_mode
 from .problems import diagnose
+from .prompt import ContextBudget, compose
 from .runner import Refreshed, Runner
 from .schedules import cancel_schedule, create_schedule, sync_worker
 from .when import ParsedSchedule
@@ -45,6 +48,8 @@ class Rules:
     default_budget: Budget = "standard"
     max_budget: Budget = "high"
     schedule_admins: frozenset[str] = frozenset()
+    reply_mode: ReplyMode = "auto"
+    context: ContextBudget = field(default_factory=ContextBudget)
 
     @classmethod
     def of(cls, settings: Settings) -> Rules:
@@ -52,6 +57,8 @@ class Rules:
             settings.handinger_default_budget,
             settings.handinger_max_budget,
             settings.schedule_admins,
+            settings.handinger_reply_mode,
+            ContextBudget(settings.handinger_context_chars, settings.handinger_file_text_chars),
         )
 
     def over_budget(self, budget: Budget | None) -> OverBudget | None:
@@ -93,9 +100,11 @@ class Service:
         thread_ts: str | None = None,
         response_url: str | None = None,
         schedule: ParsedSchedule | None = None,
+        context: Gathered | None = None,
     ) -> Started | OverBudget:
         """Start a new worker in the background (`Runner.start_new`), within the budget cap;
-        with `schedule`, the worker gets that schedule and this first run is its first digest."""
+        with `schedule`, the worker gets that schedule and this first run is its first digest;
+        with `context`, the worker gets it before the instruction (`prompt.compose`)."""
         refused = self.rules.over_budget(budget)
         if refused is not None:
             return refused
@@ -109,6 +118,7 @@ class Service:
             thread_ts=thread_ts,
             response_url=response_url,
             schedule=(schedule.when, schedule.description) if schedule is not None else None,
+            prompt=compose(instruction, context, self.rules.context),
         )
         return Started(run)
 
@@ -128,8 +138,10 @@ class Service:
         user_id: str,
         text: str,
         trigger_ts: str,
+        context: Gathered | None = None,
     ) -> Run | None:
-        """Continue a thread's worker (`Runner.follow_up`); None if the thread has none."""
+        """Continue a thread's worker (`Runner.follow_up`), with `context` before the
+        instruction; None if the thread has none."""
         return await self.runner.follow_up(
             team_id=team_id,
             channel_id=channel_id,
@@ -137,7 +149,25 @@ class Service:
             user_id=user_id,
             text=text,
             trigger_ts=trigger_ts,
+            prompt=compose(text, context, self.rules.context),
         )
+
+    async def thread_replies(self, team_id: str, channel_id: str, thread_ts: str) -> ThreadReplies:
+        """Who a worker's thread answers, and since which message replies are news to it."""
+        mode = as_reply_mode(
+            await self._store.reply_mode(team_id, channel_id, thread_ts), self.rules.reply_mode
+        )
+        runs = await self._store.thread_runs(team_id, channel_id, thread_ts)
+        since = next((r.trigger_ts or r.message_ts for r in reversed(runs)), None)
+        return ThreadReplies(mode, since or thread_ts)
+
+    async def set_reply_mode(self, run: Run, mode: ReplyMode, user_id: str) -> Refreshed | Failed:
+        """The card's ⋯ switch: who the run's thread answers from now on; the card is redrawn
+        to show it."""
+        thread = run.thread_ts or run.message_ts
+        if thread is not None:
+            await self._store.set_reply_mode(run.team_id, run.channel_id, thread, mode, user_id)
+        return await self.refresh(run)
 
     async def status(
         self, team_id: str, channel_id: str, user_id: str, limit: int = 10

@@ -27,6 +27,7 @@ from ..store import PendingSchedule, Run
 from . import problems
 from .attach import attach_schedule
 from .context import TurnContext
+from .gathered import ReplyMode, as_reply_mode
 from .outcome import Outcome, conclude, cost_record, recorded_cost
 from .ports import Mark, NotShown, Undeliverable
 from .problems import Failure
@@ -50,6 +51,16 @@ class Turn:
         self.pending = pending
         self.recovering = False
         self._attaching: asyncio.Task[None] | None = None
+        self.reply_mode: ReplyMode | None = None
+        """Who the thread's worker answers, as the card shows it (None: not shown)."""
+
+    async def load_reply_mode(self) -> None:
+        """The thread's reply mode as it is now (someone may switch it while a turn runs)."""
+        run = self.run
+        if run.kind == "digest" or run.thread_ts is None:
+            return
+        mode = await self.ctx.store.reply_mode(run.team_id, run.channel_id, run.thread_ts)
+        self.reply_mode = as_reply_mode(mode, self.ctx.reply_mode)
 
     # ---- the two kinds of turn ----------------------------------------------------------
 
@@ -66,7 +77,7 @@ class Turn:
             key = await self._about_to_send()
             await self.relay(
                 self.ctx.handinger.create_worker_streaming(
-                    self.run.input, budget=self.run.budget, idempotency_key=key
+                    self.run.sent_input, budget=self.run.budget, idempotency_key=key
                 )
             )
         elif recovering:
@@ -108,7 +119,7 @@ class Turn:
             self.progress.stale_text = answer_before(worker, len(worker.messages))
             key = await self._about_to_send(messages_before=len(worker.messages))
             events = self.ctx.handinger.continue_worker_streaming(
-                worker.id, self.run.input, budget=self.run.budget, idempotency_key=key
+                worker.id, self.run.sent_input, budget=self.run.budget, idempotency_key=key
             )
             try:
                 await self.relay(events)
@@ -225,6 +236,7 @@ class Turn:
         await self.ctx.store.see_messages(
             worker.id, turn_end(worker, self.run.messages_before or 0)
         )
+        await self.load_reply_mode()
         outcome = conclude(self.run, worker, self.progress)
         if outcome.worker is not None:  # the latest turn: the worker's usage is this turn's
             await self.update(**cost_record(outcome.worker))
@@ -339,6 +351,7 @@ class Turn:
             waiting=waiting,
             digest=digest,
             costs=costs,
+            reply_mode=self.reply_mode,
         )
 
     def _poll_delay(self, attempt: int) -> float:

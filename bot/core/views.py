@@ -11,6 +11,7 @@ from typing import Literal
 
 from ..handinger.models import Costs, Source, Usage, Worker, WorkerFile
 from ..store import Run
+from .gathered import ReplyMode
 from .problems import Failure
 from .progress import TurnProgress
 
@@ -33,7 +34,7 @@ class RunView:
     `text` is the answer so far (untrusted: the renderer escapes it). `elapsed` is seconds since
     the turn started. `error` says why when `state` is "failed". `waiting`: the worker is busy
     with a turn the app did not start, which this one waits for. `digest`: the run is a
-    scheduled digest, headed so.
+    scheduled digest, headed so. `reply_mode`: who the thread's worker answers (None: not shown).
     """
 
     run_id: int
@@ -54,6 +55,7 @@ class RunView:
     error: Failure | None = None
     waiting: bool = False
     digest: DigestHeading | None = None
+    reply_mode: ReplyMode | None = None
 
 
 def build_view(
@@ -67,6 +69,7 @@ def build_view(
     waiting: bool = False,
     digest: DigestHeading | None = None,
     costs: Costs | None = None,
+    reply_mode: ReplyMode | None = None,
 ) -> RunView:
     """The view of a run from its progress, plus, once finished, the fetched worker's usage,
     costs and files when this turn is the worker's latest (else `costs`, if known).
@@ -106,4 +109,5 @@ def build_view(
         error=error,
         waiting=waiting,
         digest=digest,
+        reply_mode=reply_mode,
     )

@@ -18,9 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from ..config import Settings
 from ..core.service import Service
 from . import respond
+from .ask_view import ASK_MODAL, ASK_SHORTCUT
 from .clients import general_client
 from .ingress import MAX_BODY, SlackEndpoint
-from .listeners import actions, commands, deps, lifecycle, messages, schedules
+from .listeners import actions, commands, deps, lifecycle, messages, schedules, shortcuts
 from .listeners.deps import Gone
 from .render import RUN_ACTIONS
 from .schedule_views import CANCEL_SCHEDULE, SCHEDULE_MODAL
@@ -98,6 +99,8 @@ def register(app: AsyncApp) -> None:
     app.action(RUN_ACTIONS)(actions.on_run_action)
     app.action(CANCEL_SCHEDULE)(schedules.on_cancel_button)
     app.view(SCHEDULE_MODAL)(schedules.on_modal_submit)
+    app.shortcut(ASK_SHORTCUT)(shortcuts.on_ask_shortcut)
+    app.view(ASK_MODAL)(shortcuts.on_ask_submit)
     app.event("tokens_revoked")(lifecycle.on_tokens_revoked)
     app.event("app_uninstalled")(lifecycle.on_app_uninstalled)
 

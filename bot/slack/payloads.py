@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .ask_view import ASK_MODAL
 from .schedule_views import SCHEDULE_MODAL
 
 Kind = Literal["event", "command", "interaction"]
@@ -156,6 +157,15 @@ class ViewState(Shape):
     values: dict[str, dict[str, StateValue]] = Field(default_factory=dict)
 
 
+class AskModalMeta(Shape):
+    """What `ask_view.ask_modal` puts in `private_metadata`."""
+
+    channel: str
+    ts: str
+    thread: str
+    response_url: str
+
+
 class ScheduleModalMeta(Shape):
     """What `schedule_views.schedule_modal` puts in `private_metadata`."""
 
@@ -178,6 +188,11 @@ class View(Shape):
                 ScheduleModalMeta.model_validate_json(self.private_metadata)
             except ValidationError:
                 raise ValueError("the schedule modal's private_metadata is not its own") from None
+        if self.callback_id == ASK_MODAL:
+            try:
+                AskModalMeta.model_validate_json(self.private_metadata)
+            except ValidationError:
+                raise ValueError("the ask modal's private_metadata is not its own") from None
         return self
 
 
@@ -200,9 +215,24 @@ class ViewSubmission(Routed):
     view: View
 
 
-INTERACTIONS: dict[str, type[BlockActions] | type[ViewSubmission]] = {
+class MessageAction(Routed):
+    """A message shortcut (`Ask Handinger`) picked on a message."""
+
+    type: Literal["message_action"]
+    callback_id: str
+    user: User
+    trigger_id: str
+    message_ts: str
+    channel: Ref
+    team: Ref | None = None
+    message: Routed | None = None
+    response_url: str | None = None
+
+
+INTERACTIONS: dict[str, type[BlockActions] | type[ViewSubmission] | type[MessageAction]] = {
     "block_actions": BlockActions,
     "view_submission": ViewSubmission,
+    "message_action": MessageAction,
 }
 
 
@@ -239,6 +269,8 @@ def check(kind: Kind, body: dict[str, Any]) -> str | None:
         raise Unusable(f"malformed {kind}: {_first_problem(error)}") from None
     if isinstance(interaction, BlockActions):
         return f"action:{interaction.trigger_id}:{interaction.actions[0].action_ts}"
+    if isinstance(interaction, MessageAction):
+        return f"shortcut:{interaction.trigger_id}"
     return f"view:{interaction.view.id}:{interaction.trigger_id}"
 
 

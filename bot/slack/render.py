@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.gathered import ReplyMode
 from ..core.views import RunView
 from ..handinger.models import Source
 from .blocks import SECTION_LIMIT, SUMMARY_CHARS, Block, SlackMessage, context, section
+from .context_wording import MODE_LABEL, MODE_SWITCH
 from .links import link
 from .markdown import markdown_head, markdown_tail, markdown_to_mrkdwn
 from .mrkdwn import (
@@ -230,6 +233,8 @@ def _footer_block(view: RunView) -> Block:
         parts.append(f"{_number(usage.credits)} credits")
     if view.worker_id:
         parts.append(f"worker `{escape(view.worker_id.replace('`', ''))}`")
+    if view.reply_mode is not None and view.worker_id:
+        parts.append(MODE_LABEL[view.reply_mode])
     return context(truncate_mrkdwn(" · ".join(parts), FOOTER_CHARS))
 
 
@@ -259,11 +264,20 @@ def _actions_block(view: RunView) -> list[Block]:
                         option("Email address", "email"),
                         option("Refresh", "refresh"),
                         option("Schedule this…", "schedule"),
+                        *_mode_switch(view, option),
                     ],
                 }
             ],
         }
     ]
+
+
+def _mode_switch(view: RunView, option: Callable[[str, str], dict[str, Any]]) -> list[Any]:
+    """The option that switches who the thread's worker answers (to the other mode)."""
+    if view.reply_mode is None:
+        return []
+    other: ReplyMode = "auto" if view.reply_mode == "mention" else "mention"
+    return [option(MODE_SWITCH[other], f"mode-{other}")]
 
 
 def _paginate(

@@ -47,7 +47,10 @@ SCOPES_BY_METHOD: Mapping[str, frozenset[str]] = {
     # worker files and over-long answers (`files_upload_v2` calls both)
     "files.getUploadURLExternal": frozenset({"files:write"}),
     "files.completeUploadExternal": frozenset({"files:write"}),
+    # display names of a thread's authors (context for the agent)
     "users.info": frozenset({"users:read"}),
+    # attached files: their description, and reading `url_private` with the same token
+    "files.info": frozenset({"files:read"}),
     # modals and App Home need no scope of their own
     "views.open": frozenset(),
     "views.push": frozenset(),
@@ -88,8 +91,12 @@ BOT_EVENTS: tuple[str, ...] = (
 """The bot events the app subscribes to: what its `message` and `app_mention` listeners get,
 and the two that say a workspace removed the app (no scope needed; see `listeners/lifecycle`)."""
 
-FEATURE_SCOPES: Mapping[str, frozenset[str]] = {"slash_commands": frozenset({"commands"})}
-"""Scopes that come with a manifest feature rather than a method: `/handinger` needs `commands`."""
+FEATURE_SCOPES: Mapping[str, frozenset[str]] = {
+    "slash_commands": frozenset({"commands"}),
+    "shortcuts": frozenset({"commands"}),
+}
+"""Scopes that come with a manifest feature rather than a method: `/handinger` and the "Ask
+Handinger" message shortcut need `commands`."""
 
 IMPLICIT_METHODS: tuple[str, ...] = ("auth.test", "apps.connections.open")
 """Called by the libraries rather than by our code: Bolt's `auth.test` on the first request and

@@ -165,6 +165,7 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
             )
             threads = self.db.execute("DELETE FROM threads WHERE team_id = ?", [team_id]).rowcount
             self.db.execute("DELETE FROM uploads WHERE team_id = ?", [team_id])
+            self.db.execute("DELETE FROM reply_modes WHERE team_id = ?", [team_id])
             self.db.execute(
                 "UPDATE runs SET thread_ts = NULL, files_done = 1 WHERE team_id = ?", [team_id]
             )

@@ -38,6 +38,8 @@ class Run:
     `request_sent_at` is set just before that request goes out, so a restart knows whether it
     may have reached Handinger. Runs from before `ref` existed have none. `usage_json` and
     `costs_json` are what the finished turn cost, as the API said while it was the latest.
+    `prompt` is the instruction sent when context came with it (`core/prompt.py`); `input` is
+    the user's own request, which the card shows.
     """
 
     id: int
@@ -64,10 +66,16 @@ class Run:
     final_pending: FinalPending | None = None
     usage_json: str | None = None
     costs_json: str | None = None
+    prompt: str | None = None
 
     @property
     def done(self) -> bool:
         return self.status in ("completed", "failed")
+
+    @property
+    def sent_input(self) -> str:
+        """What the worker is sent: `prompt` (context before the request) or `input` alone."""
+        return self.prompt if self.prompt is not None else self.input
 
 
 RUN_FIELDS = {f.name for f in fields(Run)}

@@ -32,6 +32,7 @@ class RunQueries:
         worker_id: str | None = None,
         trigger_ts: str | None = None,
         response_url: str | None = None,
+        prompt: str | None = None,
     ) -> Run:
         record = {
             "team_id": team_id,
@@ -47,6 +48,7 @@ class RunQueries:
             "trigger_ts": trigger_ts,
             "response_url": response_url,
             "ref": str(uuid.uuid4()),
+            "prompt": prompt,
         }
         row_id = self.db.table("runs").insert(record).last_rowid
         assert row_id is not None

@@ -149,6 +149,26 @@ def _migration_6(db: sqlite_utils.Database) -> None:
     db.table("runs").add_column("costs_json", str)
 
 
+def _migration_7(db: sqlite_utils.Database) -> None:
+    """Context (issue 19): `runs.prompt` is the instruction sent when it is more than `input`
+    (thread history and file text before the request; `input` stays what the card shows), and
+    `reply_modes` is who a worker answers in a thread, when someone switched it from the
+    workspace default."""
+    db.table("runs").add_column("prompt", str)
+    db.table("reply_modes").create(
+        {
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "mode": str,
+            "set_by": str,
+            "set_at": float,
+        },
+        pk=("team_id", "channel_id", "thread_ts"),
+        not_null={"mode"},
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -156,5 +176,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 ]
 """Schema changes in order; the database records how many it has applied."""

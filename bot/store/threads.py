@@ -1,4 +1,5 @@
-"""Queries of a Slack thread's state: the worker it belongs to and the files uploaded into it."""
+"""Queries of a Slack thread's state: the worker it belongs to, who it answers (its reply
+mode) and the files uploaded into it."""
 
 from __future__ import annotations
 
@@ -38,6 +39,29 @@ class ThreadQueries:
             )
         )
         return Thread(**rows[0]) if rows else None
+
+    async def reply_mode(self, team_id: str, channel_id: str, thread_ts: str) -> str | None:
+        """The reply mode someone set for a thread; None: the workspace default applies."""
+        row = self.db.execute(
+            "SELECT mode FROM reply_modes WHERE team_id = ? AND channel_id = ? AND thread_ts = ?",
+            [team_id, channel_id, thread_ts],
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    async def set_reply_mode(
+        self, team_id: str, channel_id: str, thread_ts: str, mode: str, user_id: str
+    ) -> None:
+        self.db.table("reply_modes").insert(
+            {
+                "team_id": team_id,
+                "channel_id": channel_id,
+                "thread_ts": thread_ts,
+                "mode": mode,
+                "set_by": user_id,
+                "set_at": self._clock(),
+            },
+            replace=True,
+        )
 
     async def uploaded_paths(
         self, team_id: str, channel_id: str, thread_ts: str

@@ -46,8 +46,10 @@ Web API
     delete, postEphemeral, getPermalink; chat.startStream, appendStream, stopStream;
     assistant.threads.setStatus; reactions.add and remove; conversations.info, join, members,
     replies, history and open; users.info; files.getUploadURLExternal, the upload URL and
-    files.completeUploadExternal; views.open, push, update and publish; oauth.v2.access
-    (no token: the client id and secret, see below).
+    files.completeUploadExternal; files.info (`files:read`) and `url_private` (the bot token of
+    the file's workspace with `files:read`, else 403; each download is logged as the call
+    `url_private` with `{file, authorized}`); views.open, push, update and publish;
+    oauth.v2.access (no token: the client id and secret, see below).
     Errors:
       tokens: not_authed, invalid_auth, not_allowed_token_type, token_revoked (after an
         uninstall)
@@ -133,8 +135,14 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
                                -> {ok, acked, ack_ms, status, error, response, response_url,
                                trigger_id[, replays]}; `repeat` delivers the same payload again
                                (a replay), `replays` has the ack of each extra delivery
-    POST /_emulator/messages   {channel, user, text, thread_ts?, team?, wait?, timeout?}
-                               -> {ok, ts, channel, thread_ts, event_ids[, acked]}
+    POST /_emulator/messages   {channel, user, text, thread_ts?, team?, wait?, timeout?,
+                               files?: [{name, text|base64, mimetype?, title?,
+                               url_private?}]} -> {ok, ts, channel, thread_ts, event_ids
+                               [, acked, files]}; with files, a `file_share` message
+                               (`user_files`)
+    POST /_emulator/shortcuts  {channel, message_ts, user, callback_id, team?}: a message
+                               shortcut the manifest declares -> `message_action`
+                               (`shortcuts`) -> {ok, acked, ..., response_url, trigger_id}
     POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?, repeat?=1}
                                (value: what was chosen; a list of values for checkboxes and
                                multi-selects; unix seconds for a datetimepicker)
@@ -159,7 +167,10 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
                                grace?=10}
     POST /_emulator/reset      back to the startup state; sockets stay open
     GET|POST /_emulator/config {request_url?, signing_secret?, ack_timeout?, long_text?,
-                               bot_events?, retry_delays?, redirect_urls?}
+                               bot_events?, retry_delays?, redirect_urls?, history?}:
+                               `history: limited` puts conversations.replies and .history
+                               at Tier 1 with at most 15 messages a call (non-Marketplace
+                               commercial apps); `internal` (default) at Tier 3
     GET|POST|DELETE /_emulator/faults  {method, status?, error?, retry_after?, count?, team?,
                                after?, match?, action?="respond"|"hold"|"close", performed?}:
                                see `faults.py`; `method` may also be `upload` (the upload URL)

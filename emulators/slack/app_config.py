@@ -50,6 +50,7 @@ SCOPES_BY_METHOD: Mapping[str, Scopes] = {
     "users.info": ("users:read",),
     "files.getUploadURLExternal": ("files:write",),
     "files.completeUploadExternal": ("files:write",),
+    "files.info": ("files:read",),
 }
 """Methods that need a scope whatever the conversation; any one of the listed scopes will do.
 Methods not listed here or in `SCOPES_BY_KIND` need none (auth.test, views.*,
@@ -87,6 +88,8 @@ class AppConfig:
     bot_scopes: Scopes
     bot_events: frozenset[str] | None
     source: str
+    message_shortcuts: frozenset[str] | None = None
+    """The `callback_id`s of the manifest's message shortcuts; None: any (no manifest)."""
 
 
 def load_app(manifest: str) -> AppConfig:
@@ -97,8 +100,12 @@ def load_app(manifest: str) -> AppConfig:
     data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     scopes = ((data.get("oauth_config") or {}).get("scopes") or {}).get("bot") or []
     events = ((data.get("settings") or {}).get("event_subscriptions") or {}).get("bot_events")
+    shortcuts = (data.get("features") or {}).get("shortcuts") or []
     return AppConfig(
-        tuple(sorted({str(s) for s in scopes})), frozenset(str(e) for e in events or []), str(path)
+        tuple(sorted({str(s) for s in scopes})),
+        frozenset(str(e) for e in events or []),
+        str(path),
+        frozenset(str(s.get("callback_id")) for s in shortcuts if s.get("type") == "message"),
     )
 
 

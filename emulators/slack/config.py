@@ -15,6 +15,7 @@ from typing import Literal
 from ..credentials import APP_TOKEN, BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET
 
 RateLimitMode = Literal["strict", "off"]
+HistoryTier = Literal["internal", "limited"]
 LongTextMode = Literal["truncate", "reject"]
 
 
@@ -38,6 +39,10 @@ class Settings:
     client_secret: str = CLIENT_SECRET
     redirect_urls: list[str] = field(default_factory=list)
     manifest: str = "auto"
+    history: HistoryTier = "internal"
+    """`conversations.replies` and `.history` as an internal app has them (Tier 3), or as a
+    commercially distributed app outside the Marketplace (`limited`: Tier 1, at most 15 messages
+    a call), see the changelog of 2025-05-29."""
     handinger_url: str | None = None
     """The Handinger emulator the sandbox page's Handinger panel shows (none: no panel)."""
 

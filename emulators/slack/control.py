@@ -27,8 +27,10 @@ from .events import rich_text, url_verification
 from .faults import faulted, parse_fault
 from .interactions import post_to_response_url, run_action, run_slash
 from .state import JSON, Message
+from .user_files import share_files
 
 LIMIT_SCOPES = ("workspace", "channel")
+HISTORY_METHODS = ("conversations.replies", "conversations.history")
 
 
 @route
@@ -58,14 +60,17 @@ async def messages(emu: Emulator, request: web.Request, body: JSON) -> JSON:
             raise ApiError("thread_not_found", status=404)
         thread_ts = root.thread_ts if root.is_reply else root.ts
     text = str(body.get("text", ""))
+    files = share_files(emu, channel, user, body["files"]) if body.get("files") else []
     message = Message(
         ts=emu.world.new_ts(),
         channel=channel.id,
         team=channel.team,
         user=user.id,
         text=text,
-        blocks=rich_text(text),
+        blocks=rich_text(text) if text or not files else None,
         thread_ts=thread_ts or None,
+        subtype="file_share" if files else None,
+        files=files,
         client_msg_id=str(uuid.uuid4()),
     )
     emu.world.add_message(message, "user")
@@ -77,6 +82,8 @@ async def messages(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         "thread_ts": message.thread_ts,
     }
     out["event_ids"] = event_ids
+    if files:
+        out["files"] = files
     if body.get("wait"):
         timeout = float(body.get("timeout", 10))
         out["acked"] = await emu.delivery.wait(event_ids, timeout)
@@ -179,6 +186,8 @@ async def config(emu: Emulator, request: web.Request, body: JSON) -> JSON:
             settings.retry_delays = [float(d) for d in body["retry_delays"]]
         if body.get("redirect_urls") is not None:
             settings.redirect_urls = [str(url) for url in body["redirect_urls"]]
+        if body.get("history") is not None:
+            set_history(emu, body["history"])
     return {
         "ok": True,
         "request_url": settings.request_url,
@@ -191,7 +200,18 @@ async def config(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         "redirect_urls": settings.redirect_urls,
         "rate_limits": emu.limiter.mode,
         "time_scale": emu.clock.scale,
+        "history": settings.history,
     }
+
+
+def set_history(emu: Emulator, tier: object) -> None:
+    """`internal`: the history methods at Tier 3; `limited`: Tier 1 (one call a minute)."""
+    if tier not in ("internal", "limited"):
+        raise ApiError("invalid_history", status=400)
+    emu.settings.history = "limited" if tier == "limited" else "internal"
+    per_minute = 1.0 if tier == "limited" else 50.0
+    for method in HISTORY_METHODS:
+        emu.limiter.override(method, per_minute, per_minute, "workspace")
 
 
 @route

@@ -65,9 +65,11 @@ def message_event(world: World, message: Message, subtype: str | None = None) ->
 
 def app_mention_event(world: World, message: Message) -> JSON:
     event = api_message(world, message)
-    keep = {"type", "user", "text", "ts", "team", "blocks", "client_msg_id", "thread_ts"}
+    keep = {"type", "user", "text", "ts", "team", "blocks", "client_msg_id", "thread_ts", "files"}
     event = {k: v for k, v in event.items() if k in keep}
     event["type"] = "app_mention"
+    if message.files:
+        event["upload"] = False
     if message.is_reply:
         root = world.channels[message.channel].messages.get(message.thread_ts or "")
         if root is not None:

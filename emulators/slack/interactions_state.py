@@ -17,7 +17,7 @@ class ResponseUrl:
     """Where `respond()` posts: tied to the command or click that produced it."""
 
     id: str
-    kind: str  # "slash" or "action"
+    kind: str  # "slash", "action" or "shortcut"
     team: str
     channel: str
     user: str

@@ -61,6 +61,7 @@ DEFAULT_LIMITS: dict[str, tuple[Limit, ...]] = {
     "users.info": (TIER_4,),
     "files.getUploadURLExternal": (TIER_4,),
     "files.completeUploadExternal": (TIER_4,),
+    "files.info": (TIER_4,),
     "views.open": (TIER_4,),
     "views.update": (TIER_4,),
     "views.push": (TIER_4,),

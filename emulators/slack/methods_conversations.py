@@ -94,6 +94,17 @@ def _listed(call: Call, message: Message) -> JSON:
     return out
 
 
+LIMITED_PAGE = 15
+"""Most messages a call returns (and the default) for an app on the `limited` history tier."""
+
+
+def _limit(call: Call, default: int) -> int:
+    """`limit`, capped at 15 (also the default) on the `limited` history tier."""
+    if call.emu.settings.history == "limited":
+        return min(call.number("limit", LIMITED_PAGE), LIMITED_PAGE)
+    return call.number("limit", default)
+
+
 def replies(call: Call) -> JSON:
     channel = call.channel()
     root = channel.messages.get(call.text("ts") or "")
@@ -103,7 +114,7 @@ def replies(call: Call) -> JSON:
         root = channel.messages[root.thread_ts]
     thread = [root] + [channel.messages[r] for r in root.replies if not channel.messages[r].deleted]
     thread = _window(call, thread)
-    page, cursor = paginate(thread, call.text("cursor"), call.number("limit", 1000))
+    page, cursor = paginate(thread, call.text("cursor"), _limit(call, 1000))
     return {
         "messages": [_listed(call, m) for m in page],
         "has_more": bool(cursor),
@@ -114,7 +125,7 @@ def replies(call: Call) -> JSON:
 def history(call: Call) -> JSON:
     channel = call.channel()
     top = [m for m in reversed(channel.top_level()) if not m.deleted]
-    page, cursor = paginate(_window(call, top), call.text("cursor"), call.number("limit", 100))
+    page, cursor = paginate(_window(call, top), call.text("cursor"), _limit(call, 100))
     return {
         "messages": [_listed(call, m) for m in page],
         "has_more": bool(cursor),

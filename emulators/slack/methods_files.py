@@ -1,5 +1,5 @@
 """File uploads v2 (`files.getUploadURLExternal` → POST bytes → `files.completeUploadExternal`)
-and serving the stored bytes back (`url_private` with the bot token, or the control API).
+and serving the stored bytes back through the control API (`url_private`: `user_files`).
 
 The upload URL refuses (HTTP 400, nothing stored) bytes whose count differs from the `length`
 declared to files.getUploadURLExternal; Slack says only that "a non-200 response indicates a
@@ -28,7 +28,7 @@ MAX_FILE_SIZE = 1024**3  # what slack_sdk enforces client-side; Slack's own cap 
 UPLOAD_KEYS = "upload_keys"
 
 
-def _filetype(name: str) -> tuple[str, str]:
+def filetype_of(name: str) -> tuple[str, str]:
     mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
     return mimetype, {"txt": "text", "md": "markdown"}.get(extension, extension)
@@ -44,7 +44,7 @@ def get_upload_url(call: Call) -> JSON:
         raise ApiError("missing_argument")
     if length > MAX_FILE_SIZE:
         raise ApiError("file_upload_size_restricted")
-    mimetype, filetype = _filetype(name)
+    mimetype, filetype = filetype_of(name)
     file = FileObject(
         id=call.world.new_id("F", 8),
         team=call.workspace.id,
@@ -139,20 +139,6 @@ async def upload(request: web.Request) -> web.StreamResponse:
 
     args = {"file_id": file.id, "filename": file.name}
     return await faulted(emu.faults, request, "upload", file.team, args, store, emu.clock.wall())
-
-
-async def download_private(request: web.Request) -> web.Response:
-    """`url_private`: needs `Authorization: Bearer <bot token>` of the file's workspace."""
-    emu: Emulator = request.app[EMULATOR]
-    team, _, file_id = request.match_info["ref"].partition("-")
-    file = emu.world.files.get(file_id)
-    header = request.headers.get("Authorization", "")
-    workspace = emu.world.workspace_for_token(header.removeprefix("Bearer ").strip())
-    if file is None or file.team != team or file.content is None:
-        return web.Response(status=404, text="file_not_found")
-    if workspace is None or workspace.id != team:
-        return web.json_response({"ok": False, "error": "not_authed"}, status=403)
-    return web.Response(body=file.content, content_type=file.mimetype)
 
 
 async def download_control(request: web.Request) -> web.Response:

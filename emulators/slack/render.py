@@ -3,6 +3,8 @@ richer shapes the `/_emulator/` control API returns (with replies, edits and fil
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from .state import APP_ID, JSON, Channel, FileObject, Message, User, Workspace, World
 
 
@@ -125,6 +127,7 @@ def api_channel(channel: Channel, bot_user: str) -> JSON:
 
 def api_file(world: World, file: FileObject) -> JSON:
     base = world.base_url
+    name = quote(file.name, safe="")  # a URL path segment, whatever the name holds
     return {
         "id": file.id,
         "created": file.created,
@@ -142,10 +145,11 @@ def api_file(world: World, file: FileObject) -> JSON:
         "is_public": any(
             world.channels[c].kind == "public" for c in file.channels if c in world.channels
         ),
-        "url_private": f"{base}/files-pri/{file.team}-{file.id}/{file.name}",
-        "url_private_download": f"{base}/files-pri/{file.team}-{file.id}/download/{file.name}",
+        "url_private": file.url_private or f"{base}/files-pri/{file.team}-{file.id}/{name}",
+        "url_private_download": file.url_private
+        or f"{base}/files-pri/{file.team}-{file.id}/download/{name}",
         "permalink": f"https://{world.workspaces[file.team].domain}.slack.com/files/"
-        f"{file.user}/{file.id}/{file.name}",
+        f"{file.user}/{file.id}/{name}",
         "channels": [c for c in file.channels if world.channels.get(c, None) is not None],
         **({"alt_txt": file.alt_txt} if file.alt_txt else {}),
     }

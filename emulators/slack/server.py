@@ -11,10 +11,11 @@ import traceback
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import control, control_holds, control_query, oauth, view_submission
+from . import control, control_holds, control_query, oauth, shortcuts, view_submission
 from .config import Settings
 from .emulator import EMULATOR, Emulator
-from .methods_files import MAX_FILE_SIZE, download_private, upload
+from .methods_files import MAX_FILE_SIZE, upload
+from .user_files import download_private
 from .web import add_web, wants_page
 from .webapi import handle
 
@@ -75,6 +76,7 @@ def build_app(emu: Emulator) -> web.Application:
     control_query.add_routes(app)
     control_holds.add_routes(app)
     oauth.add_routes(app)
+    shortcuts.add_routes(app)
     view_submission.add_routes(app)
     add_web(app)
     app.on_shutdown.append(_shutdown)

@@ -123,6 +123,8 @@ class FileObject:
     content: bytes | None = None
     channels: list[str] = field(default_factory=list)
     completed: bool = False
+    url_private: str | None = None
+    """Where the file says it lives, when not on this emulator (a test's foreign host)."""
 
 
 @dataclass

@@ -25,9 +25,17 @@ from .methods_files import METHODS as FILES
 from .methods_stream import METHODS as STREAM
 from .methods_views import METHODS as VIEWS
 from .state import JSON, ChannelKind
+from .user_files import METHODS as USER_FILES
 from .validate import WARNING_MESSAGES
 
-METHODS: dict[str, Handler] = {**CHAT, **STREAM, **CONVERSATIONS, **FILES, **VIEWS}
+METHODS: dict[str, Handler] = {
+    **CHAT,
+    **STREAM,
+    **CONVERSATIONS,
+    **FILES,
+    **USER_FILES,
+    **VIEWS,
+}
 APP_TOKEN_METHODS = {"apps.connections.open"}
 TOKENLESS_METHODS = {"oauth.v2.access"}  # the client authenticates with its id and secret
 RETIRED = {"files.upload": "method_deprecated"}

@@ -1,4 +1,5 @@
-"""The finished card's overflow menu: the worker's email address, Refresh, Schedule this…"""
+"""The finished card's overflow menu: the worker's email address, Refresh, Schedule this…, and
+who the thread's worker answers (every reply, or only @mentions)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ...core.answers import EmailAddress, Failed
+from ...core.gathered import ReplyMode
 from ...store import Run
+from ..context_wording import MODE_SET
 from ..wording import FORGOTTEN, STILL_RUNNING, email_text, problem_text
 from .deps import deps_of
 from .schedules import open_modal
@@ -59,3 +62,10 @@ async def on_run_action(
     elif verb == "schedule":
         trigger = str(body.get("trigger_id", ""))
         await open_modal(context, client, trigger, run.channel_id, run.id)
+    elif verb in ("mode-auto", "mode-mention"):
+        mode: ReplyMode = "mention" if verb == "mode-mention" else "auto"
+        switched = await service.set_reply_mode(run, mode, user)
+        if isinstance(switched, Failed):
+            await tell(problem_text(switched.problem), run)
+        else:
+            await tell(MODE_SET[mode], run)

@@ -1,4 +1,6 @@
-"""Messages and mentions: replies in a worker's thread continue it; mentions and DMs start one.
+"""Messages and mentions: replies in a worker's thread continue it (all of them, or in reply
+mode `mention` only those that mention the app); mentions and DMs start one, with the thread's
+earlier messages and the attached files' text as context (`slack/gather.py`).
 
 Slack delivers a message that mentions the app twice (`message` and `app_mention`) and retries
 events it thinks were not acknowledged, so every event is claimed first, by its `event_id` and
@@ -8,12 +10,18 @@ by `channel:ts`; only the first claim acts.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from ...core.answers import Started, ThreadReplies
+from ...core.gathered import Gathered
 from ..commands import parse_mention
+from ..context_wording import attached_only, context_notice
+from ..gather import Wanted, gather
 from ..replies import render_help
 from .deps import deps_of
 
@@ -28,6 +36,18 @@ def is_human_message(event: dict[str, Any]) -> bool:
     if subtype is not None and subtype not in HUMAN_SUBTYPES:
         return False
     return not event.get("bot_id") and bool(event.get("user"))
+
+
+def mentions_app(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    if not bot_user_id:
+        return False
+    return (
+        re.search(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", event.get("text") or "") is not None
+    )
+
+
+def files_of(event: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in event.get("files") or [] if isinstance(f, dict)]
 
 
 async def claim(context: AsyncBoltContext, body: dict[str, Any], event: dict[str, Any]) -> bool:
@@ -48,39 +68,86 @@ async def in_worker_thread(context: AsyncBoltContext, event: dict[str, Any]) -> 
     return str(thread_ts) if known else None
 
 
-async def continue_thread(context: AsyncBoltContext, event: dict[str, Any], thread: str) -> None:
-    text = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
-    if not text:
+async def tell_gaps(
+    client: AsyncWebClient, channel: str, thread_ts: str, gathered: Gathered | None
+) -> None:
+    """One short line in the thread about what did not reach the agent; the run goes on."""
+    text = context_notice(gathered) if gathered is not None else None
+    if text is None:
         return
-    await deps_of(context).service.follow_up(
-        team_id=context.team_id or "",
+    try:
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+    except SlackApiError as error:
+        log.info("cannot say what did not reach the agent: %s", error.response.get("error"))
+
+
+async def continue_thread(
+    context: AsyncBoltContext,
+    client: AsyncWebClient,
+    event: dict[str, Any],
+    thread: str,
+    replies: ThreadReplies | None = None,
+) -> None:
+    """A reply the worker answers; in reply mode `mention`, the replies it did not answer
+    since its last turn come along as context."""
+    deps = deps_of(context)
+    text = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
+    files = files_of(event)
+    if not text and not files:
+        return
+    team = context.team_id or ""
+    replies = replies or await deps.service.thread_replies(team, event["channel"], thread)
+    since = replies.since_ts if replies.mode == "mention" else None
+    wanted = Wanted(
+        event["channel"],
+        event["ts"],
+        thread_ts=thread if since else None,
+        since_ts=since,
+        files=files,
+    )
+    gathered = await gather(client, deps.settings, wanted, context.bot_id)
+    await deps.service.follow_up(
+        team_id=team,
         channel_id=event["channel"],
         thread_ts=thread,
         user_id=event["user"],
-        text=text,
+        text=text or attached_only(files),
         trigger_ts=event["ts"],
+        context=gathered,
     )
+    await tell_gaps(client, event["channel"], thread, gathered)
 
 
 async def start_threaded(
     context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], thread_ts: str
 ) -> None:
+    """A new worker threaded under `thread_ts`; inside an existing thread, its earlier
+    messages come along as context."""
     deps = deps_of(context)
     instruction = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
-    if not instruction:
+    files = files_of(event)
+    if not instruction and not files:
         message = render_help("/handinger", deps.settings.handinger_max_budget)
         await client.chat_postMessage(
             channel=event["channel"], thread_ts=thread_ts, text=message.text, blocks=message.blocks
         )
         return
-    await deps.service.start(
+    in_thread = thread_ts != event["ts"]
+    wanted = Wanted(
+        event["channel"], event["ts"], thread_ts=thread_ts if in_thread else None, files=files
+    )
+    gathered = await gather(client, deps.settings, wanted, context.bot_id)
+    started = await deps.service.start(
         team_id=context.team_id or "",
         channel_id=event["channel"],
         user_id=event["user"],
-        instruction=instruction,
+        instruction=instruction or attached_only(files),
         trigger_ts=event["ts"],
         thread_ts=thread_ts,
+        context=gathered,
     )
+    if isinstance(started, Started):
+        await tell_gaps(client, event["channel"], thread_ts, gathered)
 
 
 async def on_message(
@@ -90,8 +157,15 @@ async def on_message(
         return
     in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event["ts"]
     thread = await in_worker_thread(context, event)
-    if thread is not None and await claim(context, body, event):
-        await continue_thread(context, event, thread)
+    if thread is not None:
+        replies = await deps_of(context).service.thread_replies(
+            context.team_id or "", event["channel"], thread
+        )
+        addressed = event.get("channel_type") == "im" or mentions_app(event, context.bot_user_id)
+        if replies.mode == "mention" and not addressed:
+            return  # not addressed: it reaches the agent with the next turn that is
+        if await claim(context, body, event):
+            await continue_thread(context, client, event, thread, replies)
     elif not in_thread and event.get("channel_type") == "im" and await claim(context, body, event):
         await start_threaded(context, client, event, event["ts"])
 
@@ -104,7 +178,7 @@ async def on_mention(
     thread = await in_worker_thread(context, event)
     if thread is not None:
         if await claim(context, body, event):
-            await continue_thread(context, event, thread)
+            await continue_thread(context, client, event, thread)
         return
     if await claim(context, body, event):
         thread_ts = event.get("thread_ts")

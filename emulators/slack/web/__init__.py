@@ -7,7 +7,8 @@ would, and acts only through the emulator's own control API (`/_emulator/slash`,
 what the page shows is exactly what the emulator stored. Its own routes:
 
     GET  /_sandbox/events       server-sent events: the workspace, then what changed
-    GET  /_sandbox/setup        {team, commands (from --manifest), handinger, time_scale}
+    GET  /_sandbox/setup        {team, commands and shortcuts (from --manifest), handinger,
+                                time_scale}
     GET  /_sandbox/history/{channel}/{ts}   a message's stored versions with timings
     POST /_sandbox/views/{id}/close         dismiss a modal
     GET|POST /_sandbox/handinger/{overview|clock}   the Handinger emulator (--handinger-url)

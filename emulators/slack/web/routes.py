@@ -21,18 +21,34 @@ HANDINGER_PATHS = {("GET", "overview"), ("GET", "clock"), ("POST", "clock")}
 """The Handinger emulator's control routes the page may use."""
 
 
-def slash_commands(manifest: str) -> list[dict[str, str]]:
-    """The manifest's slash commands (command, description, usage hint), for the composer;
-    `manifest` as `--manifest` takes it (`auto`: the repository's, `none`: none)."""
+def _features(manifest: str) -> dict[str, Any]:
+    """The manifest's `features`; `manifest` as `--manifest` takes it (`auto`: the
+    repository's, `none`: none)."""
     path = REPO_MANIFEST if manifest == "auto" else None if manifest == "none" else Path(manifest)
     if path is None or not path.exists():
-        return []
+        return {}
     try:
         loaded: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         log.warning("cannot read the manifest %s: %s", path, exc)
-        return []
-    commands = (loaded or {}).get("features", {}).get("slash_commands") or []
+        return {}
+    features = (loaded or {}).get("features") or {}
+    return features if isinstance(features, dict) else {}
+
+
+def message_shortcuts(manifest: str) -> list[dict[str, str]]:
+    """The manifest's message shortcuts (name, callback_id), for a message's ⚡ menu."""
+    shortcuts = _features(manifest).get("shortcuts") or []
+    return [
+        {"name": str(s.get("name", "")), "callback_id": str(s.get("callback_id", ""))}
+        for s in shortcuts
+        if isinstance(s, dict) and s.get("type") == "message"
+    ]
+
+
+def slash_commands(manifest: str) -> list[dict[str, str]]:
+    """The manifest's slash commands (command, description, usage hint), for the composer."""
+    commands = _features(manifest).get("slash_commands") or []
     return [
         {
             "command": str(c.get("command", "")),
@@ -51,6 +67,7 @@ async def setup(request: web.Request) -> web.Response:
             "ok": True,
             "team": DEFAULT_TEAM,
             "commands": slash_commands(emu.settings.manifest),
+            "shortcuts": message_shortcuts(emu.settings.manifest),
             "handinger": emu.settings.handinger_url is not None,
             "time_scale": emu.clock.scale,
         }

@@ -1,5 +1,6 @@
-// The message box: plain messages, @mentions (turned into <@U…> as Slack clients do), DMs and,
-// outside threads, slash commands with the manifest's usage hint, like Slack's autocomplete.
+// The message box: plain messages, @mentions (turned into <@U…> as Slack clients do), DMs,
+// attached files (📎, sent as a `file_share` message) and, outside threads, slash commands with
+// the manifest's usage hint, like Slack's autocomplete.
 import { h, clear } from "./dom.js";
 import { store } from "./store.js";
 
@@ -26,11 +27,31 @@ export function splitCommand(raw) {
   return match ? { command: match[1], text: match[2] } : null;
 }
 
-// `send(raw)` does the sending and resolves to true when the box may be cleared.
+// A picked file as the control API takes it: name, type and bytes in base64.
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve({ name: file.name, mimetype: file.type || undefined, base64: String(reader.result).split(",", 2)[1] || "" });
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+// `send(raw, files)` does the sending and resolves to true when the box may be cleared.
 export function composer({ placeholder, inThread, send }) {
   const hint = h("div", { class: "composer-hint", hidden: true });
   const box = h("textarea", { class: "composer-input", rows: 1, placeholder, "aria-label": placeholder });
   const button = h("button", { type: "button", class: "composer-send", title: "Send" }, "➤");
+  const picker = h("input", { type: "file", multiple: true, hidden: true, class: "composer-files" });
+  const attach = h("button", { type: "button", class: "composer-attach", title: "Attach files" }, "📎");
+  const chosen = h("div", { class: "composer-chosen", hidden: true });
+  attach.addEventListener("click", () => picker.click());
+  picker.addEventListener("change", () => {
+    clear(chosen);
+    const names = [...picker.files].map((f) => f.name);
+    chosen.hidden = names.length === 0;
+    for (const name of names) chosen.append(h("span", { class: "file-chip" }, `📄 ${name}`));
+  });
 
   function matching() {
     const value = box.value;
@@ -68,11 +89,16 @@ export function composer({ placeholder, inThread, send }) {
 
   async function submit() {
     const raw = box.value;
-    if (!raw.trim()) return;
+    const picked = [...picker.files];
+    if (!raw.trim() && !picked.length) return;
     button.disabled = true;
     try {
-      if (await send(raw)) {
+      const files = await Promise.all(picked.map(readFile));
+      if (await send(raw, files)) {
         box.value = "";
+        picker.value = "";
+        clear(chosen);
+        chosen.hidden = true;
         showHint();
       }
     } finally {
@@ -96,6 +122,6 @@ export function composer({ placeholder, inThread, send }) {
     }
   });
   button.addEventListener("click", submit);
-  const el = h("div", { class: "composer" }, hint, h("div", { class: "composer-row" }, box, button));
+  const el = h("div", { class: "composer" }, hint, chosen, h("div", { class: "composer-row" }, attach, picker, box, button));
   return { el, box, setValue: (text) => ((box.value = text), showHint(), box.focus()) };
 }

@@ -53,6 +53,13 @@ function ctxFor(channel, messageTs) {
 const messageActions = {
   onThread: (message) => openPane("thread", message),
   onHistory: (message) => showHistory(overlays(), message, ctxFor(message.channel, message.ts)),
+  onShortcut: async (message, shortcut) => {
+    const { status, data } = await postJSON("/_emulator/shortcuts", {
+      channel: message.channel, message_ts: message.ts, user: store.me, callback_id: shortcut.callback_id,
+    });
+    if (status >= 400) notice(message.channel, `${shortcut.name} failed: ${data.error}.`);
+    else if (!data.acked) notice(message.channel, `The app did not respond to ${shortcut.name} in time. Is the bot running?`);
+  },
 };
 
 // sidebar ------------------------------------------------------------------------------------
@@ -160,7 +167,7 @@ function renderHeader() {
 // thread and tool panes ----------------------------------------------------------------------
 
 const threadBody = h("div", { class: "thread-messages" });
-const composerThread = composer({ placeholder: "Reply…", inThread: true, send: (raw) => sendText(raw, store.thread) });
+const composerThread = composer({ placeholder: "Reply…", inThread: true, send: (raw, files) => sendText(raw, store.thread, files) });
 const threadEl = h("div", { class: "pane-body thread-panel" }, threadBody, composerThread.el);
 let handinger = null;
 const calls = callsPanel();
@@ -226,8 +233,8 @@ async function sendSlash(command, text) {
   return status < 400;
 }
 
-async function sendText(raw, threadTs) {
-  const parsed = splitCommand(raw);
+async function sendText(raw, threadTs, files = []) {
+  const parsed = files.length ? null : splitCommand(raw);
   if (parsed && !/^\/\//.test(raw)) {
     if (threadTs) {
       toast(`${parsed.command} is not supported in threads. Sorry! Use it in the channel instead.`);
@@ -241,6 +248,7 @@ async function sendText(raw, threadTs) {
   }
   const body = { channel: store.current, user: store.me, text: encodeMessage(raw) };
   if (threadTs) body.thread_ts = threadTs;
+  if (files.length) body.files = files;
   const { status, data } = await postJSON("/_emulator/messages", body);
   if (status >= 400) {
     toast(`Your message was not sent: ${data.error}.`);
@@ -249,7 +257,7 @@ async function sendText(raw, threadTs) {
   return true;
 }
 
-const composerMain = composer({ placeholder: "Message", inThread: false, send: (raw) => sendText(raw, null) });
+const composerMain = composer({ placeholder: "Message", inThread: false, send: (raw, files) => sendText(raw, null, files) });
 
 // live updates -------------------------------------------------------------------------------
 
@@ -323,6 +331,7 @@ async function main() {
   const setup = await (await fetch("/_sandbox/setup")).json();
   store.teamId = setup.team;
   store.commands = setup.commands;
+  store.shortcuts = setup.shortcuts || [];
   store.handinger = setup.handinger;
   handinger = handingerPanel({
     openThread: (message) => openPane("thread", message),

@@ -122,9 +122,32 @@ export function messageNode(message, ctx, actions, inThread = false) {
     { class: "msg-tools" },
     inThread ? null : h("button", { type: "button", class: "tool-reply", title: "Reply in thread", onclick: () => actions.onThread(message) }, "💬"),
     message.edits > 0 ? h("button", { type: "button", class: "tool-history", title: "Edit history", onclick: () => actions.onHistory(message) }, "🕘") : null,
+    store.shortcuts.length ? shortcutTool(message, actions) : null,
   );
   node.append(avatar(message.user, isBot), main, tools);
   return node;
+}
+
+// A message's shortcuts (the app's `message` shortcuts from its manifest), as Slack's ⋯ menu.
+function shortcutTool(message, actions) {
+  const menu = h(
+    "div",
+    { class: "menu shortcut-menu", hidden: true },
+    store.shortcuts.map((s) =>
+      h("button", { type: "button", class: "menu-item", "data-callback": s.callback_id, onclick: () => actions.onShortcut(message, s) }, s.name),
+    ),
+  );
+  const button = h("button", {
+    type: "button",
+    class: "tool-shortcut",
+    title: "More actions",
+    onclick: (event) => {
+      event.stopPropagation();
+      document.querySelectorAll(".menu").forEach((m) => m !== menu && (m.hidden = true));
+      menu.hidden = !menu.hidden;
+    },
+  }, "⚡");
+  return h("span", { class: "tool-wrap" }, button, menu);
 }
 
 export function ephemeralNode(record, ctx) {

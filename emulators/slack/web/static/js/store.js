@@ -17,6 +17,7 @@ export const store = {
   thread: null, // ts of the open thread's root, in `current`
   lastRead: new Map(), // channel → newest ts seen
   commands: [],
+  shortcuts: [],
   handinger: false,
   stats: { frames: 0, messages: 0, lastLatencyMs: 0 },
 };
