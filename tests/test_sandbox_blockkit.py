@@ -17,6 +17,7 @@ from tests.test_sandbox_page import WAIT_MS, expect
 sandbox, browser, page = shared.sandbox, shared.browser, shared.page
 
 HOSTILE_ALT = '<img src=x onerror="window.__pwned=1">'
+HOSTILE = "<script>window.__pwned=2</script>"
 
 
 def text(value: str, kind: str = "plain_text") -> dict[str, str]:
@@ -77,7 +78,7 @@ MESSAGE_BLOCKS: list[dict[str, Any]] = [
             {
                 "type": "checkboxes",
                 "action_id": "checks",
-                "options": [option("email", "Send an email too"), option("sms")],
+                "options": [option("email", f"Send an email too {HOSTILE}"), option("sms")],
                 "initial_options": [option("sms")],
             },
             {
@@ -127,14 +128,17 @@ MESSAGE_BLOCKS: list[dict[str, Any]] = [
         "type": "table",
         "rows": [
             [{"type": "raw_text", "text": "Name"}, {"type": "raw_text", "text": "Count"}],
-            [{"type": "raw_text", "text": "apples"}, rich(section(words("3", bold=True)))],
+            [
+                {"type": "raw_text", "text": f"apples {HOSTILE}"},
+                rich(section(words("3", bold=True))),
+            ],
         ],
         "column_settings": [None, {"align": "right"}],
     },
     {
         "type": "video",
         "alt_text": "a demo",
-        "title": text("The demo"),
+        "title": text(f"The demo {HOSTILE_ALT}"),
         "video_url": "https://example.com/video",
         "thumbnail_url": "https://example.com/thumb.png",
     },
@@ -196,7 +200,7 @@ def test_every_block_and_element_is_drawn_and_acts_as_on_slack(page: Any, sandbo
     expect(message.locator(".bk-multi")).to_have_count(2)
     expect(message.locator(".bk-checkboxes input[type=checkbox]")).to_have_count(2)
     expect(message.locator(".bk-checkboxes input[value='sms']")).to_be_checked()
-    expect(message.locator(".bk-choice-desc")).to_have_text("Send an email too")
+    expect(message.locator(".bk-choice-desc")).to_have_text(f"Send an email too {HOSTILE}")
     expect(message.locator(".bk-radios input[type=radio]")).to_have_count(2)
     expect(message.locator("input[type=date]")).to_have_value("2026-12-01")
     expect(message.locator("input[type=time]")).to_have_value("09:30")
@@ -214,7 +218,10 @@ def test_every_block_and_element_is_drawn_and_acts_as_on_slack(page: Any, sandbo
     expect(message.locator(".bk-table td b")).to_have_text("3")
     expect(message.locator(".bk-video")).to_contain_text("The demo")
     expect(message.locator(".bk-file")).to_contain_text("ABCD1")
-    expect(page.locator("#messages img[src='x'], #messages [onerror]")).to_have_count(0)
+    expect(message.locator(".bk-table td").first).to_have_text(f"apples {HOSTILE}")  # as text
+    for selector in ("script", "img[src='x']", "[onerror]", "a[href^='javascript']"):
+        expect(page.locator(f"#messages {selector}")).to_have_count(0)
+    assert page.evaluate("window.__pwned") is None
     message.evaluate("node => node.scrollIntoView({block: 'start'})")
     page.mouse.move(1, 1)
     screenshot(page, "sandbox-blockkit")
