@@ -428,6 +428,8 @@ def test_modals_belong_to_the_user_who_opened_them(client: WebClient, control: C
     pushed = client.views_push(trigger_id=trigger("U0001"), view=modal("Alice's next"))["view"]
     assert pushed["previous_view_id"] == alices["id"]  # on Alice's own stack, not Bob's
     assert pushed["root_view_id"] == alices["id"]
+    openers = control.get("/_emulator/views")["openers"]
+    assert openers == {alices["id"]: "U0001", bobs["id"]: "U0002", pushed["id"]: "U0001"}
     refused = control.post(f"/_emulator/views/{bobs['id']}/submit", {"user": "U0001"}, ok=False)
     assert refused["error"] == "view_not_yours"
 
