@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bot.launch import SandboxError, check_port_free, fresh_state
-from emulators.credentials import BOT_TOKEN
+from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
 from emulators.harness import HANDINGER, SLACK, Child, running
 
 
@@ -108,6 +108,19 @@ def test_the_handinger_panel_reads_the_handinger_emulator(client: httpx.Client) 
     assert moved.status_code == 200 and "now" in moved.json()
     refused = client.post("/_sandbox/handinger/reset")
     assert refused.status_code == 404  # only the panel's own calls go through
+
+
+def test_the_panel_knows_each_workers_keys(client: httpx.Client, handinger: Child) -> None:
+    """The key a client sent with a worker's create is listed with the worker: the page joins
+    it to the app's message metadata, so a worker links to its card while still running."""
+    created = httpx.post(
+        f"{handinger.url}/api/workers",
+        json={"input": "Count the invoices"},
+        headers={"Authorization": f"Bearer {HANDINGER_KEY}", "Idempotency-Key": "run-ref-1"},
+        timeout=10,
+    ).json()
+    workers = client.get("/_sandbox/handinger/overview").json()["workers"]
+    assert next(w["keys"] for w in workers if w["id"] == created["id"]) == ["run-ref-1"]
 
 
 def test_closing_a_modal_forgets_it(client: httpx.Client) -> None:
