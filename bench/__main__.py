@@ -26,9 +26,9 @@ from typing import Any
 from .plan import Plan
 from .report import code_version, machine, markdown
 
-SCENARIOS = ("acks", "stream", "scale", "side")
+SCENARIOS = ("acks", "stream", "scale", "side", "followups")
 """`acks` is scenario 1; `stream` gives 2, 3 and 4 (they share their runs); `scale` is 5;
-`side` is 6."""
+`side` is 6; `followups` is 7 (issue 17: native streaming vs the edit path)."""
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -83,6 +83,7 @@ async def run(
     plan: Plan, only: list[str], work: Path, source: Path | None
 ) -> dict[str, dict[str, Any]]:
     # imported here so that `--source` decides which `bot` package the scoring code reads
+    from .followups import followups
     from .scale import scale
     from .scenarios import (
         ack_latency,
@@ -129,6 +130,8 @@ async def run(
             await attempt("side_by_side", lambda: side_by_side(stack, plan))
         if "scale" in only:
             await attempt("scale", lambda: scale(stack, plan))
+        if "followups" in only:
+            await attempt("followups", lambda: followups(stack, plan))
     finally:
         await stack.aclose()
     return out

@@ -77,13 +77,21 @@ class Batch:
 
 
 async def fresh(
-    stack: Stack, *, time_scale: float, turn: float, chunks: int, channels: int, prefix: str
+    stack: Stack,
+    *,
+    time_scale: float,
+    turn: float,
+    chunks: int,
+    channels: int,
+    prefix: str,
+    native: bool = True,
 ) -> list[str]:
-    """Stop the bot, reset both emulators, make `channels` channels, start a new bot."""
+    """Stop the bot, reset both emulators, make `channels` channels, start a new bot (with
+    native streaming of thread answers, or without: `native`)."""
     await stack.stop_bot()
     await stack.reset(time_scale=time_scale, turn_seconds=turn, chunks=chunks)
     made = await stack.make_channels(channels, prefix)
-    await stack.start_bot()
+    await stack.start_bot(SLACK_NATIVE_STREAMING=str(native).lower())
     return made
 
 

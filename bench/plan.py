@@ -60,6 +60,10 @@ class Plan:
     side_reps: int = 3
     side_turn: float = 20.0
 
+    # 7. follow-ups in threads: native streaming vs the edit path
+    followup_sizes: tuple[int, ...] = (10, 50)
+    followup_turn: float = 10.0
+
     runs_per_channel: int = 2
     """Slack allows 3 chat.postMessage at once per channel, then 1 a second: 2 runs a channel
     keeps the cards' own posts clear of that limit, so every 429 counted is the relay's doing."""
@@ -93,6 +97,8 @@ class Plan:
             side_runs=2,
             side_reps=1,
             side_turn=2.0,
+            followup_sizes=(3,),
+            followup_turn=2.0,
         )
 
     def with_overrides(self, **changes: Any) -> Plan:

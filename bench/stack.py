@@ -111,9 +111,10 @@ class Stack:
         assert self.handinger is not None
         return self.handinger.url
 
-    async def start_bot(self) -> Child:
-        """A fresh bot process (new database) in Socket Mode; returns once it is connected."""
-        await self._spawn_bot()
+    async def start_bot(self, **settings: str) -> Child:
+        """A fresh bot process (new database) in Socket Mode, with these extra settings;
+        returns once it is connected."""
+        await self._spawn_bot(**settings)
         await self.slack_get("/_emulator/connections", min=1, timeout=30)
         assert self.bot is not None
         return self.bot

@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     handinger_attachment_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     handinger_file_text_chars: int = Field(default=40_000, ge=0)
 
+    slack_native_streaming: bool = True
+    slack_assistant_greeting: str = (
+        "Hi! Tell me what to do and a Handinger agent worker will get on it. "
+        "Reply in this thread to steer it."
+    )
+    slack_assistant_prompts: str = (
+        "Research a topic|Research the latest news about a topic of your choice and summarise it "
+        "with sources.;Summarise a page|Read a web page I will paste and summarise it in five "
+        "bullet points.;Draft a reply|Help me draft a reply to a message I will paste."
+    )
+
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: str = "text"
@@ -91,6 +102,29 @@ class Settings(BaseSettings):
                 "(Basic Information → App-Level Tokens, scope connections:write)"
             )
         return value
+
+    @field_validator("slack_assistant_prompts")
+    @classmethod
+    def _prompts(cls, value: str) -> str:
+        """`title|message;title|message`: up to four, each with both halves."""
+        prompts = [p for p in value.split(";") if p.strip()]
+        if len(prompts) > 4:
+            raise ValueError("at most 4 prompts (Slack shows no more), separated by ';'")
+        for prompt in prompts:
+            title, _, message = prompt.partition("|")
+            if not title.strip() or not message.strip():
+                raise ValueError(f"each prompt is 'title|message'; got {prompt.strip()!r}")
+        return value
+
+    @property
+    def assistant_prompts(self) -> list[tuple[str, str]]:
+        """The assistant pane's suggested prompts as (title, message)."""
+        out = []
+        for prompt in self.slack_assistant_prompts.split(";"):
+            title, _, message = prompt.partition("|")
+            if title.strip():
+                out.append((title.strip(), message.strip()))
+        return out
 
     @field_validator("log_level")
     @classmethod

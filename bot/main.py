@@ -24,9 +24,11 @@ from .logs import configured_secrets
 from .redact import Redactor
 from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
+from .slack.home import HomePublisher
 from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
 from .slack.installations import InstallationStore, oauth_settings
 from .slack.publisher import SlackSurface
+from .slack.streaming import NativeStreams
 from .store import Store
 
 log = logging.getLogger("handinger_slack")
@@ -103,7 +105,14 @@ def _assemble(settings: Settings) -> Parts:
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
-    surface: Surface = SlackSurface(clients, redactor=Redactor(configured_secrets(settings)))
+    home = HomePublisher(clients)
+    streams = NativeStreams(clients) if settings.slack_native_streaming else None
+    surface: Surface = SlackSurface(
+        clients,
+        redactor=Redactor(configured_secrets(settings)),
+        streams=streams,
+        finished=home.run_finished,
+    )
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     digests = Digests(store, surface, files)
     watcher = ScheduleWatcher(
@@ -126,12 +135,14 @@ def _assemble(settings: Settings) -> Parts:
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
     )
     service = Service(runner, store, handinger, Rules.of(settings), schedules_changed=watcher.wake)
+    home.attach(service.home)
     app = build_app(
         settings,
         service,
         bolt_client(settings),
         oauth=oauth_settings(settings, installations) if installations is not None else None,
         gone=cleanup.uninstalled,
+        home=home,
     )
     gate, endpoint = _ingress(settings, app, store)
     return Parts(settings, store, handinger, surface, watcher, runner, app, gate, endpoint)

@@ -36,6 +36,15 @@ LONG_DESCRIPTION = (
 USAGE_HINT = "<instruction> [--budget low|standard|high|unlimited] · help"
 COMMAND_DESCRIPTION = "Start a Handinger agent worker on an instruction"
 BACKGROUND_COLOR = "#1d2b3a"
+ASSISTANT_DESCRIPTION = (
+    "Ask for anything a web-browsing agent can do: a Handinger worker gets on it, shows its "
+    "steps as it works, and answers with its sources. Reply to steer it."
+)
+MANIFEST_PROMPTS = (
+    ("Research a topic", "Research the latest news about a topic of your choice, with sources."),
+    ("Summarise a page", "Read a web page I will paste and summarise it in five bullet points."),
+)
+"""Prompts Slack shows before the app is asked; each thread then gets `SLACK_ASSISTANT_PROMPTS`."""
 
 HEADER = """\
 # Slack app manifest for handinger-slack ({mode}).
@@ -95,7 +104,7 @@ def build_manifest(http_url: str | None = None) -> dict[str, Any]:
         },
         "features": {
             "app_home": {
-                "home_tab_enabled": False,
+                "home_tab_enabled": True,
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": False,
             },
@@ -109,6 +118,12 @@ def build_manifest(http_url: str | None = None) -> dict[str, Any]:
                     "description": "Ask a Handinger agent about this message and its thread",
                 }
             ],
+            "assistant_view": {
+                "assistant_description": ASSISTANT_DESCRIPTION,
+                "suggested_prompts": [
+                    {"title": title, "message": message} for title, message in MANIFEST_PROMPTS
+                ],
+            },
         },
         "oauth_config": oauth,
         "settings": {

@@ -68,7 +68,10 @@ class Stack:
         self.bot: Child | None = None
 
     def bot_env(self, **overrides: str) -> dict[str, str]:
-        return bot_env(self.slack_url, self.handinger_url, self.tmp / "bot.db", **overrides)
+        # These tests check the edited card everywhere; tests/test_bot_e2e_agent.py turns native
+        # streaming (the default) on for the answers that live in threads.
+        settings = {"SLACK_NATIVE_STREAMING": "false", **overrides}
+        return bot_env(self.slack_url, self.handinger_url, self.tmp / "bot.db", **settings)
 
     def start_bot(self, **overrides: str) -> Child:
         self.bot = server("bot", ["run"], env=self.bot_env(**overrides), cwd=self.tmp)

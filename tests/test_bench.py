@@ -22,6 +22,7 @@ SCENARIOS = {
     "efficiency",
     "side_by_side",
     "scale",
+    "followups",
 }
 
 
@@ -49,7 +50,7 @@ def test_quick_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) 
     for name, scenario in scenarios.items():
         assert "error" not in scenario, (name, scenario.get("error"))
     rows = [row for scenario in scenarios.values() for row in scenario["rows"]]
-    assert {row["scenario"][:2] for row in rows} == {"1.", "2.", "3.", "4.", "5.", "6."}
+    assert {row["scenario"][:2] for row in rows} == {"1.", "2.", "3.", "4.", "5.", "6.", "7."}
     for row in rows:
         assert row["value"] is not None, row
         assert number(row["value"]) or isinstance(row["value"], str), row

@@ -98,6 +98,7 @@ def test_required_scopes_today() -> None:
     """The list an admin approves; a change here is a change to what the app may do."""
     assert required_scopes() == (
         "app_mentions:read",
+        "assistant:write",
         "channels:history",
         "channels:join",
         "chat:write",

@@ -22,6 +22,7 @@ from bot.slack.mrkdwn import (
     unescape,
 )
 from bot.slack.render import (
+    FEEDBACK,
     RUN_ACTIONS,
     FinalMessages,
     format_cost,
@@ -553,6 +554,12 @@ def test_finished_runs_offer_email_and_refresh_only_with_a_worker() -> None:
     [menu] = actions["elements"]
     assert menu["type"] == "overflow" and menu["action_id"] == RUN_ACTIONS
     assert [o["value"] for o in menu["options"]] == ["email:7", "refresh:7", "schedule:7"]
-    assert done.blocks[-1] is actions
+    assert done.blocks[-2] is actions
+    [feedback] = done.blocks[-1]["elements"]
+    assert feedback["type"] == "feedback_buttons" and feedback["action_id"] == FEEDBACK
+    assert feedback["positive_button"]["value"] == "up:7"
+    assert feedback["negative_button"]["value"] == "down:7"
+    failed = render_final(view(state="failed", error="x", worker_id="w9")).card
+    assert not [b for b in failed.blocks if b["type"] == "context_actions"]
     no_worker = render_final(view(state="failed", error="x", worker_id=None)).card
     assert not [b for b in no_worker.blocks if b["type"] == "actions"]

@@ -290,6 +290,24 @@ def test_a_worker_links_to_its_thread_while_its_card_is_still_working(
     expect(found).to_contain_text(DONE, timeout=WAIT_MS)
 
 
+def test_the_assistant_pane_streams_an_answer_and_the_home_tab_lists_it(page: Any) -> None:
+    page.locator("#open-assistant").click()
+    pane = page.locator("#pane")
+    greeting = pane.locator(".thread-messages .msg.from-bot").filter(has_text="Hi!")
+    expect(greeting).to_have_count(1, timeout=WAIT_MS)
+    type_in(page, "Plan a team offsite [[duration=1]]", where="#pane")
+    answer = pane.locator(".thread-messages .msg.from-bot").filter(has_text=DONE)
+    expect(answer).to_have_count(1, timeout=WAIT_MS)
+    expect(answer.locator(".task-timeline .task-complete").first).to_be_visible()
+    expect(answer.locator(".bk-feedback button")).to_have_count(2)
+    screenshot(page, "sandbox-assistant")
+    page.locator("#open-home").click()
+    expect(pane).to_contain_text("Your recent workers", timeout=WAIT_MS)
+    expect(pane).to_contain_text("Plan a team offsite", timeout=WAIT_MS)
+    expect(pane).not_to_contain_text("Context:")  # the note for the agent is not shown
+    screenshot(page, "sandbox-home")
+
+
 def test_a_person_attaches_a_file_then_asks_about_it_with_the_shortcut(
     page: Any, sandbox: Sandbox
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from ..budgets import Budget
 from ..handinger.models import When
-from ..store import Run, Schedule
+from ..store import Run, Schedule, Vote
 from .gathered import ReplyMode
 from .problems import Problem
 
@@ -71,6 +71,24 @@ class Cancelled:
 
     schedule: Schedule
     still_there: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Voted:
+    """A vote on a run's answer was recorded; `previous` is the vote it replaced, if any."""
+
+    run: Run
+    vote: Vote
+    previous: Vote | None
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """What a user's App Home shows: their latest workers and the schedules they made."""
+
+    runs: list[Run]
+    schedules: list[Schedule]
+    feedback: dict[str, tuple[int, int]]
 
 
 @dataclass(frozen=True, slots=True)

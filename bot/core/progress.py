@@ -18,6 +18,17 @@ from ..handinger.events import (
 )
 from ..handinger.models import Source, Usage, Worker, WorkerFile
 
+MAX_TASKS = 40
+"""Steps kept as tasks; a longer turn's later steps count in `steps` but are not listed."""
+
+
+@dataclass(slots=True)
+class Task:
+    """One step of the agent (a tool call), with the sources found while it ran."""
+
+    title: str
+    sources: list[Source] = field(default_factory=list)
+
 
 @dataclass(slots=True)
 class TurnProgress:
@@ -38,7 +49,9 @@ class TurnProgress:
     files: list[WorkerFile] = field(default_factory=list)
     usage: Usage | None = None
     failure: str | None = None
+    tasks: list[Task] = field(default_factory=list)
     _rebuild: str | None = None
+    _replayed_steps: int | None = None
 
     def apply(self, event: StreamEvent) -> None:
         match event:
@@ -54,11 +67,12 @@ class TurnProgress:
             case Snapshot(worker=worker):
                 self._apply_snapshot(worker)
             case StepProgress(label=label):
-                self.step = label
-                self.steps += 1
+                self._step(label)
             case SourceFound(source=source):
                 if all(s.url != source.url for s in self.sources):
                     self.sources.append(source)
+                    if self.tasks:
+                        self.tasks[-1].sources.append(source)
             case FileFound(file=file):
                 if all(f.url != file.url for f in self.files):
                     self.files.append(file)
@@ -76,6 +90,18 @@ class TurnProgress:
         the answer shrink.
         """
         self._rebuild = ""
+        self._replayed_steps = 0
+
+    def _step(self, label: str) -> None:
+        """A new step; while a resubscribed stream replays steps already seen, none is new."""
+        if self._replayed_steps is not None and self._replayed_steps < len(self.tasks):
+            self._replayed_steps += 1
+            return
+        self._replayed_steps = None
+        self.step = label
+        self.steps += 1
+        if len(self.tasks) < MAX_TASKS:
+            self.tasks.append(Task(label))
 
     def _apply_snapshot(self, worker: Worker) -> None:
         self.worker_id = self.worker_id or worker.id

@@ -16,18 +16,21 @@ from ..budgets import BUDGETS, Budget
 from ..config import Settings
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError
-from ..store import Run, Schedule, Store
+from ..store import Run, Schedule, Store, Vote
 from .answers import (
     Cancelled,
     CancelRefused,
     EmailAddress,
     Failed,
+    Home,
     NoWorker,
     OverBudget,
     Scheduled,
     Started,
     ThreadReplies,
+    Voted,
 )
+from .context_note import looking_at
 from .gathered import Gathered, ReplyMode, as_reply_mode
 from .problems import diagnose
 from .prompt import ContextBudget, compose
@@ -101,13 +104,18 @@ class Service:
         response_url: str | None = None,
         schedule: ParsedSchedule | None = None,
         context: Gathered | None = None,
+        note: str | None = None,
     ) -> Started | OverBudget:
         """Start a new worker in the background (`Runner.start_new`), within the budget cap;
         with `schedule`, the worker gets that schedule and this first run is its first digest;
-        with `context`, the worker gets it before the instruction (`prompt.compose`)."""
+        with `context`, the worker gets it before the instruction (`prompt.compose`), and
+        `note` after it (where the user is looking, `context_note`)."""
         refused = self.rules.over_budget(budget)
         if refused is not None:
             return refused
+        prompt = compose(instruction, context, self.rules.context)
+        if note:
+            prompt = f"{prompt or instruction}\n\n{note}"
         run = await self.runner.start_new(
             team_id=team_id,
             channel_id=channel_id,
@@ -118,9 +126,109 @@ class Service:
             thread_ts=thread_ts,
             response_url=response_url,
             schedule=(schedule.when, schedule.description) if schedule is not None else None,
-            prompt=compose(instruction, context, self.rules.context),
+            prompt=prompt,
         )
         return Started(run)
+
+    # ---- the assistant pane -------------------------------------------------------------------
+
+    async def assistant_opened(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        context_channel_id: str | None,
+    ) -> None:
+        """A user opened a thread of the assistant pane (looking at `context_channel_id`)."""
+        await self._store.add_assistant_thread(
+            team_id, channel_id, thread_ts, user_id, context_channel_id
+        )
+
+    async def assistant_context(
+        self, *, team_id: str, channel_id: str, thread_ts: str, context_channel_id: str | None
+    ) -> None:
+        """The user of an assistant thread now looks at another channel."""
+        if not await self._store.set_assistant_context(
+            team_id, channel_id, thread_ts, context_channel_id
+        ):  # a thread opened before the app knew of assistant threads
+            await self._store.add_assistant_thread(
+                team_id, channel_id, thread_ts, "", context_channel_id
+            )
+
+    async def is_assistant_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        return await self._store.find_assistant_thread(team_id, channel_id, thread_ts) is not None
+
+    async def start_in_assistant(
+        self,
+        *,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        instruction: str,
+        trigger_ts: str,
+        context: Gathered | None = None,
+    ) -> Started | OverBudget:
+        """The first instruction of an assistant thread starts its worker; the agent is told
+        which channel the user is looking at, if Slack said."""
+        thread = await self._store.find_assistant_thread(team_id, channel_id, thread_ts)
+        return await self.start(
+            team_id=team_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            instruction=instruction,
+            trigger_ts=trigger_ts,
+            thread_ts=thread_ts,
+            context=context,
+            note=looking_at(thread.context_channel_id if thread else None),
+        )
+
+    # ---- feedback and the App Home ------------------------------------------------------------
+
+    async def vote(self, team_id: str, run_id: str | int, user_id: str, vote: Vote) -> Voted | None:
+        """Record a 👍/👎 on a run's answer; a second click changes the vote. None when the run
+        is unknown here."""
+        run = await self.run_of(team_id, run_id)
+        if run is None:
+            return None
+        before = await self._store.feedback_of(run.id, user_id)
+        await self._store.record_feedback(run.id, user_id, vote)
+        log.info(
+            "feedback: run %d %s by %s%s",
+            run.id,
+            vote,
+            user_id,
+            f" (was {before.vote})" if before is not None else "",
+        )
+        return Voted(run, vote, before.vote if before is not None else None)
+
+    async def feedback(self, runs: list[Run]) -> dict[str, tuple[int, int]]:
+        """(👍, 👎) per worker of `runs`, over all its answers."""
+        return await self._store.worker_feedback([r.worker_id for r in runs if r.worker_id])
+
+    async def home(self, team_id: str, user_id: str, limit: int = 10) -> Home:
+        """What the user's App Home shows."""
+        runs = await self._store.user_workers(team_id, user_id, limit)
+        schedules = await self._store.user_schedules(team_id, user_id)
+        return Home(runs, schedules, await self.feedback(runs))
+
+    async def cancel_mine(
+        self, team_id: str, user_id: str, schedule_id: str
+    ) -> Cancelled | CancelRefused | Failed:
+        """Cancel from the App Home, which lists only the user's own schedules: the creator
+        may, from wherever they are."""
+        schedule = await self._store.get_schedule(schedule_id)
+        if schedule is None or schedule.team_id != team_id:
+            return CancelRefused("unknown", schedule_id)
+        if schedule.creator_id != user_id:
+            return CancelRefused("forbidden", schedule_id, schedule)
+
+        async def not_admin() -> bool:
+            return False
+
+        return await self.cancel(team_id, schedule.channel_id, user_id, schedule_id, not_admin)
 
     async def claim_event(self, *keys: str) -> bool:
         """True for the first claim of any of `keys` (Slack sends some messages twice)."""

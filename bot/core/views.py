@@ -16,6 +16,17 @@ from .problems import Failure
 from .progress import TurnProgress
 
 RunState = Literal["queued", "working", "completed", "failed"]
+TaskState = Literal["in_progress", "complete", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """One step of the agent as users should see it: what it did, how it ended, its sources."""
+
+    number: int
+    title: str
+    state: TaskState
+    sources: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,27 @@ class RunView:
     waiting: bool = False
     digest: DigestHeading | None = None
     reply_mode: ReplyMode | None = None
+    tasks: tuple[TaskView, ...] = ()
+
+
+def task_views(progress: TurnProgress, state: RunState) -> tuple[TaskView, ...]:
+    """The turn's steps: every one but the last is done; the last runs while the turn does,
+    then is done, or failed with the turn."""
+    last = len(progress.tasks) - 1
+    ending: TaskState = "complete"
+    if state in ("working", "queued"):
+        ending = "in_progress"
+    elif state == "failed":
+        ending = "error"
+    return tuple(
+        TaskView(
+            number=index + 1,
+            title=task.title,
+            state=ending if index == last else "complete",
+            sources=tuple(task.sources),
+        )
+        for index, task in enumerate(progress.tasks)
+    )
 
 
 def build_view(
@@ -110,4 +142,5 @@ def build_view(
         waiting=waiting,
         digest=digest,
         reply_mode=reply_mode,
+        tasks=task_views(progress, state),
     )

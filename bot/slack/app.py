@@ -20,10 +20,11 @@ from ..core.service import Service
 from . import respond
 from .ask_view import ASK_MODAL, ASK_SHORTCUT
 from .clients import general_client
+from .home import HOME_CANCEL, HomePublisher
 from .ingress import MAX_BODY, SlackEndpoint
-from .listeners import actions, commands, deps, lifecycle, messages, schedules, shortcuts
+from .listeners import actions, agent, commands, deps, lifecycle, messages, schedules, shortcuts
 from .listeners.deps import Gone
-from .render import RUN_ACTIONS
+from .render import FEEDBACK, RUN_ACTIONS
 from .schedule_views import CANCEL_SCHEDULE, SCHEDULE_MODAL
 
 EVENTS_PATH = "/slack/events"
@@ -71,6 +72,7 @@ def build_app(
     *,
     oauth: AsyncOAuthSettings | None = None,
     gone: Gone,
+    home: HomePublisher | None = None,
 ) -> AsyncApp:
     """The app's listeners on a Bolt app; with `oauth`, installs into many workspaces and
     authorizes each request with its workspace's bot token from the installation store.
@@ -86,7 +88,7 @@ def build_app(
         )
     respond.install(app)
     installations = oauth.installation_store if oauth is not None else None
-    deps.install(app, deps.Deps(service, settings, installations, gone))
+    deps.install(app, deps.Deps(service, settings, installations, gone, home))
     register(app)
     return app
 
@@ -101,6 +103,11 @@ def register(app: AsyncApp) -> None:
     app.view(SCHEDULE_MODAL)(schedules.on_modal_submit)
     app.shortcut(ASK_SHORTCUT)(shortcuts.on_ask_shortcut)
     app.view(ASK_MODAL)(shortcuts.on_ask_submit)
+    app.event("assistant_thread_started")(agent.on_thread_started)
+    app.event("assistant_thread_context_changed")(agent.on_context_changed)
+    app.event("app_home_opened")(agent.on_home_opened)
+    app.action(FEEDBACK)(agent.on_feedback)
+    app.action(HOME_CANCEL)(agent.on_home_cancel)
     app.event("tokens_revoked")(lifecycle.on_tokens_revoked)
     app.event("app_uninstalled")(lifecycle.on_app_uninstalled)
 

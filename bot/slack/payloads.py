@@ -19,7 +19,17 @@ from .schedule_views import SCHEDULE_MODAL
 
 Kind = Literal["event", "command", "interaction"]
 
-EVENT_TYPES = frozenset({"message", "app_mention", "app_uninstalled", "tokens_revoked"})
+EVENT_TYPES = frozenset(
+    {
+        "message",
+        "app_mention",
+        "app_uninstalled",
+        "tokens_revoked",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+        "app_home_opened",
+    }
+)
 """The events the app subscribes to (manifest `bot_events`) and has listeners for."""
 HUMAN_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 """Message subtypes that are still a person writing: the ones the listeners act on."""
@@ -75,6 +85,19 @@ class Tokens(Shape):
     bot: list[str] | None = None
 
 
+class AssistantContext(Shape):
+    channel_id: str | None = None
+
+
+class AssistantThread(Shape):
+    """`assistant_thread` of the assistant pane's events: whose thread, where."""
+
+    user_id: str
+    channel_id: str
+    thread_ts: str
+    context: AssistantContext | None = None
+
+
 class Event(Routed):
     """An event of a subscribed type; a person's message or mention has what a run needs."""
 
@@ -88,9 +111,15 @@ class Event(Routed):
     message: Routed | None = None  # message_changed
     previous_message: Routed | None = None  # message_deleted
     tokens: Tokens | None = None  # tokens_revoked
+    assistant_thread: AssistantThread | None = None  # assistant_thread_*
+    tab: str | None = None  # app_home_opened
 
     @model_validator(mode="after")
     def _written_by_a_person(self) -> Event:
+        if self.type.startswith("assistant_thread_") and self.assistant_thread is None:
+            raise ValueError("an assistant thread event needs its assistant_thread")
+        if self.type == "app_home_opened" and not isinstance(self.user, str):
+            raise ValueError("app_home_opened needs the user's id")
         if self.type not in ("message", "app_mention") or self.bot_id:
             return self
         if self.subtype is not None and self.subtype not in HUMAN_SUBTYPES:

@@ -14,6 +14,7 @@ every text from elsewhere that is shown (errors, notices), not only in the logs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -37,6 +38,7 @@ from .refused import explain
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
 from .run_refs import Marker, find_files, find_parts, find_run_message
+from .streaming import NativeStreams
 from .transient import Sleep, calmly, code_of, is_transient
 from .wording import file_problem_text, notice_text, upload_comment
 
@@ -78,6 +80,8 @@ class SlackSurface:
         patience: float = 120.0,
         redactor: Redactor | None = None,
         sleep: Sleep = asyncio.sleep,
+        streams: NativeStreams | None = None,
+        finished: Callable[[Run], None] | None = None,
     ) -> None:
         self.clients = clients
         self.editor = Editor(clients)
@@ -92,10 +96,14 @@ class SlackSurface:
         self.patience = patience
         self.redactor = redactor or Redactor()
         self._sleep = sleep
+        self.streams = streams
+        self._finished = finished
         # What each message's overflow posted, for the messages this process posted or finished.
         self._posted: dict[MessageKey, set[str]] = {}
 
     async def aclose(self) -> None:
+        if self.streams is not None:
+            await self.streams.aclose()
         await self.edits.aclose()
 
     def forget_workspace(self, team_id: str) -> None:
@@ -103,11 +111,19 @@ class SlackSurface:
         dropped = self.edits.drop(team_id)
         if dropped:
             log.info("dropped %d pending edit(s) in %s", dropped, team_id)
+        if self.streams is not None:
+            self.streams.forget_workspace(team_id)
         self.clients.forget(team_id)
 
     # ---- the port: runs -----------------------------------------------------------------------
 
     async def open(self, run: Run, view: RunView) -> str:
+        """A thread answer streams natively when it can; anything else (and any refusal to
+        stream) posts a card that is edited."""
+        if self.streams is not None:
+            streamed = await self.streams.open(run, self._masked(view))
+            if streamed is not None:
+                return streamed
         message = await asyncio.to_thread(render_progress, self._masked(view))
         thread_ts = run.thread_ts  # None for a slash command: its card starts the thread
         marker = Marker.of(run)  # so that `find` can recognise it after a restart
@@ -133,6 +149,8 @@ class SlackSurface:
     def progress(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
             return
+        if self.streams is not None and self.streams.progress(run, self._masked(view)):
+            return
         key = _key(run, run.message_ts)
         # The view, not its Block Kit: it is rendered only if and when this edit is sent.
         self.edits.update(run.team_id, key, self._masked(view), text_chars=len(view.text))
@@ -142,10 +160,15 @@ class SlackSurface:
         calling again later finishes the job without posting any part twice."""
         if run.message_ts is None:
             raise Undeliverable("the run has no message to finish")
+        if self.streams is not None:
+            ending = await self.streams.finish(run, self._masked(view))
+            if ending == "streamed":
+                self._done(run)
+                return
         final = await asyncio.to_thread(render_final, self._masked(view))
         key = _key(run, run.message_ts)
         try:
-            await self.edits.finish(run.team_id, key, final.card)
+            await self._final_edit(run, key, final.card)
         except Exception as error:
             if is_transient(error):
                 raise NotShown(f"Slack kept failing the final edit: {error!r}") from error
@@ -158,6 +181,25 @@ class SlackSurface:
             log.info("run %d: its message is gone; posting the answer anew", run.id)
             await self.poster.post(run, final.card, run.thread_ts, Marker.of(run, part=1))
         await self._post_overflow(run, final, key, run.thread_ts or run.message_ts)
+        self._done(run)
+
+    async def _final_edit(self, run: Run, key: MessageKey, card: SlackMessage) -> None:
+        """The final edit; a message still streaming (its stream was started by a process that
+        stopped) is stopped first, as Slack edits no message while it streams."""
+        try:
+            await self.edits.finish(run.team_id, key, card)
+        except SlackApiError as error:
+            if code_of(error) != "streaming_state_conflict":
+                raise
+            log.info("run %d: its message still streams; stopping it to edit it", run.id)
+            client = await self.clients.client_for(run.team_id)
+            with contextlib.suppress(SlackApiError):
+                await client.chat_stopStream(channel=key.channel, ts=key.ts)
+            await self.edits.finish(run.team_id, key, card)
+
+    def _done(self, run: Run) -> None:
+        if self._finished is not None:
+            self._finished(run)
 
     async def publish(self, run: Run, view: RunView) -> str:
         """A finished message posted at the top of the channel (a scheduled digest)."""

@@ -280,6 +280,50 @@ def _mode_switch(view: RunView, option: Callable[[str, str], dict[str, Any]]) ->
     return [option(MODE_SWITCH[other], f"mode-{other}")]
 
 
+FEEDBACK = "answer_feedback"
+"""The `action_id` of a finished answer's 👍/👎; each button's value is `<up|down>:<run id>`."""
+
+
+def _feedback_block(view: RunView) -> list[Block]:
+    """👍 / 👎 under a finished answer (Slack's `feedback_buttons`), recorded per run."""
+    if view.state != "completed":
+        return []
+
+    def button(emoji: str, label: str, vote: str) -> dict[str, Any]:
+        return {
+            "text": {"type": "plain_text", "text": emoji},
+            "accessibility_label": label,
+            "value": f"{vote}:{view.run_id}",
+        }
+
+    return [
+        {
+            "type": "context_actions",
+            "elements": [
+                {
+                    "type": "feedback_buttons",
+                    "action_id": FEEDBACK,
+                    "positive_button": button("👍", "Good answer", "up"),
+                    "negative_button": button("👎", "Bad answer", "down"),
+                }
+            ],
+        }
+    ]
+
+
+def render_stream_end(view: RunView) -> list[Block]:
+    """What closes a natively streamed answer, under its text: its status (done, and how
+    long it took), sources, footer, the run's menu and the feedback buttons
+    (`chat.stopStream`'s `blocks`)."""
+    return [
+        context(_status_text(view)),
+        *_source_blocks(view.sources),
+        _footer_block(view),
+        *_actions_block(view),
+        *_feedback_block(view),
+    ]
+
+
 def _paginate(
     sections: list[str], card_blocks: int, card_chars: int
 ) -> tuple[list[list[str]], bool]:
@@ -316,7 +360,7 @@ def render_final(view: RunView) -> FinalMessages:
         sections = ["_The worker finished without a text answer._"]
     sources = _source_blocks(view.sources)
     footer = _footer_block(view)
-    actions = _actions_block(view)
+    actions = [*_actions_block(view), *_feedback_block(view)]
     fixed = [*header, status, *sources, footer, *actions]
     fixed_chars = len(json.dumps(fixed, ensure_ascii=False)) + len(ATTACHMENT_NOTE)
     card_chars = max(SECTION_LIMIT, min(MESSAGE_ANSWER_CHARS, MESSAGE_TOTAL_CHARS - fixed_chars))

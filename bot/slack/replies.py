@@ -57,6 +57,8 @@ class StatusRow:
     state: str
     created_at: float
     permalink: str | None
+    votes: tuple[int, int] = (0, 0)
+    """👍 and 👎 on the worker's answers."""
 
 
 STATE_LABELS = {
@@ -83,6 +85,8 @@ def render_status(rows: list[StatusRow], command: str = "/handinger") -> SlackMe
         excerpt = plain_excerpt(row.instruction, 80)
         label = STATE_LABELS.get(row.state, escape(row.state))
         thread = f" · {link(row.permalink, 'thread')}" if row.permalink else ""
-        lines.append(f"• {label} · {date} · “{excerpt}”{thread}")
+        up, down = row.votes
+        votes = f" · 👍 {up} 👎 {down}" if up or down else ""
+        lines.append(f"• {label} · {date} · “{excerpt}”{thread}{votes}")
     body = "*Your recent workers here*\n" + "\n".join(lines)
     return SlackMessage(text="Your recent workers", blocks=[section(body)])

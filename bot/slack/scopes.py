@@ -30,6 +30,9 @@ SCOPES_BY_METHOD: Mapping[str, frozenset[str]] = {
     "chat.appendStream": frozenset({"chat:write"}),
     "chat.stopStream": frozenset({"chat:write"}),
     "assistant.threads.setStatus": frozenset({"chat:write"}),
+    # the assistant pane: suggested prompts and a thread's title
+    "assistant.threads.setSuggestedPrompts": frozenset({"assistant:write"}),
+    "assistant.threads.setTitle": frozenset({"assistant:write"}),
     # queued / running / done marks on the user's message
     "reactions.add": frozenset({"reactions:write"}),
     "reactions.remove": frozenset({"reactions:write"}),
@@ -74,6 +77,8 @@ EVENT_SCOPES: Mapping[str, frozenset[str]] = {
     "message.im": frozenset({"im:history"}),
     "message.mpim": frozenset({"mpim:history"}),
     "app_home_opened": frozenset(),
+    "assistant_thread_started": frozenset({"assistant:write"}),
+    "assistant_thread_context_changed": frozenset({"assistant:write"}),
     "app_uninstalled": frozenset(),
     "tokens_revoked": frozenset(),
 }
@@ -85,11 +90,15 @@ BOT_EVENTS: tuple[str, ...] = (
     "message.groups",
     "message.im",
     "message.mpim",
+    "assistant_thread_started",
+    "assistant_thread_context_changed",
+    "app_home_opened",
     "app_uninstalled",
     "tokens_revoked",
 )
 """The bot events the app subscribes to: what its `message` and `app_mention` listeners get,
-and the two that say a workspace removed the app (no scope needed; see `listeners/lifecycle`)."""
+the assistant pane's and the App Home's (`listeners/agent`), and the two that say a workspace
+removed the app (no scope needed; see `listeners/lifecycle`)."""
 
 FEATURE_SCOPES: Mapping[str, frozenset[str]] = {
     "slash_commands": frozenset({"commands"}),

@@ -8,7 +8,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from ..core.answers import Cancelled, CancelRefused, Failed, NoWorker, OverBudget, Scheduled
+from ..core.answers import (
+    Cancelled,
+    CancelRefused,
+    Failed,
+    NoWorker,
+    OverBudget,
+    Scheduled,
+    Voted,
+)
 from ..core.ports import FileProblem, FileTrouble, Notice, ScheduleMade
 from ..core.problems import Failure, Problem, ProblemCode
 from ..core.text import visible_line
@@ -209,3 +217,11 @@ def upload_comment(instruction: str, count: int) -> str:
     noun = "File" if count == 1 else "Files"
     excerpt = instruction if len(instruction) <= 80 else instruction[:79] + "…"
     return f"{noun} from the turn “{excerpt}”"
+
+
+def feedback_text(voted: Voted) -> str:
+    """What someone who rated an answer is told, privately."""
+    mark = "👍" if voted.vote == "up" else "👎"
+    if voted.previous is not None and voted.previous != voted.vote:
+        return f"Thanks: your vote is now {mark}."
+    return f"Thanks for the {mark}: it helps us see which answers work."

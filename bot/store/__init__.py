@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .agent import AgentQueries, AssistantThread, Feedback, Vote
 from .digests import DigestQueries
 from .records import (
     ForgottenWorkspace,
@@ -33,6 +34,8 @@ from .threads import ThreadQueries
 
 __all__ = [
     "MIGRATIONS",
+    "AssistantThread",
+    "Feedback",
     "ForgottenWorkspace",
     "PendingSchedule",
     "Run",
@@ -42,10 +45,11 @@ __all__ = [
     "ScheduleStatus",
     "Store",
     "Thread",
+    "Vote",
 ]
 
 
-class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
+class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries, AgentQueries):
     """All reads and writes of the app's SQLite database.
 
     The methods are coroutines so that a server database can stand behind the same interface;
@@ -166,6 +170,7 @@ class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries):
             threads = self.db.execute("DELETE FROM threads WHERE team_id = ?", [team_id]).rowcount
             self.db.execute("DELETE FROM uploads WHERE team_id = ?", [team_id])
             self.db.execute("DELETE FROM reply_modes WHERE team_id = ?", [team_id])
+            self.db.execute("DELETE FROM assistant_threads WHERE team_id = ?", [team_id])
             self.db.execute(
                 "UPDATE runs SET thread_ts = NULL, files_done = 1 WHERE team_id = ?", [team_id]
             )

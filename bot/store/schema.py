@@ -169,6 +169,25 @@ def _migration_7(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_8(db: sqlite_utils.Database) -> None:
+    """Slack's agent surfaces: the assistant pane's threads (with the channel the user looks
+    at), and one vote per person on each run's answer."""
+    db.table("assistant_threads").create(
+        {
+            "team_id": str,
+            "channel_id": str,
+            "thread_ts": str,
+            "user_id": str,
+            "context_channel_id": str,
+            "created_at": float,
+        },
+        pk=("team_id", "channel_id", "thread_ts"),
+    )
+    db.table("feedback").create(
+        {"run_id": int, "user_id": str, "vote": str, "at": float}, pk=("run_id", "user_id")
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -177,5 +196,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_5,
     _migration_6,
     _migration_7,
+    _migration_8,
 ]
 """Schema changes in order; the database records how many it has applied."""

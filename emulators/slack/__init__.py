@@ -44,12 +44,14 @@ Web API
     is ignored.
     Methods: auth.test; apps.connections.open (app token only); chat.postMessage, update,
     delete, postEphemeral, getPermalink; chat.startStream, appendStream, stopStream;
-    assistant.threads.setStatus; reactions.add and remove; conversations.info, join, members,
-    replies, history and open; users.info; files.getUploadURLExternal, the upload URL and
-    files.completeUploadExternal; files.info (`files:read`) and `url_private` (the bot token of
-    the file's workspace with `files:read`, else 403; each download is logged as the call
-    `url_private` with `{file, authorized}`); views.open, push, update and publish;
-    oauth.v2.access (no token: the client id and secret, see below).
+    assistant.threads.setStatus, setSuggestedPrompts and setTitle (and the assistant pane's
+    events, App Home and stream expiry: module `assistant`); reactions.add and remove;
+    conversations.info, join, members, replies, history and open; users.info;
+    files.getUploadURLExternal, the upload URL and files.completeUploadExternal; files.info
+    (`files:read`) and `url_private` (the bot token of the file's workspace with `files:read`,
+    else 403; each download is logged as the call `url_private` with `{file, authorized}`);
+    views.open, push, update and publish; oauth.v2.access (no token: the client id and secret,
+    see below).
     Errors:
       tokens: not_authed, invalid_auth, not_allowed_token_type, token_revoked (after an
         uninstall)

@@ -43,6 +43,8 @@ SCOPES_BY_METHOD: Mapping[str, Scopes] = {
     "chat.appendStream": ("chat:write",),
     "chat.stopStream": ("chat:write",),
     "assistant.threads.setStatus": ("chat:write", "assistant:write"),
+    "assistant.threads.setSuggestedPrompts": ("assistant:write",),
+    "assistant.threads.setTitle": ("assistant:write",),
     "reactions.add": ("reactions:write",),
     "reactions.remove": ("reactions:write",),
     "conversations.join": ("channels:join",),
@@ -70,6 +72,8 @@ EVENT_SCOPES: Mapping[str, Scopes] = {
     "message.im": ("im:history",),
     "message.mpim": ("mpim:history",),
     "app_mention": ("app_mentions:read",),
+    "assistant_thread_started": ("assistant:write",),
+    "assistant_thread_context_changed": ("assistant:write",),
 }
 ALL_SCOPES: Scopes = tuple(
     sorted(

@@ -50,6 +50,8 @@ DEFAULT_LIMITS: dict[str, tuple[Limit, ...]] = {
     "chat.appendStream": (TIER_4,),
     "chat.stopStream": (TIER_2,),
     "assistant.threads.setStatus": (STATUS_PER_CHANNEL,),
+    "assistant.threads.setSuggestedPrompts": (TIER_2,),  # docs.slack.dev: Tier 2
+    "assistant.threads.setTitle": (TIER_2,),  # docs.slack.dev: Tier 2
     "reactions.add": (TIER_3,),
     "reactions.remove": (TIER_2,),
     "conversations.info": (TIER_3,),

@@ -11,7 +11,7 @@ import traceback
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from . import control, control_holds, control_query, oauth, shortcuts, view_submission
+from . import assistant, control, control_holds, control_query, oauth, shortcuts, view_submission
 from .config import Settings
 from .emulator import EMULATOR, Emulator
 from .methods_files import MAX_FILE_SIZE, upload
@@ -73,6 +73,7 @@ def build_app(emu: Emulator) -> web.Application:
     app.router.add_get("/link/", _websocket)
     app.router.add_get("/link", _websocket)
     control.add_routes(app)
+    assistant.add_routes(app)
     control_query.add_routes(app)
     control_holds.add_routes(app)
     oauth.add_routes(app)

@@ -155,6 +155,7 @@ class World:
         self.bot_tokens: dict[str, str] = {}
         self.revoked_tokens: dict[str, str] = {}  # token → team, after an uninstall
         self.grants: dict[str, Grant] = {}  # OAuth code → what was approved
+        self.assistant_threads: dict[tuple[str, str], Any] = {}  # (DM, root ts) → `assistant`
         self._last_ts_us = 0
         self._counters: dict[str, itertools.count[int]] = {}
 

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from . import oauth
 from .app_config import require_scopes
+from .assistant import METHODS as ASSISTANT
 from .calls import Call, Handler
 from .emulator import EMULATOR, Emulator
 from .errors import ApiError, ConnectionDropped
@@ -31,6 +32,7 @@ from .validate import WARNING_MESSAGES
 METHODS: dict[str, Handler] = {
     **CHAT,
     **STREAM,
+    **ASSISTANT,
     **CONVERSATIONS,
     **FILES,
     **USER_FILES,

@@ -60,11 +60,19 @@ async def status(
     respond: AsyncRespond,
 ) -> None:
     """`/handinger status`: the user's latest workers here, each linked to its card."""
-    runs = await deps_of(context).service.status(
+    service = deps_of(context).service
+    runs = await service.status(
         context.team_id or "", str(command["channel_id"]), str(command["user_id"])
     )
+    votes = await service.feedback(runs)
     rows = [
-        StatusRow(run.input, run.status, run.created_at, await permalink(client, run))
+        StatusRow(
+            run.input,
+            run.status,
+            run.created_at,
+            await permalink(client, run),
+            votes.get(run.worker_id or "", (0, 0)),
+        )
         for run in runs
     ]
     await respond(**ephemeral(render_status(rows, COMMAND)))

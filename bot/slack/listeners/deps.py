@@ -11,6 +11,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 
 from ...config import Settings
 from ...core.service import Service
+from ..home import HomePublisher
 
 KEY = "handinger"
 
@@ -24,6 +25,7 @@ class Deps:
     settings: Settings
     installations: AsyncInstallationStore | None
     gone: Gone
+    home: HomePublisher | None = None
 
 
 def install(app: AsyncApp, deps: Deps) -> None:

@@ -23,6 +23,7 @@ from ..commands import parse_mention
 from ..context_wording import attached_only, context_notice
 from ..gather import Wanted, gather
 from ..replies import render_help
+from .agent import set_title
 from .deps import deps_of
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,43 @@ async def start_threaded(
         await tell_gaps(client, event["channel"], thread_ts, gathered)
 
 
+async def in_assistant_thread(context: AsyncBoltContext, event: dict[str, Any]) -> str | None:
+    """The thread of a message in a thread of the assistant pane, else None."""
+    thread_ts = event.get("thread_ts")
+    if event.get("channel_type") != "im" or not thread_ts or thread_ts == event["ts"]:
+        return None
+    known = await deps_of(context).service.is_assistant_thread(
+        context.team_id or "", event["channel"], str(thread_ts)
+    )
+    return str(thread_ts) if known else None
+
+
+async def start_assistant(
+    context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], thread_ts: str
+) -> None:
+    """The first instruction of an assistant thread: its worker starts (with the files attached
+    as context), and the thread is named after it."""
+    deps = deps_of(context)
+    instruction = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
+    files = files_of(event)
+    if not instruction and not files:
+        return
+    wanted = Wanted(event["channel"], event["ts"], files=files)
+    gathered = await gather(client, deps.settings, wanted, context.bot_id)
+    started = await deps.service.start_in_assistant(
+        team_id=context.team_id or "",
+        channel_id=event["channel"],
+        thread_ts=thread_ts,
+        user_id=event["user"],
+        instruction=instruction or attached_only(files),
+        trigger_ts=event["ts"],
+        context=gathered,
+    )
+    await set_title(client, event["channel"], thread_ts, instruction or attached_only(files))
+    if isinstance(started, Started):
+        await tell_gaps(client, event["channel"], thread_ts, gathered)
+
+
 async def on_message(
     event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
 ) -> None:
@@ -157,6 +195,7 @@ async def on_message(
         return
     in_thread = bool(event.get("thread_ts")) and event.get("thread_ts") != event["ts"]
     thread = await in_worker_thread(context, event)
+    assistant = await in_assistant_thread(context, event) if thread is None else None
     if thread is not None:
         replies = await deps_of(context).service.thread_replies(
             context.team_id or "", event["channel"], thread
@@ -166,6 +205,8 @@ async def on_message(
             return  # not addressed: it reaches the agent with the next turn that is
         if await claim(context, body, event):
             await continue_thread(context, client, event, thread, replies)
+    elif assistant is not None and await claim(context, body, event):
+        await start_assistant(context, client, event, assistant)
     elif not in_thread and event.get("channel_type") == "im" and await claim(context, body, event):
         await start_threaded(context, client, event, event["ts"])
 

@@ -70,9 +70,19 @@ def message_view(world: World, message: Message) -> JSON:
         "reply_users": sorted({channel.messages[ts].user for ts in live}),
         "latest_reply": live[-1] if live else None,
         "stream_state": message.stream_state,
+        "tasks": _tasks(message),
         "assistant_status": message.assistant_status,
         "metadata": message.metadata,
     }
+
+
+def _tasks(message: Message) -> list[JSON]:
+    """A streamed message's task timeline: each task's latest `task_update`, in order."""
+    latest: dict[str, JSON] = {}
+    for chunk in message.chunks:
+        if chunk.get("type") == "task_update":
+            latest[str(chunk.get("id"))] = {**latest.get(str(chunk.get("id")), {}), **chunk}
+    return list(latest.values())
 
 
 def _message_print(channel: Channel, message: Message) -> tuple[Any, ...]:

@@ -30,6 +30,14 @@ function element(el, blockId, ctx) {
     case "mrkdwn":
     case "plain_text":
       return h("span", {}, textObject(el, ctx));
+    case "feedback_buttons":
+      return h(
+        "span",
+        { class: "bk-feedback" },
+        [el.positive_button, el.negative_button].map((b) =>
+          h("button", { class: "bk-button", type: "button", title: b.accessibility_label || "", "data-action-id": el.action_id, onclick: () => ctx.act(el, blockId, b.value) }, plainText(b.text)),
+        ),
+      );
     default:
       return control(el, undefined, ctx, (value) => confirmThen(el.confirm, ctx, () => ctx.act(el, blockId, value))).node;
   }

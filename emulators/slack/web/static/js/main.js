@@ -2,6 +2,7 @@
 // emulator pushes (GET /_sandbox/events) and acts only through the emulator's control API, so
 // the app under test receives exactly what Slack would send it.
 import { clear, h, postJSON } from "./dom.js";
+import { homePanel, openAssistantThread } from "./agent.js";
 import { callsPanel } from "./calls.js";
 import { composer, encodeMessage, escapeTyped, splitCommand } from "./composer.js";
 import { handingerPanel } from "./handinger.js";
@@ -16,7 +17,7 @@ import {
 const $ = (selector) => document.querySelector(selector);
 const overlays = () => $("#overlays");
 const notices = new Map(); // channel → page-local notices
-let pane = null; // "thread" | "handinger" | "calls"
+let pane = null; // "thread" | "handinger" | "calls" | "home"
 let nodes = new Map(); // key → node in the channel list
 
 function toast(text) {
@@ -171,6 +172,7 @@ const composerThread = composer({ placeholder: "Reply…", inThread: true, send:
 const threadEl = h("div", { class: "pane-body thread-panel" }, threadBody, composerThread.el);
 let handinger = null;
 const calls = callsPanel();
+const home = homePanel(ctxFor(null, null), (text) => toast(text));
 
 function renderThread() {
   const follow = !threadBody.childElementCount || nearBottom(threadBody);
@@ -189,6 +191,7 @@ function renderThread() {
 }
 
 function openPane(kind, message) {
+  if (pane === "home" && kind !== "home") home.close();
   pane = kind;
   const el = $("#pane");
   el.hidden = false;
@@ -202,6 +205,10 @@ function openPane(kind, message) {
     renderAll(false);
     renderThread();
     composerThread.box.focus();
+  } else if (kind === "home") {
+    $("#pane-title").textContent = "Handinger · Home";
+    body.append(home.el);
+    home.open();
   } else if (kind === "handinger") {
     $("#pane-title").textContent = "Handinger";
     body.append(handinger.el);
@@ -214,6 +221,7 @@ function openPane(kind, message) {
 }
 
 function closePane() {
+  if (pane === "home") home.close();
   pane = null;
   store.thread = null;
   $("#pane").hidden = true;
@@ -354,6 +362,10 @@ async function main() {
   $("#open-handinger").hidden = !store.handinger;
   $("#open-handinger").addEventListener("click", () => (pane === "handinger" ? closePane() : openPane("handinger")));
   $("#open-calls").addEventListener("click", () => (pane === "calls" ? closePane() : openPane("calls")));
+  $("#open-home").addEventListener("click", () => (pane === "home" ? closePane() : openPane("home")));
+  $("#open-assistant").addEventListener("click", () =>
+    openAssistantThread((root) => openPane("thread", root), (text) => toast(text)),
+  );
   $("#pane-close").addEventListener("click", closePane);
   document.addEventListener("click", () => document.querySelectorAll(".menu").forEach((m) => (m.hidden = true)));
   connect();

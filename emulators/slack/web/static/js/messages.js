@@ -4,6 +4,7 @@
 import { emoji } from "./emoji.js";
 import { h, safeLink, sameOrigin, sizeOf, timeOf } from "./dom.js";
 import { renderBlocks } from "./blocks.js";
+import { markdown } from "./markdown.js";
 import { mrkdwn } from "./mrkdwn.js";
 import { displayName, store } from "./store.js";
 
@@ -72,7 +73,24 @@ function reactions(list) {
   );
 }
 
+const TASK_ICONS = { pending: "○", in_progress: "◌", complete: "✓", error: "✗" };
+
+// A streamed message: its task timeline, its markdown text, then the blocks it was closed with.
+function streamed(message, ctx) {
+  const tasks = (message.tasks || []).map((t) =>
+    h("li", { class: `task task-${t.status}` }, `${TASK_ICONS[t.status] || "·"} ${t.title || ""}`),
+  );
+  return h(
+    "div",
+    { class: "streamed" },
+    tasks.length ? h("ul", { class: "task-timeline" }, tasks) : null,
+    h("div", { class: "bk-markdown" }, markdown(message.text || "")),
+    message.blocks && message.blocks.length ? renderBlocks(message.blocks, ctx) : null,
+  );
+}
+
 function body(message, ctx) {
+  if (message.stream_state) return streamed(message, ctx);
   if (message.blocks && message.blocks.length) return renderBlocks(message.blocks, ctx);
   return h("div", { class: "text" }, mrkdwn(message.text || "", ctx));
 }
