@@ -147,6 +147,8 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
                                shortcut the manifest declares -> `message_action`
                                (`shortcuts`) -> {ok, acked, ..., response_url, trigger_id}
     POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?, repeat?=1}
+                               (value: what was chosen; a list of values for checkboxes and
+                               multi-selects; unix seconds for a datetimepicker)
                                -> {ok, acked, ack_ms, status, error, response_url, action
                                [, replays]}
     GET  /_emulator/channels/{channel}/messages  ?team=&include_deleted=
