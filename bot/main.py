@@ -8,7 +8,6 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
@@ -25,10 +24,12 @@ from .handinger.client import HandingerClient
 from .logs import configured_secrets
 from .redact import Redactor
 from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
+from .slack.at_once import AtOnce
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
 from .slack.home import HomePublisher
 from .slack.inflight import InflightListeners
-from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
+from .slack.ingress import CheckedSocketModeHandler, Checks, Gate, SlackEndpoint
+from .slack.ingress_thread import Core, IngressThread
 from .slack.installations import STATE_EXPIRATION, InstallationStore, oauth_settings
 from .slack.installations_db import DatabaseInstallationStore, DatabaseStateStore, create_tables
 from .slack.publisher import SlackSurface
@@ -57,6 +58,7 @@ class Parts:
     runner: Runner
     app: AsyncApp
     gate: Gate
+    core: Core
     endpoint: SlackEndpoint | None
     inflight: InflightListeners
     socket: CheckedSocketModeHandler | None = None
@@ -78,9 +80,11 @@ class Parts:
 async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     """Run the app until SIGINT/SIGTERM. Prints `listening on http://HOST:PORT` when ready."""
     parts = await _assemble(settings)
-    server = web.AppRunner(web_app(parts.app, endpoint=parts.endpoint, health=parts.health))
-    await server.setup()
-    site = web.TCPSite(server, host, settings.port)
+    server = IngressThread(
+        lambda: web_app(parts.app, endpoint=parts.endpoint, health=parts.health, core=parts.core),
+        host,
+        settings.port,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -100,8 +104,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
             token = settings.slack_app_token.get_secret_value()
             parts.socket = CheckedSocketModeHandler(parts.app, token, parts.gate)
             await parts.socket.connect_async()  # type: ignore[no-untyped-call]
-        await site.start()
-        _announce(settings, host, _bound_port(server) or settings.port)
+        _announce(settings, host, await server.start())
         await stop.wait()
     finally:
         log.info("shutting down")
@@ -148,13 +151,13 @@ async def _assemble(settings: Settings) -> Parts:
         store,
         handinger,
         surface,
-        policy=RunnerPolicy(lease=lease, takeover_every=min(5.0, lease / 3)),
-        ownership=ownership,
         default_budget=settings.handinger_default_budget,
         files=files,
         digests=digests,
         schedules_changed=watcher.wake,
         reply_mode=settings.handinger_reply_mode,
+        policy=RunnerPolicy(lease=lease, takeover_every=min(5.0, lease / 3)),
+        ownership=ownership,
     )
     cleanup = WorkspaceCleanup(
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
@@ -169,11 +172,13 @@ async def _assemble(settings: Settings) -> Parts:
         gone=cleanup.uninstalled,
         home=home,
     )
-    gate, endpoint = _ingress(settings, app, store)
+    core = Core(asyncio.get_running_loop())
+    at_once = AtOnce(settings, service.rules)
+    gate, endpoint = _ingress(settings, app, store, core, at_once)
     inflight = InflightListeners()
     inflight.install(app)
     return Parts(
-        settings, store, handinger, surface, watcher, runner, app, gate, endpoint, inflight
+        settings, store, handinger, surface, watcher, runner, app, gate, core, endpoint, inflight
     )
 
 
@@ -204,14 +209,20 @@ def _oauth(settings: Settings, store: Store, installations: Installations) -> As
     return oauth_settings(settings, installations)
 
 
-def _ingress(settings: Settings, app: AsyncApp, store: Store) -> tuple[Gate, SlackEndpoint | None]:
-    """The gate every Slack request passes (claimed once), and HTTP mode's checked endpoint."""
+def _ingress(
+    settings: Settings, app: AsyncApp, store: Store, core: Core, at_once: AtOnce
+) -> tuple[Gate, SlackEndpoint | None]:
+    """The gate every Slack request passes on the app's loop (claimed once), and HTTP mode's
+    checked endpoint, which answers on the ingress thread with a gate of its own."""
     http_mode = settings.mode == "http"
-    gate = Gate(store.claim_event, EVENTS_PATH if http_mode else "the Socket Mode connection")
+    where = EVENTS_PATH if http_mode else "the Socket Mode connection"
+    gate = Gate(store.claim_event, where)
     if not http_mode:
         return gate, None
     assert settings.slack_signing_secret is not None
-    return gate, SlackEndpoint(app, settings.slack_signing_secret.get_secret_value(), gate)
+    secret = settings.slack_signing_secret.get_secret_value()
+    endpoint = SlackEndpoint(app, secret, Checks(where), replays=gate, at_once=at_once, core=core)
+    return gate, endpoint
 
 
 def _announce(settings: Settings, host: str, port: int) -> None:
@@ -228,12 +239,12 @@ def _installs_where(settings: Settings) -> str:
     return f", OAuth installs stored in {where}"
 
 
-async def _close(parts: Parts, server: web.AppRunner) -> None:
+async def _close(parts: Parts, server: IngressThread) -> None:
     """Stop taking work first (schedules, Slack, the web server), then finish and close."""
     await parts.watcher.aclose()
     if parts.socket is not None:
         await parts.socket.close_async()  # type: ignore[no-untyped-call]
-    await server.cleanup()
+    await server.stop()
     left = await parts.inflight.drain(LISTENERS_DRAIN)  # requests already claimed finish
     if left:
         log.warning("%d Slack request(s) still being handled at shutdown", left)
@@ -254,10 +265,3 @@ async def _prune_events(store: Store) -> None:
         if removed:
             log.info("forgot %d handled Slack request id(s) older than a day", removed)
         await asyncio.sleep(3600)
-
-
-def _bound_port(runner: web.AppRunner) -> int | None:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return None
