@@ -39,7 +39,8 @@ TABLES = (
     "feedback",
 )
 """Every table of the store's schema but `schema_version` (each side keeps its own) and
-`leases` (the app is stopped: nothing is held)."""
+`leases` and the `rate_*` tables (the app is stopped: nothing is held, and Slack's rate
+windows of a minute ago no longer count)."""
 BATCH = 500
 
 

@@ -147,5 +147,12 @@ async def test_every_table_of_the_schema_is_copied(tmp_path: Path) -> None:
         row["name"]
         for row in await store.db.fetch("SELECT name FROM sqlite_master WHERE type = 'table'")
     }
-    assert names == {*TABLES, "schema_version", "leases"}
+    assert names == {
+        *TABLES,
+        "schema_version",
+        "leases",
+        "rate_scopes",
+        "rate_calls",
+        "rate_reserves",
+    }
     await store.close()

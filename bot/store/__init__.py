@@ -19,6 +19,7 @@ from .agent import AgentQueries, AssistantThread, Feedback, Vote
 from .digests import DigestQueries
 from .leases import LeaseQueries
 from .postgres import open_postgres
+from .rates import RateQueries
 from .records import (
     ForgottenWorkspace,
     PendingSchedule,
@@ -56,7 +57,15 @@ __all__ = [
 ]
 
 
-class Store(ThreadQueries, RunQueries, ScheduleQueries, DigestQueries, AgentQueries, LeaseQueries):
+class Store(
+    ThreadQueries,
+    RunQueries,
+    ScheduleQueries,
+    DigestQueries,
+    AgentQueries,
+    LeaseQueries,
+    RateQueries,
+):
     """All reads and writes of the app's database.
 
     Built on an open, migrated `Database` (see `open_store`), or on a SQLite file path, which

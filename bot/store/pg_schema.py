@@ -80,5 +80,12 @@ PG_MIGRATIONS: list[list[str]] = [
         "expires_at DOUBLE PRECISION NOT NULL)",
         "CREATE INDEX idx_leases_owner ON leases (owner)",
     ],
+    [  # 10: Slack's rate limits shared by all processes
+        "CREATE TABLE rate_scopes (scope TEXT PRIMARY KEY, touched_at DOUBLE PRECISION)",
+        "CREATE TABLE rate_calls (scope TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, owner TEXT)",
+        "CREATE INDEX idx_rate_calls_scope_at ON rate_calls (scope, at)",
+        "CREATE TABLE rate_reserves (scope TEXT, owner TEXT, reserved BIGINT, "
+        "at DOUBLE PRECISION, PRIMARY KEY (scope, owner))",
+    ],
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

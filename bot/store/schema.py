@@ -199,6 +199,19 @@ def _migration_9(db: sqlite_utils.Database) -> None:
     db.table("leases").create_index(["owner"])
 
 
+def _migration_10(db: sqlite_utils.Database) -> None:
+    """Slack's rate limits shared by all processes: each scope's lock row, the calls of its
+    last window, and the finals each process keeps room for (`rates.py`)."""
+    db.table("rate_scopes").create({"scope": str, "touched_at": float}, pk="scope")
+    db.table("rate_calls").create(
+        {"scope": str, "at": float, "owner": str}, not_null={"scope", "at"}
+    )
+    db.table("rate_calls").create_index(["scope", "at"])
+    db.table("rate_reserves").create(
+        {"scope": str, "owner": str, "reserved": int, "at": float}, pk=("scope", "owner")
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -209,5 +222,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 ]
 """Schema changes in order; the database records how many it has applied."""
