@@ -33,6 +33,7 @@ from .slack.ingress_thread import Core, IngressThread
 from .slack.installations import STATE_EXPIRATION, InstallationStore, oauth_settings
 from .slack.installations_db import DatabaseInstallationStore, DatabaseStateStore, create_tables
 from .slack.publisher import SlackSurface
+from .slack.shared_rates import SharedRates
 from .slack.streaming import NativeStreams
 from .store import Store, open_store
 
@@ -130,16 +131,19 @@ async def _assemble(settings: Settings) -> Parts:
     if installations is not None:
         installations.listeners.append(clients.forget)
     home = HomePublisher(clients)
-    streams = NativeStreams(clients) if settings.slack_native_streaming else None
+    owner = new_owner()  # names this process in leases and in the shared Slack allowances
+    rates = SharedRates(store, owner)
+    streams = NativeStreams(clients, rates=rates) if settings.slack_native_streaming else None
     surface: Surface = SlackSurface(
         clients,
         redactor=Redactor(configured_secrets(settings)),
         streams=streams,
         finished=home.run_finished,
+        rates=rates,
     )
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     lease = settings.handinger_lease_seconds
-    ownership = Ownership(store, new_owner(), lease)  # this process's leases on work in flight
+    ownership = Ownership(store, owner, lease)  # this process's leases on work in flight
     digests = Digests(store, surface, files, ownership)
     watcher = ScheduleWatcher(
         store,

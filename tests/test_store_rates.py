@@ -4,6 +4,7 @@ inside one sliding window per scope, and progress calls leave room for everyone'
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.stores import Backend, Clock
 
@@ -27,7 +28,7 @@ async def test_progress_leaves_room_for_every_process_finals(backend: Backend) -
     clock = Clock()
     a, b = await backend.open(clock), await backend.open(clock)
     # A streams three messages, B one: progress must leave four calls of ten
-    kw = {"limit": 10, "window": 60.0, "final": False, "reserve_cap": 5}
+    kw: dict[str, Any] = {"limit": 10, "window": 60.0, "final": False, "reserve_cap": 5}
     assert await a.take_call("update:T1", "A", reserve=3, **kw) == 0.0
     for _ in range(5):
         assert await b.take_call("update:T1", "B", reserve=1, **kw) == 0.0

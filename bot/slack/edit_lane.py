@@ -101,6 +101,8 @@ class EditLane(Generic[K, P]):
     tokens: float = field(init=False)
     refilled_at: float = field(init=False)
     paused_until: float = -math.inf
+    held_until: float = -math.inf
+    """Progress edits wait until then: other processes used the workspace's shared allowance."""
     pending: dict[K, _Entry[P]] = field(default_factory=dict)
     in_flight: dict[K, _Entry[P]] = field(default_factory=dict)
     last_sent: dict[K, float] = field(default_factory=dict)
@@ -166,7 +168,7 @@ class EditLane(Generic[K, P]):
             if key in self.in_flight:
                 continue  # one edit per message at a time keeps them in order
             due = entry.last_sent_at + self.policy.interval if not entry.final else -math.inf
-            due = max(due, entry.retry_at)
+            due = max(due, entry.retry_at, self.held_until if not entry.final else -math.inf)
             if due <= now:
                 ready.append((key, entry))
             else:
@@ -216,6 +218,16 @@ class EditLane(Generic[K, P]):
         entry = self.in_flight.pop(key)
         self.paused_until = max(self.paused_until, now + retry_after)
         self.tokens = min(self.tokens, 0.0)
+        self._requeue(key, entry)
+
+    def postponed(self, key: K, until: float) -> None:
+        """The allowance shared with other processes had no room: nothing was sent, the
+        token goes back, and the edit (progress edits all) waits until `until`."""
+        entry = self.in_flight.pop(key)
+        if not entry.final:
+            self.tokens = min(self.tokens + 1, self.policy.burst)
+            self.held_until = max(self.held_until, until)
+        entry.retry_at = max(entry.retry_at, until)
         self._requeue(key, entry)
 
     def failed(self, key: K, error: BaseException, *, retry: bool, now: float) -> None:

@@ -19,6 +19,9 @@ per minute with bursts welcome, so edits are planned rather than fired:
 - an edit that failed for a passing reason (the sender's `retryable`: Slack's 5xx, a dropped
   connection) is sent again after a capped exponential wait of its own (1 s, 2 s, … 30 s), up to
   `max_attempts` failures (a few minutes), and only then reported to whoever awaits it;
+- with a `gate` (`shared_rates.py`), each edit first takes a call from the workspace's
+  allowance shared by every process on the database; without room, it waits (progress edits
+  all wait) and nothing is spent;
 - an edit the sender finds the message already shows (`Unchanged`) is not sent and costs
   nothing: its token goes back to the bucket and the message's interval does not restart.
 
@@ -70,6 +73,16 @@ Sender = Callable[[K, P, bool], Awaitable[None]]
 
 Retryable = Callable[[BaseException], bool]
 
+Gate = Callable[[str, bool, int], Awaitable[float]]
+"""Takes a call from a workspace's shared allowance: `(workspace, final, finals to keep room
+for)`; returns 0.0 if taken, else the seconds until there may be room."""
+
+
+class _Postponed(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no room for {seconds} s")
+        self.seconds = seconds
+
 
 class EditScheduler(Generic[K, P]):
     """Runs one `EditLane` per workspace and sends through `sender`."""
@@ -81,8 +94,10 @@ class EditScheduler(Generic[K, P]):
         *,
         clock: Callable[[], float] = time.monotonic,
         retryable: Retryable = lambda error: False,
+        gate: Gate | None = None,
     ) -> None:
         self._sender = sender
+        self._gate = gate
         self.policy = policy or EditPolicy()
         self._clock = clock
         self._retryable = retryable
@@ -176,7 +191,14 @@ class EditScheduler(Generic[K, P]):
 
     async def _send(self, workspace: str, lane: EditLane[K, P], send: Send[K, P]) -> None:
         try:
+            if self._gate is not None:
+                reserve = lane.reserved_for_finals(self._clock())
+                wait = await self._gate(workspace, send.final, reserve)
+                if wait > 0:
+                    raise _Postponed(wait)
             await self._sender(send.key, send.payload, send.final)
+        except _Postponed as held:
+            lane.postponed(send.key, self._clock() + held.seconds)
         except RateLimited as limited:
             log.warning(
                 "slack rate limit in %s: pausing edits %.1f s", workspace, limited.retry_after

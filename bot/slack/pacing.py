@@ -8,6 +8,9 @@ Slack counts a post when it arrives, not when its slot came. Posts held up on th
 different amounts (a busy event loop, a slow connection) arrive closer together than they were
 sent, so a bucket exactly as large as Slack's would overrun it: the burst here is one post
 smaller than Slack's (about 3), and that spare post absorbs up to a second of such unevenness.
+
+Other processes on the same database post too: with `shared` (`shared_rates.py`), a post also
+takes a call from the channel's allowance that all of them share, waiting until it has room.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ class ChannelPacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: Callable[[str, str], Awaitable[float]] | None = None,
     ) -> None:
+        self._shared = shared
         self.per_second = per_second
         self.burst = burst
         self._clock = clock
@@ -62,4 +67,6 @@ class ChannelPacer:
     async def wait(self, team: str, channel: str) -> None:
         delay = self.reserve(team, channel)
         if delay > 0:
+            await self._sleep(delay)
+        while self._shared is not None and (delay := await self._shared(team, channel)) > 0:
             await self._sleep(delay)

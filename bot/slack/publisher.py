@@ -28,6 +28,7 @@ from ..redact import Redactor
 from ..store import Run
 from .blocks import SlackMessage
 from .clients import TeamClients
+from .edit_lane import EditPolicy
 from .edit_scheduler import EditScheduler
 from .editing import Editor, MessageKey, fingerprint
 from .mrkdwn import escape
@@ -38,6 +39,7 @@ from .refused import explain
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
 from .run_refs import Marker, find_files, find_parts, find_run_message
+from .shared_rates import SharedRates
 from .streaming import NativeStreams
 from .transient import Sleep, calmly, code_of, is_transient
 from .wording import file_problem_text, notice_text, upload_comment
@@ -68,6 +70,7 @@ class SlackSurface:
 
     `patience`: seconds of waiting through Slack's passing failures per call before `NotShown`.
     `redactor` masks the configured secrets in errors and notices before they are shown.
+    `rates`: the allowances shared with other processes on the database (`shared_rates.py`).
     """
 
     def __init__(
@@ -82,13 +85,15 @@ class SlackSurface:
         sleep: Sleep = asyncio.sleep,
         streams: NativeStreams | None = None,
         finished: Callable[[Run], None] | None = None,
+        rates: SharedRates | None = None,
     ) -> None:
         self.clients = clients
         self.editor = Editor(clients)
+        gate = rates.edits("chat.update", EditPolicy()) if rates is not None else None
         self.edits: EditScheduler[MessageKey, RunView | SlackMessage] = edits or EditScheduler(
-            self.editor.send, retryable=is_transient
+            self.editor.send, retryable=is_transient, gate=gate
         )
-        self.pacer = pacer or ChannelPacer()
+        self.pacer = pacer or ChannelPacer(shared=rates.post if rates is not None else None)
         self.poster = Poster(
             clients, self.pacer, max_attempts=max_post_attempts, patience=patience, sleep=sleep
         )

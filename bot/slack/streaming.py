@@ -39,6 +39,7 @@ from .edit_scheduler import EditScheduler, RateLimited, Unchanged
 from .editing import MessageKey
 from .posting import retry_after
 from .render import render_stream_end
+from .shared_rates import SharedRates
 from .stream_chunks import StreamedState, status_line
 from .transient import code_of, is_transient
 
@@ -124,11 +125,13 @@ class NativeStreams:
         refused_for: float = 3600.0,
         policy: EditPolicy = APPEND_POLICY,
         clock: Callable[[], float] = time.monotonic,
+        rates: SharedRates | None = None,
     ) -> None:
         self.clients = clients
         self.refused_for = refused_for
+        gate = rates.edits("chat.appendStream", policy) if rates is not None else None
         self.appends: EditScheduler[MessageKey, RunView] = EditScheduler(
-            self._append, policy, retryable=is_transient
+            self._append, policy, retryable=is_transient, gate=gate
         )
         self._starts = StartBudget(starts_per_minute, clock)
         self._clock = clock

@@ -41,14 +41,15 @@ class RateQueries:
         A call that is not `final` must leave the sum of every owner's reserves free, at most
         `reserve_cap` of them.
         """
-        now = self._clock()
-        since = now - window
         async with self.db.transaction() as sql:
             await sql.execute(
                 "INSERT INTO rate_scopes (scope, touched_at) VALUES (?, ?) "
                 "ON CONFLICT (scope) DO UPDATE SET touched_at = excluded.touched_at",
-                [scope, now],
+                [scope, self._clock()],
             )
+            # read after the lock: calls are counted in the order they are let through
+            now = self._clock()
+            since = now - window
             await sql.execute("DELETE FROM rate_calls WHERE scope = ? AND at <= ?", [scope, since])
             await sql.execute(
                 "INSERT INTO rate_reserves (scope, owner, reserved, at) VALUES (?, ?, ?, ?) "

@@ -1,0 +1,116 @@
+"""Slack's allowances shared by several processes: each process's edits and posts first take a
+call from the database's window (`shared_rates.py`), so together they stay inside Slack's."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bot.slack.edit_lane import EditLane, EditPolicy, Send, Wait
+from bot.slack.edit_scheduler import EditScheduler
+from bot.slack.pacing import ChannelPacer
+from bot.slack.shared_rates import SharedRates
+from bot.store import Store
+from tests.stores import Backend
+
+POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
+
+
+def test_no_room_elsewhere_holds_progress_but_not_finals() -> None:
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
+    lane.offer("a", "a1", final=False, now=0)
+    lane.offer("b", "b1", final=False, now=0)
+    first = lane.next(0)
+    assert isinstance(first, Send)
+    tokens = lane.tokens
+    lane.postponed(first.key, 10.0)  # another process filled the workspace's window
+    assert lane.tokens == tokens + 1  # nothing was spent
+    assert lane.next(1) == Wait(10.0)  # neither progress edit tries before then
+    lane.offer("c", "c-final", final=True, now=1)
+    final = lane.next(1)
+    assert isinstance(final, Send) and final.payload == "c-final"
+    lane.postponed("c", 3.0)
+    assert lane.next(2) == Wait(3.0)
+    assert [s.payload for s in _drain(lane, 3)] == ["c-final"]
+    assert {s.payload for s in _drain(lane, 10)} == {"a1", "b1"}
+
+
+def _drain(lane: EditLane[str, str], now: float) -> list[Send[str, str]]:
+    sent: list[Send[str, str]] = []
+    while isinstance(decision := lane.next(now), Send):
+        sent.append(decision)
+        lane.sent(decision.key, now)
+    return sent
+
+
+class LastRead:
+    """The wall clock, remembering the time it last gave: the time a call was counted at."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self) -> float:
+        self.last = time.time()
+        return self.last
+
+
+class Counting:
+    """A store whose admitted calls are remembered with the time the store counted them at
+    (its last clock reading: one take at a time per store, `max_in_flight=1`)."""
+
+    def __init__(self, store: Store, clock: LastRead, admitted: list[float]) -> None:
+        self.store = store
+        self.clock = clock
+        self.admitted = admitted
+
+    async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
+        wait = await self.store.take_call(scope, owner, **kw)
+        if wait == 0.0:
+            self.admitted.append(self.clock.last)
+        return wait
+
+
+async def test_two_processes_together_stay_inside_one_allowance(backend: Backend) -> None:
+    policy = EditPolicy(interval=0.01, per_minute=3, window=0.3, burst=3, max_in_flight=1)
+    admitted: list[float] = []
+    delivered: list[str] = []
+
+    async def sender(key: str, payload: str, final: bool) -> None:
+        delivered.append(payload)
+
+    schedulers: list[EditScheduler[str, str]] = []
+    for name in ("A", "B"):
+        clock = LastRead()
+        rates = SharedRates(Counting(await backend.open(clock), clock, admitted), name)
+        schedulers.append(EditScheduler(sender, policy, gate=rates.edits("chat.update", policy)))
+    finals = [
+        scheduler.finish("T1", f"{name}{n}", f"{name}{n}-final")
+        for name, scheduler in zip("AB", schedulers, strict=True)
+        for n in range(5)
+    ]
+    await asyncio.wait_for(asyncio.gather(*finals), 30)
+    for scheduler in schedulers:
+        await scheduler.aclose()
+    assert sorted(delivered) == sorted(f"{name}{n}-final" for name in "AB" for n in range(5))
+    assert len(admitted) == len(delivered)  # every call was counted in the shared window
+    admitted.sort()
+    for i, at in enumerate(admitted):  # never more than 3 in any 0.3 s
+        assert len([t for t in admitted[i:] if t < at + 0.3]) <= 3
+
+
+async def test_a_post_waits_for_room_in_the_shared_channel_window() -> None:
+    answers = [0.5, 0.25, 0.0]
+    asked: list[tuple[str, str]] = []
+    slept: list[float] = []
+
+    async def shared(team: str, channel: str) -> float:
+        asked.append((team, channel))
+        return answers.pop(0)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    pacer = ChannelPacer(shared=shared, sleep=sleep)
+    await pacer.wait("T1", "C1")
+    assert asked == [("T1", "C1")] * 3 and slept == [0.5, 0.25]
