@@ -73,3 +73,29 @@ async def test_a_digest_being_posted_is_left_to_its_process(
     assert await two.unposted_digests() == []
     await b.post_claimed(run, worker, index, late=late)  # late, after A posted it
     assert starting.published == []
+
+
+async def test_two_processes_checking_one_worker_post_once_and_leave_no_failed_run(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    worker = await finished(handinger)
+    one, two = await backend.open(), await backend.open()
+    await one.add_schedule(
+        Schedule("s1", "T1", "C1", worker.id, "U1", "news", "low", "recurring", "hourly",
+                 "active", 1.0)
+    )  # fmt: skip
+    await one.see_messages(worker.id, 0)  # its turn is news
+    posting, other = HeldSurface(), HeldSurface()
+    a = Digests(one, posting, ownership=Ownership(one, "A", 30))
+    b = Digests(two, other, ownership=Ownership(two, "B", 30))
+
+    posting.go.clear()
+    catching_up = asyncio.create_task(a.catch_up(worker))
+    await asyncio.wait_for(posting.entered.wait(), 10)  # A is posting the turn
+    assert await b.catch_up(worker) == 0  # B's watcher saw the same turn at the same time
+    posting.go.set()
+    assert await asyncio.wait_for(catching_up, 10) == 1
+    assert await b.catch_up(worker) == 0  # and after: nothing new
+    rows = await two.db.fetch("SELECT status, error FROM runs WHERE kind = 'digest'")
+    assert rows == [{"status": "completed", "error": None}]  # no "duplicate digest" run
+    assert posting.published != [] and other.published == []

@@ -18,7 +18,7 @@ from ..handinger.models import Worker
 from ..store import Run, Schedule, Store
 from .files import FileDelivery
 from .outcome import cost_record, recorded_cost
-from .ownership import DEFAULT_LEASE, Ownership, new_owner, run_lease
+from .ownership import DEFAULT_LEASE, Ownership, digests_lease, new_owner, run_lease
 from .ports import DigestSurface, Undeliverable
 from .progress import TurnProgress
 from .views import DigestHeading, RunView, build_view
@@ -59,19 +59,31 @@ class Digests:
             return 0
         lock = self._locks.setdefault(worker.id, asyncio.Lock())
         async with lock:
-            seen = await self.store.messages_seen(worker.id)
-            if seen is None:  # first sighting: nothing before now is news
-                await self.store.see_messages(worker.id, len(worker.messages))
+            # Every process's watcher sees a scheduled turn at about the same time; one of them
+            # posts it, the others leave it (and record nothing: no failed duplicate run).
+            lease = digests_lease(worker.id)
+            if not await self.ownership.take(lease):
                 return 0
-            turns = past_turns(worker, since=seen)
-            posted = 0
-            for index, turn in enumerate(turns):
-                latest = index == len(turns) - 1
-                offline = late or turn.index < self._late_before.get(worker.id, 0)
-                if await self._post(worker, turn, schedules[0], late=offline, latest=latest):
-                    posted += 1
+            try:
+                return await self._catch_up(worker, schedules[0], late=late)
+            finally:
+                await self.ownership.let_go(lease)
+
+    async def _catch_up(self, worker: Worker, schedule: Schedule, *, late: bool) -> int:
+        """`catch_up`, holding the worker's digests lease."""
+        seen = await self.store.messages_seen(worker.id)
+        if seen is None:  # first sighting: nothing before now is news
             await self.store.see_messages(worker.id, len(worker.messages))
-            return posted
+            return 0
+        turns = past_turns(worker, since=seen)
+        posted = 0
+        for index, turn in enumerate(turns):
+            latest = index == len(turns) - 1
+            offline = late or turn.index < self._late_before.get(worker.id, 0)
+            if await self._post(worker, turn, schedule, late=offline, latest=latest):
+                posted += 1
+        await self.store.see_messages(worker.id, len(worker.messages))
+        return posted
 
     async def post_claimed(self, run: Run, worker: Worker, index: int, *, late: bool) -> None:
         """Post a digest that was claimed before the app stopped but never posted, unless

@@ -54,6 +54,11 @@ def run_lease(run_id: int) -> str:
     return f"run:{run_id}"
 
 
+def digests_lease(worker_id: str) -> str:
+    """Held while one process looks for a worker's scheduled turns and posts them."""
+    return f"digests:{worker_id}"
+
+
 class Ownership:
     """The leases this process holds, taken and renewed for `seconds` at a time."""
 
