@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from .config import Settings
+from .core.departures import Departures
 from .core.digests import Digests
 from .core.files import FileDelivery
 from .core.ownership import Ownership, new_owner
@@ -62,6 +63,7 @@ class Parts:
     core: Core
     endpoint: SlackEndpoint | None
     inflight: InflightListeners
+    departures: Departures
     socket: CheckedSocketModeHandler | None = None
 
     async def health(self) -> dict[str, Any]:
@@ -93,11 +95,14 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     pruning = asyncio.create_task(_prune_events(parts.store))
     watching: asyncio.Task[None] | None = None
     leasing: asyncio.Task[None] | None = None
+    following: asyncio.Task[None] | None = None
     try:
+        await parts.departures.start()
         recovered = await parts.runner.recover()
         if recovered:
             log.info("%d run(s) were in flight; taking up those no other process holds", recovered)
         leasing = asyncio.create_task(parts.runner.watch())
+        following = asyncio.create_task(parts.departures.follow())
         await parts.watcher.startup()
         watching = asyncio.create_task(parts.watcher.run())
         if settings.mode == "socket":
@@ -110,7 +115,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     finally:
         log.info("shutting down")
         pruning.cancel()
-        for task in (watching, leasing):
+        for task in (watching, leasing, following):
             if task is not None:
                 task.cancel()
         await _close(parts, server)
@@ -181,8 +186,20 @@ async def _assemble(settings: Settings) -> Parts:
     gate, endpoint = _ingress(settings, app, store, core, at_once)
     inflight = InflightListeners()
     inflight.install(app)
+    departures = Departures(store, cleanup, every=min(5.0, lease / 3))
     return Parts(
-        settings, store, handinger, surface, watcher, runner, app, gate, core, endpoint, inflight
+        settings,
+        store,
+        handinger,
+        surface,
+        watcher,
+        runner,
+        app,
+        gate,
+        core,
+        endpoint,
+        inflight,
+        departures,
     )
 
 

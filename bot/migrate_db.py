@@ -39,8 +39,8 @@ TABLES = (
     "feedback",
 )
 """Every table of the store's schema but `schema_version` (each side keeps its own) and
-`leases` and the `rate_*` tables (the app is stopped: nothing is held, and Slack's rate
-windows of a minute ago no longer count)."""
+`leases`, the `rate_*` tables and `departures` (the app is stopped: nothing is held, Slack's
+rate windows of a minute ago no longer count, and no process is left to tell)."""
 BATCH = 500
 
 

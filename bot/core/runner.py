@@ -226,6 +226,14 @@ class Runner:
         self._healer.cancel(team_id)
         return cancelled
 
+    def left_elsewhere(self, team_id: str) -> int:
+        """Another process forgot the workspace in the store already: cancel the turns this
+        one runs there; return how many."""
+        try:
+            return self.stop_workspace(team_id)
+        finally:
+            self._leaving.discard(team_id)
+
     async def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
         """The app was uninstalled from a workspace: the turns still running there are
         cancelled first (`stop_workspace`), then its queued and in-flight runs fail with

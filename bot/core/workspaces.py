@@ -64,6 +64,16 @@ class WorkspaceCleanup:
         self.forgets = forgets or []
         self.schedules_changed = schedules_changed
 
+    def left_elsewhere(self, team_id: str) -> int:
+        """Another process was told and the store forgot the workspace (`departures.py`):
+        stop this process's turns and edits there; return how many turns were stopped."""
+        stopped = self.runner.left_elsewhere(team_id)
+        for holder in self.forgets:
+            holder.forget_workspace(team_id)
+        if self.schedules_changed is not None:
+            self.schedules_changed()
+        return stopped
+
     async def uninstalled(self, team_id: str, reason: str = UNINSTALLED) -> Farewell:
         # Everything local stops before the first await (the store's round trip), so nothing
         # of this workspace can start, post or edit in between.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .agent import AgentQueries, AssistantThread, Feedback, Vote
+from .departures import DepartureQueries
 from .digests import DigestQueries
 from .leases import LeaseQueries
 from .postgres import open_postgres
@@ -65,6 +66,7 @@ class Store(
     AgentQueries,
     LeaseQueries,
     RateQueries,
+    DepartureQueries,
 ):
     """All reads and writes of the app's database.
 
@@ -141,6 +143,9 @@ class Store(
             )
             schedules = await self._schedules("team_id = ? AND status = 'active'", [team_id], tx)
             now = self._clock()
+            await tx.execute(  # every other process stops its work there too (`departures`)
+                "INSERT INTO departures (team_id, at) VALUES (?, ?)", [team_id, now]
+            )
             await tx.execute(
                 "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE team_id = ? "
                 "AND status IN ('queued', 'starting', 'running')",

@@ -87,5 +87,9 @@ PG_MIGRATIONS: list[list[str]] = [
         "CREATE TABLE rate_reserves (scope TEXT, owner TEXT, reserved BIGINT, "
         "at DOUBLE PRECISION, PRIMARY KEY (scope, owner))",
     ],
+    [  # 11: workspaces the app left, for every process to stop its work there
+        "CREATE TABLE departures (id BIGSERIAL PRIMARY KEY, team_id TEXT NOT NULL, "
+        "at DOUBLE PRECISION NOT NULL)",
+    ],
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

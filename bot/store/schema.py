@@ -212,6 +212,15 @@ def _migration_10(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_11(db: sqlite_utils.Database) -> None:
+    """Workspaces the app left, in order, so every process stops its work there
+    (`departures.py`)."""
+    db.execute(
+        "CREATE TABLE departures (id INTEGER PRIMARY KEY AUTOINCREMENT, team_id TEXT NOT NULL, "
+        "at FLOAT NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -223,5 +232,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_8,
     _migration_9,
     _migration_10,
+    _migration_11,
 ]
 """Schema changes in order; the database records how many it has applied."""
