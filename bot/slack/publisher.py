@@ -34,6 +34,7 @@ from .mrkdwn import escape
 from .pacing import ChannelPacer
 from .posting import Poster
 from .privately import PrivateReplies
+from .reactions import Reactions
 from .refused import explain
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
@@ -44,15 +45,6 @@ from .wording import file_problem_text, notice_text, upload_comment
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-REACTIONS: dict[Mark, tuple[str | None, str]] = {
-    "queued": (None, "hourglass_flowing_sand"),
-    "started": ("hourglass_flowing_sand", "eyes"),
-    "completed": ("eyes", "white_check_mark"),
-    "failed": ("eyes", "x"),
-    "recovered": ("x", "white_check_mark"),
-}
-"""For each mark: the reaction to take off the user's message and the one to put on."""
 
 GONE_MESSAGE = ("message_not_found", "cant_update_message")
 REFUSED_EDIT = ("is_inactive", "missing_scope")
@@ -82,6 +74,7 @@ class SlackSurface:
         sleep: Sleep = asyncio.sleep,
         streams: NativeStreams | None = None,
         finished: Callable[[Run], None] | None = None,
+        reactions: Reactions | None = None,
     ) -> None:
         self.clients = clients
         self.editor = Editor(clients)
@@ -98,6 +91,7 @@ class SlackSurface:
         self._sleep = sleep
         self.streams = streams
         self._finished = finished
+        self.reactions = reactions or Reactions(clients, sleep=sleep)
         # What each message's overflow posted, for the messages this process posted or finished.
         self._posted: dict[MessageKey, set[str]] = {}
 
@@ -105,6 +99,7 @@ class SlackSurface:
         if self.streams is not None:
             await self.streams.aclose()
         await self.edits.aclose()
+        await self.reactions.aclose()
 
     def forget_workspace(self, team_id: str) -> None:
         """The app was uninstalled from a workspace: drop its pending edits and its clients."""
@@ -113,6 +108,7 @@ class SlackSurface:
             log.info("dropped %d pending edit(s) in %s", dropped, team_id)
         if self.streams is not None:
             self.streams.forget_workspace(team_id)
+        self.reactions.forget_workspace(team_id)
         self.clients.forget(team_id)
 
     # ---- the port: runs -----------------------------------------------------------------------
@@ -221,12 +217,8 @@ class SlackSurface:
         await self.private.tell(run, escape(self.redactor.text(notice_text(notice))))
 
     async def mark(self, run: Run, mark: Mark) -> None:
-        if run.trigger_ts is None:
-            return
-        remove, add = REACTIONS[mark]
-        if remove is not None:
-            await self._reaction(run, "remove", run.trigger_ts, remove)
-        await self._reaction(run, "add", run.trigger_ts, add)
+        """Wanted on the trigger message; the workspace's reaction lane sends it, paced."""
+        self.reactions.mark(run, mark)
 
     # ---- files and notices ----------------------------------------------------------------
 
@@ -339,28 +331,6 @@ class SlackSurface:
             log.info("cannot join %s: %s", run.channel_id, code_of(error))
             return False
         return True
-
-    async def _reaction(self, run: Run, action: str, ts: str, name: str) -> None:
-        client = await self.clients.client_for(run.team_id)
-        channel = run.channel_id
-        try:
-            if action == "add":
-                await self._calmly(
-                    lambda: client.reactions_add(channel=channel, timestamp=ts, name=name),
-                    "reactions.add",
-                )
-            else:
-                await self._calmly(
-                    lambda: client.reactions_remove(channel=channel, timestamp=ts, name=name),
-                    "reactions.remove",
-                )
-        except SlackApiError as error:
-            code = code_of(error)
-            if code in ("missing_scope", "is_archived"):
-                why = explain(error, channel)
-                log.warning("cannot mark %s with :%s: in %s: %s", ts, name, channel, why)
-            elif code not in ("already_reacted", "no_reaction"):
-                raise
 
 
 def _key(run: Run, ts: str) -> MessageKey:
