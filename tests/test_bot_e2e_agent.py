@@ -118,6 +118,18 @@ def test_assistant_thread_from_greeting_to_streamed_answer_and_follow_up(agent: 
     shows_whole_answer(agent, second, worker["id"])
 
 
+def test_a_thread_started_event_delivered_again_greets_once(agent: Stack) -> None:
+    opened = control(agent, "/_emulator/assistant/threads", user="U0001", repeat=3, wait=True)
+    dm, root = opened["channel"], opened["thread_ts"]
+    assert opened["acked"] and len(opened["event_ids"]) == 3
+    # a later greeting would be posted before the answer to a first instruction
+    agent.post("Hello there", channel=dm, thread_ts=root)
+    streamed(agent, root, dm)
+    greetings = [r for r in replies(agent, root, dm) if r.get("bot_id") and "Hi!" in r["text"]]
+    assert len(greetings) == 1
+    assert len(agent.calls("assistant.threads.setSuggestedPrompts")) == 1
+
+
 def test_context_change_is_told_to_the_agent(agent: Stack) -> None:
     opened = control(agent, "/_emulator/assistant/threads", user="U0001", wait=True)
     dm, root = opened["channel"], opened["thread_ts"]
