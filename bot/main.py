@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -112,6 +113,7 @@ def _assemble(settings: Settings) -> Parts:
         redactor=Redactor(configured_secrets(settings)),
         streams=streams,
         finished=home.run_finished,
+        is_assistant=partial(_is_assistant, store),
     )
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     digests = Digests(store, surface, files)
@@ -209,3 +211,8 @@ def _bound_port(runner: web.AppRunner) -> int | None:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return None
+
+
+async def _is_assistant(store: Store, team_id: str, channel_id: str, thread_ts: str) -> bool:
+    """Whether a thread is the assistant pane's, as its stored record says."""
+    return await store.find_assistant_thread(team_id, channel_id, thread_ts) is not None

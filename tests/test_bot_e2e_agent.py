@@ -185,6 +185,26 @@ def test_streaming_refused_falls_back_to_the_edited_card(agent: Stack, error: st
     assert len(agent.calls("chat.startStream")) == 1
 
 
+def test_an_assistant_thread_answered_by_edits_still_shows_the_status(agent: Stack) -> None:
+    opened = control(agent, "/_emulator/assistant/threads", user="U0001", wait=True)
+    dm, root = opened["channel"], opened["thread_ts"]
+    control(agent, "/_emulator/faults", method="chat.startStream", error="not_allowed", count=5)
+    agent.post("Find three facts about otters [[steps=3]]", channel=dm, thread_ts=root)
+    reply = fallback_reply_in(agent, root, dm)
+    [worker] = agent.workers()
+    answer_shown(agent, reply, worker["id"])
+    assert "stream" not in reply
+    [thread] = threads(agent)
+    statuses = thread["statuses"]
+    assert statuses[0] == "is thinking…" and statuses[-1] == ""
+    assert any(s.startswith("is ") and s not in ("is thinking…", "is writing…") for s in statuses)
+
+
+def fallback_reply_in(stack: Stack, thread_ts: str, channel: str) -> dict[str, Any]:
+    found: dict[str, Any] = stack.wait_final_reply(thread_ts, 1, channel=channel)[0]
+    return found
+
+
 def test_stream_budget_spent_falls_back_to_the_edited_card(agent: Stack) -> None:
     control(
         agent,

@@ -40,6 +40,7 @@ from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
 from .run_refs import Marker, find_files, find_parts, find_run_message
 from .streaming import NativeStreams
+from .thread_status import IsAssistant, ThreadStatuses
 from .transient import Sleep, calmly, code_of, is_transient
 from .wording import file_problem_text, notice_text, upload_comment
 
@@ -75,6 +76,7 @@ class SlackSurface:
         streams: NativeStreams | None = None,
         finished: Callable[[Run], None] | None = None,
         reactions: Reactions | None = None,
+        is_assistant: IsAssistant | None = None,
     ) -> None:
         self.clients = clients
         self.editor = Editor(clients)
@@ -92,6 +94,7 @@ class SlackSurface:
         self.streams = streams
         self._finished = finished
         self.reactions = reactions or Reactions(clients, sleep=sleep)
+        self.statuses = ThreadStatuses(clients, is_assistant)
         # What each message's overflow posted, for the messages this process posted or finished.
         self._posted: dict[MessageKey, set[str]] = {}
 
@@ -100,6 +103,7 @@ class SlackSurface:
             await self.streams.aclose()
         await self.edits.aclose()
         await self.reactions.aclose()
+        await self.statuses.aclose()
 
     def forget_workspace(self, team_id: str) -> None:
         """The app was uninstalled from a workspace: drop its pending edits and its clients."""
@@ -116,8 +120,9 @@ class SlackSurface:
     async def open(self, run: Run, view: RunView) -> str:
         """A thread answer streams natively when it can; anything else (and any refusal to
         stream) posts a card that is edited."""
+        assistant = await self.statuses.assistant(run)
         if self.streams is not None:
-            streamed = await self.streams.open(run, self._masked(view))
+            streamed = await self.streams.open(run, self._masked(view), assistant=assistant)
             if streamed is not None:
                 return streamed
         message = await asyncio.to_thread(render_progress, self._masked(view))
@@ -137,6 +142,8 @@ class SlackSurface:
                 raise Undeliverable(f"slack: {code}: {explanation}") from error
         self.editor.posted(_key(run, ts), message)
         self._remembered(_key(run, ts))  # nothing is posted under it yet
+        if assistant:
+            self.statuses.begin(run, view)
         return ts
 
     async def find(self, run: Run) -> str | None:
@@ -147,6 +154,7 @@ class SlackSurface:
             return
         if self.streams is not None and self.streams.progress(run, self._masked(view)):
             return
+        self.statuses.update(run, view)
         key = _key(run, run.message_ts)
         # The view, not its Block Kit: it is rendered only if and when this edit is sent.
         self.edits.update(run.team_id, key, self._masked(view), text_chars=len(view.text))
@@ -161,6 +169,7 @@ class SlackSurface:
             if ending == "streamed":
                 self._done(run)
                 return
+        await self.statuses.end(run)
         final = await asyncio.to_thread(render_final, self._masked(view))
         key = _key(run, run.message_ts)
         try:
