@@ -14,6 +14,7 @@ import pytest
 
 from bot.slack.render import FEEDBACK
 from bot.slack.stream_chunks import defang
+from tests.context_helpers import post
 from tests.e2e import Stack, answer_shown, wait_until
 
 NATIVE = {"SLACK_NATIVE_STREAMING": "true", "SLACK_ASSISTANT_PROMPTS": "Plan|Plan my week"}
@@ -145,6 +146,29 @@ def test_context_change_is_told_to_the_agent(agent: Stack) -> None:
     streamed(agent, root, dm)
     [worker] = agent.workers()
     assert "G0001" in worker["inputs"][0]
+
+
+def test_an_assistant_thread_without_a_worker_gives_its_history_and_files(agent: Stack) -> None:
+    """Issue 19's thread context applies in the assistant pane too: here the first instruction
+    could not start a worker, so the second one starts it with the first as history (it used
+    to fail to continue a worker that did not exist)."""
+    opened = control(agent, "/_emulator/assistant/threads", user="U0001", wait=True)
+    dm, root = opened["channel"], opened["thread_ts"]
+    refused = {"status": 400, "error": "no", "method": "POST", "path": "^/api/workers$", "count": 1}
+    agent.handinger.post("/_emulator/faults", json=refused).raise_for_status()
+    agent.post("ALERT eu-west error rate at 5%", channel=dm, thread_ts=root)
+    [failed] = agent.wait_final_reply(root, 1, channel=dm)
+    assert failed["text"].startswith("❌")
+    files = [{"name": "errors.log", "text": "ERROR 502 from upstream"}]
+    post(agent, "look into this", channel=dm, thread_ts=root, files=files)
+    _, answer = streamed(agent, root, dm, count=2)  # the failed one was a stream, too
+    [worker] = agent.workers()
+    sent = worker["inputs"][0]
+    history = sent[sent.index("<slack_thread") : sent.index("</slack_thread>")]
+    assert "ALERT eu-west error rate at 5%" in history
+    assert "Hi!" not in history and "❌" not in history  # the app's own messages are not context
+    assert "ERROR 502 from upstream" in sent and "look into this" in sent
+    shows_whole_answer(agent, answer, worker["id"])
 
 
 def test_follow_up_in_a_channel_thread_streams_natively(agent: Stack) -> None:

@@ -165,14 +165,15 @@ async def in_assistant_thread(context: AsyncBoltContext, event: dict[str, Any]) 
 async def start_assistant(
     context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], thread_ts: str
 ) -> None:
-    """The first instruction of an assistant thread: its worker starts (with the files attached
-    as context), and the thread is named after it."""
+    """The first instruction of an assistant thread that has no worker yet: its worker starts
+    with the thread's earlier messages and the attached files as context, like a mention in a
+    thread (issue 19), and the thread is named after it."""
     deps = deps_of(context)
     instruction = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
     files = files_of(event)
     if not instruction and not files:
         return
-    wanted = Wanted(event["channel"], event["ts"], files=files)
+    wanted = Wanted(event["channel"], event["ts"], thread_ts=thread_ts, files=files)
     gathered = await gather(client, deps.settings, wanted, context.bot_id)
     started = await deps.service.start_in_assistant(
         team_id=context.team_id or "",
