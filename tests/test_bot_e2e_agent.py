@@ -352,3 +352,25 @@ def test_a_stream_left_open_by_a_killed_bot_is_stopped_and_finished_after_restar
     methods = [c["method"] for c in agent.calls() if c["args"].get("ts") == stream_ts]
     stop = methods.index("chat.stopStream")
     assert "chat.update" in methods[stop:]
+
+
+def test_a_stream_started_by_a_bot_killed_before_it_heard_back_is_taken_over(
+    agent: Stack,
+) -> None:
+    """Slack started the stream, the bot died before it learnt the stream's ts: the restarted
+    bot finds that message and finishes it, instead of answering in a second one."""
+    control(agent, "/_emulator/faults", method="chat.startStream", action="hold")
+    ts = agent.post("<@U0BOT> a slow one [[duration=3]]")
+    wait_until(
+        lambda: agent.slack.get("/_emulator/holds").json().get("held"), what="the held start"
+    )
+    assert agent.bot is not None
+    agent.bot.kill()
+    control(agent, "/_emulator/release")
+    agent.start_bot(**NATIVE)
+    reply = fallback_reply(agent, ts)
+    [worker] = agent.workers()
+    answer_shown(agent, reply, worker["id"])
+    bot_replies = [r for r in replies(agent, ts, "C0001") if r.get("bot_id")]
+    assert [r["ts"] for r in bot_replies] == [reply["ts"]]
+    assert reply["stream"]["state"] == "completed"

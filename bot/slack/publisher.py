@@ -38,7 +38,13 @@ from .reactions import Reactions
 from .refused import explain
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
-from .run_refs import Marker, find_files, find_parts, find_run_message
+from .run_refs import (
+    Marker,
+    find_files,
+    find_parts,
+    find_run_message,
+    find_unrecorded_stream,
+)
 from .streaming import NativeStreams
 from .thread_status import IsAssistant, ThreadStatuses
 from .transient import Sleep, calmly, code_of, is_transient
@@ -147,7 +153,17 @@ class SlackSurface:
         return ts
 
     async def find(self, run: Run) -> str | None:
-        return await find_run_message(await self.clients.client_for(run.team_id), run)
+        """The run's marked card, else (when its answer may have streamed) its stream."""
+        client = await self.clients.client_for(run.team_id)
+        found = await find_run_message(client, run)
+        if found is None and self.streams is not None and self.streams.wants(run):
+            found = await find_unrecorded_stream(client, run)
+            if found is not None:
+                # closed now, so that it is edited like a card from here on
+                log.info("run %d: found the stream it started before the restart", run.id)
+                with contextlib.suppress(Exception):
+                    await client.chat_stopStream(channel=run.channel_id, ts=found)
+        return found
 
     def progress(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:

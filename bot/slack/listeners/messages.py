@@ -23,6 +23,7 @@ from ..commands import parse_mention
 from ..context_wording import attached_only, context_notice
 from ..gather import Wanted, gather
 from ..replies import render_help
+from ..run_refs import notice_metadata
 from .agent import set_title
 from .deps import deps_of
 
@@ -77,7 +78,9 @@ async def tell_gaps(
     if text is None:
         return
     try:
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+        await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=text, metadata=notice_metadata("context")
+        )
     except SlackApiError as error:
         log.info("cannot say what did not reach the agent: %s", error.response.get("error"))
 
