@@ -4,6 +4,7 @@
     python -m bench --quick         # a tiny variant of every scenario, well under a minute
     python -m bench --only acks,side
     python -m bench --only scale --scale-runs 500 --scale-workspaces 10
+    python -m bench --only stream,side --chart   # also <stem>-side.png (`bench.chart`)
 
 Writes `<out>/<UTC date-time>[-quick].json` (everything measured) and `.md` (the table), and
 prints the table. Exit status 1 if a scenario failed to run (a missed target is not a failure).
@@ -53,6 +54,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--source",
         type=Path,
         help="measure the bot and emulators of another checkout (a snapshot with bot/, emulators/)",
+    )
+    parser.add_argument(
+        "--chart",
+        action="store_true",
+        help="also draw the side-by-side edit timelines as <stem>-side.png (needs matplotlib)",
     )
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(SCENARIOS)
@@ -165,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"{stem}.md").write_text(text)
     print(text)
     print(f"[bench] results: {args.out / stem}.json")
+    if args.chart and "rounds_detail" in scenarios.get("side_by_side", {}):
+        from .chart import chart
+
+        print(f"[bench] chart: {chart(results, args.out / f'{stem}-side.png')}")
     return 1 if any("error" in s for s in scenarios.values()) else 0
 
 

@@ -202,6 +202,9 @@ class RunMetrics:
     versions: int = 0
     delivered: bool = False
     correct: bool = False
+    timeline: dict[str, Any] = field(default_factory=dict)
+    """Unix times of the turn (`started`, `first_delta`, `ended`) and of every Slack version
+    (`versions`: `[time, deltas shown, final]`), for charts (`bench.chart`)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -211,6 +214,12 @@ class RunMetrics:
 def run_metrics(turn: Turn, versions: list[Version], correct: bool) -> RunMetrics:
     metrics = RunMetrics(turn.tag, turn.worker_id, versions=len(versions), correct=correct)
     ordered = sorted(versions, key=lambda v: v.time)
+    metrics.timeline = {
+        "started": round(turn.started, 3),
+        "first_delta": round(turn.emitted(1), 3) if turn.n else None,
+        "ended": None if turn.ended is None else round(turn.ended, 3),
+        "versions": [[round(v.time, 3), v.shown, v.final] for v in ordered],
+    }
     finals = [v for v in ordered if v.final]
     metrics.delivered = bool(finals)
     if finals and turn.ended is not None:

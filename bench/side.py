@@ -121,6 +121,7 @@ async def one_round(
     if finals < count:
         batch.notes.append(f"only {finals} of {count} final cards in time")
     result: dict[str, Any] = {"ours": relay_summary(batch.runs, batch.slack, batch.handinger)}
+    result["ours"]["edit_calls"] = edit_calls(await stack.calls(team=TEAM))
     turns, _ = await turns_by_tag(stack)
     for kind, emulator in emulators.items():
         result[kind] = await score_baseline(stack, kind, emulator.url, channels[kind], turns, count)
@@ -168,7 +169,21 @@ async def score_baseline(
     handinger = {"per_run": 1.0, "note": "one streaming create per run"}
     slack = call_counts(calls)
     slack["per_run"] = round(slack["total"] / count, 3) if count else None
-    return relay_summary(metrics, slack, handinger)
+    summary = relay_summary(metrics, slack, handinger)
+    summary["edit_calls"] = edit_calls(calls)
+    return summary
+
+
+EDIT_METHODS = ("chat.update", "chat.appendStream", "chat.stopStream")
+
+
+def edit_calls(calls: list[dict[str, Any]]) -> list[list[Any]]:
+    """`[time, method, HTTP status]` of every call that edits a message, for the chart."""
+    return [
+        [round(float(c["time"]), 3), c["method"], c.get("status")]
+        for c in calls
+        if c.get("method") in EDIT_METHODS and c.get("time") is not None
+    ]
 
 
 def relay_summary(

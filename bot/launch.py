@@ -6,9 +6,10 @@ and the Slack emulator serves a web page that looks like a Slack client, on a fi
 emulators are started by `emulators.harness` (as in the tests and the benchmark), imported
 only here: a checkout has them, the production image does not.
 
-The emulators keep their state in memory only, so each start is a fresh sandbox: the bot's
-database from the previous run (in `.sandbox/`) is removed with one line saying so, rather than
-left to point at cards and workers that no longer exist.
+The emulators keep their state in memory only, so each start is a fresh sandbox, and one line
+of the banner says so: the bot's database from the previous run (in `.sandbox/`) is removed
+rather than left to point at cards and workers that no longer exist. (So there is no `--fresh`:
+every start is one.)
 """
 
 from __future__ import annotations
@@ -90,17 +91,17 @@ async def emulator(module: str, *args: str, port: int = 0) -> AsyncIterator[str]
         await asyncio.to_thread(child.stop, 5)
 
 
-def fresh_state(data_dir: Path) -> str | None:
-    """Remove the previous run's bot database; returns the line that says so (None if none)."""
+def fresh_state(data_dir: Path) -> str:
+    """Remove the previous run's bot database; returns the one line that says the sandbox
+    starts fresh (printed on every start, so nobody looks for the last run's cards)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     old = [p for p in data_dir.glob(f"{DB_NAME}*") if p.is_file()]
     for path in old:
         path.unlink()
-    if not old:
-        return None
+    cleared = f"; the previous run's database in {data_dir}/ was cleared" if old else ""
     return (
-        f"Fresh sandbox: the emulators keep no state between runs, so the previous run's "
-        f"database in {data_dir}/ was cleared."
+        "Fresh sandbox: nothing is kept between runs (the emulators hold their state in "
+        f"memory){cleared}."
     )
 
 
@@ -118,15 +119,12 @@ def seed_page_users(slack_url: str) -> None:
         answer.read()
 
 
-def banner(page: str, slack: str, handinger: str, bot: int, fresh: str | None) -> str:
+def banner(page: str, slack: str, handinger: str, bot: int, fresh: str) -> str:
     lines = [
         f"Sandbox: open {page} in your browser",
         "",
         "handinger-slack sandbox: the real bot, between local emulators of Slack and Handinger.",
-    ]
-    if fresh:
-        lines.append(fresh)
-    lines += [
+        fresh,
         "",
         f"  Slack emulator      {slack}   (workspace T0001; control API under /_emulator/)",
         f"  Handinger emulator  {handinger}",

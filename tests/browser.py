@@ -83,6 +83,7 @@ class Sandbox:
         text = "\n".join(self.process.output)
         page, handinger = SANDBOX_URL.search(text), HANDINGER_URL.search(text)
         assert page and handinger, f"the sandbox banner changed:\n{text}"
+        assert "Fresh sandbox: nothing is kept between runs" in text, text
         first = next(line for line in self.process.output if line.strip())
         assert SANDBOX_URL.search(first), f"the page's URL is not the first line: {first!r}"
         self.page_url = page.group(1)

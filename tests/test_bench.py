@@ -33,7 +33,7 @@ def number(value: Any) -> bool:
 @pytest.mark.timeout(180)
 def test_quick_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "bench", "--quick", "--chart", "--out", str(tmp_path / "out")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,6 +42,8 @@ def test_quick_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     [result_file] = (tmp_path / "out").glob("*-quick.json")
     assert result_file.with_suffix(".md").exists()
+    chart = result_file.with_name(result_file.stem + "-side.png")
+    assert chart.read_bytes().startswith(b"\x89PNG")  # the edit timelines, drawn
     results = json.loads(result_file.read_text())
     assert results["quick"] is True
     assert number(results["machine"]["nproc"]) and results["machine"]["python"]
@@ -95,6 +97,8 @@ def test_run_metrics_from_a_hand_made_timeline() -> None:
     assert metrics.complete_s == pytest.approx(0.8)
     assert metrics.staleness_s == pytest.approx(5.8)  # delta 4, emitted at 114, shown at 119.8
     assert metrics.delivered and metrics.correct
+    assert metrics.timeline["ended"] == 119.0 and metrics.timeline["first_delta"] == 111.0
+    assert metrics.timeline["versions"][-1] == [119.8, 4, True]  # what the chart draws
     assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([], 50) is None
 
 

@@ -242,6 +242,54 @@ def test_hostile_text_renders_inert(page: Any) -> None:
     screenshot(page, "sandbox-hostile", found)
 
 
+def open_schedule_modal(page: Any, found: Any) -> Any:
+    found.locator(".bk-overflow-button").click()
+    found.locator(".menu-item", has_text="Schedule this").click()
+    modal = page.locator(".modal[data-view-id]")
+    expect(modal).to_be_visible(timeout=WAIT_MS)
+    return modal
+
+
+def test_a_modal_is_shown_only_to_the_user_who_opened_it(page: Any) -> None:
+    found = finished_card(page, "Tidy the backlog [[duration=1]]")
+    alices = open_schedule_modal(page, found).get_attribute("data-view-id")
+    page.select_option("#me", "U0002")
+    expect(page.locator(".modal[data-view-id]")).to_have_count(0)
+    expect(page.locator("#me option[value='U0001']")).to_contain_text("a modal open")
+    bobs = open_schedule_modal(page, found).get_attribute("data-view-id")
+    assert bobs != alices
+    page.select_option("#me", "U0001")
+    expect(page.locator(f".modal[data-view-id='{alices}']")).to_be_visible()
+    expect(page.locator(".modal[data-view-id]")).to_have_count(1)
+    page.locator(".modal-cancel").click()
+    expect(page.locator(".modal[data-view-id]")).to_have_count(0, timeout=WAIT_MS)
+    page.select_option("#me", "U0002")
+    expect(page.locator(f".modal[data-view-id='{bobs}']")).to_be_visible()
+
+
+def test_a_worker_links_to_its_thread_while_its_card_is_still_working(
+    page: Any, sandbox: Sandbox
+) -> None:
+    handinger = sandbox.handinger_url + "/_emulator"
+    hold = {"action": "hold", "method": "POST", "path": "^/api/workers$"}
+    httpx.post(f"{handinger}/faults", json=hold, timeout=10).raise_for_status()
+    try:
+        # The worker is created but the app is not told yet: its card cannot finish meanwhile.
+        type_in(page, "/handinger Audit the access logs")
+        found = card(page, "Audit the access logs")
+        expect(found).to_be_visible(timeout=WAIT_MS)
+        page.locator("#open-handinger").click()
+        worker = page.locator(".handinger-panel .worker", has_text="Audit the access logs")
+        expect(worker.locator(".open-thread")).to_be_visible(timeout=WAIT_MS)
+        expect(found).not_to_contain_text(DONE)
+        worker.locator(".open-thread").click()
+        root = page.locator("#pane .thread-messages .msg").first
+        expect(root).to_contain_text("Audit the access logs")
+    finally:
+        httpx.post(f"{handinger}/release", json={}, timeout=10).raise_for_status()
+    expect(found).to_contain_text(DONE, timeout=WAIT_MS)
+
+
 def test_the_assistant_pane_streams_an_answer_and_the_home_tab_lists_it(page: Any) -> None:
     page.locator("#open-assistant").click()
     pane = page.locator("#pane")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bot.launch import SandboxError, check_port_free, fresh_state
-from emulators.credentials import BOT_TOKEN
+from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
 from emulators.harness import HANDINGER, SLACK, Child, running
 
 
@@ -110,6 +110,19 @@ def test_the_handinger_panel_reads_the_handinger_emulator(client: httpx.Client) 
     assert refused.status_code == 404  # only the panel's own calls go through
 
 
+def test_the_panel_knows_each_workers_keys(client: httpx.Client, handinger: Child) -> None:
+    """The key a client sent with a worker's create is listed with the worker: the page joins
+    it to the app's message metadata, so a worker links to its card while still running."""
+    created = httpx.post(
+        f"{handinger.url}/api/workers",
+        json={"input": "Count the invoices"},
+        headers={"Authorization": f"Bearer {HANDINGER_KEY}", "Idempotency-Key": "run-ref-1"},
+        timeout=10,
+    ).json()
+    workers = client.get("/_sandbox/handinger/overview").json()["workers"]
+    assert next(w["keys"] for w in workers if w["id"] == created["id"]) == ["run-ref-1"]
+
+
 def test_closing_a_modal_forgets_it(client: httpx.Client) -> None:
     assert client.post("/_sandbox/views/V404/close").json() == {"ok": False}
 
@@ -124,10 +137,11 @@ def test_a_taken_port_is_refused_with_what_to_do() -> None:
 
 
 def test_each_start_is_fresh_and_says_so(tmp_path: Path) -> None:
-    assert fresh_state(tmp_path / ".sandbox") is None
+    first = fresh_state(tmp_path / ".sandbox")
+    assert first.startswith("Fresh sandbox: nothing is kept") and "cleared" not in first
     (tmp_path / ".sandbox" / "sandbox.db").write_text("old")
     line = fresh_state(tmp_path / ".sandbox")
-    assert line is not None and "Fresh sandbox" in line
+    assert line.startswith("Fresh sandbox") and "sandbox/ was cleared" in line
     assert not (tmp_path / ".sandbox" / "sandbox.db").exists()
 
 

@@ -30,20 +30,32 @@ def make_clock(scale: float = 1.0) -> tuple[Clock, FakeTime]:
     return Clock(scale, monotonic=fake, wall=fake), fake
 
 
-def test_tier3_allows_a_burst_of_50_then_refills_at_50_a_minute() -> None:
+def test_tier3_allows_a_burst_of_50_then_no_more_than_50_in_any_minute() -> None:
     clock, fake = make_clock()
     limiter = RateLimiter(clock)
     assert all(limiter.check("chat.update", "T1") is None for _ in range(50))
     wait = limiter.check("chat.update", "T1")
-    assert wait is not None and wait == pytest.approx(1.2)
-    assert clock.retry_after(wait) == 2
+    assert wait is not None and wait == pytest.approx(60.0)  # until the first call ages out
+    assert clock.retry_after(wait) == 60
     assert limiter.check("chat.update", "T2") is None  # per workspace
     assert limiter.check("chat.postEphemeral", "T1") is None  # per method
-    fake.now += 1.2
-    assert limiter.check("chat.update", "T1") is None
-    assert limiter.check("chat.update", "T1") is not None
-    fake.now += 60
+    fake.now += 30
+    assert limiter.check("chat.update", "T1") == pytest.approx(30.0)  # a bucket would refill
+    fake.now += 30
     assert all(limiter.check("chat.update", "T1") is None for _ in range(50))
+    assert limiter.check("chat.update", "T1") is not None
+
+
+def test_tier3_spread_calls_age_out_one_by_one() -> None:
+    clock, fake = make_clock()
+    limiter = RateLimiter(clock)
+    for _ in range(50):  # one every 1.2 s: exactly the allowance
+        assert limiter.check("chat.update", "T1") is None
+        fake.now += 1.2
+    assert limiter.check("chat.update", "T1") is None  # the first call is 60 s old
+    assert limiter.check("chat.update", "T1") == pytest.approx(1.2)
+    level = next(x for x in limiter.levels() if x["method"] == "chat.update")
+    assert level["tokens"] == 0 and level["window_s"] == 60.0
 
 
 def test_post_message_is_per_channel_and_off_mode_admits_all() -> None:

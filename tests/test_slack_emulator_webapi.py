@@ -410,3 +410,55 @@ def test_views_open_with_a_slash_command_trigger(client: WebClient, control: Con
     updated = client.views_update(view_id=opened["id"], view=view)["view"]
     assert updated["title"]["text"] == "Changed"
     assert control.get("/_emulator/views")["views"][0]["id"] == opened["id"]
+
+
+def test_modals_belong_to_the_user_who_opened_them(client: WebClient, control: Control) -> None:
+    control.post("/_emulator/config", {"ack_timeout": 0.1})
+
+    def trigger(user: str) -> str:
+        slash = control.post("/_emulator/slash", {"channel": "C0001", "user": user, "text": ""})
+        return str(slash["trigger_id"])
+
+    def modal(title: str) -> dict[str, Any]:
+        text = {"type": "plain_text", "text": title}
+        return {"type": "modal", "title": text, "blocks": [{"type": "section", "text": text}]}
+
+    alices = client.views_open(trigger_id=trigger("U0001"), view=modal("Alice's"))["view"]
+    bobs = client.views_open(trigger_id=trigger("U0002"), view=modal("Bob's"))["view"]
+    pushed = client.views_push(trigger_id=trigger("U0001"), view=modal("Alice's next"))["view"]
+    assert pushed["previous_view_id"] == alices["id"]  # on Alice's own stack, not Bob's
+    assert pushed["root_view_id"] == alices["id"]
+    openers = control.get("/_emulator/views")["openers"]
+    assert openers == {alices["id"]: "U0001", bobs["id"]: "U0002", pushed["id"]: "U0001"}
+    refused = control.post(f"/_emulator/views/{bobs['id']}/submit", {"user": "U0001"}, ok=False)
+    assert refused["error"] == "view_not_yours"
+
+
+def test_a_click_is_shaped_as_slack_shapes_each_element(
+    client: WebClient, control: Control
+) -> None:
+    control.post("/_emulator/config", {"ack_timeout": 0.1})
+    options = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in ("a", "b", "c")]
+    elements = [
+        {"type": "checkboxes", "action_id": "checks", "options": options},
+        {"type": "multi_static_select", "action_id": "many", "options": options},
+        {"type": "multi_users_select", "action_id": "people"},
+        {"type": "timepicker", "action_id": "time"},
+        {"type": "datetimepicker", "action_id": "when"},
+    ]
+    blocks = [{"type": "actions", "block_id": "b", "elements": elements}]
+    ts = client.chat_postMessage(channel="C0001", text="pick", blocks=blocks)["ts"]
+
+    def click(action_id: str, value: Any) -> dict[str, Any]:
+        body = {"channel": "C0001", "user": "U0001", "message_ts": ts, "action_id": action_id}
+        action: dict[str, Any] = control.post(
+            "/_emulator/actions", {**body, "value": value}, ok=False
+        )["action"]
+        return action
+
+    checked = click("checks", ["a", "c"])["selected_options"]
+    assert [o["value"] for o in checked] == ["a", "c"]  # every box ticked now, not one
+    assert [o["value"] for o in click("many", ["b"])["selected_options"]] == ["b"]
+    assert click("people", ["U0001", "U0002"])["selected_users"] == ["U0001", "U0002"]
+    assert click("time", "09:30")["selected_time"] == "09:30"
+    assert click("when", "1796083200")["selected_date_time"] == 1796083200

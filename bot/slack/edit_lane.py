@@ -1,13 +1,14 @@
 """The plan of one workspace's edits: which edit goes next, and when.
 
-The rules are in `edits.py`, whose `EditScheduler` runs one `EditLane` per workspace. Pure: time
-is passed in (monotonic seconds), so tests drive it with plain numbers.
+The rules are in `edit_scheduler.py`, whose `EditScheduler` runs one `EditLane` per workspace.
+Pure: time is passed in (monotonic seconds), so tests drive it with plain numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -21,14 +22,21 @@ FINAL, FIRST_WORDS, MORE_WORDS, STATUS = range(4)
 
 @dataclass(frozen=True, slots=True)
 class EditPolicy:
-    """The numbers behind the plan. The defaults keep any 60 s window at or under 50 edits.
+    """The numbers behind the plan.
 
-    `reserves[c]` is how many tokens an edit of class `c` must leave in the bucket.
+    Slack allows 50+ `chat.update` a minute per workspace, evaluated per minute, "sporadic
+    bursts welcome": the lane never makes more than `per_minute` calls in any `window` seconds,
+    and final edits may use all of that at once. Progress edits are paced on top of it by a
+    token bucket (`burst`, refilled at `per_minute`), and must leave room in the window for the
+    finals of the messages still streaming, one each, up to `final_share` of the allowance.
+    `reserves[c]` is how many bucket tokens a progress edit of class `c` must leave.
     """
 
     interval: float = 1.0
     per_minute: float = 45.0
+    window: float = 60.0
     burst: float = 5.0
+    final_share: float = 0.5
     max_in_flight: int = 4
     max_attempts: int = 12
     """Failures (not 429s) an edit may have before it is given up."""
@@ -63,9 +71,10 @@ class _Entry(Generic[P]):
         return STATUS
 
     def priority(self, shown_chars: int) -> tuple[int, float, float]:
-        """By class; finals in the order they were finished, others whoever waited longest."""
+        """By class; finals of messages that show no answer yet first (the final is also their
+        first words), then in the order they were finished; others whoever waited longest."""
         if self.final:
-            return (FINAL, self.final_at, 0.0)
+            return (FINAL, 1.0 if shown_chars else 0.0, self.final_at)
         return (self.urgency(shown_chars), self.last_sent_at, self.submitted_at)
 
 
@@ -96,6 +105,12 @@ class EditLane(Generic[K, P]):
     in_flight: dict[K, _Entry[P]] = field(default_factory=dict)
     last_sent: dict[K, float] = field(default_factory=dict)
     shown_chars: dict[K, int] = field(default_factory=dict)
+    calls: deque[float] = field(default_factory=deque)
+    """When each call of the last `window` seconds was answered, oldest first."""
+    live: dict[K, float] = field(default_factory=dict)
+    """Messages streaming, each with when it was last offered: each will need a final edit.
+    One not offered for a `window` (a streaming run's status ticks every few seconds) no longer
+    counts, so a run that ended without a final edit cannot hold room forever."""
 
     def __post_init__(self) -> None:
         self.tokens = self.policy.burst
@@ -117,6 +132,8 @@ class EditLane(Generic[K, P]):
         makes the edit more urgent than a status change. `waiter`, if given, settles once this
         content or newer content has been sent.
         """
+        if not final:
+            self.live[key] = now
         older = self.pending.get(key)
         waiters = older.waiters if older is not None else []
         if waiter is not None:
@@ -157,18 +174,24 @@ class EditLane(Generic[K, P]):
         if not ready:
             return Wait(earliest if earliest < math.inf else None)
         key, entry = min(ready, key=lambda item: item[1].priority(self._shown(item[0])))
-        reserve = self.policy.reserves[entry.urgency(self._shown(key))]
-        needed = min(1 + reserve, self.policy.burst)
-        if self.tokens < needed:
-            return Wait(now + (needed - self.tokens) * 60.0 / self.policy.per_minute)
+        # a final needs only room in Slack's window; progress leaves room for the finals
+        opens = self._window_opens(0 if entry.final else self.reserved_for_finals(now), now)
+        if opens > now:
+            return Wait(None if opens == math.inf else opens)
+        if not entry.final:
+            reserve = self.policy.reserves[entry.urgency(self._shown(key))]
+            needed = min(1 + reserve, self.policy.burst)
+            if self.tokens < needed:
+                return Wait(now + (needed - self.tokens) * 60.0 / self.policy.per_minute)
+            self.tokens -= 1
         del self.pending[key]
-        self.tokens -= 1
         self.in_flight[key] = entry
         return Send(key, entry.payload, entry.final)
 
     def sent(self, key: K, now: float) -> None:
         """The edit of `key` reached Slack."""
         entry = self.in_flight.pop(key)
+        self.calls.append(now)
         self.last_sent[key] = now
         self.shown_chars[key] = max(self._shown(key), entry.text_chars)
         if key in self.pending:
@@ -181,7 +204,8 @@ class EditLane(Generic[K, P]):
         """The message already showed the edit's content: settled as sent, but it spent no
         call, so its token is given back and the message's interval is not restarted."""
         entry = self.in_flight.pop(key)
-        self.tokens = min(self.tokens + 1, self.policy.burst)
+        if not entry.final:  # a final took no token
+            self.tokens = min(self.tokens + 1, self.policy.burst)
         self.shown_chars[key] = max(self._shown(key), entry.text_chars)
         for waiter in entry.waiters:
             if not waiter.done():
@@ -198,6 +222,7 @@ class EditLane(Generic[K, P]):
         """The edit failed for another reason: if `retry`, send it again after a backoff, a
         bounded number of times; else (or then) the error goes to whoever awaits it."""
         entry = self.in_flight.pop(key)
+        self.calls.append(now)  # Slack may have counted it
         entry.failures += 1
         if retry and entry.failures < self.policy.max_attempts:
             entry.retry_at = now + self.policy.retry_delay(entry.failures)
@@ -212,9 +237,30 @@ class EditLane(Generic[K, P]):
         if key not in self.pending and key not in self.in_flight:
             self.last_sent.pop(key, None)
             self.shown_chars.pop(key, None)
+            self.live.pop(key, None)
 
     def _shown(self, key: K) -> int:
         return self.shown_chars.get(key, 0)
+
+    def reserved_for_finals(self, now: float) -> int:
+        """Calls a progress edit must leave in the window: one per message streaming, up to
+        `final_share` of the allowance, and never all of it (progress would wait forever)."""
+        for key in [k for k, at in self.live.items() if at <= now - self.policy.window]:
+            del self.live[key]
+        share = int(self.policy.per_minute * self.policy.final_share)
+        return max(min(len(self.live), share, int(self.policy.per_minute) - 1), 0)
+
+    def _window_opens(self, reserve: int, now: float) -> float:
+        """From when a call leaves `reserve` calls of the window's allowance: `now` or later,
+        `math.inf` if only answers to the calls in flight can tell (they wake the lane)."""
+        while self.calls and self.calls[0] <= now - self.policy.window:
+            self.calls.popleft()
+        over = len(self.calls) + len(self.in_flight) + 1 + reserve - int(self.policy.per_minute)
+        if over <= 0:
+            return now
+        if over > len(self.calls):
+            return math.inf
+        return self.calls[over - 1] + self.policy.window
 
     def _requeue(self, key: K, entry: _Entry[P]) -> None:
         newer = self.pending.get(key)

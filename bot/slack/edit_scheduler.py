@@ -1,16 +1,20 @@
 """The edit scheduler: every live message edit goes through here (see ARCHITECTURE.md).
 
-Slack allows about 50 `chat.update` calls a minute per workspace, for all messages together, so
-edits are planned rather than fired:
+Slack allows 50+ `chat.update` calls a minute per workspace, for all messages together, counted
+per minute with bursts welcome, so edits are planned rather than fired:
 
 - only the newest content of a message is kept (coalescing);
 - a message is edited at most once per `interval` while it streams;
-- a per-workspace token bucket is shared fairly: the message that waited longest goes next;
-- final edits go first and skip the per-message interval; then edits that show an answer's
-  first words, then edits that add words, and last edits that only change the status line
-  (a tool step, the elapsed time);
-- the lower classes leave tokens in the bucket (`EditPolicy.reserves`), so when the budget binds
-  a final or a first answer still goes out at once instead of queueing behind status ticks;
+- no more than `per_minute` calls in any minute (`EditPolicy.window`);
+- final edits go first, skip the per-message interval and the pacing below, and may use the
+  whole minute's allowance at once: a finished answer never waits behind progress;
+- progress edits are paced by a per-workspace token bucket shared fairly (the message that
+  waited longest goes next), and leave room in the minute's allowance for one final per message
+  still streaming, so ten answers that end together are all sent at once;
+- among progress edits, those that show an answer's first words go first, then edits that add
+  words, and last edits that only change the status line (a tool step, the elapsed time); the
+  lower classes leave tokens in the bucket (`EditPolicy.reserves`), so a first answer still goes
+  out at once instead of queueing behind status ticks;
 - a 429 pauses the whole workspace for its `Retry-After`, and the edit is sent again afterwards;
 - an edit that failed for a passing reason (the sender's `retryable`: Slack's 5xx, a dropped
   connection) is sent again after a capped exponential wait of its own (1 s, 2 s, … 30 s), up to

@@ -45,11 +45,17 @@ from .transient import code_of, is_transient
 log = logging.getLogger(__name__)
 
 APPEND_POLICY = EditPolicy(
-    interval=1.0, per_minute=75.0, burst=25.0, max_in_flight=8, reserves=(0.0, 0.0, 5.0, 10.0)
+    interval=1.0,
+    per_minute=75.0,
+    burst=25.0,
+    final_share=0.0,
+    max_in_flight=8,
+    reserves=(0.0, 0.0, 5.0, 10.0),
 )
 """Tier 4 is 100 a minute per workspace: a burst of 25 and 75 a minute never pass 100 in any
 minute. Appends that only update tasks or the status leave 10 tokens, and more words 5, so the
-first words of answers starting together go out at once."""
+first words of answers starting together go out at once. No room is kept for final edits: a
+stream ends with `chat.stopStream`, which is not an append."""
 GONE = ("message_not_in_streaming_state", "stopped_by_user", "message_not_found")
 """The stream is over on Slack's side: nothing more can be appended or stopped."""
 

@@ -2,6 +2,9 @@
 
 The page's Handinger panel shows what this emulator holds (workers, their latest answer, their
 schedules and the emulated clock) without one request per worker, and without the API key.
+Each worker lists the `Idempotency-Key`s of the requests that started its turns (`keys`): a
+client that also marks its own messages with the key (the app's Slack messages carry it in
+their `handinger_run` metadata) can be joined to its worker while the turn still runs.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ EXCERPT = 280
 """Characters of a worker's latest answer the panel shows."""
 
 
-def _worker(worker: Worker) -> dict[str, Any]:
+def _worker(worker: Worker, keys: list[str]) -> dict[str, Any]:
     latest = worker.turns[-1] if worker.turns else None
     return {
         "id": worker.id,
@@ -30,12 +33,16 @@ def _worker(worker: Worker) -> dict[str, Any]:
         "files": sorted(worker.files),
         "email": worker.email,
         "created_at": worker.created_at,
+        "keys": keys,
     }
 
 
 async def get_overview(request: web.Request) -> web.Response:
     emu = request.app[EMU_KEY]
     workers = sorted(emu.workers.values(), key=lambda w: w.created_at)
+    keys: dict[str, list[str]] = {}
+    for key, remembered in emu.idempotency.items():
+        keys.setdefault(remembered.worker_id, []).append(key)
     schedules = [
         {**schedule_json(schedule), "workerId": worker.id, "next_run": schedule.next_run}
         for worker in workers
@@ -47,7 +54,7 @@ async def get_overview(request: web.Request) -> web.Response:
         {
             "now": iso_ms(now),
             "now_unix": now,
-            "workers": [_worker(w) for w in workers],
+            "workers": [_worker(w, keys.get(w.id, [])) for w in workers],
             "schedules": schedules,
         }
     )

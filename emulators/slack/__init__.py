@@ -85,9 +85,10 @@ Web API
     `metadata_subscriptions`, and the app subscribes to none).
 
 Rate limits
-    Token buckets per method and workspace (and per channel for the special ones), given as
-    per minute / burst:
-      Tier 2: 20/20   Tier 3: 50/50 (chat.update)   Tier 4: 100/100
+    Per method and workspace (and per channel for the special ones). Tiers are rolling windows,
+    N calls in any minute, in bursts as large as N (no refill on top of a burst):
+      Tier 2: 20   Tier 3: 50 (chat.update)   Tier 4: 100
+    The special limits are token buckets, per minute / burst:
       chat.postMessage: 60/3 per channel, plus 300/60 per workspace
       assistant.threads.setStatus: 60/3 per channel
       auth.test: 600/100
@@ -146,6 +147,8 @@ Control API (JSON; errors are 4xx `{"ok": false, "error"}`)
                                shortcut the manifest declares -> `message_action`
                                (`shortcuts`) -> {ok, acked, ..., response_url, trigger_id}
     POST /_emulator/actions    {channel, message_ts, action_id, user, value?, team?, repeat?=1}
+                               (value: what was chosen; a list of values for checkboxes and
+                               multi-selects; unix seconds for a datetimepicker)
                                -> {ok, acked, ack_ms, status, error, response_url, action
                                [, replays]}
     GET  /_emulator/channels/{channel}/messages  ?team=&include_deleted=

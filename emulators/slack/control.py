@@ -96,7 +96,10 @@ async def actions(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     channel = channel_of(emu, need(body, "channel"), team)
     workspace = installed(emu.world.workspaces[channel.team])
     user = user_of(emu, need(body, "user"), workspace.id)
-    value = body.get("value")
+    value = body.get("value")  # a list for checkboxes and multi-selects: all chosen now
+    chosen = [str(v) for v in value] if isinstance(value, list) else value
+    if chosen is not None and not isinstance(chosen, list):
+        chosen = str(chosen)
     return await run_action(
         emu,
         workspace,
@@ -104,7 +107,7 @@ async def actions(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         user,
         need(body, "message_ts"),
         need(body, "action_id"),
-        None if value is None else str(value),
+        chosen,
         repeat_of(body),
     )
 

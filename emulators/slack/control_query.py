@@ -88,7 +88,12 @@ async def connections(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 @route
 async def views(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     state = emu.interactions
-    return {"ok": True, "views": list(state.views.values()), "home": state.home}
+    return {
+        "ok": True,
+        "views": list(state.views.values()),
+        "home": state.home,
+        "openers": state.openers,  # modal id → the user it is open for (who alone sees it)
+    }
 
 
 @route

@@ -121,7 +121,20 @@ def _options(element: JSON) -> list[JSON]:
     return [o for o in options if isinstance(o, dict)]
 
 
-def _action(element: JSON, block_id: str | None, value: str | None, ts: str) -> JSON:
+MULTI_OPTIONS = {"checkboxes", "multi_static_select", "multi_external_select"}
+PICKED = {
+    "users_select": "selected_user",
+    "conversations_select": "selected_conversation",
+    "channels_select": "selected_channel",
+    "datepicker": "selected_date",
+    "timepicker": "selected_time",
+}
+Value = str | list[str] | None
+"""What a click chose: a button's or option's value, a picked id, date or time, or (for the
+multi-select elements and checkboxes) every value chosen now."""
+
+
+def _action(element: JSON, block_id: str | None, value: Value, ts: str) -> JSON:
     """The `actions[0]` object for a click on `element`, as Slack shapes it per element type."""
     kind = str(element.get("type"))
     action: JSON = {
@@ -130,30 +143,31 @@ def _action(element: JSON, block_id: str | None, value: str | None, ts: str) -> 
         "type": kind,
         "action_ts": ts,
     }
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    single = values[0] if values else None
     if kind == "button":
-        action.update(text=element.get("text"), value=element.get("value", value))
+        action.update(text=element.get("text"), value=element.get("value", single))
         if element.get("style"):
             action["style"] = element["style"]
+    elif kind in MULTI_OPTIONS:
+        action["selected_options"] = [o for o in _options(element) if o.get("value") in values]
     elif _options(element):
         options = _options(element)
-        chosen = next((o for o in options if o.get("value") == value), options[0])
-        key = (
-            "selected_options"
-            if kind in ("checkboxes", "multi_static_select")
-            else "selected_option"
+        action["selected_option"] = next(
+            (o for o in options if o.get("value") == single), options[0]
         )
-        action[key] = [chosen] if key == "selected_options" else chosen
-    elif kind in ("users_select", "conversations_select", "channels_select"):
-        field = {"users_select": "selected_user", "conversations_select": "selected_conversation"}
-        action[field.get(kind, "selected_channel")] = value
-    elif kind == "datepicker":
-        action["selected_date"] = value
+    elif kind.startswith("multi_") and kind.removeprefix("multi_") in PICKED:
+        action[PICKED[kind.removeprefix("multi_")] + "s"] = values
+    elif kind in PICKED:
+        action[PICKED[kind]] = single
+    elif kind == "datetimepicker":
+        action["selected_date_time"] = int(single) if single and single.isdigit() else None
     else:
-        action["value"] = value
+        action["value"] = single
     return action
 
 
-def _matches(element: JSON, action_id: str, value: str | None) -> bool:
+def _matches(element: JSON, action_id: str, value: Value) -> bool:
     if element.get("action_id") != action_id:
         return False
     if value is None or element.get("type") != "button" or "value" not in element:
@@ -188,7 +202,7 @@ async def run_action(
     user: User,
     message_ts: str,
     action_id: str,
-    value: str | None,
+    value: Value,
     repeat: int = 1,
 ) -> JSON:
     """Click the element `action_id` of a message (or of an ephemeral message for `user`);

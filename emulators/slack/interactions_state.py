@@ -36,6 +36,7 @@ class InteractionState:
     )  # id→(real, team, user)
     used_triggers: set[str] = field(default_factory=set)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    openers: dict[str, str] = field(default_factory=dict)  # modal id→the user who sees it
     home: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -47,6 +48,22 @@ class InteractionState:
         trigger = f"{n}.{int(real_now)}.{secrets.token_hex(16)}"
         self.triggers[trigger] = (real_now, team, user)
         return trigger
+
+    def close_view(self, view_id: str) -> bool:
+        """The modal is gone (submitted, cancelled or dismissed); whether it was open."""
+        self.openers.pop(view_id, None)
+        return self.views.pop(view_id, None) is not None
+
+    def modals_of(self, team: str, user: str) -> list[dict[str, Any]]:
+        """The modals open for one user, oldest first: a modal is shown only to the person
+        whose click or command opened it, never to the rest of the workspace."""
+        return [
+            view
+            for view_id, view in self.views.items()
+            if view.get("type") == "modal"
+            and view.get("team_id") == team
+            and self.openers.get(view_id) == user
+        ]
 
     def new_response_url(self, base_url: str, entry: ResponseUrl) -> str:
         self.response_urls[entry.id] = entry

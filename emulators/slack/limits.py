@@ -1,13 +1,20 @@
-"""Slack's per-method rate limits as token buckets, measured in emulated time.
+"""Slack's per-method rate limits, measured in emulated time.
 
-Each limit allows `burst` calls at once and refills at `per_minute` calls per emulated minute.
-Limits are keyed per workspace and method (and per channel for the special ones), exactly how
-Slack documents them. A call is admitted only if every limit that applies has a token; a refused
-call consumes nothing, and the caller gets the emulated seconds until a token is back.
+Slack's tiers ("Tier 3: 50+ per minute, sporadic bursts are welcome"; its limits are evaluated
+per minute) are rolling windows: at most `per_minute` calls in any `window` seconds, all at once
+if the app likes. That is the documented allowance and no more: a token bucket holding a whole
+minute's calls and refilling at the same rate would admit twice the allowance in one minute
+(the burst, then the refill), more generous than Slack promises. The special limits that Slack
+describes as a rate ("one message per second per channel", short bursts) are token buckets of
+`burst` calls refilled at `per_minute`. Limits are keyed per workspace and method (and per
+channel for the special ones), exactly how Slack documents them. A call is admitted only if
+every limit that applies has room; a refused call consumes nothing, and the caller gets the
+emulated seconds until there is room.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,15 +28,24 @@ class Limit:
     per_minute: float
     burst: float
     scope: Scope = "workspace"
+    window: float | None = None
+    """Emulated seconds: at most `per_minute` calls in any such window (then `burst` is the
+    same number). None: a token bucket of `burst`, refilled at `per_minute`."""
 
     def describe(self) -> dict[str, object]:
-        return {"per_minute": self.per_minute, "burst": self.burst, "scope": self.scope}
+        shape = {"window_s": self.window} if self.window is not None else {}
+        return {"per_minute": self.per_minute, "burst": self.burst, "scope": self.scope, **shape}
 
 
-TIER_1 = Limit(1, 1)
-TIER_2 = Limit(20, 20)
-TIER_3 = Limit(50, 50)
-TIER_4 = Limit(100, 100)
+def tier(per_minute: int) -> Limit:
+    """A Web API tier: `per_minute` calls in any minute, in bursts as large as that."""
+    return Limit(per_minute, per_minute, window=60.0)
+
+
+TIER_1 = tier(1)
+TIER_2 = tier(20)
+TIER_3 = tier(50)
+TIER_4 = tier(100)
 POST_PER_CHANNEL = Limit(60, 3, "channel")  # "one message per second per channel", small bursts
 POST_PER_WORKSPACE = Limit(300, 60)  # "several hundred messages per minute" workspace-wide
 STATUS_PER_CHANNEL = Limit(
@@ -77,28 +93,37 @@ class _Bucket:
     updated: float
 
 
+Key = tuple[str, str, str, int]
+
+
 class RateLimiter:
-    """Token buckets keyed by (method, workspace[, channel]); `mode="off"` admits everything."""
+    """Rolling windows and token buckets keyed by (method, workspace[, channel]);
+    `mode="off"` admits everything."""
 
     def __init__(self, clock: Clock, mode: str = "strict") -> None:
         self.clock = clock
         self.mode = mode
         self.limits: dict[str, tuple[Limit, ...]] = dict(DEFAULT_LIMITS)
-        self._buckets: dict[tuple[str, str, str, int], _Bucket] = {}
+        self._buckets: dict[Key, _Bucket] = {}
+        self._windows: dict[Key, deque[float]] = {}  # times of the admitted calls, oldest first
 
     def reset(self) -> None:
-        self._buckets.clear()
+        self.refill()
         self.limits = dict(DEFAULT_LIMITS)
 
     def refill(self) -> None:
         """Forget past calls: every bucket starts full again."""
         self._buckets.clear()
+        self._windows.clear()
 
     def override(self, method: str, per_minute: float, burst: float, scope: Scope) -> None:
-        """Replace a method's limits (tests use tiny limits to provoke a 429 cheaply)."""
+        """Replace a method's limits by a token bucket (tests use tiny limits to provoke a 429
+        cheaply)."""
         self.limits[method] = (Limit(per_minute, burst, scope),)
         for key in [k for k in self._buckets if k[0] == method]:
             del self._buckets[key]
+        for key in [k for k in self._windows if k[0] == method]:
+            del self._windows[key]
 
     def check(self, method: str, team: str, channel: str | None = None) -> float | None:
         """Admit one call (returns None) or return emulated seconds until it would be admitted."""
@@ -109,10 +134,17 @@ class RateLimiter:
             return None
         now = self.clock.now()
         buckets: list[_Bucket] = []
+        windows: list[deque[float]] = []
         wait = 0.0
         for index, limit in enumerate(limits):
             place = (channel or "") if limit.scope == "channel" else ""
             key = (method, team, place, index)
+            if limit.window is not None:
+                calls = self._recent(key, limit.window, now)
+                if len(calls) >= limit.per_minute:  # room again when the oldest call ages out
+                    wait = max(wait, calls[-int(limit.per_minute)] + limit.window - now)
+                windows.append(calls)
+                continue
             bucket = self._buckets.get(key)
             if bucket is None:
                 bucket = self._buckets[key] = _Bucket(limit.burst, now)
@@ -126,7 +158,16 @@ class RateLimiter:
             return wait
         for bucket in buckets:
             bucket.tokens -= 1.0
+        for calls in windows:
+            calls.append(now)
         return None
+
+    def _recent(self, key: Key, window: float, now: float) -> deque[float]:
+        """The admitted calls of `key` in the last `window` seconds."""
+        calls = self._windows.setdefault(key, deque())
+        while calls and calls[0] <= now - window:
+            calls.popleft()
+        return calls
 
     def describe(self) -> dict[str, list[dict[str, object]]]:
         return {
@@ -134,17 +175,24 @@ class RateLimiter:
         }
 
     def levels(self) -> list[dict[str, object]]:
-        """Every bucket used so far, refilled to now without taking a token: how close each
-        method (per workspace, per channel for the special ones) is to a 429."""
+        """Every bucket and window used so far, as of now, without taking a token: how close
+        each method (per workspace, per channel for the special ones) is to a 429."""
         now = self.clock.now()
         out: list[dict[str, object]] = []
-        for (method, team, place, index), bucket in self._buckets.items():
-            limits = self.limits.get(method, ())
-            if index >= len(limits):
-                continue
-            limit = limits[index]
-            refilled = bucket.tokens + (now - bucket.updated) * limit.per_minute / 60
-            tokens = min(limit.burst, refilled)
+        levels: list[tuple[Key, float]] = []
+        for key, bucket in self._buckets.items():
+            limits = self.limits.get(key[0], ())
+            if key[3] < len(limits):
+                refilled = bucket.tokens + (now - bucket.updated) * limits[key[3]].per_minute / 60
+                levels.append((key, min(limits[key[3]].burst, refilled)))
+        for key, calls in self._windows.items():
+            limits = self.limits.get(key[0], ())
+            window = limits[key[3]].window if key[3] < len(limits) else None
+            if window is not None:  # room left: the allowance less the calls still in the window
+                recent = sum(1 for at in calls if at > now - window)
+                levels.append((key, limits[key[3]].per_minute - recent))
+        for (method, team, place, index), tokens in levels:
+            limit = self.limits[method][index]
             out.append(
                 {
                     "method": method,

@@ -34,7 +34,8 @@ def _invalid(problems: list[str]) -> ApiError:
     return ApiError("invalid_arguments", response_metadata={"messages": messages})
 
 
-def _use_trigger(call: Call) -> None:
+def _use_trigger(call: Call) -> str:
+    """Spend the trigger; returns the user whose click or command it came from."""
     trigger = call.text("trigger_id") or call.text("interactivity_pointer") or ""
     state = call.emu.interactions
     if trigger in state.used_triggers:
@@ -45,9 +46,12 @@ def _use_trigger(call: Call) -> None:
     if call.emu.clock.wall() - issued[0] > TRIGGER_LIFETIME:
         raise ApiError("expired_trigger_id")
     state.used_triggers.add(trigger)
+    return issued[2]
 
 
-def _stored(call: Call, raw: JSON, root: str | None, previous: str | None) -> JSON:
+def _stored(
+    call: Call, raw: JSON, root: str | None, previous: str | None, opener: str | None = None
+) -> JSON:
     state = call.emu.interactions
     view_id = f"V{state.next_number():08d}"
     view = {
@@ -72,25 +76,28 @@ def _stored(call: Call, raw: JSON, root: str | None, previous: str | None) -> JS
         "previous_view_id": previous,
     }
     state.views[view_id] = view
+    if opener is not None:
+        state.openers[view_id] = opener
     return view
 
 
 def views_open(call: Call) -> JSON:
     raw = _view_arg(call, "modal")
-    _use_trigger(call)
-    return {"view": _stored(call, raw, None, None)}
+    opener = _use_trigger(call)
+    return {"view": _stored(call, raw, None, None, opener)}
 
 
 def views_push(call: Call) -> JSON:
     raw = _view_arg(call, "modal")
-    _use_trigger(call)
-    views = call.emu.interactions.views
-    open_modals = [v for v in views.values() if v["team_id"] == call.workspace.id]
+    opener = _use_trigger(call)
+    state = call.emu.interactions
+    views = state.views
+    open_modals = state.modals_of(call.workspace.id, opener)  # the stack of this user only
     top = open_modals[-1] if open_modals else None
     root = top["root_view_id"] if top else None
     if root and sum(1 for v in views.values() if v["root_view_id"] == root) >= PUSH_LIMIT:
         raise ApiError("push_limit_reached")
-    return {"view": _stored(call, raw, root, top["id"] if top else None)}
+    return {"view": _stored(call, raw, root, top["id"] if top else None, opener)}
 
 
 def views_update(call: Call) -> JSON:

@@ -5,6 +5,7 @@
 `view.state.values`, e.g. `{"type": "plain_text_input", "value": "every 1d"}`) and delivers the
 submission. The app's ack decides what happens, as on Slack: an empty ack closes the modal;
 `{"response_action": "errors", "errors": {block_id: text}}` keeps it open with those errors.
+Only the user whose click opened the modal can submit it (`view_not_yours`, 403, otherwise).
 The result reports the ack and, under `response`, what the app answered. `repeat` delivers the
 very same submission that many times (a replay); `replays` has the ack of each one after the first.
 """
@@ -26,6 +27,9 @@ async def submit_view(emu: Emulator, request: web.Request, body: JSON) -> JSON:
         raise ApiError("view_not_found", status=404)
     workspace = emu.world.workspaces[str(view["team_id"])]
     user = user_of(emu, need(body, "user"), workspace.id)
+    opener = emu.interactions.openers.get(str(view["id"]))
+    if opener is not None and opener != user.id:
+        raise ApiError("view_not_yours", status=403)  # only its opener sees a modal
     values = body.get("values") or {}
     if not isinstance(values, dict):
         raise ApiError("invalid_values", status=400)
@@ -51,7 +55,7 @@ async def submit_view(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     response = result.payload if isinstance(result.payload, dict) else None
     closed = result.acked and not (response and response.get("response_action") == "errors")
     if closed:
-        emu.interactions.views.pop(str(view["id"]), None)
+        emu.interactions.close_view(str(view["id"]))
     out: JSON = {
         "ok": result.acked,
         "acked": result.acked,

@@ -85,8 +85,8 @@ async def history(request: web.Request) -> web.Response:
 
 async def close_view(request: web.Request) -> web.Response:
     """The user dismissed a modal (Cancel or ×): it is no longer open in the emulator."""
-    closed = request.app[EMULATOR].interactions.views.pop(request.match_info["view_id"], None)
-    return web.json_response({"ok": closed is not None})
+    closed = request.app[EMULATOR].interactions.close_view(request.match_info["view_id"])
+    return web.json_response({"ok": closed})
 
 
 async def handinger(request: web.Request) -> web.Response:

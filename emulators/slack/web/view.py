@@ -72,6 +72,7 @@ def message_view(world: World, message: Message) -> JSON:
         "stream_state": message.stream_state,
         "tasks": _tasks(message),
         "assistant_status": message.assistant_status,
+        "metadata": message.metadata,
     }
 
 
@@ -203,10 +204,14 @@ class Watcher:
         return changed
 
     def _views(self) -> list[JSON] | None:
-        """The open modals of this workspace, all of them whenever any changed."""
+        """The open modals of this workspace, each with the `user` it is open for (the page
+        shows a person only their own), all of them whenever any changed."""
+        state = self.emu.interactions
         current = {
-            str(view_id): json.dumps(view, sort_keys=True, default=str)
-            for view_id, view in self.emu.interactions.views.items()
+            str(view_id): json.dumps(
+                {**view, "user": state.openers.get(view_id)}, sort_keys=True, default=str
+            )
+            for view_id, view in state.views.items()
             if view.get("type") == "modal" and view.get("team_id") == self.team
         }
         if current == self.views:

@@ -1,10 +1,13 @@
-// Block Kit as Slack draws it: section (text, fields, accessory), context, header, divider,
-// actions, image, markdown, rich_text and, in modals, input. Interactive elements call
-// `ctx.act(element, blockId, value)`; inputs register with `ctx.form` so a modal can read them.
-import { emoji } from "./emoji.js";
+// Block Kit as Slack draws it: section (text, fields, accessory), context (text and images),
+// header, divider, actions, image, markdown, rich_text (richtext.js), video, remote file, table
+// and, in modals, input; every element the emulator's validator accepts (controls.js for the
+// stateful ones). Interactive elements call `ctx.act(element, blockId, value)`; inputs register
+// with `ctx.form` so a modal can read them.
+import { control, plainText } from "./controls.js";
 import { fragment, h, safeLink, sameOrigin } from "./dom.js";
 import { markdown } from "./markdown.js";
-import { dateToken, mrkdwn, plain } from "./mrkdwn.js";
+import { mrkdwn, plain } from "./mrkdwn.js";
+import { richText } from "./richtext.js";
 
 export function textObject(obj, ctx) {
   if (!obj) return fragment();
@@ -12,22 +15,18 @@ export function textObject(obj, ctx) {
   return plain(obj.text, ctx, obj.emoji !== false);
 }
 
-function plainText(obj) {
-  return obj && typeof obj.text === "string" ? obj.text : "";
-}
-
-// Buttons, overflow menus and selects in messages.
+// An element of a section (accessory) or an actions block. Buttons and overflow menus act on
+// click; the stateful elements (selects, checkboxes, pickers…) as soon as their value changes.
 function element(el, blockId, ctx) {
   switch (el.type) {
     case "button":
       return button(el, blockId, ctx);
+    case "workflow_button":
+      return workflowButton(el);
     case "overflow":
       return overflow(el, blockId, ctx);
     case "image":
-      return image(el.image_url, el.alt_text, "element-image");
-    case "static_select":
-    case "external_select":
-      return select(el, blockId, ctx);
+      return image(el, "element-image");
     case "mrkdwn":
     case "plain_text":
       return h("span", {}, textObject(el, ctx));
@@ -40,7 +39,7 @@ function element(el, blockId, ctx) {
         ),
       );
     default:
-      return h("span", { class: "unsupported" }, `[${el.type}]`);
+      return control(el, undefined, ctx, (value) => confirmThen(el.confirm, ctx, () => ctx.act(el, blockId, value))).node;
   }
 }
 
@@ -52,6 +51,12 @@ function button(el, blockId, ctx) {
     return safeLink(el.url, h("span", { class: classes }, label));
   }
   return h("button", { ...attrs, onclick: () => confirmThen(el.confirm, ctx, () => ctx.act(el, blockId, el.value)) }, label);
+}
+
+// A workflow button starts a Slack workflow, not the app: nothing to send in the sandbox.
+function workflowButton(el) {
+  const classes = ["bk-button", el.style ? `bk-${el.style}` : ""].join(" ");
+  return h("button", { type: "button", class: `${classes} bk-workflow`, title: "Starts a Slack workflow (not run in the sandbox)", "aria-label": el.accessibility_label }, plainText(el.text));
 }
 
 function overflow(el, blockId, ctx) {
@@ -95,101 +100,25 @@ function overflow(el, blockId, ctx) {
   return wrap;
 }
 
-function select(el, blockId, ctx) {
-  const options = allOptions(el);
-  const box = h("select", { class: "bk-select", "data-action-id": el.action_id || "" });
-  box.append(h("option", { value: "" }, plainText(el.placeholder) || "Select an option"));
-  for (const o of options) box.append(h("option", { value: o.value }, plainText(o.text)));
-  box.addEventListener("change", () => box.value && ctx.act(el, blockId, box.value));
-  return box;
-}
-
-function allOptions(el) {
-  const options = [...(el.options || [])];
-  for (const group of el.option_groups || []) options.push(...(group.options || []));
-  return options;
-}
-
 function confirmThen(confirm, ctx, action) {
   if (!confirm || !ctx.confirm) return action();
   return ctx.confirm(confirm, action);
 }
 
-function image(url, alt, cls) {
-  if (url && sameOrigin(url)) return h("img", { class: cls, src: url, alt: alt || "" });
-  // Outside images are not fetched (the page works offline and loads nothing from elsewhere).
-  return h("span", { class: `${cls} image-placeholder`, title: url || "" }, `🖼 ${alt || "image"}`);
-}
-
-// rich_text ---------------------------------------------------------------------------------
-
-function richInline(items, ctx) {
-  return (items || []).map((item) => {
-    let node;
-    switch (item.type) {
-      case "text":
-        node = document.createTextNode(item.text || "");
-        break;
-      case "link":
-        node = safeLink(item.url || "", item.text || item.url || "");
-        break;
-      case "user":
-        node = h("span", { class: "pill pill-user" }, `@${ctx.userName(item.user_id) || item.user_id}`);
-        break;
-      case "channel":
-        node = h("span", { class: "pill pill-channel" }, `#${ctx.channelName(item.channel_id) || item.channel_id}`);
-        break;
-      case "usergroup":
-        node = h("span", { class: "pill pill-user" }, "@group");
-        break;
-      case "broadcast":
-        node = h("span", { class: "pill pill-broadcast" }, `@${item.range}`);
-        break;
-      case "emoji":
-        node = document.createTextNode(
-          item.unicode ? String.fromCodePoint(...item.unicode.split("-").map((c) => parseInt(c, 16))) : emoji(item.name),
-        );
-        break;
-      case "date":
-        node = h("time", {}, dateToken(`date^${item.timestamp}^x|${item.fallback || ""}`));
-        break;
-      default:
-        node = document.createTextNode(item.text || "");
-    }
-    const style = item.style || {};
-    if (style.code) node = h("code", {}, node);
-    if (style.bold) node = h("b", {}, node);
-    if (style.italic) node = h("i", {}, node);
-    if (style.strike) node = h("s", {}, node);
-    return node;
-  });
-}
-
-function richText(block, ctx) {
-  const out = h("div", { class: "bk-rich-text" });
-  for (const part of block.elements || []) {
-    switch (part.type) {
-      case "rich_text_section":
-        out.append(h("div", { class: "rt-section" }, richInline(part.elements, ctx)));
-        break;
-      case "rich_text_list": {
-        const list = h(part.style === "ordered" ? "ol" : "ul", { class: "rt-list" });
-        list.style.marginLeft = `${(part.indent || 0) * 1.2}em`;
-        for (const item of part.elements || []) list.append(h("li", {}, richInline(item.elements, ctx)));
-        out.append(list);
-        break;
-      }
-      case "rich_text_preformatted":
-        out.append(h("pre", {}, richInline(part.elements, ctx)));
-        break;
-      case "rich_text_quote":
-        out.append(h("blockquote", {}, richInline(part.elements, ctx)));
-        break;
-      default:
-        break;
-    }
+// Images: a URL, or a file uploaded to this workspace (`slack_file`). Only same-origin images
+// are loaded (the page works offline and loads nothing from elsewhere); others are drawn as a
+// frame with their alt text and where they would come from.
+function image(el, cls) {
+  const file = el.slack_file || {};
+  const url = el.image_url || file.url || (file.id ? `/_emulator/files/${encodeURIComponent(file.id)}` : "");
+  if (url && sameOrigin(url)) return h("img", { class: cls, src: url, alt: el.alt_text || "" });
+  let host = "";
+  try {
+    host = new URL(url, location.href).host;
+  } catch {
+    host = "";
   }
-  return out;
+  return h("span", { class: `${cls} image-placeholder`, title: url, role: "img", "aria-label": el.alt_text || "image" }, h("span", { class: "image-alt" }, `🖼 ${el.alt_text || "image"}`), host ? h("span", { class: "image-host" }, host) : null);
 }
 
 // inputs (modals) ---------------------------------------------------------------------------
@@ -197,79 +126,54 @@ function richText(block, ctx) {
 function inputElement(block, ctx) {
   const el = block.element || {};
   const id = `in-${block.block_id}-${el.action_id}`;
-  let control;
-  let read;
-  switch (el.type) {
-    case "plain_text_input":
-    case "email_text_input":
-    case "url_text_input":
-    case "number_input": {
-      const tag = el.multiline ? "textarea" : "input";
-      control = h(tag, {
-        id,
-        name: block.block_id,
-        class: "bk-input",
-        placeholder: plainText(el.placeholder),
-        maxlength: el.max_length,
-        type: el.type === "number_input" ? "number" : tag === "input" ? "text" : undefined,
-      });
-      control.value = el.initial_value ?? "";
-      read = () => ({ type: el.type, value: control.value === "" ? null : control.value });
-      break;
-    }
-    case "static_select":
-    case "radio_buttons": {
-      const options = allOptions(el);
-      control = h("select", { id, name: block.block_id, class: "bk-input" });
-      if (!el.initial_option) control.append(h("option", { value: "" }, plainText(el.placeholder) || "Choose…"));
-      for (const o of options) control.append(h("option", { value: o.value }, plainText(o.text)));
-      if (el.initial_option) control.value = el.initial_option.value;
-      read = () => {
-        const chosen = options.find((o) => o.value === control.value);
-        return { type: el.type, selected_option: chosen || null };
-      };
-      break;
-    }
-    case "checkboxes":
-    case "multi_static_select": {
-      const options = allOptions(el);
-      const initial = new Set((el.initial_options || []).map((o) => o.value));
-      const boxes = options.map((o) => h("input", { type: "checkbox", value: o.value, checked: initial.has(o.value) }));
-      control = h("div", { id, class: "bk-checks" }, options.map((o, i) => h("label", {}, boxes[i], plainText(o.text))));
-      read = () => ({ type: el.type, selected_options: options.filter((o, i) => boxes[i].checked) });
-      break;
-    }
-    case "datepicker":
-    case "timepicker": {
-      const date = el.type === "datepicker";
-      control = h("input", { id, type: date ? "date" : "time", class: "bk-input" });
-      control.value = (date ? el.initial_date : el.initial_time) || "";
-      read = () => ({ type: el.type, [date ? "selected_date" : "selected_time"]: control.value || null });
-      break;
-    }
-    case "users_select":
-    case "conversations_select":
-    case "channels_select": {
-      const key = { users_select: "selected_user", conversations_select: "selected_conversation" }[el.type] || "selected_channel";
-      const choices = el.type === "users_select" ? ctx.users() : ctx.channels();
-      control = h("select", { id, class: "bk-input" }, h("option", { value: "" }, "Choose…"), choices.map((c) => h("option", { value: c.id }, c.label)));
-      read = () => ({ type: el.type, [key]: control.value || null });
-      break;
-    }
-    default:
-      control = h("span", { class: "unsupported" }, `[${el.type}]`);
-      read = () => ({ type: el.type });
-  }
+  const { node, read } = control(el, id, ctx);
   if (ctx.form) ctx.form.push({ blockId: block.block_id, actionId: el.action_id, read });
   const error = h("div", { class: "bk-field-error", role: "alert", "data-block-id": block.block_id, hidden: true });
   return h(
     "div",
     { class: "bk-input-block", "data-block-id": block.block_id },
     h("label", { class: "bk-label", for: id }, plainText(block.label), block.optional ? h("span", { class: "optional" }, " (optional)") : null),
-    control,
+    node,
     block.hint ? h("div", { class: "bk-hint" }, plainText(block.hint)) : null,
     error,
   );
+}
+
+// other blocks --------------------------------------------------------------------------------
+
+function video(block) {
+  const title = plainText(block.title);
+  return h(
+    "div",
+    { class: "bk-video" },
+    block.author_name ? h("div", { class: "bk-video-author" }, block.author_name) : null,
+    h("div", { class: "bk-video-title" }, safeLink(block.title_url || block.video_url || "", title)),
+    block.description ? h("div", { class: "bk-video-desc" }, plainText(block.description)) : null,
+    h("div", { class: "bk-video-frame" }, image({ image_url: block.thumbnail_url, alt_text: block.alt_text }, "video-thumb"), h("span", { class: "bk-video-play", "aria-hidden": "true" }, "▶")),
+    block.provider_name ? h("div", { class: "muted" }, block.provider_name) : null,
+  );
+}
+
+function remoteFile(block) {
+  return h("div", { class: "file bk-file" }, h("div", { class: "file-meta" }, h("span", { class: "file-icon" }, "📄"), h("span", { class: "file-title" }, `Remote file ${block.external_id || ""}`), h("span", { class: "file-size" }, block.source || "remote")));
+}
+
+function table(block, ctx) {
+  const settings = block.column_settings || [];
+  const rows = (block.rows || []).map((row, r) =>
+    h(
+      "tr",
+      {},
+      row.map((cell, c) => {
+        const node = h(r === 0 ? "th" : "td", {}, cell.type === "rich_text" ? richText(cell, ctx) : cell.text ?? "");
+        const setting = settings[c] || {};
+        if (setting.align) node.style.textAlign = setting.align;
+        if (setting.is_wrapped) node.classList.add("wrap");
+        return node;
+      }),
+    ),
+  );
+  return h("div", { class: "bk-table-wrap" }, h("table", { class: "bk-table" }, h("tbody", {}, rows)));
 }
 
 // blocks ------------------------------------------------------------------------------------
@@ -289,7 +193,7 @@ export function renderBlock(block, ctx) {
       return h(
         "div",
         { class: "bk-context" },
-        (block.elements || []).map((el) => (el.type === "image" ? image(el.image_url, el.alt_text, "context-image") : h("span", {}, textObject(el, ctx)))),
+        (block.elements || []).map((el) => (el.type === "image" ? image(el, "context-image") : h("span", {}, textObject(el, ctx)))),
       );
     case "header":
       return h("div", { class: "bk-header" }, plain(plainText(block.text), ctx));
@@ -299,13 +203,19 @@ export function renderBlock(block, ctx) {
     case "context_actions":
       return h("div", { class: "bk-actions" }, (block.elements || []).map((el) => element(el, blockId, ctx)));
     case "image":
-      return h("figure", { class: "bk-image" }, block.title ? h("figcaption", {}, plainText(block.title)) : null, image(block.image_url, block.alt_text, "block-image"));
+      return h("figure", { class: "bk-image" }, block.title ? h("figcaption", {}, plainText(block.title)) : null, image(block, "block-image"));
     case "markdown":
       return h("div", { class: "bk-markdown" }, markdown(block.text));
     case "rich_text":
       return richText(block, ctx);
     case "input":
       return inputElement(block, ctx);
+    case "video":
+      return video(block);
+    case "file":
+      return remoteFile(block);
+    case "table":
+      return table(block, ctx);
     default:
       return h("div", { class: "unsupported" }, `[unsupported block: ${block.type}]`);
   }

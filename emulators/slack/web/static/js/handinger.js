@@ -2,7 +2,7 @@
 // emulated clock with a button that fires the next schedule now, and a guide to the scripted
 // agent's [[directives]] with one-click examples.
 import { clear, h, postJSON } from "./dom.js";
-import { store } from "./store.js";
+import { key, store } from "./store.js";
 
 export const EXAMPLES = [
   ["files=2", "Summarise this week's support tickets [[files=2]]", "publishes a Markdown report and a PNG chart; both land in the thread"],
@@ -14,12 +14,24 @@ export const EXAMPLES = [
   ["echo", "<b>bold?</b> <script>alert(1)</script> <!channel> &amp; [[echo]]", "the answer is your text, as typed: hostile text stays inert"],
 ];
 
-// The channel message (card or digest) that names this worker, so a worker links to its thread.
-export function threadOf(workerId) {
+// The channel message whose thread is this worker's. The app marks each run's message with its
+// key in metadata (`handinger_run`), the key it also sent Handinger as `Idempotency-Key`, so a
+// card is linked as soon as it is posted, while its worker still runs; a reply's card links to
+// its thread's root. Otherwise (keys off, or a message without metadata), the first channel
+// message that names the worker: a finished card's footer, a digest.
+export function threadOf(worker) {
+  const keys = new Set(worker.keys || []);
+  for (const message of store.messages.values()) {
+    const payload = message.metadata && message.metadata.event_type === "handinger_run" ? message.metadata.event_payload : null;
+    if (message.deleted || !payload || !keys.has(payload.ref)) continue;
+    if (!message.is_reply) return message;
+    const root = store.messages.get(key(message.channel, message.thread_ts));
+    if (root) return root;
+  }
   for (const message of store.messages.values()) {
     if (message.is_reply || message.deleted) continue;
     const blob = JSON.stringify(message.blocks || []) + (message.text || "");
-    if (blob.includes(workerId)) return message;
+    if (blob.includes(worker.id)) return message;
   }
   return null;
 }
@@ -40,8 +52,8 @@ export function handingerPanel({ openThread, sendCommand }) {
   let pending = null;
   let lastFetch = 0;
 
-  function threadLink(workerId) {
-    const root = threadOf(workerId);
+  function threadLink(worker) {
+    const root = worker ? threadOf(worker) : null;
     if (!root) return h("span", { class: "muted" }, "no thread yet");
     return h("button", { type: "button", class: "link open-thread", onclick: () => openThread(root) }, "Open thread");
   }
@@ -89,7 +101,7 @@ export function handingerPanel({ openThread, sendCommand }) {
           h("div", { class: "worker-head" }, h("span", { class: "dot" }), h("b", {}, w.inputs[0] || "(no input)"), " ", h("span", { class: "muted" }, `${w.turns} turn${w.turns === 1 ? "" : "s"} · ${w.failed ? "failed" : w.status}`)),
           h("div", { class: "worker-excerpt" }, w.output_excerpt || "…"),
           w.files.length ? h("div", { class: "muted" }, `files: ${w.files.join(", ")}`) : null,
-          h("div", { class: "worker-foot" }, h("code", {}, w.id), " ", threadLink(w.id)),
+          h("div", { class: "worker-foot" }, h("code", {}, w.id), " ", threadLink(w)),
         ),
       );
     }
@@ -102,7 +114,7 @@ export function handingerPanel({ openThread, sendCommand }) {
           { class: "schedule", "data-schedule-id": s.id },
           h("div", {}, h("b", {}, describe(s)), " · next ", new Date(s.nextRunAt).toLocaleString()),
           h("div", { class: "worker-excerpt" }, s.input),
-          h("div", { class: "worker-foot" }, h("code", {}, s.id), " ", threadLink(s.workerId)),
+          h("div", { class: "worker-foot" }, h("code", {}, s.id), " ", threadLink(overview.workers.find((w) => w.id === s.workerId))),
         ),
       );
     }

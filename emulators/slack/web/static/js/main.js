@@ -70,7 +70,9 @@ function renderSidebar() {
   clear(me);
   for (const user of store.users.values()) {
     if (user.is_bot) continue;
-    me.append(h("option", { value: user.id }, `${user.real_name || user.name} — ${user.is_admin ? "admin" : "member"}`));
+    const modals = store.views.filter((v) => v.user === user.id).length;
+    const open = modals ? ` · ${modals === 1 ? "a modal" : `${modals} modals`} open` : "";
+    me.append(h("option", { value: user.id }, `${user.real_name || user.name} — ${user.is_admin ? "admin" : "member"}${open}`));
   }
   me.value = store.me;
   $("#team-name").textContent = store.team ? store.team.name : "";
@@ -310,7 +312,10 @@ function onUpdate(delta) {
     if (sidebar) renderSidebar();
     if (thread) renderThread();
   }
-  if (changed.views) renderModal(overlays(), ctxFor(store.current, null), toast);
+  if (changed.views) {
+    renderModal(overlays(), ctxFor(store.current, null), toast);
+    renderSidebar(); // the switcher says who has a modal open
+  }
   if (pane === "calls" && changed.calls) calls.draw();
   if (pane === "handinger") handinger.refresh();
 }
@@ -351,6 +356,7 @@ async function main() {
     if (!myChannels().some((c) => c.id === store.current)) store.current = "C0001";
     closePane();
     renderAll();
+    renderModal(overlays(), ctxFor(store.current, null), toast);
     toast(`You are now ${displayName(store.me)}.`);
   });
   $("#open-handinger").hidden = !store.handinger;

@@ -1,4 +1,6 @@
-// Modals the app opened (views.open/push/update), drawn from the emulator's open views. Submit
+// Modals the app opened (views.open/push/update), drawn from the emulator's open views: each
+// person sees only the modals opened for them (by their own click or command), the newest on
+// top, as in Slack; switching user shows that user's own. Submit
 // sends a real `view_submission` through the emulator and shows the field errors the app
 // answers with; Cancel closes the view in the emulator.
 import { clear, h, postJSON } from "./dom.js";
@@ -11,8 +13,14 @@ function plainText(obj, fallback) {
   return obj && typeof obj.text === "string" ? obj.text : fallback;
 }
 
+// The modal on top of the current user's stack, if any.
+export function myModal() {
+  const mine = store.views.filter((v) => v.user === store.me);
+  return mine[mine.length - 1] || null;
+}
+
 export function renderModal(root, ctx, toast) {
-  const view = store.views[store.views.length - 1];
+  const view = myModal();
   const ident = view ? `${view.id}:${view.hash}` : null;
   if (ident === shown) return;
   shown = ident;
