@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -178,11 +178,12 @@ class Reactions:
                 await self._sleep(delay)
             bucket.take()
             client = await self.clients.edit_client_for(message.team)
-            send: Callable[..., Awaitable[object]] = (
-                client.reactions_add if action == "add" else client.reactions_remove
-            )
+            target = {"channel": message.channel, "timestamp": message.ts, "name": name}
             try:
-                await send(channel=message.channel, timestamp=message.ts, name=name)
+                if action == "add":
+                    await client.reactions_add(**target)
+                else:
+                    await client.reactions_remove(**target)
                 return True
             except SlackApiError as error:
                 wait = retry_after(error)
