@@ -10,8 +10,9 @@ to spend both many times over, mostly on removing a ⏳ that was never there. So
   process was never marked ⏳ unless this process did it.
 - Each message's wanted reaction is kept, not each transition: a mark replaces the one not yet
   shown, so ⏳→👀→✅ on a message whose 👀 is still waiting its turn becomes one ✅.
-- Calls are paced per workspace within each method's tier (`TierBucket`); a 429 anyway pauses
-  that method for its `Retry-After`. Marking never blocks a run: a lane per workspace sends them.
+- Calls are paced per workspace within each method's tier, as Slack documents it: so many in
+  any minute (`TierWindow`); a 429 anyway pauses that method for its `Retry-After`. Marking
+  never blocks a run: a lane per workspace sends the marks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,8 +44,9 @@ REACTIONS: dict[Mark, tuple[str | None, str]] = {
 }
 """For each mark: the reaction the run's lifecycle put on before it, and the one to put on."""
 
-TIERS: dict[str, tuple[float, float]] = {"add": (50.0, 20.0), "remove": (20.0, 10.0)}
-"""Per method: calls a minute per workspace (Slack's tier), and the burst allowed at once."""
+TIERS: dict[str, int] = {"add": 50, "remove": 20}
+"""Per method: calls in any minute per workspace (`reactions.add` is Tier 3, `remove` Tier 2)."""
+WINDOW = 60.0
 FINE = ("already_reacted", "no_reaction", "message_not_found")
 """Answers that leave the message as wanted (or gone): nothing more to do."""
 MAX_REMEMBERED = 10_000
@@ -61,30 +63,30 @@ class Marked:
     wanted: str
 
 
-class TierBucket:
-    """A token bucket: how long until the next call of a method fits its tier."""
+class TierWindow:
+    """Slack's tier as it is documented: at most `per_minute` calls in any minute (a rolling
+    window, bursts welcome). Knows how long until the next call fits."""
 
-    def __init__(self, per_minute: float, burst: float, clock: Callable[[], float]) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = burst
-        self.tokens = burst
+    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
+        self.per_minute = per_minute
         self._clock = clock
-        self.updated = clock()
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
 
     def wait(self) -> float:
-        """Seconds until a token is there (0: take it now with `take`)."""
+        """Seconds until a call fits (0: make it now, after `take`)."""
         now = self._clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        while self._sent and self._sent[0] <= now - WINDOW:
+            self._sent.popleft()
+        full = self._sent[0] + WINDOW - now if len(self._sent) >= self.per_minute else 0.0
+        return max(full, self._paused_until - now, 0.0)
 
     def take(self) -> None:
-        self.tokens -= 1
+        self._sent.append(self._clock())
 
     def pause(self, seconds: float) -> None:
-        """Slack said 429: no token for `seconds`."""
-        self.tokens = min(self.tokens, 0.0) - seconds * self.rate
-        self.updated = self._clock()
+        """Slack said 429: no call for `seconds`."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
 class Reactions:
@@ -107,7 +109,7 @@ class Reactions:
         self.patience = patience
         self._messages: OrderedDict[tuple[str, str, str], Marked] = OrderedDict()
         self._pending: dict[str, OrderedDict[tuple[str, str, str], None]] = {}
-        self._buckets: dict[tuple[str, str], TierBucket] = {}
+        self._windows: dict[tuple[str, str], TierWindow] = {}
         self._lanes: dict[str, asyncio.Task[None]] = {}
 
     def mark(self, run: Run, mark: Mark) -> None:
@@ -171,12 +173,12 @@ class Reactions:
 
     async def _call(self, message: Marked, action: str, name: str) -> bool:
         """One paced call; False when Slack refused it for good (the message stays as it is)."""
-        bucket = self._bucket(message.team, action)
+        window = self._window(message.team, action)
         patience = Patience(self.patience, sleep=self._sleep)
         while True:
-            while (delay := bucket.wait()) > 0:
+            while (delay := window.wait()) > 0:
                 await self._sleep(delay)
-            bucket.take()
+            window.take()
             client = await self.clients.edit_client_for(message.team)
             target = {"channel": message.channel, "timestamp": message.ts, "name": name}
             try:
@@ -190,7 +192,7 @@ class Reactions:
                 code = code_of(error)
                 if wait is not None:
                     log.info("reactions.%s: 429; pausing it %.1f s", action, wait)
-                    bucket.pause(wait)
+                    window.pause(wait)
                 elif code in FINE:
                     return True
                 elif is_transient(error):
@@ -205,9 +207,8 @@ class Reactions:
                     raise
                 await patience.pause(f"reactions.{action}", error)
 
-    def _bucket(self, team: str, action: str) -> TierBucket:
-        bucket = self._buckets.get((team, action))
-        if bucket is None:
-            per_minute, burst = TIERS[action]
-            bucket = self._buckets[(team, action)] = TierBucket(per_minute, burst, self._clock)
-        return bucket
+    def _window(self, team: str, action: str) -> TierWindow:
+        window = self._windows.get((team, action))
+        if window is None:
+            window = self._windows[(team, action)] = TierWindow(TIERS[action], self._clock)
+        return window
