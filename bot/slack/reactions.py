@@ -46,7 +46,8 @@ REACTIONS: dict[Mark, tuple[str | None, str]] = {
 
 TIERS: dict[str, int] = {"add": 50, "remove": 20}
 """Per method: calls in any minute per workspace (`reactions.add` is Tier 3, `remove` Tier 2)."""
-WINDOW = 60.0
+WINDOW = 61.0
+"""A minute, and a second for the time a call takes to reach Slack, which counts its arrival."""
 FINE = ("already_reacted", "no_reaction", "message_not_found")
 """Answers that leave the message as wanted (or gone): nothing more to do."""
 MAX_REMEMBERED = 10_000
