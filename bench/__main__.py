@@ -95,6 +95,7 @@ async def run(
         ack_latency,
         batch_details,
         batches,
+        bot_cpu,
         efficiency,
         first_text,
         time_to_final,
@@ -132,6 +133,7 @@ async def run(
                 out["first_text"] = first_text(sets, plan)
                 out["time_to_final"] = time_to_final(sets, plan)
                 out["efficiency"] = efficiency(sets, plan)
+                out["bot_cpu"] = bot_cpu(sets, plan)
         if "side" in only:
             await attempt("side_by_side", lambda: side_by_side(stack, plan))
         if "scale" in only:

@@ -296,6 +296,32 @@ def efficiency(sets: dict[str, list[Batch]], plan: Plan) -> dict[str, Any]:
     }
 
 
+def bot_cpu(sets: dict[str, list[Batch]], plan: Plan) -> dict[str, Any]:
+    """The bot's CPU time per run in each batch size (utime + stime of the bot process from
+    the first command to the last final card, divided by the batch's runs): what one run
+    costs the process, whatever else the machine was doing."""
+    name = "4. Bot CPU"
+    rows = []
+    details: dict[str, list[float]] = {}
+    for key, count in sizes(plan).items():
+        reps = sets[key]
+        per_run = [b.bot_cpu_s / b.size * 1000 for b in reps if b.size]
+        details[key] = [round(v, 1) for v in per_run]
+        value = median(per_run) if per_run else None
+        rows.append(
+            row(
+                name,
+                f"bot CPU per run, {count} concurrent run{'s' if count > 1 else ''}",
+                None if value is None else round(value, 1),
+                "ms",
+                target="report",
+                note=f"median over batches; per batch {', '.join(f'{v:g}' for v in details[key])}"
+                " ms",
+            )
+        )
+    return {"rows": rows, "per_batch_ms": details}
+
+
 def _per_run_methods(reps: list[Batch]) -> str:
     """Calls per run by method, median over batches."""
     methods = sorted({m for b in reps for m in b.slack["by_method"]})

@@ -34,6 +34,7 @@ from .plan import Plan
 from .relays import KINDS
 from .scenarios import row
 from .stack import USER, Stack
+from .usage import usage
 
 FINAL_SOURCE = {"naive": None, "chat_stream": "chat.stopStream"}
 TAG_BASE = {"naive": 1000, "chat_stream": 2000}
@@ -102,6 +103,8 @@ async def one_round(
         relays[kind] = relay.start()
     for relay in relays.values():
         await wait_line(relay, "ready", 30)
+    assert stack.bot is not None
+    before = usage(stack.bot.pid)
     began = time.monotonic()
     for relay in relays.values():
         assert relay.proc.stdin is not None
@@ -110,6 +113,7 @@ async def one_round(
     answers = await start_runs(stack, ours, list(range(1, count + 1)))
     limit = plan.side_turn + count * 4 + 60
     finals = await stack.wait_finals(count, limit)
+    cpu_s = usage(stack.bot.pid).cpu_seconds - before.cpu_seconds
     for relay in relays.values():
         await asyncio.to_thread(relay.proc.wait, max(limit - (time.monotonic() - began), 5))
     wall = time.monotonic() - began
@@ -121,6 +125,7 @@ async def one_round(
     if finals < count:
         batch.notes.append(f"only {finals} of {count} final cards in time")
     result: dict[str, Any] = {"ours": relay_summary(batch.runs, batch.slack, batch.handinger)}
+    result["ours"]["bot_cpu_per_run_ms"] = round(cpu_s / count * 1000, 1) if count else None
     result["ours"]["edit_calls"] = edit_calls(await stack.calls(team=TEAM))
     turns, _ = await turns_by_tag(stack)
     for kind, emulator in emulators.items():
@@ -232,6 +237,18 @@ def summarise(reps: list[dict[str, Any]], plan: Plan) -> dict[str, Any]:
         rows.append(
             row(name, f"{label}: ours", med["ours"], unit, target="report", note="; ".join(ratios))
         )
+    cpu = [rep["ours"]["bot_cpu_per_run_ms"] for rep in reps]
+    rows.append(
+        row(
+            name,
+            "bot CPU per run: ours",
+            median(cpu),
+            "ms",
+            target="report",
+            note=f"median over rounds; per round {', '.join(f'{v:g}' for v in cpu)} ms; the "
+            "bot process from the first command to the last final card",
+        )
+    )
     correct = {r: sum(rep[r]["correct"] for rep in reps) for r in relays}
     total = plan.side_runs * len(reps)
     rows.append(

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from .config import Settings
@@ -24,9 +23,11 @@ from .handinger.client import HandingerClient
 from .logs import configured_secrets
 from .redact import Redactor
 from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
+from .slack.at_once import AtOnce
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
 from .slack.home import HomePublisher
-from .slack.ingress import CheckedSocketModeHandler, Gate, SlackEndpoint
+from .slack.ingress import CheckedSocketModeHandler, Checks, Gate, SlackEndpoint
+from .slack.ingress_thread import Core, IngressThread
 from .slack.installations import InstallationStore, oauth_settings
 from .slack.publisher import SlackSurface
 from .slack.streaming import NativeStreams
@@ -47,6 +48,7 @@ class Parts:
     runner: Runner
     app: AsyncApp
     gate: Gate
+    core: Core
     endpoint: SlackEndpoint | None
     socket: CheckedSocketModeHandler | None = None
 
@@ -62,9 +64,11 @@ class Parts:
 async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     """Run the app until SIGINT/SIGTERM. Prints `listening on http://HOST:PORT` when ready."""
     parts = _assemble(settings)
-    server = web.AppRunner(web_app(parts.app, endpoint=parts.endpoint, health=parts.health))
-    await server.setup()
-    site = web.TCPSite(server, host, settings.port)
+    server = IngressThread(
+        lambda: web_app(parts.app, endpoint=parts.endpoint, health=parts.health, core=parts.core),
+        host,
+        settings.port,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -82,8 +86,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
             token = settings.slack_app_token.get_secret_value()
             parts.socket = CheckedSocketModeHandler(parts.app, token, parts.gate)
             await parts.socket.connect_async()  # type: ignore[no-untyped-call]
-        await site.start()
-        _announce(settings, host, _bound_port(server) or settings.port)
+        _announce(settings, host, await server.start())
         await stop.wait()
     finally:
         log.info("shutting down")
@@ -146,8 +149,10 @@ def _assemble(settings: Settings) -> Parts:
         gone=cleanup.uninstalled,
         home=home,
     )
-    gate, endpoint = _ingress(settings, app, store)
-    return Parts(settings, store, handinger, surface, watcher, runner, app, gate, endpoint)
+    core = Core(asyncio.get_running_loop())
+    at_once = AtOnce(settings, service.rules)
+    gate, endpoint = _ingress(settings, app, store, core, at_once)
+    return Parts(settings, store, handinger, surface, watcher, runner, app, gate, core, endpoint)
 
 
 def _tokens(settings: Settings) -> tuple[InstallationStore | None, TokenSource]:
@@ -162,14 +167,20 @@ def _tokens(settings: Settings) -> tuple[InstallationStore | None, TokenSource]:
     return None, FixedToken(bot_token.get_secret_value() if bot_token is not None else None)
 
 
-def _ingress(settings: Settings, app: AsyncApp, store: Store) -> tuple[Gate, SlackEndpoint | None]:
-    """The gate every Slack request passes (claimed once), and HTTP mode's checked endpoint."""
+def _ingress(
+    settings: Settings, app: AsyncApp, store: Store, core: Core, at_once: AtOnce
+) -> tuple[Gate, SlackEndpoint | None]:
+    """The gate every Slack request passes on the app's loop (claimed once), and HTTP mode's
+    checked endpoint, which answers on the ingress thread with a gate of its own."""
     http_mode = settings.mode == "http"
-    gate = Gate(store.claim_event, EVENTS_PATH if http_mode else "the Socket Mode connection")
+    where = EVENTS_PATH if http_mode else "the Socket Mode connection"
+    gate = Gate(store.claim_event, where)
     if not http_mode:
         return gate, None
     assert settings.slack_signing_secret is not None
-    return gate, SlackEndpoint(app, settings.slack_signing_secret.get_secret_value(), gate)
+    secret = settings.slack_signing_secret.get_secret_value()
+    endpoint = SlackEndpoint(app, secret, Checks(where), replays=gate, at_once=at_once, core=core)
+    return gate, endpoint
 
 
 def _announce(settings: Settings, host: str, port: int) -> None:
@@ -181,12 +192,12 @@ def _announce(settings: Settings, host: str, port: int) -> None:
     )
 
 
-async def _close(parts: Parts, server: web.AppRunner) -> None:
+async def _close(parts: Parts, server: IngressThread) -> None:
     """Stop taking work first (schedules, Slack, the web server), then finish and close."""
     await parts.watcher.aclose()
     if parts.socket is not None:
         await parts.socket.close_async()  # type: ignore[no-untyped-call]
-    await server.cleanup()
+    await server.stop()
     await parts.runner.aclose()
     await parts.surface.aclose()
     await parts.handinger.aclose()
@@ -204,13 +215,6 @@ async def _prune_events(store: Store) -> None:
         if removed:
             log.info("forgot %d handled Slack request id(s) older than a day", removed)
         await asyncio.sleep(3600)
-
-
-def _bound_port(runner: web.AppRunner) -> int | None:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return None
 
 
 async def _is_assistant(store: Store, team_id: str, channel_id: str, thread_ts: str) -> bool:

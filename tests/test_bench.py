@@ -20,6 +20,7 @@ SCENARIOS = {
     "first_text",
     "time_to_final",
     "efficiency",
+    "bot_cpu",
     "side_by_side",
     "scale",
     "followups",

@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 
 from bot.config import Settings
 from bot.slack.app import web_app
+from bot.slack.ingress_thread import Core
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -214,7 +215,7 @@ def test_the_healthcheck_asks_the_apps_health_route() -> None:
     command = healthcheck_command()
     assert command[0] == "python", "slim images have no curl: the check must use Python"
     assert "/healthz" in command[-1] and "127.0.0.1" in command[-1]
-    server = web_app(None, endpoint=None, health=dict)  # type: ignore[arg-type]
+    server = web_app(None, endpoint=None, health=dict, core=None)  # type: ignore[arg-type]
     routes = {resource.canonical for resource in server.router.resources()}
     assert "/healthz" in routes
 
@@ -227,7 +228,8 @@ async def health_server() -> AsyncIterator[tuple[int, dict[str, Any]]]:
     async def health() -> dict[str, Any]:
         return dict(status)
 
-    runner = web.AppRunner(web_app(None, endpoint=None, health=health))  # type: ignore[arg-type]
+    core = Core(asyncio.get_running_loop())
+    runner = web.AppRunner(web_app(None, endpoint=None, health=health, core=core))  # type: ignore[arg-type]
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -4,7 +4,7 @@ mode `/slack/install` and `/slack/oauth_redirect`)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from .ask_view import ASK_MODAL, ASK_SHORTCUT
 from .clients import general_client
 from .home import HOME_CANCEL, HomePublisher
 from .ingress import MAX_BODY, SlackEndpoint
+from .ingress_thread import Core
 from .listeners import actions, agent, commands, deps, lifecycle, messages, schedules, shortcuts
 from .listeners.deps import Gone
 from .render import FEEDBACK, RUN_ACTIONS
@@ -116,13 +117,15 @@ def web_app(
     app: AsyncApp,
     *,
     endpoint: SlackEndpoint | None,
-    health: Callable[[], Awaitable[dict[str, Any]]],
+    health: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
+    core: Core,
 ) -> web.Application:
-    """The process's HTTP server: a health check, and in HTTP mode (with `endpoint`) Slack's
-    request URL and the OAuth install pages."""
+    """The process's HTTP server, served on the ingress thread (`ingress_thread`): a health
+    check, and in HTTP mode (with `endpoint`) Slack's request URL and the OAuth install pages.
+    The health check and the OAuth pages run on the app's loop (`core`), where its state is."""
 
     async def healthz(request: web.Request) -> web.StreamResponse:
-        status = await health()
+        status = await core.run(health())
         return web.json_response(status, status=200 if status.get("ok") else 503)
 
     server = web.Application(client_max_size=MAX_BODY)
@@ -134,11 +137,11 @@ def web_app(
     if flow is not None:
 
         async def install(request: web.Request) -> web.StreamResponse:
-            response = await flow.handle_installation(_page_request(request))
+            response = await core.run(flow.handle_installation(_page_request(request)))
             return await to_aiohttp_response(response)
 
         async def oauth_redirect(request: web.Request) -> web.StreamResponse:
-            response = await flow.handle_callback(_page_request(request))
+            response = await core.run(flow.handle_callback(_page_request(request)))
             return await to_aiohttp_response(response)
 
         server.router.add_get(flow.install_path, install)

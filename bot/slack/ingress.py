@@ -6,8 +6,9 @@ anyone), and it reads any form body containing the word "payload" as an interact
 `/handinger` command whose text said "payload" reached no listener). So here, before Bolt sees
 a request, it is authenticated (Slack's signature over the body, a timestamp within 5
 minutes), read (UTF-8; JSON for events, a form for commands, a `payload=` JSON form for
-interactions), its shape checked (`payloads`) and a replayed command or click dropped; Bolt
-then gets the parsed body.
+interactions), its shape checked (`payloads`) and answered (`at_once`), all on the server's own
+thread (`ingress_thread`), so the ack never waits for the app's busy event loop. Then, on the
+app's loop, a replayed command or click is dropped and Bolt gets the parsed body.
 
 What the sender gets back:
     401  unsigned, forged, or stale (a clock more than 5 minutes off)
@@ -16,7 +17,9 @@ What the sender gets back:
          (Slack never retries those)
     200  and ignored: an event the app cannot act on (Slack retries an event on any other
          answer, and stops delivering events to an app that keeps failing), and a replay of a
-         command or click already handled (an empty answer: the user sees nothing twice)
+         command or click already handled: it gets the answer the first one got at once
+         (empty, or a reply that needed nothing from the app, such as the help), and nothing
+         more happens
 Each of these is counted in one rate-limited log line (`Refusals`), never logged one by one.
 
 Socket Mode: envelopes arrive over the app's own authenticated connection, so only the shape
@@ -29,22 +32,26 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from .clients import webhook_client
+from .ingress_thread import Core
 from .payloads import Kind, Unusable, check
 from .refusals import Refusals
+from .wording import NOT_TAKEN
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,8 @@ SOCKET_KINDS: dict[str, Kind] = {
 
 Claim = Callable[[str], Awaitable[bool]]
 """`Store.claim_event`: False if the key was claimed before (durably, across restarts)."""
+AnswerAtOnce = Callable[[Kind, dict[str, Any]], dict[str, Any] | None]
+"""`at_once.AtOnce`: the ack's arguments for a checked request, or None if Bolt must answer."""
 
 
 class Refused(Exception):
@@ -76,43 +85,74 @@ class Refused(Exception):
         self.reason = reason
 
 
-class Gate:
-    """The checks both modes share: the request's shape, and whether it is a replay."""
+class Checks:
+    """The check of a request's shape, and the count of the requests refused."""
 
-    def __init__(self, claim: Claim, where: str) -> None:
-        self.claim = claim
+    def __init__(self, where: str) -> None:
         self.refusals = Refusals(log, where)
 
-    async def admit(self, kind: Kind, body: dict[str, Any]) -> None:
-        """Return if the listeners may act on this request; raise `Refused` if not."""
+    def check(self, kind: Kind, body: dict[str, Any]) -> str | None:
+        """The key that makes a second delivery of this request a replay (None for events);
+        raise `Refused` if the listeners cannot act on it."""
         try:
-            replay_key = check(kind, body)
+            return check(kind, body)
         except Unusable as unusable:
             raise Refused(200 if kind == "event" else 400, unusable.reason) from None
-        if replay_key is not None and not await self.claim(replay_key):
-            raise Refused(200, f"replayed {kind}")
 
     def count(self, refused: Refused) -> None:
         answer = "ignored" if refused.status == 200 else str(refused.status)
         self.refusals.refused(f"{refused.reason} ({answer})")
 
 
-class SlackEndpoint:
-    """The aiohttp handler of `/slack/events` in HTTP mode."""
+class Gate(Checks):
+    """The checks both modes share: the request's shape, and whether it is a replay (which
+    takes the database, so a gate stays on the app's loop)."""
 
-    def __init__(self, app: AsyncApp, signing_secret: str, gate: Gate) -> None:
+    def __init__(self, claim: Claim, where: str) -> None:
+        super().__init__(where)
+        self.claim = claim
+
+    async def claim_once(self, kind: Kind, replay_key: str | None) -> None:
+        """Raise `Refused` if a request with this key was handled before (durably)."""
+        if replay_key is not None and not await self.claim(replay_key):
+            raise Refused(200, f"replayed {kind}")
+
+    async def admit(self, kind: Kind, body: dict[str, Any]) -> None:
+        """Return if the listeners may act on this request; raise `Refused` if not."""
+        await self.claim_once(kind, self.check(kind, body))
+
+
+class SlackEndpoint:
+    """The aiohttp handler of `/slack/events` in HTTP mode, on the ingress thread
+    (`ingress_thread`): it checks each request (`checks`) and answers it there, with
+    `at_once`'s answer, before the app's loop sees it; then, on the app's loop (`core`), a
+    replay is dropped (`replays`, the app's gate) and Bolt routes the rest to the listeners. A
+    request `at_once` cannot answer (a modal's submission) waits for Bolt's answer."""
+
+    def __init__(
+        self,
+        app: AsyncApp,
+        signing_secret: str,
+        checks: Checks,
+        *,
+        replays: Gate,
+        at_once: AnswerAtOnce,
+        core: Core,
+    ) -> None:
         self.app = app
         self.verifier = SignatureVerifier(signing_secret)
-        self.gate = gate
+        self.checks = checks
+        self.replays = replays
+        self.at_once = at_once
+        self.core = core
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
             text = self._authenticated(request.headers, await _read(request))
             kind, body = _parse(request.content_type, text)
-            if kind is not None:
-                await self.gate.admit(kind, body)
+            replay_key = self.checks.check(kind, body) if kind is not None else None
         except Refused as refused:
-            self.gate.count(refused)
+            self.checks.count(refused)
             if refused.status == 200:
                 return web.Response(status=200)
             # The reasons are for the operator; an unauthenticated sender learns nothing.
@@ -126,7 +166,39 @@ class SlackEndpoint:
             query=request.query_string,
             mode="socket_mode",
         )
-        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        answer = self.at_once(kind, body) if kind is not None else None
+        work = self._dispatch(kind, replay_key, bolt_request)
+        if answer is None or kind is None:  # Slack's own checks, a modal's submission
+            return await to_aiohttp_response(await self.core.run(work))
+        self.core.start(self._after_ack(work, kind, bolt_request), f"a Slack {kind}")
+        return await to_aiohttp_response(await AsyncAck()(**answer))  # type: ignore[no-untyped-call]
+
+    async def _after_ack(
+        self, work: Coroutine[Any, Any, BoltResponse], kind: Kind, request: AsyncBoltRequest
+    ) -> None:
+        """`work` for a request Slack already has its answer to. Slack saw a 200 and shows
+        nothing if the app then fails to take the request, so whoever asked is told, through
+        the request's `response_url` (commands and clicks have one). (Bolt itself tells a
+        workspace where the app is not installed, through the same `response_url`.)"""
+        try:
+            failed = (await work).status >= 500  # Bolt's answer when a middleware raised
+        except Exception:
+            log.exception("taking a Slack %s failed after it was acknowledged", kind)
+            failed = True
+        if failed and request.context.response_url:
+            await tell_not_taken(request.context.response_url)
+
+    async def _dispatch(
+        self, kind: Kind | None, replay_key: str | None, request: AsyncBoltRequest
+    ) -> BoltResponse:
+        """On the app's loop: drop a replay, else let Bolt route the request."""
+        if kind is not None:
+            try:
+                await self.replays.claim_once(kind, replay_key)
+            except Refused as refused:
+                self.replays.count(refused)
+                return BoltResponse(status=200, body="")
+        return await self.app.async_dispatch(request)
 
     def _authenticated(self, headers: Any, raw: bytes) -> str:
         """The body as text, if Slack signed it within the last 5 minutes."""
@@ -145,6 +217,18 @@ class SlackEndpoint:
         if not self.verifier.is_valid(text, timestamp, signature):
             raise Refused(401, "bad signature (is SLACK_SIGNING_SECRET this app's?)")
         return text
+
+
+async def tell_not_taken(response_url: str) -> None:
+    """Tell the requester privately that the app could not take their request."""
+    reply = {"text": NOT_TAKEN, "response_type": "ephemeral", "replace_original": False}
+    try:
+        answer = await webhook_client(response_url).send_dict(reply)
+    except Exception as error:  # any transport failure: the log is all that is left
+        log.warning("could not tell a requester that their request failed: %s", error)
+        return
+    if answer.status_code != 200:
+        log.warning("Slack refused the notice of a failed request (%d)", answer.status_code)
 
 
 async def _read(request: web.Request) -> bytes:

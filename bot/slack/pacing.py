@@ -3,6 +3,11 @@
 Twenty runs started at once in one channel would otherwise all post their card together, get
 429s, retry together and collide again until a retry budget runs out. Posts instead reserve a
 slot in a per-channel token bucket (a short burst, then one a second), in arrival order.
+
+Slack counts a post when it arrives, not when its slot came. Posts held up on the way by
+different amounts (a busy event loop, a slow connection) arrive closer together than they were
+sent, so a bucket exactly as large as Slack's would overrun it: the burst here is one post
+smaller than Slack's (about 3), and that spare post absorbs up to a second of such unevenness.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ class ChannelPacer:
     def __init__(
         self,
         per_second: float = 1.0,
-        burst: float = 3.0,
+        burst: float = 2.0,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,

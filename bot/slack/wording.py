@@ -36,6 +36,10 @@ STILL_RUNNING = (
 )
 NO_WORKER_TO_SCHEDULE = "This run has no worker to schedule yet. Try again once it has started."
 WHICH_SCHEDULE = "Which schedule? `/handinger unschedule <id>`; `/handinger schedules` lists them."
+NOT_TAKEN = (
+    "Handinger could not take this request: something failed on the app's side (its log says "
+    "what). Try again in a moment; if it keeps failing, tell whoever runs the app."
+)
 WORKER_GONE = (
     "This thread's Handinger worker no longer exists, so it cannot continue. "
     "Start a new one with `/handinger <instruction>`."

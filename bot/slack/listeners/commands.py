@@ -1,4 +1,4 @@
-"""`/handinger`: acknowledge at once, then start the run in the background."""
+"""`/handinger`: acknowledge at once (with the answer `at_once` decides), then do the work."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from ...store import Run
+from ..at_once import COMMAND, command_answer
 from ..blocks import ephemeral
-from ..commands import CommandError, Help, Subcommand, parse_command
-from ..replies import StatusRow, render_help, render_notice, render_status
-from ..wording import over_budget_text
+from ..commands import RunInstruction, Subcommand, parse_command
+from ..replies import StatusRow, render_status
 from .deps import deps_of
 from .schedules import SUBCOMMANDS
 
-COMMAND = "/handinger"
+__all__ = ["COMMAND", "on_command"]
+
 log = logging.getLogger(__name__)
 
 
@@ -29,20 +30,17 @@ async def on_command(
     respond: AsyncRespond,
 ) -> None:
     deps = deps_of(context)
-    parsed = parse_command(str(command.get("text", "")))
-    if isinstance(parsed, Help):
-        await ack(**ephemeral(render_help(COMMAND, deps.settings.handinger_max_budget)))
-    elif isinstance(parsed, CommandError):
-        await ack(**ephemeral(render_notice(parsed.message, trusted=True)))
-    elif isinstance(parsed, Subcommand) and parsed.name == "status":
-        await ack()
+    text = str(command.get("text", ""))
+    answer = command_answer(text, deps.settings, deps.service.rules)
+    await ack(**(answer or {}))  # in HTTP mode the ingress already sent this very answer
+    if answer is not None:
+        return
+    parsed = parse_command(text)
+    if isinstance(parsed, Subcommand) and parsed.name == "status":
         await status(command, context, client, respond)
     elif isinstance(parsed, Subcommand):  # schedule, schedules, unschedule
-        await SUBCOMMANDS[parsed.name](ack, command, parsed.args, context, client, respond)
-    elif (refused := deps.service.rules.over_budget(parsed.budget)) is not None:
-        await ack(**ephemeral(render_notice(over_budget_text(refused), trusted=True)))
-    else:
-        await ack()
+        await SUBCOMMANDS[parsed.name](command, parsed.args, context, client, respond)
+    elif isinstance(parsed, RunInstruction):
         await deps.service.start(
             team_id=context.team_id or "",
             channel_id=str(command["channel_id"]),

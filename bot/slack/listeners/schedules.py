@@ -21,15 +21,16 @@ from ..commands import CommandError, Help, parse_schedule_command
 from ..replies import render_notice
 from ..schedule_form import prefill, read_form
 from ..schedule_views import modal_values, render_schedule_list, schedule_modal
-from ..wording import WHICH_SCHEDULE, cancel_text, over_budget_text, scheduled_text
+from ..wording import cancel_text, over_budget_text, scheduled_text
 from .deps import deps_of
 
 log = logging.getLogger(__name__)
 
 Subcommand = Callable[
-    [AsyncAck, dict[str, Any], str, AsyncBoltContext, AsyncWebClient, AsyncRespond],
+    [dict[str, Any], str, AsyncBoltContext, AsyncWebClient, AsyncRespond],
     Awaitable[None],
 ]
+"""A `/handinger` subcommand, called after the command was acked."""
 
 SCHEDULE_HELP = (
     "*`/handinger schedule &lt;when&gt; &lt;instruction&gt;`* runs the instruction on a schedule "
@@ -79,7 +80,6 @@ async def notice(respond: AsyncRespond, text: str) -> None:
 
 
 async def schedule(
-    ack: AsyncAck,
     command: dict[str, Any],
     args: str,
     context: AsyncBoltContext,
@@ -87,7 +87,6 @@ async def schedule(
     respond: AsyncRespond,
 ) -> None:
     """`/handinger schedule <when> <instruction>`; bare, the modal."""
-    await ack()
     deps, user = deps_of(context), str(command["user_id"])
     if not args.strip():
         await open_modal(context, client, str(command["trigger_id"]), str(command["channel_id"]))
@@ -115,7 +114,6 @@ async def schedule(
 
 
 async def list_schedules(
-    ack: AsyncAck,
     command: dict[str, Any],
     args: str,
     context: AsyncBoltContext,
@@ -123,7 +121,6 @@ async def list_schedules(
     respond: AsyncRespond,
 ) -> None:
     """`/handinger schedules`."""
-    await ack()
     listed = await deps_of(context).service.schedules(
         context.team_id or "", str(command["channel_id"])
     )
@@ -131,19 +128,14 @@ async def list_schedules(
 
 
 async def unschedule(
-    ack: AsyncAck,
     command: dict[str, Any],
     args: str,
     context: AsyncBoltContext,
     client: AsyncWebClient,
     respond: AsyncRespond,
 ) -> None:
-    """`/handinger unschedule <id>`."""
-    schedule_id = args.strip().split()[0] if args.strip() else ""
-    if not schedule_id:
-        await ack(**ephemeral(render_notice(WHICH_SCHEDULE, trusted=True)))
-        return
-    await ack()
+    """`/handinger unschedule <id>` (without an id, `at_once` answered it)."""
+    schedule_id = args.split()[0]
     user = str(command["user_id"])
     result = await deps_of(context).service.cancel(
         context.team_id or "",
