@@ -100,6 +100,7 @@ async def one_batch(stack: Stack, plan: Plan, size: int, path: str) -> dict[str,
         "final_p95": percentile(values("final_s"), 95),
         "calls_per_answer": round(slack["total"] / size, 2) if size else None,
         "429": slack["429"],
+        "429_by_method": slack["429_by_method"],
         "by_method": slack["by_method"],
         "per_run": [m.as_json() for m in metrics],
     }

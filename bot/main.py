@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -145,6 +146,7 @@ async def _assemble(settings: Settings) -> Parts:
         streams=streams,
         finished=home.run_finished,
         rates=rates,
+        is_assistant=partial(_is_assistant, store),
     )
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     lease = settings.handinger_lease_seconds
@@ -286,3 +288,8 @@ async def _prune_events(store: Store) -> None:
         if removed:
             log.info("forgot %d handled Slack request id(s) older than a day", removed)
         await asyncio.sleep(3600)
+
+
+async def _is_assistant(store: Store, team_id: str, channel_id: str, thread_ts: str) -> bool:
+    """Whether a thread is the assistant pane's, as its stored record says."""
+    return await store.find_assistant_thread(team_id, channel_id, thread_ts) is not None

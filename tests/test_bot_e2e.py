@@ -73,6 +73,26 @@ def test_follow_ups_during_a_turn_are_queued_and_run_in_order(stack: Stack) -> N
     assert "hourglass_flowing_sand" not in reactions(second)
 
 
+def test_a_follow_up_started_at_once_loses_only_reactions_the_app_put_on(stack: Stack) -> None:
+    """Removing a ⏳ that was never there spent Tier 2 `reactions.remove` calls: 50 follow-ups
+    at once got hundreds of 429s."""
+    stack.slash("First question")
+    [card] = stack.wait_final_card()
+    trigger = stack.post("And a follow-up", thread_ts=card["ts"])
+    stack.wait_final_reply(card["ts"], 1)
+
+    def marked() -> set[str] | None:
+        message = stack.message(trigger)
+        names = {r["name"] for r in message["reactions"]} if message else set()
+        return names if "white_check_mark" in names else None
+
+    assert wait_until(marked, what="the ✅") == {"white_check_mark"}
+    removed = [c["args"].get("name") for c in stack.calls("reactions.remove")]
+    added = [c["args"].get("name") for c in stack.calls("reactions.add")]
+    assert "hourglass_flowing_sand" not in added + removed
+    assert removed == ["eyes"] and added == ["eyes", "white_check_mark"]
+
+
 def test_duplicate_delivery_starts_one_worker(stack: Stack) -> None:
     stack.slash("Start here")
     [card] = stack.wait_final_card()

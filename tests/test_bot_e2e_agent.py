@@ -14,6 +14,7 @@ import pytest
 
 from bot.slack.render import FEEDBACK
 from bot.slack.stream_chunks import defang
+from tests.context_helpers import post
 from tests.e2e import Stack, answer_shown, wait_until
 
 NATIVE = {"SLACK_NATIVE_STREAMING": "true", "SLACK_ASSISTANT_PROMPTS": "Plan|Plan my week"}
@@ -118,6 +119,18 @@ def test_assistant_thread_from_greeting_to_streamed_answer_and_follow_up(agent: 
     shows_whole_answer(agent, second, worker["id"])
 
 
+def test_a_thread_started_event_delivered_again_greets_once(agent: Stack) -> None:
+    opened = control(agent, "/_emulator/assistant/threads", user="U0001", repeat=3, wait=True)
+    dm, root = opened["channel"], opened["thread_ts"]
+    assert opened["acked"] and len(opened["event_ids"]) == 3
+    # a later greeting would be posted before the answer to a first instruction
+    agent.post("Hello there", channel=dm, thread_ts=root)
+    streamed(agent, root, dm)
+    greetings = [r for r in replies(agent, root, dm) if r.get("bot_id") and "Hi!" in r["text"]]
+    assert len(greetings) == 1
+    assert len(agent.calls("assistant.threads.setSuggestedPrompts")) == 1
+
+
 def test_context_change_is_told_to_the_agent(agent: Stack) -> None:
     opened = control(agent, "/_emulator/assistant/threads", user="U0001", wait=True)
     dm, root = opened["channel"], opened["thread_ts"]
@@ -133,6 +146,29 @@ def test_context_change_is_told_to_the_agent(agent: Stack) -> None:
     streamed(agent, root, dm)
     [worker] = agent.workers()
     assert "G0001" in worker["inputs"][0]
+
+
+def test_an_assistant_thread_without_a_worker_gives_its_history_and_files(agent: Stack) -> None:
+    """Issue 19's thread context applies in the assistant pane too: here the first instruction
+    could not start a worker, so the second one starts it with the first as history (it used
+    to fail to continue a worker that did not exist)."""
+    opened = control(agent, "/_emulator/assistant/threads", user="U0001", wait=True)
+    dm, root = opened["channel"], opened["thread_ts"]
+    refused = {"status": 400, "error": "no", "method": "POST", "path": "^/api/workers$", "count": 1}
+    agent.handinger.post("/_emulator/faults", json=refused).raise_for_status()
+    agent.post("ALERT eu-west error rate at 5%", channel=dm, thread_ts=root)
+    [failed] = agent.wait_final_reply(root, 1, channel=dm)
+    assert failed["text"].startswith("❌")
+    files = [{"name": "errors.log", "text": "ERROR 502 from upstream"}]
+    post(agent, "look into this", channel=dm, thread_ts=root, files=files)
+    _, answer = streamed(agent, root, dm, count=2)  # the failed one was a stream, too
+    [worker] = agent.workers()
+    sent = worker["inputs"][0]
+    history = sent[sent.index("<slack_thread") : sent.index("</slack_thread>")]
+    assert "ALERT eu-west error rate at 5%" in history
+    assert "Hi!" not in history and "❌" not in history  # the app's own messages are not context
+    assert "ERROR 502 from upstream" in sent and "look into this" in sent
+    shows_whole_answer(agent, answer, worker["id"])
 
 
 def test_follow_up_in_a_channel_thread_streams_natively(agent: Stack) -> None:
@@ -171,6 +207,26 @@ def test_streaming_refused_falls_back_to_the_edited_card(agent: Stack, error: st
     assert "stream" not in reply
     # the workspace is not asked to stream again for a while
     assert len(agent.calls("chat.startStream")) == 1
+
+
+def test_an_assistant_thread_answered_by_edits_still_shows_the_status(agent: Stack) -> None:
+    opened = control(agent, "/_emulator/assistant/threads", user="U0001", wait=True)
+    dm, root = opened["channel"], opened["thread_ts"]
+    control(agent, "/_emulator/faults", method="chat.startStream", error="not_allowed", count=5)
+    agent.post("Find three facts about otters [[steps=3]]", channel=dm, thread_ts=root)
+    reply = fallback_reply_in(agent, root, dm)
+    [worker] = agent.workers()
+    answer_shown(agent, reply, worker["id"])
+    assert "stream" not in reply
+    [thread] = threads(agent)
+    statuses = thread["statuses"]
+    assert statuses[0] == "is thinking…" and statuses[-1] == ""
+    assert any(s.startswith("is ") and s not in ("is thinking…", "is writing…") for s in statuses)
+
+
+def fallback_reply_in(stack: Stack, thread_ts: str, channel: str) -> dict[str, Any]:
+    found: dict[str, Any] = stack.wait_final_reply(thread_ts, 1, channel=channel)[0]
+    return found
 
 
 def test_stream_budget_spent_falls_back_to_the_edited_card(agent: Stack) -> None:
@@ -296,3 +352,25 @@ def test_a_stream_left_open_by_a_killed_bot_is_stopped_and_finished_after_restar
     methods = [c["method"] for c in agent.calls() if c["args"].get("ts") == stream_ts]
     stop = methods.index("chat.stopStream")
     assert "chat.update" in methods[stop:]
+
+
+def test_a_stream_started_by_a_bot_killed_before_it_heard_back_is_taken_over(
+    agent: Stack,
+) -> None:
+    """Slack started the stream, the bot died before it learnt the stream's ts: the restarted
+    bot finds that message and finishes it, instead of answering in a second one."""
+    control(agent, "/_emulator/faults", method="chat.startStream", action="hold")
+    ts = agent.post("<@U0BOT> a slow one [[duration=3]]")
+    wait_until(
+        lambda: agent.slack.get("/_emulator/holds").json().get("held"), what="the held start"
+    )
+    assert agent.bot is not None
+    agent.bot.kill()
+    control(agent, "/_emulator/release")
+    agent.start_bot(**NATIVE)
+    reply = fallback_reply(agent, ts)
+    [worker] = agent.workers()
+    answer_shown(agent, reply, worker["id"])
+    bot_replies = [r for r in replies(agent, ts, "C0001") if r.get("bot_id")]
+    assert [r["ts"] for r in bot_replies] == [reply["ts"]]
+    assert reply["stream"]["state"] == "completed"

@@ -138,10 +138,13 @@ class Runner:
         return run
 
     async def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
+        """A thread with a worker, or whose worker is being started. A thread whose every start
+        ended without a worker (Handinger refused it) is nobody's: the next instruction there
+        starts a worker, rather than failing to continue one that does not exist."""
         if await self.store.find_thread(team_id, channel_id, thread_ts) is not None:
             return True
         return any(
-            run.kind == "new"
+            run.kind == "new" and (run.worker_id is not None or not run.done)
             for run in await self.store.thread_runs(team_id, channel_id, thread_ts)
         )
 

@@ -35,26 +35,25 @@ from .mrkdwn import escape
 from .pacing import ChannelPacer
 from .posting import Poster
 from .privately import PrivateReplies
+from .reactions import Reactions
 from .refused import explain
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
-from .run_refs import Marker, find_files, find_parts, find_run_message
+from .run_refs import (
+    Marker,
+    find_files,
+    find_parts,
+    find_run_message,
+    find_unrecorded_stream,
+)
 from .shared_rates import SharedRates
 from .streaming import NativeStreams
+from .thread_status import IsAssistant, ThreadStatuses
 from .transient import Sleep, calmly, code_of, is_transient
 from .wording import file_problem_text, notice_text, upload_comment
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-REACTIONS: dict[Mark, tuple[str | None, str]] = {
-    "queued": (None, "hourglass_flowing_sand"),
-    "started": ("hourglass_flowing_sand", "eyes"),
-    "completed": ("eyes", "white_check_mark"),
-    "failed": ("eyes", "x"),
-    "recovered": ("x", "white_check_mark"),
-}
-"""For each mark: the reaction to take off the user's message and the one to put on."""
 
 GONE_MESSAGE = ("message_not_found", "cant_update_message")
 REFUSED_EDIT = ("is_inactive", "missing_scope")
@@ -85,6 +84,8 @@ class SlackSurface:
         sleep: Sleep = asyncio.sleep,
         streams: NativeStreams | None = None,
         finished: Callable[[Run], None] | None = None,
+        reactions: Reactions | None = None,
+        is_assistant: IsAssistant | None = None,
         rates: SharedRates | None = None,
     ) -> None:
         self.clients = clients
@@ -103,6 +104,8 @@ class SlackSurface:
         self._sleep = sleep
         self.streams = streams
         self._finished = finished
+        self.reactions = reactions or Reactions(clients, sleep=sleep)
+        self.statuses = ThreadStatuses(clients, is_assistant)
         # What each message's overflow posted, for the messages this process posted or finished.
         self._posted: dict[MessageKey, set[str]] = {}
 
@@ -110,6 +113,8 @@ class SlackSurface:
         if self.streams is not None:
             await self.streams.aclose()
         await self.edits.aclose()
+        await self.reactions.aclose()
+        await self.statuses.aclose()
 
     def forget_workspace(self, team_id: str) -> None:
         """The app was uninstalled from a workspace: drop its pending edits and its clients."""
@@ -118,6 +123,7 @@ class SlackSurface:
             log.info("dropped %d pending edit(s) in %s", dropped, team_id)
         if self.streams is not None:
             self.streams.forget_workspace(team_id)
+        self.reactions.forget_workspace(team_id)
         self.clients.forget(team_id)
 
     # ---- the port: runs -----------------------------------------------------------------------
@@ -125,8 +131,9 @@ class SlackSurface:
     async def open(self, run: Run, view: RunView) -> str:
         """A thread answer streams natively when it can; anything else (and any refusal to
         stream) posts a card that is edited."""
+        assistant = await self.statuses.assistant(run)
         if self.streams is not None:
-            streamed = await self.streams.open(run, self._masked(view))
+            streamed = await self.streams.open(run, self._masked(view), assistant=assistant)
             if streamed is not None:
                 return streamed
         message = await asyncio.to_thread(render_progress, self._masked(view))
@@ -146,16 +153,29 @@ class SlackSurface:
                 raise Undeliverable(f"slack: {code}: {explanation}") from error
         self.editor.posted(_key(run, ts), message)
         self._remembered(_key(run, ts))  # nothing is posted under it yet
+        if assistant:
+            self.statuses.begin(run, view)
         return ts
 
     async def find(self, run: Run) -> str | None:
-        return await find_run_message(await self.clients.client_for(run.team_id), run)
+        """The run's marked card, else (when its answer may have streamed) its stream."""
+        client = await self.clients.client_for(run.team_id)
+        found = await find_run_message(client, run)
+        if found is None and self.streams is not None and self.streams.wants(run):
+            found = await find_unrecorded_stream(client, run)
+            if found is not None:
+                # closed now, so that it is edited like a card from here on
+                log.info("run %d: found the stream it started before the restart", run.id)
+                with contextlib.suppress(Exception):
+                    await client.chat_stopStream(channel=run.channel_id, ts=found)
+        return found
 
     def progress(self, run: Run, view: RunView) -> None:
         if run.message_ts is None:
             return
         if self.streams is not None and self.streams.progress(run, self._masked(view)):
             return
+        self.statuses.update(run, view)
         key = _key(run, run.message_ts)
         # The view, not its Block Kit: it is rendered only if and when this edit is sent.
         self.edits.update(run.team_id, key, self._masked(view), text_chars=len(view.text))
@@ -170,6 +190,7 @@ class SlackSurface:
             if ending == "streamed":
                 self._done(run)
                 return
+        await self.statuses.end(run)
         final = await asyncio.to_thread(render_final, self._masked(view))
         key = _key(run, run.message_ts)
         try:
@@ -226,12 +247,8 @@ class SlackSurface:
         await self.private.tell(run, escape(self.redactor.text(notice_text(notice))))
 
     async def mark(self, run: Run, mark: Mark) -> None:
-        if run.trigger_ts is None:
-            return
-        remove, add = REACTIONS[mark]
-        if remove is not None:
-            await self._reaction(run, "remove", run.trigger_ts, remove)
-        await self._reaction(run, "add", run.trigger_ts, add)
+        """Wanted on the trigger message; the workspace's reaction lane sends it, paced."""
+        self.reactions.mark(run, mark)
 
     # ---- files and notices ----------------------------------------------------------------
 
@@ -344,28 +361,6 @@ class SlackSurface:
             log.info("cannot join %s: %s", run.channel_id, code_of(error))
             return False
         return True
-
-    async def _reaction(self, run: Run, action: str, ts: str, name: str) -> None:
-        client = await self.clients.client_for(run.team_id)
-        channel = run.channel_id
-        try:
-            if action == "add":
-                await self._calmly(
-                    lambda: client.reactions_add(channel=channel, timestamp=ts, name=name),
-                    "reactions.add",
-                )
-            else:
-                await self._calmly(
-                    lambda: client.reactions_remove(channel=channel, timestamp=ts, name=name),
-                    "reactions.remove",
-                )
-        except SlackApiError as error:
-            code = code_of(error)
-            if code in ("missing_scope", "is_archived"):
-                why = explain(error, channel)
-                log.warning("cannot mark %s with :%s: in %s: %s", ts, name, channel, why)
-            elif code not in ("already_reacted", "no_reaction"):
-                raise
 
 
 def _key(run: Run, ts: str) -> MessageKey:

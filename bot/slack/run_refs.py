@@ -12,7 +12,9 @@ its answer already posted (`find_parts`), so none is posted twice. Files carry n
 an upload taken up again after a restart looks in the thread for the same file (name, title and
 size) shared since the run started (`find_files`). Both methods
 return metadata only with `include_all_metadata` (the app subscribes to no metadata events) and
-need the `*:history` scopes the app already has for message events.
+need the `*:history` scopes the app already has for message events. A natively streamed
+message carries no metadata until it is closed; one whose `ts` was never recorded is found by
+elimination (`find_unrecorded_stream`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..store import Run
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "handinger_run"
+NOTICE_TYPE = "handinger_notice"
 HISTORY_MARGIN = 600.0
 """Seconds before the run was created that the channel's history is searched from (the
 message cannot be older; the margin covers a clock skew between the app and Slack)."""
@@ -61,6 +64,44 @@ class Marker:
             self.ref,
             self.part,
         )
+
+
+def notice_metadata(kind: str) -> dict[str, Any]:
+    """The metadata of the app's text-only thread messages (the greeting, a context notice), so
+    that an unrecorded stream (`find_unrecorded_stream`) is never confused with one."""
+    return {"event_type": NOTICE_TYPE, "event_payload": {"kind": kind}}
+
+
+async def find_unrecorded_stream(client: AsyncWebClient, run: Run) -> str | None:
+    """The newest natively streamed message a stopped process started for `run` without
+    recording it, or None (as in `find_marked`, also when the lookup fails).
+
+    `chat.startStream` takes no metadata, so such a message is recognised by what only it can
+    be: the app's own message in the run's thread, after the message that asked for the run,
+    with no metadata, no blocks and no files. Every other message of the app there has one of
+    them: cards and parts carry a `Marker`, closed streams and finished cards have blocks,
+    notices carry `notice_metadata`. A thread runs one turn at a time, so an older turn's
+    message was closed (has blocks) before this run's turn began.
+    """
+    if run.thread_ts is None or run.trigger_ts is None:
+        return None
+    found: str | None = None
+    try:
+        async for message in _messages(client, run, run.thread_ts):
+            ts = str(message.get("ts", ""))
+            if (
+                message.get("bot_id")
+                and float(ts or 0) > float(run.trigger_ts)
+                and not message.get("metadata")
+                and not message.get("blocks")
+                and not message.get("files")
+                and (found is None or float(ts) > float(found))
+            ):
+                found = ts
+    except Exception as error:  # best effort: any failure means "not found"
+        log.warning("run %d: cannot look for its unrecorded stream: %r", run.id, error)
+        return None
+    return found
 
 
 def _payload(message: Any) -> dict[str, Any] | None:

@@ -154,8 +154,9 @@ class NativeStreams:
 
     # ---- the three moments of a stream ----------------------------------------------------
 
-    async def open(self, run: Run, view: RunView) -> str | None:
-        """Start the run's stream; its ts, or None when the edit path must show this run."""
+    async def open(self, run: Run, view: RunView, *, assistant: bool = False) -> str | None:
+        """Start the run's stream; its ts, or None when the edit path must show this run.
+        `assistant`: the thread is the assistant pane's, whose status the stream sets."""
         if not self.wants(run) or run.thread_ts is None:
             return None
         if not self._starts.take(run.team_id):
@@ -183,7 +184,7 @@ class NativeStreams:
         ts = str(response["ts"])
         state.commit(view, shown)
         key = MessageKey(run.team_id, run.channel_id, ts)
-        stream = Stream(run.id, key, run.thread_ts, run.channel_id.startswith("D"), state)
+        stream = Stream(run.id, key, run.thread_ts, assistant, state)
         self._streams[key] = stream
         if stream.assistant:
             await self._status(stream, status_line(view))

@@ -226,7 +226,10 @@ async def open_thread(emu: Emulator, request: web.Request, body: JSON) -> JSON:
     threads_of(emu)[(channel.id, root.ts)] = thread
     event = _assistant_event("assistant_thread_started", thread, emu.world.new_ts())
     out: JSON = {"ok": True, "channel": channel.id, "thread_ts": root.ts}
-    return await _waited(emu, body, out, _emit(emu, workspace, event))
+    # `repeat`: Slack delivering the event again (a retry, a reopened pane), each time anew
+    repeat = max(1, int(body.get("repeat", 1)))
+    ids = [i for _ in range(repeat) for i in _emit(emu, workspace, event)]
+    return await _waited(emu, body, out, ids)
 
 
 @route

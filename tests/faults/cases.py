@@ -16,6 +16,8 @@ from tests.faults.invariants import InvariantViolation, check_all
 
 FULL = os.environ.get("FAULTS", "").strip().lower() == "full"
 CATEGORIES = ("kill", "slack", "handinger", "http", "hostile")
+NATIVE = (("SLACK_NATIVE_STREAMING", "true"),)
+"""The bot answers follow-ups by streaming them natively (the tests' default is the edit path)."""
 GRACE = 30.0
 """How long after the stack settled a try may still put things right (the app shows a final
 message it could not show at first 15 s later)."""

@@ -174,9 +174,28 @@ def renditions(
         for root in stack.messages(channel):
             thread = [root, *root.get("replies", [])]
             for i, message in enumerate(thread):
-                if message.get("bot_id") and _text(message).startswith(states):
+                if not message.get("bot_id"):
+                    continue
+                if _text(message).startswith(states) or ("✅" in states and streamed(message)):
                     found.append((message, _rendition(stack, message, thread[i + 1 :])))
     return found
+
+
+def streamed(message: dict[str, Any]) -> bool:
+    """A natively streamed answer, closed whole: its text is the answer's markdown (a stream
+    finished by an edit is a card, with ✅ or ❌ like any)."""
+    stream = message.get("stream") or {}
+    text = _text(message)
+    return stream.get("state") == "completed" and bool(text) and not text.startswith(FINAL)
+
+
+def stuck_streams(stack: FaultStack) -> list[str]:
+    """Streamed messages never closed: Slack shows them as still being written."""
+    return [
+        f"{m['ts']} still streams: {_text(m)[:60]!r}"
+        for m in bot_messages(stack)
+        if (m.get("stream") or {}).get("state") == "streaming" and not m.get("deleted")
+    ]
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -184,7 +203,7 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def _rendition(stack: FaultStack, card: dict[str, Any], later: list[dict[str, Any]]) -> str:
-    seen = squashed(section_text(card))
+    seen = squashed(_text(card) if streamed(card) else section_text(card))
     for message in later:
         if not message.get("bot_id"):
             continue
@@ -232,8 +251,8 @@ def bare_host(host: str) -> str:
 
 
 def working_cards(stack: FaultStack) -> list[str]:
-    """Messages that still say ⏳ Working / 🕒 Queued."""
-    found = []
+    """Messages that still say ⏳ Working / 🕒 Queued, or still stream."""
+    found = stuck_streams(stack)
     for message in bot_messages(stack):
         if message.get("deleted"):
             continue

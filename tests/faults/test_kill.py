@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e import wait_until
-from tests.faults.cases import Case, attempt, select
+from tests.faults.cases import NATIVE, Case, attempt, select
 from tests.faults.harness import FaultStack
 from tests.faults.steps import (
     fetched_after_end,
@@ -215,6 +215,21 @@ def followup_mid_stream_back_after_the_turn(stack: FaultStack) -> None:
     stack.restart()
 
 
+def followup_stream_start_in_flight(stack: FaultStack) -> None:
+    """Slack started the reply's stream; the bot dies before it learns the stream's ts."""
+    card = finished_run(stack, "first, then a reply's stream starts")
+    stack.slack_fault(method="chat.startStream", action="hold")
+    stack.reply("kill while the reply's stream starts [[duration=2]]", card["ts"])
+    crash_while_slack_holds(stack)
+
+
+def followup_stream_stop_in_flight(stack: FaultStack) -> None:
+    card = finished_run(stack, "first, then a reply's stream stops")
+    stack.slack_fault(method="chat.stopStream", action="hold")
+    stack.reply("kill while the reply's stream is closed", card["ts"])
+    crash_while_slack_holds(stack)
+
+
 def followup_final_edit_in_flight(stack: FaultStack) -> None:
     card = finished_run(stack, "first, then a reply's final edit")
     stack.slack_fault(method="chat.update", match="✅", action="hold")
@@ -240,6 +255,9 @@ CASES = [
     Case("followup_mid_stream", followup_mid_stream),
     Case("followup_mid_stream_back_after_the_turn", followup_mid_stream_back_after_the_turn),
     Case("followup_final_edit_in_flight", followup_final_edit_in_flight),
+    Case("native_followup_mid_stream", followup_mid_stream, bot_env=NATIVE),
+    Case("native_followup_stream_start_in_flight", followup_stream_start_in_flight, bot_env=NATIVE),
+    Case("native_followup_stream_stop_in_flight", followup_stream_stop_in_flight, bot_env=NATIVE),
     # These hold a Handinger request: they need the Handinger emulator's `hold` fault.
     Case("held_handinger_create_in_flight", held_handinger_create_in_flight),
     Case("held_handinger_final_get", held_handinger_final_get),

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import is_final
-from tests.faults.cases import Case, attempt, select, with_fault
+from tests.faults.cases import NATIVE, Case, attempt, select, with_fault
 from tests.faults.harness import FaultStack
 from tests.faults.steps import finished_run, reactions_of
 
@@ -38,6 +38,7 @@ class Target:
     expect: Callable[[FaultStack], list[str]] | None = None
     kinds: tuple[str, ...] = COMMON
     start_bot: bool = True
+    bot_env: tuple[tuple[str, str], ...] = ()
 
 
 def arm(stack: FaultStack, method: str, spec: dict[str, Any], **more: Any) -> None:
@@ -128,6 +129,18 @@ def marks_right(stack: FaultStack) -> list[str]:
     return []
 
 
+def streamed_reply(method: str) -> Callable[[FaultStack, dict[str, Any]], None]:
+    """A follow-up streamed natively whose `method` fails (three times: appends are many)."""
+
+    def drive(stack: FaultStack, spec: dict[str, Any]) -> None:
+        card = finished_run(stack, f"a reply whose {method} fails")
+        arm(stack, method, spec, count=3)
+        # long enough for three appends even after three 429s paused them a second each
+        stack.reply(f"stream me through {method} failing [[duration=5]]", card["ts"])
+
+    return drive
+
+
 def modal_open(stack: FaultStack, spec: dict[str, Any]) -> None:
     arm(stack, "views.open", spec)
     stack.command("schedule")
@@ -195,6 +208,8 @@ TARGETS = [
         kinds=(*COMMON, "close_after_effect"),
     ),
     Target("reactions.remove", reply_marked("reactions.remove"), marks_right),
+    Target("chat.appendStream", streamed_reply("chat.appendStream"), bot_env=NATIVE),
+    Target("chat.stopStream", streamed_reply("chat.stopStream"), bot_env=NATIVE),
     Target("conversations.join", channel_join, card_final("C0002")),
     Target(
         "files.getUploadURLExternal",
@@ -233,6 +248,7 @@ def cases() -> list[Case]:
                     target.expect,
                     fast=name == FAST,
                     start_bot=target.start_bot,
+                    bot_env=target.bot_env,
                 )
             )
     return found

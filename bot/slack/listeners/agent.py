@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ...store import Vote
 from ..mrkdwn import escape
+from ..run_refs import notice_metadata
 from ..wording import FORGOTTEN, cancel_text, feedback_text
 from .deps import deps_of
 
@@ -55,7 +56,12 @@ async def on_thread_started(
         context_channel_id=looking_at,
     )
     greeting = deps.settings.slack_assistant_greeting
-    await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=escape(greeting))
+    await client.chat_postMessage(
+        channel=channel,
+        thread_ts=thread_ts,
+        text=escape(greeting),
+        metadata=notice_metadata("greeting"),
+    )
     prompts = [
         {"title": title, "message": message} for title, message in deps.settings.assistant_prompts
     ]

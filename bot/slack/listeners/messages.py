@@ -23,6 +23,7 @@ from ..commands import parse_mention
 from ..context_wording import attached_only, context_notice
 from ..gather import Wanted, gather
 from ..replies import render_help
+from ..run_refs import notice_metadata
 from .agent import set_title
 from .deps import deps_of
 
@@ -77,7 +78,9 @@ async def tell_gaps(
     if text is None:
         return
     try:
-        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+        await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=text, metadata=notice_metadata("context")
+        )
     except SlackApiError as error:
         log.info("cannot say what did not reach the agent: %s", error.response.get("error"))
 
@@ -165,14 +168,15 @@ async def in_assistant_thread(context: AsyncBoltContext, event: dict[str, Any]) 
 async def start_assistant(
     context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], thread_ts: str
 ) -> None:
-    """The first instruction of an assistant thread: its worker starts (with the files attached
-    as context), and the thread is named after it."""
+    """The first instruction of an assistant thread that has no worker yet: its worker starts
+    with the thread's earlier messages and the attached files as context, like a mention in a
+    thread (issue 19), and the thread is named after it."""
     deps = deps_of(context)
     instruction = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
     files = files_of(event)
     if not instruction and not files:
         return
-    wanted = Wanted(event["channel"], event["ts"], files=files)
+    wanted = Wanted(event["channel"], event["ts"], thread_ts=thread_ts, files=files)
     gathered = await gather(client, deps.settings, wanted, context.bot_id)
     started = await deps.service.start_in_assistant(
         team_id=context.team_id or "",
