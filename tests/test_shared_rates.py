@@ -7,11 +7,14 @@ import asyncio
 import time
 from typing import Any
 
+from bot.core.views import RunView
+from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.edit_lane import EditLane, EditPolicy, Send, Wait
 from bot.slack.edit_scheduler import EditScheduler
 from bot.slack.pacing import ChannelPacer
 from bot.slack.shared_rates import SharedRates
-from bot.store import Store
+from bot.slack.streaming import NativeStreams
+from bot.store import Run, Store
 from tests.stores import Backend
 
 POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
@@ -114,3 +117,30 @@ async def test_a_post_waits_for_room_in_the_shared_channel_window() -> None:
     pacer = ChannelPacer(shared=shared, sleep=sleep)
     await pacer.wait("T1", "C1")
     assert asked == [("T1", "C1")] * 3 and slept == [0.5, 0.25]
+
+
+class Refusing:
+    """A shared allowance with no room left."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
+        self.asked.append(scope)
+        return 30.0
+
+
+async def test_a_stream_is_not_started_when_the_shared_start_allowance_is_spent() -> None:
+    shared = Refusing()
+    streams = NativeStreams(
+        TeamClients(FixedToken("xoxb-unused"), "http://127.0.0.1:9"),
+        rates=SharedRates(shared, "A"),
+    )
+    run = Run(
+        id=1, team_id="T1", channel_id="C1", thread_ts="1.0", kind="new", input="q",
+        budget="low", user_id="U1", status="running", created_at=0.0, trigger_ts="1.0",
+    )  # fmt: skip
+    view = RunView(run_id=1, state="working", requester="U1", instruction="q", text="")
+    assert await streams.open(run, view) is None  # the edited card shows it instead
+    assert shared.asked == ["chat.startStream:T1"]
+    await streams.aclose()

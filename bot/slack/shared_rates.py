@@ -56,6 +56,12 @@ class SharedRates:
 
         return take
 
+    async def start_stream(self, team: str, per_minute: float) -> float:
+        """Take a `chat.startStream` call in a workspace; 0.0, or seconds until there is room."""
+        return await self.store.take_call(
+            f"chat.startStream:{team}", self.owner, limit=int(per_minute), window=60.0
+        )
+
     async def post(self, team: str, channel: str) -> float:
         """Take a `chat.postMessage` call in a channel; 0.0, or seconds until there is room."""
         return await self.store.take_call(

@@ -134,6 +134,8 @@ class NativeStreams:
             self._append, policy, retryable=is_transient, gate=gate
         )
         self._starts = StartBudget(starts_per_minute, clock)
+        self._starts_per_minute = starts_per_minute
+        self._rates = rates
         self._clock = clock
         self._streams: dict[MessageKey, Stream] = {}
         self._refused: dict[str, float] = {}
@@ -159,7 +161,7 @@ class NativeStreams:
         `assistant`: the thread is the assistant pane's, whose status the stream sets."""
         if not self.wants(run) or run.thread_ts is None:
             return None
-        if not self._starts.take(run.team_id):
+        if not await self._may_start(run.team_id):
             log.info("run %d: stream budget spent in %s; editing instead", run.id, run.team_id)
             return None
         state = StreamedState()
@@ -294,6 +296,14 @@ class NativeStreams:
             stream.assistant = False
             return
         stream.status = status
+
+    async def _may_start(self, team: str) -> bool:
+        """A stream start fits this process's budget and the one all processes share."""
+        if not self._starts.take(team):
+            return False
+        if self._rates is None:
+            return True
+        return await self._rates.start_stream(team, self._starts_per_minute) == 0.0
 
     def _refusal(self, run: Run, error: SlackApiError) -> None:
         code = code_of(error)
