@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -21,13 +20,8 @@ from typing import Any, cast
 
 import httpx
 
-from emulators.credentials import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    HANDINGER_KEY,
-    SIGNING_SECRET,
-)
-from emulators.harness import Child, bot_env, free_port, server
+from emulators.credentials import HANDINGER_KEY
+from emulators.harness import Child, bot_env, oauth_bot, server
 
 USER = "U0001"
 FINAL_PREFIXES = ("✅", "❌")
@@ -123,24 +117,11 @@ class Stack:
         """A fresh bot process (new databases) in HTTP mode with OAuth installs and no bot token
         at all. The Slack emulator is pointed at it first: signed HTTP delivery to its request
         URL, and its Redirect URL registered. Install it into workspaces with `install`."""
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        redirect = f"{base}/slack/oauth_redirect"
-        config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
-        await self.slack_post("/_emulator/config", config)
-        # No token at all; blanked only if inherited, since Bolt itself warns about a blank
-        # SLACK_BOT_TOKEN ("`token` will be unused") when given a client.
-        unset = {n: "" if n in os.environ else None for n in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")}
-        await self._spawn_bot(
-            **unset,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_CLIENT_ID=CLIENT_ID,
-            SLACK_CLIENT_SECRET=CLIENT_SECRET,
-            SLACK_REDIRECT_URI=redirect,
-            PORT=str(port),
-        )
-        self.bot_url = base
-        health = await self.http.get(f"{base}/healthz")
+        oauth = oauth_bot()
+        await self.slack_post("/_emulator/config", oauth.slack_config)
+        await self._spawn_bot(**oauth.settings)
+        self.bot_url = oauth.base
+        health = await self.http.get(f"{oauth.base}/healthz")
         if health.json().get("mode") != "http":
             raise RuntimeError(f"the bot did not start in HTTP mode: {health.text}")
         assert self.bot is not None
