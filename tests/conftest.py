@@ -39,6 +39,19 @@ def stack(idle_stack: Stack) -> Stack:
     return idle_stack
 
 
+@pytest.fixture
+def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
+    """Bot processes sharing one PostgreSQL database, as replicas do: the test starts them
+    (with `idle_stack.bot_env()`) and adds each here, and each is stopped at the end."""
+    idle_stack.database_url = postgres_url
+    started: list[Child] = []
+    try:
+        yield started
+    finally:
+        for bot in started:
+            bot.stop()
+
+
 # ---- the Handinger emulator alone, for the client and the runner ---------------------------
 
 HANDINGER_ARGS = ["--turn-seconds", "0.3", "--chunks", "6"]

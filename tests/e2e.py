@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,8 +10,10 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import httpx
+import psycopg
 
 from bot.slack.markdown import markdown_to_mrkdwn
+from bot.store.postgres import pg_query
 from emulators.credentials import HANDINGER_KEY
 from emulators.harness import Child, bot_env, oauth_bot, server
 
@@ -145,6 +148,15 @@ class Stack:
                 if reply["ts"] == ts:
                     return reply
         return None
+
+    def rows(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of the bot's database (PostgreSQL with `database_url`, else its SQLite file),
+        for what neither Slack nor Handinger shows; `?` placeholders on both."""
+        if self.database_url is not None:
+            with psycopg.connect(self.database_url) as conn:
+                return list(conn.execute(pg_query(query), params).fetchall())
+        with sqlite3.connect(self.tmp / "bot.db") as db:
+            return list(db.execute(query, params).fetchall())
 
     def ephemeral(self, user: str = "U0001") -> list[dict[str, Any]]:
         response = self.slack.get("/_emulator/ephemeral", params={"user": user})
