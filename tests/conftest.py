@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from bot.handinger import HandingerClient
 from emulators.credentials import HANDINGER_KEY
 from emulators.harness import HANDINGER, Child, Emulators, running, start_emulators
+from tests.doctor_helpers import Doctor, doctor
 from tests.e2e import Stack
 from tests.handinger_helpers import RecordingSleep
 from tests.postgres import Cluster, ServerMissing
@@ -50,6 +52,14 @@ def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
     finally:
         for bot in started:
             bot.stop()
+
+
+@pytest.fixture
+def run_doctor(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Doctor:
+    """`handinger-slack doctor` run in-process with an environment: its status and lines."""
+    return partial(doctor, monkeypatch=monkeypatch, capsys=capsys, tmp_path=tmp_path)
 
 
 # ---- the Handinger emulator alone, for the client and the runner ---------------------------
