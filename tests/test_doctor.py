@@ -25,16 +25,21 @@ def env(emulators: Emulators, tmp_path: Path) -> dict[str, str]:
     return installed_env(emulators, tmp_path)
 
 
-def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[str, str]) -> None:
-    """The real entry point, as a process: exit status 0 and one line per check."""
-    result = subprocess.run(
+def doctor_process(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real entry point, `python -m bot doctor`, as a process with only `env` set."""
+    return subprocess.run(
         [sys.executable, "-m", "bot", "doctor"],
-        cwd=tmp_path,
+        cwd=cwd,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[str, str]) -> None:
+    """The real entry point, as a process: exit status 0 and one line per check."""
+    result = doctor_process(tmp_path, env)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "✓ configuration: Socket Mode, every required setting is present"
@@ -52,14 +57,7 @@ def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[s
 def test_doctor_in_an_empty_directory_leaves_it_empty(tmp_path: Path, env: dict[str, str]) -> None:
     """With the default `HANDINGER_DB` (a file in the working directory), as a new user runs it."""
     del env["HANDINGER_DB"]
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = doctor_process(tmp_path, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
         "✓ database: handinger-slack.db does not exist yet; the app creates it when it first starts"
