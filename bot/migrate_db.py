@@ -3,7 +3,8 @@
 For moving a single-process install to `DATABASE_URL` (README, "Running several replicas").
 The app must be stopped while it runs. The SQLite file is first brought to this release's
 schema (as the app would at start), the PostgreSQL database is migrated to the same version,
-and every table is copied in one transaction, so an interrupted copy leaves nothing behind.
+and every table is copied in one transaction (the installations too), so an interrupted copy
+leaves nothing behind.
 Run ids are kept (cards in Slack carry them), and the id sequence continues after them. OAuth
 installations come along from the installations file beside it, when there is one. The target
 must hold no state yet: a copy never merges.
@@ -79,6 +80,9 @@ async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
         await sqlite.close()
         raise
     try:
+        bots = legacy_bots(installations)
+        if bots:
+            await create_tables(target)
         await _refuse_unless_empty(target)
         rows: dict[str, int] = {}
         async with target.transaction() as tx:
@@ -89,11 +93,8 @@ async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
                 "COALESCE((SELECT MAX(id) FROM runs), 1), "
                 "(SELECT MAX(id) FROM runs) IS NOT NULL)"
             )
-        bots = legacy_bots(installations)
-        if bots:
-            await create_tables(target)
             for client_id, bot in bots:
-                await DatabaseInstallationStore(target, client_id).async_save_bot(bot)
+                await DatabaseInstallationStore(tx, client_id).async_save_bot(bot)
         return Copied(rows, len(bots))
     finally:
         await sqlite.close()
@@ -101,7 +102,10 @@ async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
 
 
 async def _refuse_unless_empty(target: PostgresDatabase) -> None:
-    for table in TABLES:
+    """Refuse a target holding the app's state, or an installation (the app ran on it
+    already): copying would mix two histories, or replace a newer token with an older one."""
+    present = await target.fetch("SELECT to_regclass('slack_bots') IS NOT NULL AS present")
+    for table in (*TABLES, "slack_bots") if present[0]["present"] else TABLES:
         if await target.fetch(f"SELECT 1 FROM {table} LIMIT 1"):
             raise CopyRefused(
                 f"{target.describe()} already holds the app's data (table {table} has rows): "

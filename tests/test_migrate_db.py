@@ -12,7 +12,7 @@ from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
 from bot.cli import main
 from bot.migrate_db import TABLES
-from bot.slack.installations_db import DatabaseInstallationStore
+from bot.slack.installations_db import DatabaseInstallationStore, create_tables
 from bot.store import PendingSchedule, Schedule, Store, open_store
 
 
@@ -158,3 +158,33 @@ async def test_every_table_of_the_schema_is_copied(tmp_path: Path) -> None:
         "sqlite_sequence",  # AUTOINCREMENT's counters
     }
     await store.close()
+
+
+def installation(token: str) -> Installation:
+    return Installation(
+        app_id="A", team_id="T1", bot_token=token, bot_id="B", bot_user_id="UB", user_id="U1"
+    )
+
+
+async def test_a_database_the_app_already_installed_into_is_refused(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app ran on PostgreSQL before the copy (a workspace installed there, nothing else):
+    the copy would replace that installation's token with the SQLite file's older one."""
+    path = tmp_path / "app.db"
+    await Store(path).close()
+    legacy = SQLite3InstallationStore(
+        database=str(tmp_path / "app-installations.db"), client_id="cid"
+    )
+    legacy.save(installation("xoxb-old"))
+    target = await open_store(postgres_url, tmp_path / "unused.db")
+    await create_tables(target.db)
+    installations = DatabaseInstallationStore(target.db, "cid")
+    await installations.async_save(installation("xoxb-new"))
+
+    command = ["migrate-db", "--from", str(path), "--to", postgres_url]
+    assert await asyncio.to_thread(main, command) == 1
+    assert "table slack_bots has rows" in capsys.readouterr().err
+    bot = await installations.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_token == "xoxb-new"
+    await target.close()

@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .outage import Outage
 from .pg_schema import PG_MIGRATIONS
-from .sql import Dialect, Params, Row
+from .sql import Dialect, Params, Row, Sql
 
 MIGRATION_LOCK = 0x48616E64  # "Hand": the advisory lock that lets one replica migrate at a time
 POOL_SIZE = 10
@@ -39,7 +39,21 @@ def pg_query(query: str) -> str:
 
 
 class DatabaseUnavailable(Exception):
-    """The PostgreSQL server could not be reached when the app opened its database."""
+    """The app cannot use its PostgreSQL database as it opens it: the server does not answer,
+    or the user may not create the tables that are still missing."""
+
+
+async def may_not_create(sql: Sql, where: str, error: Exception) -> DatabaseUnavailable:
+    """What to grant when the user may not create the app's tables (since PostgreSQL 15 only
+    the database's owner may create tables in schema public)."""
+    rows = await sql.fetch("SELECT current_user AS name, current_schema() AS schema")
+    user, schema = rows[0]["name"], rows[0]["schema"] or "public"
+    return DatabaseUnavailable(
+        f"user {user} may not create the app's tables in the {where} "
+        f"({' '.join(str(error).split())}): as the database's owner or a superuser, "
+        f"GRANT CREATE ON SCHEMA {schema} TO {user} (or make {user} the database's owner), "
+        "then start again"
+    )
 
 
 class Connection:
@@ -124,7 +138,17 @@ class PostgresDatabase:
 
     async def migrate(self, up_to: int | None = None) -> int:
         """Apply pending migrations (up to number `up_to`), each in its own transaction under
-        an advisory lock, so replicas starting together migrate once."""
+        an advisory lock, so replicas starting together migrate once. With none pending no
+        DDL is sent, so a user that may only read and write the tables runs the app."""
+        if await self.schema_version() >= len(PG_MIGRATIONS[:up_to]):
+            return await self.schema_version()
+        try:
+            await self._apply(up_to)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise await may_not_create(self, self.describe(), exc) from exc
+        return await self.schema_version()
+
+    async def _apply(self, up_to: int | None) -> None:
         for number, statements in enumerate(PG_MIGRATIONS[:up_to], start=1):
             async with self.transaction() as tx:
                 await tx.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
@@ -137,7 +161,6 @@ class PostgresDatabase:
                 for statement in statements:
                     await tx.execute(statement)
                 await tx.execute("UPDATE schema_version SET version = ?", [number])
-        return await self.schema_version()
 
     def describe(self) -> str:
         return describe_url(self.url)
@@ -179,5 +202,9 @@ async def open_postgres(
         ) from exc
     database = PostgresDatabase(pool, url)
     if migrate:
-        await database.migrate()
+        try:
+            await database.migrate()
+        except DatabaseUnavailable:
+            await pool.close()
+            raise
     return database
