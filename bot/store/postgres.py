@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .outage import Outage
+from .outage import LONGEST_WAIT, Outage
 from .pg_schema import PG_MIGRATIONS
 from .sql import Dialect, Params, Row, Sql
 
@@ -29,6 +29,11 @@ POOL_SIZE = 10
 CONNECT_TIMEOUT = 10.0
 ACQUIRE_TIMEOUT = 2.0
 """Seconds a statement waits for a pooled connection before it counts as an outage."""
+RECONNECT_WINDOW = LONGEST_WAIT
+"""Seconds the pool keeps trying one lost connection (its waits double from 1 s) before it
+gives up and lets a statement still waiting start a fresh attempt. psycopg's default, 5 min,
+lets the waits grow to a minute and more, so runs would stall that long after the server is
+back; this keeps the server tried every few seconds however long the outage lasts."""
 T = TypeVar("T")
 
 
@@ -189,7 +194,12 @@ async def open_postgres(
 ) -> PostgresDatabase:
     """Connect (waiting up to `CONNECT_TIMEOUT` seconds for the first connection) and migrate."""
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        url, kwargs={"autocommit": True}, min_size=1, max_size=max_size, open=False
+        url,
+        kwargs={"autocommit": True},
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        reconnect_timeout=RECONNECT_WINDOW,
     )
     try:
         await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
