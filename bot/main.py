@@ -271,7 +271,9 @@ def _installs_where(settings: Settings) -> str:
 
 
 async def _close(parts: Parts, server: IngressThread) -> None:
-    """Stop taking work first (schedules, Slack, the web server), then finish and close."""
+    """Stop taking work first (schedules, Slack, the web server), then finish and close;
+    during a database outage without waiting for it (the leases then expire instead)."""
+    parts.store.db.stop_waiting()
     await parts.watcher.aclose()
     if parts.socket is not None:
         await parts.socket.close_async()  # type: ignore[no-untyped-call]

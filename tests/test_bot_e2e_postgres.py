@@ -84,3 +84,33 @@ def test_a_database_restart_in_the_middle_of_runs(idle_stack: Stack) -> None:
     finally:
         stack.stop()
         cluster.stop()
+
+
+def test_sigterm_during_a_database_outage(idle_stack: Stack) -> None:
+    """SIGTERM while the database is away: the process exits at once instead of waiting for
+    the server to release its leases (a container's grace period would end in SIGKILL);
+    they expire, and the next process finishes every run once the database is back."""
+    stack = idle_stack
+    cluster = Cluster()
+    try:
+        stack.database_url = cluster.database()
+        bot = stack.start_bot(HANDINGER_LEASE_SECONDS="3")
+        for n in range(3):
+            stack.slash(f"question {n} [[duration=6]]")
+        wait_until(lambda: len(stack.bot_messages()) == 3 or None, what="three cards")
+        cluster.halt("fast")
+        bot.stop(timeout=30)
+        assert bot.proc.returncode == 0, "\n".join(bot.output[-40:])  # not SIGKILLed
+        told = [line for line in bot.output if " WARNING " in line]
+        assert any("leases not released" in line for line in told), told
+        assert "Traceback" not in "\n".join(bot.output), "\n".join(bot.output[-60:])
+        cluster.start()
+        stack.start_bot(HANDINGER_LEASE_SECONDS="3")
+        finals = stack.wait_final_card(count=3, timeout=90)
+        assert all(card["text"].startswith("✅") for card in finals)
+        for card in finals:
+            assert sum(1 for edit in card["edits"] if is_final(edit)) == 1, card["edits"]
+        assert len(stack.workers()) == 3
+    finally:
+        stack.stop()
+        cluster.stop()

@@ -87,6 +87,8 @@ class PostgresDatabase:
         self.pool = pool
         self.url = url
         self.outage = Outage(describe_url(url))
+        self._stopping = False
+        self._gone_at_stop = False
 
     async def execute(self, query: str, params: Params = ()) -> int:
         return await self._retrying(lambda sql: sql.execute(query, params))
@@ -105,18 +107,32 @@ class PostgresDatabase:
         finally:
             await self.pool.putconn(conn)
 
+    def stop_waiting(self) -> None:
+        """The process is stopping: from now on a statement that meets an outage fails at
+        once (`DatabaseUnavailable`) instead of waiting it out, so SIGTERM does not hang
+        until the server is back; the leases the process could not release then expire."""
+        self._stopping = True
+
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """A pooled connection, waiting (with backoff) while the server cannot be reached."""
         attempt = 0
         while True:
+            if self._stopping and (self._gone_at_stop or self.outage.down_since is not None):
+                raise self._gone()
             try:
                 conn: psycopg.AsyncConnection[Any] = await self.pool.getconn(ACQUIRE_TIMEOUT)
             except PoolTimeout as exc:
+                if self._stopping:
+                    raise self._gone() from exc
                 await self.outage.wait(exc, attempt)
                 attempt += 1
                 continue
             self.outage.over()
             return conn
+
+    def _gone(self) -> DatabaseUnavailable:
+        self._gone_at_stop = True  # the statements after this one fail without waiting
+        return DatabaseUnavailable(f"the {self.describe()} does not answer, and the app stops")
 
     async def _retrying(self, statement: Callable[[Connection], Awaitable[T]]) -> T:
         """One statement; sent again on another connection if its own was lost (a server
@@ -129,6 +145,8 @@ class PostgresDatabase:
             except psycopg.OperationalError as exc:
                 if not conn.broken:
                     raise
+                if self._stopping:
+                    raise self._gone() from exc
                 await self.pool.check()  # drop the other idle connections the outage broke
                 await self.outage.wait(exc, attempt)
                 attempt += 1
