@@ -71,6 +71,7 @@ def test_a_database_restart_in_the_middle_of_runs(idle_stack: Stack) -> None:
             down = httpx.get(f"{bot.url}/healthz", timeout=10)
             assert down.status_code == 503
             assert down.json()["database"] == "unreachable: no answer within 3 s"
+            assert httpx.get(f"{bot.url}/livez", timeout=10).json() == {"ok": True}  # alive
         cluster.start()
         finals = stack.wait_final_card(count=3, timeout=90)
         assert all(card["text"].startswith("✅") for card in finals)
