@@ -56,11 +56,12 @@ class Copied:
 
 
 def sqlite_path(url: str) -> Path:
-    """`sqlite:///abs/path.db` or `sqlite:rel/path.db` (or a plain path) → the file."""
+    """`sqlite:///abs/path.db` (or SQLAlchemy's `sqlite:////abs/path.db`), `sqlite:rel/path.db`,
+    or a plain path → the file."""
     for prefix in ("sqlite:///", "sqlite://", "sqlite:"):
         if url.startswith(prefix):
             rest = url.removeprefix(prefix)
-            return Path(("/" if prefix == "sqlite:///" else "") + rest)
+            return Path("/" + rest.lstrip("/")) if prefix == "sqlite:///" else Path(rest)
     return Path(url)
 
 

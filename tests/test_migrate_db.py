@@ -11,7 +11,7 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
 from bot.cli import main
-from bot.migrate_db import TABLES
+from bot.migrate_db import TABLES, sqlite_path
 from bot.slack.installations_db import DatabaseInstallationStore, create_tables
 from bot.store import PendingSchedule, Schedule, Store, open_store
 
@@ -188,3 +188,10 @@ async def test_a_database_the_app_already_installed_into_is_refused(
     bot = await installations.async_find_bot(enterprise_id=None, team_id="T1")
     assert bot is not None and bot.bot_token == "xoxb-new"
     await target.close()
+
+
+def test_sqlite_urls_name_the_file() -> None:
+    assert sqlite_path("sqlite:///data/app.db") == Path("/data/app.db")
+    assert sqlite_path("sqlite:////data/app.db") == Path("/data/app.db")  # SQLAlchemy's form
+    assert sqlite_path("sqlite:data/app.db") == Path("data/app.db")
+    assert sqlite_path("data/app.db") == Path("data/app.db")

@@ -199,6 +199,17 @@ class PostgresDatabase:
         return bool(rows[0]["present"])
 
 
+async def _refusal(url: str) -> str | None:
+    """Why the server refuses a connection (libpq's words: a wrong password, no such
+    database, refused), which the pool's timeout does not say; None if it now connects."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=3)
+    except psycopg.Error as exc:
+        return " ".join(str(exc).split())
+    await conn.close()
+    return None
+
+
 def describe_url(url: str) -> str:
     """`PostgreSQL database app on db.internal:5432`: the URL without user or password."""
     parts = conninfo_to_dict(url)
@@ -208,9 +219,9 @@ def describe_url(url: str) -> str:
 
 
 async def open_postgres(
-    url: str, *, max_size: int = POOL_SIZE, migrate: bool = True
+    url: str, *, max_size: int = POOL_SIZE, migrate: bool = True, wait: float = CONNECT_TIMEOUT
 ) -> PostgresDatabase:
-    """Connect (waiting up to `CONNECT_TIMEOUT` seconds for the first connection) and migrate."""
+    """Connect (waiting up to `wait` seconds for the first connection) and migrate."""
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
         kwargs={"autocommit": True},
@@ -220,13 +231,13 @@ async def open_postgres(
         reconnect_timeout=RECONNECT_WINDOW,
     )
     try:
-        await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        await pool.open(wait=True, timeout=wait)
     except Exception as exc:
         await pool.close()
         raise DatabaseUnavailable(
-            f"cannot connect to the {describe_url(url)} within {CONNECT_TIMEOUT:.0f} s "
-            f"({type(exc).__name__}): check DATABASE_URL, that the server runs and that it "
-            "accepts this user's connections"
+            f"cannot connect to the {describe_url(url)} within {wait:g} s "
+            f"({await _refusal(url) or type(exc).__name__}): check DATABASE_URL, that the "
+            "server runs and that it accepts this user's connections"
         ) from exc
     database = PostgresDatabase(pool, url)
     if migrate:

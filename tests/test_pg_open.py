@@ -1,7 +1,7 @@
-"""The app's PostgreSQL user need not own the database: a user that may only read and write
-the tables (made by their owner) runs the app; one that may not create them where they are
-still missing gets a message that says what to grant, not a traceback, from the app and
-from `migrate-db`."""
+"""Opening the PostgreSQL database, and what an operator is told when it cannot be used: the
+server's own reason when it refuses the connection; what to grant when the user may not create
+the tables still missing (not a traceback, from the app and from `migrate-db`). A user that may
+only read and write the tables (made by their owner) runs the app."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from bot.cli import main
 from bot.slack.installations_db import create_tables
 from bot.store import Store, open_store
-from bot.store.postgres import DatabaseUnavailable
+from bot.store.postgres import DatabaseUnavailable, open_postgres
 from tests.postgres import restricted_user
 
 
@@ -59,3 +59,14 @@ def test_migrate_db_into_a_database_its_user_may_not_create_tables_in(
     err = capsys.readouterr().err
     assert err.startswith("migrate-db: nothing was copied: ")
     assert "GRANT CREATE ON SCHEMA public" in err
+
+
+async def test_a_refused_connection_is_reported_with_the_servers_reason(postgres_url: str) -> None:
+    """psycopg's pool only says it timed out; the operator needs to know why (a wrong password,
+    no such database), as its per-attempt warnings are not logged."""
+    missing = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    with pytest.raises(DatabaseUnavailable) as refused:
+        await open_postgres(missing, wait=0.5)
+    told = str(refused.value)
+    assert 'database "no_such_database" does not exist' in told, told
+    assert "check DATABASE_URL" in told
