@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +77,7 @@ def copy_database(source: Path, target_url: str) -> Copied:
 async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
     sqlite = SqliteDatabase(source)
     try:
+        await _refuse_if_in_use(sqlite, source)
         target = await open_postgres(target_url)
     except Exception:
         await sqlite.close()
@@ -100,6 +102,22 @@ async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
     finally:
         await sqlite.close()
         await target.close()
+
+
+async def _refuse_if_in_use(sqlite: SqliteDatabase, source: Path) -> None:
+    """A process that holds a lease in the file is running (or was killed moments ago): what
+    it does after the copy would be lost, and the runs it holds would be run twice."""
+    held = await sqlite.fetch(
+        "SELECT COUNT(*) AS n, MAX(expires_at) AS until FROM leases WHERE expires_at > ?",
+        [time.time()],
+    )
+    if held[0]["n"]:
+        wait = float(held[0]["until"]) - time.time()
+        raise CopyRefused(
+            f"{source} is in use: a running app holds {held[0]['n']} lease(s) on work in it. "
+            "Stop every process of the app first (a stopped one lets go at once; a killed "
+            f"one's hold ends within {wait:.0f} s), then copy again"
+        )
 
 
 async def _refuse_unless_empty(target: PostgresDatabase) -> None:

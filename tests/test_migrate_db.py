@@ -195,3 +195,24 @@ def test_sqlite_urls_name_the_file() -> None:
     assert sqlite_path("sqlite:////data/app.db") == Path("/data/app.db")  # SQLAlchemy's form
     assert sqlite_path("sqlite:data/app.db") == Path("data/app.db")
     assert sqlite_path("data/app.db") == Path("data/app.db")
+
+
+async def test_a_file_an_app_still_runs_on_is_not_copied(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app holds a run in flight: copied now, the run would go on in both places."""
+    path = tmp_path / "app.db"
+    store = Store(path)
+    await fill(store)
+    await store.take_lease("run:1", "host:1:live", 30)
+    command = ["migrate-db", "--from", str(path), "--to", postgres_url]
+    assert await asyncio.to_thread(main, command) == 1
+    err = capsys.readouterr().err
+    assert "is in use: a running app holds 1 lease(s)" in err and "Stop every process" in err
+    postgres = await open_store(postgres_url, tmp_path / "unused.db")
+    assert not await postgres.db.fetch("SELECT 1 FROM runs")
+    await store.release_leases("host:1:live")  # the app stopped
+    await store.close()
+    assert await asyncio.to_thread(main, command) == 0
+    assert len(await postgres.db.fetch("SELECT 1 FROM runs")) == 4
+    await postgres.close()
