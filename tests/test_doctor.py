@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.doctor.check import what
 from bot.doctor.database import check_database
 from bot.doctor.postgres import check_postgres
 from bot.doctor.slack import check_scopes
@@ -324,3 +325,9 @@ async def test_database_url_whose_user_may_not_create_tables(
     await store.close()
     migrated = await check_postgres(restricted_user(postgres_url, may_create=False))
     assert migrated.status == "ok" and migrated.detail.endswith("(current)"), migrated
+
+
+def test_an_error_is_told_on_one_line() -> None:
+    """libpq's messages span lines (`… Connection refused\n\tIs the server running …`)."""
+    error = OSError("connection failed: refused\n\tIs the server running on that host?")
+    assert what(error) == "OSError: connection failed: refused Is the server running on that host?"

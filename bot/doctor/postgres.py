@@ -39,7 +39,7 @@ async def check_postgres(url: str) -> Check:
         return Check(
             NAME,
             "fail",
-            f"cannot use the {where}: {' '.join(what(exc).split())}",  # libpq's are multi-line
+            f"cannot use the {where}: {what(exc)}",
             "check DATABASE_URL (user, password, host, port, database name), that the server "
             "runs and that it accepts connections from this host",
         )
