@@ -24,6 +24,7 @@ from slack_sdk.oauth.installation_store import Bot
 from .config import installations_file
 from .slack.installations_db import DatabaseInstallationStore, create_tables
 from .store.postgres import PostgresDatabase, open_postgres
+from .store.schema import MIGRATIONS
 from .store.sql import Sql
 from .store.sqlite import SqliteDatabase
 
@@ -77,6 +78,11 @@ def copy_database(source: Path, target_url: str) -> Copied:
 async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
     sqlite = SqliteDatabase(source)
     try:
+        if await sqlite.schema_version() > len(MIGRATIONS):
+            raise CopyRefused(
+                f"{source} has schema version {await sqlite.schema_version()}, newer than this "
+                f"release knows ({len(MIGRATIONS)}): copy it with the release that wrote it"
+            )
         await _refuse_if_in_use(sqlite, source)
         target = await open_postgres(target_url)
     except Exception:

@@ -216,3 +216,16 @@ async def test_a_file_an_app_still_runs_on_is_not_copied(
     assert await asyncio.to_thread(main, command) == 0
     assert len(await postgres.db.fetch("SELECT 1 FROM runs")) == 4
     await postgres.close()
+
+
+async def test_a_file_of_a_newer_release_is_not_copied(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its tables may have columns this release's PostgreSQL schema lacks."""
+    path = tmp_path / "app.db"
+    store = Store(path)
+    await store.db.execute("UPDATE schema_version SET version = 99")
+    await store.close()
+    command = ["migrate-db", "--from", str(path), "--to", postgres_url]
+    assert await asyncio.to_thread(main, command) == 1
+    assert "schema version 99, newer than this release knows" in capsys.readouterr().err
