@@ -1,11 +1,13 @@
-"""Opening the PostgreSQL database, and what an operator is told when it cannot be used: the
+"""Opening the database, and what an operator is told: on PostgreSQL, the
 server's own reason when it refuses the connection; what to grant when the user may not create
 the tables still missing (not a traceback, from the app and from `migrate-db`). A user that may
-only read and write the tables (made by their owner) runs the app."""
+only read and write the tables (made by their owner) runs the app. On both engines, a
+schema newer than this release is named in the log."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,20 @@ async def test_a_refused_connection_is_reported_with_the_servers_reason(postgres
     told = str(refused.value)
     assert 'database "no_such_database" does not exist' in told, told
     assert "check DATABASE_URL" in told
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_a_database_a_newer_release_migrated_is_named_at_start(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A downgrade, or an old replica restarted during a rollout: it runs, and says so."""
+    url = request.getfixturevalue("postgres_url") if engine == "postgresql" else None
+    store = await open_store(url, tmp_path / "app.db")
+    await store.db.execute("UPDATE schema_version SET version = 99")
+    await store.close()
+    with caplog.at_level(logging.WARNING, logger="bot.store"):
+        store = await open_store(url, tmp_path / "app.db")
+    await store.close()
+    [told] = [r.getMessage() for r in caplog.records if r.name == "bot.store"]
+    assert "has schema version 99, newer than this release knows" in told
+    assert "restore the backup" in told
