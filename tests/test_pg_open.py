@@ -15,8 +15,8 @@ import pytest
 from bot.cli import main
 from bot.slack.installations_db import create_tables
 from bot.store import Store, open_store
-from bot.store.postgres import DatabaseUnavailable, open_postgres
-from tests.postgres import restricted_user
+from bot.store.postgres import RECONNECT_WINDOW, DatabaseUnavailable, open_postgres
+from tests.postgres import Cluster, restricted_user
 
 
 async def test_a_user_who_may_only_read_and_write_runs_the_app(
@@ -89,3 +89,20 @@ async def test_a_database_a_newer_release_migrated_is_named_at_start(
     [told] = [r.getMessage() for r in caplog.records if r.name == "bot.store"]
     assert "has schema version 99, newer than this release knows" in told
     assert "restore the backup" in told
+
+
+async def test_a_server_still_starting_is_waited_for() -> None:
+    """Compose starts the app beside the database: a server that comes up within the wait is
+    used, even after the pool would have given a lost connection up (`RECONNECT_WINDOW`)."""
+    cluster = await asyncio.to_thread(Cluster)
+    try:
+        await asyncio.to_thread(cluster.halt)
+        opening = asyncio.create_task(open_postgres(cluster.url(), migrate=False, wait=60))
+        await asyncio.sleep(RECONNECT_WINDOW + 1)
+        assert not opening.done()
+        await asyncio.to_thread(cluster.start)
+        database = await opening
+        await database.ping()
+        await database.close()
+    finally:
+        await asyncio.to_thread(cluster.stop)

@@ -10,7 +10,9 @@ with the same driver. Connections run in autocommit; `transaction()` groups stat
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -199,15 +201,27 @@ class PostgresDatabase:
         return bool(rows[0]["present"])
 
 
-async def _refusal(url: str) -> str | None:
-    """Why the server refuses a connection (libpq's words: a wrong password, no such
-    database, refused), which the pool's timeout does not say; None if it now connects."""
-    try:
-        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=3)
-    except psycopg.Error as exc:
-        return " ".join(str(exc).split())
-    await conn.close()
-    return None
+async def _first_connection(url: str, wait: float) -> None:
+    """Wait up to `wait` seconds for the server to accept a connection (it may still be
+    starting, as beside the app in Compose), trying every second; if it never does, say why in
+    libpq's words (a wrong password, no such database, refused), which a pool's timeout does
+    not."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            conn = await psycopg.AsyncConnection.connect(url, connect_timeout=max(1, int(left)))
+        except psycopg.Error as exc:
+            if time.monotonic() + 1 >= deadline:
+                raise DatabaseUnavailable(
+                    f"cannot connect to the {describe_url(url)} within {wait:g} s "
+                    f"({' '.join(str(exc).split())}): check DATABASE_URL, that the server runs "
+                    "and that it accepts this user's connections"
+                ) from exc
+            await asyncio.sleep(1)
+            continue
+        await conn.close()
+        return
 
 
 def describe_url(url: str) -> str:
@@ -222,6 +236,7 @@ async def open_postgres(
     url: str, *, max_size: int = POOL_SIZE, migrate: bool = True, wait: float = CONNECT_TIMEOUT
 ) -> PostgresDatabase:
     """Connect (waiting up to `wait` seconds for the first connection) and migrate."""
+    await _first_connection(url, wait)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
         kwargs={"autocommit": True},
@@ -235,9 +250,8 @@ async def open_postgres(
     except Exception as exc:
         await pool.close()
         raise DatabaseUnavailable(
-            f"cannot connect to the {describe_url(url)} within {wait:g} s "
-            f"({await _refusal(url) or type(exc).__name__}): check DATABASE_URL, that the "
-            "server runs and that it accepts this user's connections"
+            f"the {describe_url(url)} went away as the app connected ({type(exc).__name__}): "
+            "check that the server runs, then start again"
         ) from exc
     database = PostgresDatabase(pool, url)
     if migrate:
