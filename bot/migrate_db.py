@@ -70,19 +70,37 @@ def sqlite_path(url: str) -> Path:
 def copy_database(source: Path, target_url: str) -> Copied:
     """Copy every table of `source` (and the bots in the installations file beside it) into
     the PostgreSQL database at `target_url`."""
-    if not source.is_file():
+    if not source.exists():
         raise CopyRefused(f"{source} does not exist: pass the app's HANDINGER_DB file as --from")
+    version = _source_version(source)
+    if version > len(MIGRATIONS):
+        raise CopyRefused(
+            f"{source} has schema version {version}, newer than this release knows "
+            f"({len(MIGRATIONS)}): copy it with the release that wrote it"
+        )
     return asyncio.run(_copy(source, target_url, installations_file(source)))
+
+
+def _source_version(source: Path) -> int:
+    """The schema version of the app's SQLite file, read without writing to it; refuses
+    anything else (a directory, another program's database), which the copy would otherwise
+    migrate into an empty app database and copy nothing from."""
+    wrong = "pass the app's HANDINGER_DB file as --from"
+    if not source.is_file():
+        raise CopyRefused(f"{source} is not a file: {wrong}")
+    connection = sqlite3.connect(source.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        row = connection.execute("SELECT version FROM schema_version").fetchone()
+    except sqlite3.Error as exc:
+        raise CopyRefused(f"{source} is not the app's SQLite database ({exc}): {wrong}") from exc
+    finally:
+        connection.close()
+    return int(row[0]) if row else 0
 
 
 async def _copy(source: Path, target_url: str, installations: Path) -> Copied:
     sqlite = SqliteDatabase(source)
     try:
-        if await sqlite.schema_version() > len(MIGRATIONS):
-            raise CopyRefused(
-                f"{source} has schema version {await sqlite.schema_version()}, newer than this "
-                f"release knows ({len(MIGRATIONS)}): copy it with the release that wrote it"
-            )
         await _refuse_if_in_use(sqlite, source)
         target = await open_postgres(target_url)
     except Exception:

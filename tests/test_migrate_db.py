@@ -4,6 +4,7 @@ PostgreSQL, read back the same through the store; a second copy is refused."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,8 @@ def test_a_missing_source_or_target_copies_nothing(
 ) -> None:
     assert main(["migrate-db", "--from", str(tmp_path / "none.db"), "--to", postgres_url]) == 1
     assert "does not exist" in capsys.readouterr().err
+    assert main(["migrate-db", "--from", str(tmp_path), "--to", postgres_url]) == 1
+    assert f"{tmp_path} is not a file" in capsys.readouterr().err
     assert main(["migrate-db", "--from", str(tmp_path / "none.db"), "--to", "mysql://x"]) == 2
     assert "needs --to postgresql://" in capsys.readouterr().err
 
@@ -229,3 +232,23 @@ async def test_a_file_of_a_newer_release_is_not_copied(
     command = ["migrate-db", "--from", str(path), "--to", postgres_url]
     assert await asyncio.to_thread(main, command) == 1
     assert "schema version 99, newer than this release knows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database " * 100, "another program's"])
+def test_a_file_that_is_not_the_apps_database_is_left_alone(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str], content: bytes | str
+) -> None:
+    """An empty file, junk, or another program's SQLite database: refused, and not migrated
+    into an empty app database that would then be copied as if it were the app's."""
+    path = tmp_path / "other.db"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with sqlite3.connect(path) as other:
+            other.execute("CREATE TABLE notes (text TEXT)")
+        other.close()
+    before = path.read_bytes()
+    assert main(["migrate-db", "--from", str(path), "--to", postgres_url]) == 1
+    err = capsys.readouterr().err
+    assert "is not the app's SQLite database" in err and "Traceback" not in err
+    assert path.read_bytes() == before
