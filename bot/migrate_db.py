@@ -1,10 +1,11 @@
 """`handinger-slack migrate-db`: copy the app's state from its SQLite file into PostgreSQL.
 
 For moving a single-process install to `DATABASE_URL` (README, "Running several replicas").
-The app must be stopped while it runs. The SQLite file is first brought to this release's
-schema (as the app would at start), the PostgreSQL database is migrated to the same version,
-and every table is copied in one transaction (the installations too), so an interrupted copy
-leaves nothing behind.
+The app must be stopped while it runs (a file it still holds runs in is refused, as is anything
+but the app's SQLite file, or one of a newer release). The SQLite file is then brought to this
+release's schema (as the app would at start), the PostgreSQL database is migrated to the same
+version, and every table is copied in one transaction (the installations too), so an
+interrupted copy leaves nothing behind.
 Run ids are kept (cards in Slack carry them), and the id sequence continues after them. OAuth
 installations come along from the installations file beside it, when there is one. The target
 must hold no state yet: a copy never merges.
