@@ -56,7 +56,9 @@ def test_the_kubernetes_deployment_probes_what_the_app_serves() -> None:
         assert probe["timeoutSeconds"] > HEALTH_TIMEOUT  # Kubernetes' default is 1 s
     assert ready["httpGet"]["path"] == "/healthz"  # the database and Slack answer
     assert live["httpGet"]["path"] == "/livez"  # an outage is waited out, not restarted into
-    assert pod["terminationGracePeriodSeconds"] > LISTENERS_DRAIN
+    [sleep, seconds] = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert sleep == "sleep"  # the image (python:3.11-slim) has coreutils
+    assert pod["terminationGracePeriodSeconds"] > int(seconds) + LISTENERS_DRAIN
 
 
 def test_the_compose_file_is_valid_and_starts_after_the_database() -> None:
