@@ -76,9 +76,17 @@ class Parts:
             status["active_runs"] = len(runs)
             status["database"] = "ok"
         except Exception as exc:  # a driver error or no answer: it cannot serve the app now
-            log.warning("health check: the database did not answer: %s", exc)
-            status["database"] = f"unreachable: {type(exc).__name__}"
+            # Not logged: probes come every few seconds, and the store logs an outage once.
+            status["database"] = f"unreachable: {_why(exc)}"
         return {"ok": connected and status["database"] == "ok", **status}
+
+
+def _why(error: Exception) -> str:
+    """What `/healthz` says of a database that failed it: not the driver's text, as in HTTP
+    mode anyone who reaches the app's URL may ask."""
+    if isinstance(error, TimeoutError):  # a statement waiting out an outage
+        return f"no answer within {HEALTH_TIMEOUT:.0f} s"
+    return type(error).__name__
 
 
 async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
@@ -283,7 +291,9 @@ def _installs_where(settings: Settings) -> str:
 
 
 async def _close(parts: Parts, server: IngressThread) -> None:
-    """Stop taking work first (schedules, Slack, the web server), then finish and close."""
+    """Stop taking work first (schedules, Slack, the web server), then finish and close;
+    during a database outage without waiting for it (the leases then expire instead)."""
+    parts.store.db.stop_waiting()
     await parts.watcher.aclose()
     if parts.socket is not None:
         await parts.socket.close_async()  # type: ignore[no-untyped-call]

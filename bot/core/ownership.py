@@ -17,6 +17,7 @@ import socket
 import uuid
 
 from ..store import Store
+from ..store.postgres import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class Ownership:
         self.held.discard(name)
         try:
             await self.store.release_leases(self.owner, [name])
+        except DatabaseUnavailable as exc:  # stopping in an outage: `Runner.aclose` says it once
+            log.debug("lease %s not released (it expires on its own): %s", name, exc)
         except Exception as exc:
             log.warning("lease %s not released (it expires on its own): %s", name, exc)
 

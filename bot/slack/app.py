@@ -1,8 +1,9 @@
-"""The Bolt app: listeners, and the HTTP endpoints (`/slack/events`, `/healthz`, and in OAuth
-mode `/slack/install` and `/slack/oauth_redirect`)."""
+"""The Bolt app: listeners, and the HTTP endpoints (`/slack/events`, `/healthz`, `/livez`, and
+in OAuth mode `/slack/install` and `/slack/oauth_redirect`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -128,8 +129,15 @@ def web_app(
         status = await core.run(health())
         return web.json_response(status, status=200 if status.get("ok") else 503)
 
+    async def livez(request: web.Request) -> web.StreamResponse:
+        """Liveness: the app's loop answers. Not the database or Slack: the app waits their
+        outages out, and restarting it (a liveness probe's remedy) would not end them."""
+        await core.run(asyncio.sleep(0))
+        return web.json_response({"ok": True})
+
     server = web.Application(client_max_size=MAX_BODY)
     server.router.add_get("/healthz", healthz)
+    server.router.add_get("/livez", livez)
     if endpoint is None:
         return server
     server.router.add_post(EVENTS_PATH, endpoint.handle)

@@ -11,6 +11,7 @@ file `HANDINGER_DB`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,8 @@ from .schema import MIGRATIONS
 from .sql import Database
 from .sqlite import SqliteDatabase
 from .threads import ThreadQueries
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MIGRATIONS",
@@ -189,5 +192,17 @@ async def open_store(
     """The store the settings choose: PostgreSQL at `database_url` when it is one, else the
     SQLite file `sqlite_path`; connected and migrated."""
     if database_url is not None and is_postgres_url(database_url):
-        return Store(await open_postgres(database_url), clock=clock)
-    return Store(sqlite_path, clock=clock)
+        store = Store(await open_postgres(database_url), clock=clock)
+    else:
+        store = Store(sqlite_path, clock=clock)
+    version = await store.db.schema_version()
+    if version > len(MIGRATIONS):  # both engines count their migrations alike
+        log.warning(
+            "the %s has schema version %d, newer than this release knows (%d): a newer release "
+            "migrated it, and an older one may misread it; run that release (or newer), or "
+            "restore the backup taken before the upgrade",
+            store.db.describe(),
+            version,
+            len(MIGRATIONS),
+        )
+    return store

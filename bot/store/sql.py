@@ -55,6 +55,11 @@ class Database(Sql, Protocol):
         """Raise if the database cannot be reached right now (`/healthz`)."""
         ...
 
+    def stop_waiting(self) -> None:
+        """The process is stopping: statements fail during an outage instead of waiting it
+        out, so a SIGTERM never hangs on a database that is away."""
+        ...
+
     async def close(self) -> None: ...
 
 

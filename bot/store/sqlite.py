@@ -66,6 +66,9 @@ class SqliteDatabase:
     async def ping(self) -> None:
         self.db.execute("SELECT 1").fetchone()
 
+    def stop_waiting(self) -> None:
+        """Nothing waits: a local file has no outages (a lock waits `busy_timeout` at most)."""
+
     async def close(self) -> None:
         self.db.close()
 
