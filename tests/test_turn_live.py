@@ -51,10 +51,15 @@ async def stream() -> AsyncIterator[StreamEvent]:
             await asyncio.sleep(0.01)  # the stream's pauses: the surface may send meanwhile
 
 
-@pytest.mark.parametrize("streamed", [False, True], ids=["edited", "streamed"])
+async def in_assistant_pane(team: str, channel: str, thread_ts: str) -> bool:
+    return True
+
+
+@pytest.mark.parametrize("mode", ["edited", "streamed", "assistant"])
 async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
-    slack: Child, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+    slack: Child, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
+    """`assistant`: an edited answer in the assistant pane, whose thread status is set too."""
     builds: list[int] = []
 
     def counted(*args: Any, **kwargs: Any) -> RunView:
@@ -65,7 +70,12 @@ async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
     monkeypatch.setattr("bot.core.turn.build_view", counted)
     control = fresh_control(slack, rate_limits=False)
     clients = TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/")
-    surface = SlackSurface(clients, streams=NativeStreams(clients) if streamed else None)
+    streamed = mode == "streamed"
+    surface = SlackSurface(
+        clients,
+        streams=NativeStreams(clients) if streamed else None,
+        is_assistant=in_assistant_pane if mode == "assistant" else None,
+    )
     store = Store(tmp_path / "state.db")
     root = str(web_client(slack).chat_postMessage(channel="C0001", text="q")["ts"])
     run = await store.add_run(
@@ -77,7 +87,7 @@ async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
         user_id="U0001",
         status="running",
         trigger_ts=root if streamed else None,
-        thread_ts=root if streamed else None,
+        thread_ts=root if mode != "edited" else None,
     )
     handinger = HandingerClient("unused", "http://127.0.0.1:9")  # the stream is given here
     policy = RunnerPolicy(tick=600.0)  # no status ticks: every send shows new text
@@ -96,8 +106,11 @@ async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
         assert len(control.calls(method="chat.stopStream")) == 1
     else:
         sends = len(control.calls(method="chat.update")) - 1  # less the final edit
+    statuses = len(control.calls(method="assistant.threads.setStatus"))
     assert sends >= 1  # the answer was shown while it streamed
-    assert len(builds) <= sends + 2  # each one sent, the first message's and the final's
+    assert (statuses >= 2) == (mode == "assistant")  # a status, then cleared
+    # one per edit, append or status sent, the first message's and the final's
+    assert len(builds) <= sends + statuses + 2
     assert builds[-1] == EVENTS * len(DELTA)
 
 
