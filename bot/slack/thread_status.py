@@ -5,9 +5,7 @@ that fell back to the edit path (streaming refused, its budget spent) sets it he
 of the assistant pane sees what the agent does either way. Which threads are the assistant
 pane's is asked of the stored assistant thread records (`is_assistant`), not guessed from the
 channel. Only the newest status is sent, at most one a `interval` seconds per thread (Slack
-allows about one a second per conversation); a refusal stops that thread's statuses. The status
-is worked out from the newest view when it may be sent, at most once an `interval`, not on
-every stream event (building a view reads the whole answer).
+allows about one a second per conversation); a refusal stops that thread's statuses.
 """
 
 from __future__ import annotations
@@ -35,10 +33,12 @@ class _Line:
     team: str
     channel: str
     thread_ts: str
-    latest: Callable[[], RunView]
-    """Builds the newest view offered."""
-    offered: bool = True
-    """A view was offered since the status was last worked out."""
+    wanted: str
+    latest: Callable[[], RunView] | None = None
+    """Builds the newest view offered, which `wanted` is worked out from when it may be sent
+    (at most once an interval: building a view reads the whole answer)."""
+    offered: bool = False
+    """A view was offered since `wanted` was last worked out."""
     shown: str | None = None
     sender: asyncio.Task[None] | None = None
     refused: bool = False
@@ -75,10 +75,11 @@ class ThreadStatuses:
         """The run's answer is edited in an assistant thread: show its status from now on."""
         if run.thread_ts is None:
             return
-        self._lines[run.id] = _Line(run.team_id, run.channel_id, run.thread_ts, lambda: view)
+        self._lines[run.id] = _Line(run.team_id, run.channel_id, run.thread_ts, status_line(view))
         self._send(self._lines[run.id])
 
     def update(self, run: Run, live: LiveView) -> None:
+        """Per stream event: the view is kept unbuilt until the status may be sent."""
         line = self._lines.get(run.id)
         if line is not None and not line.refused:
             line.latest, line.offered = live.build, True
@@ -109,14 +110,14 @@ class ThreadStatuses:
             line.sender = asyncio.create_task(self._sender(line))
 
     async def _sender(self, line: _Line) -> None:
-        """While views are offered, send the newest one's status if it changed, then wait out
-        the `interval` (views offered meanwhile only wait for the next round)."""
-        while not line.refused and line.offered:
+        """Send the newest wanted status until it is shown, one per `interval`; the views
+        offered meanwhile are worked out once a round, from the newest."""
+        while not line.refused and (line.offered or line.shown != line.wanted):
             began = self._clock()
-            line.offered = False
-            wanted = status_line(line.latest())
-            if wanted != line.shown:
-                await self._set(line, wanted)
+            if line.offered and line.latest is not None:
+                line.offered, line.wanted = False, status_line(line.latest())
+            if line.shown != line.wanted:
+                await self._set(line, line.wanted)
             await asyncio.sleep(max(0.0, self.interval - (self._clock() - began)))
 
     async def _set(self, line: _Line, status: str) -> None:
