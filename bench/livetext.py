@@ -92,6 +92,7 @@ async def measure(url: str, chars: int, chunk: int, batch: int, streamed: bool) 
             cpu, wall = time.process_time(), time.perf_counter()
             await turn.relay(stream.events())
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            await asyncio.sleep(1.5)  # the last progress edit or append goes out (not measured)
         finally:
             await surface.aclose()
             await handinger.aclose()

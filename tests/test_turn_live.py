@@ -76,6 +76,7 @@ async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
         streams=NativeStreams(clients) if streamed else None,
         is_assistant=in_assistant_pane if mode == "assistant" else None,
     )
+    surface.statuses.interval = 600.0  # one status per round: the opening one, then cleared
     store = Store(tmp_path / "state.db")
     root = str(web_client(slack).chat_postMessage(channel="C0001", text="q")["ts"])
     run = await store.add_run(
@@ -108,7 +109,7 @@ async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
         sends = len(control.calls(method="chat.update")) - 1  # less the final edit
     statuses = len(control.calls(method="assistant.threads.setStatus"))
     assert sends >= 1  # the answer was shown while it streamed
-    assert (statuses >= 2) == (mode == "assistant")  # a status, then cleared
+    assert (statuses >= 1) == (mode == "assistant")  # (at least) cleared
     # one per edit, append or status sent, the first message's and the final's
     assert len(builds) <= sends + statuses + 2
     assert builds[-1] == EVENTS * len(DELTA)
