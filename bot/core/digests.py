@@ -183,7 +183,8 @@ class Digests:
         late: bool,
         latest: bool,
     ) -> RunView:
-        progress = TurnProgress(worker_id=worker.id, text=turn.text)
+        progress = TurnProgress(worker_id=worker.id)
+        progress.text = turn.text
         progress.sources.extend(turn.sources)
         progress.files.extend(turn.files)
         # The latest turn is what the worker reports now: its text, usage and costs are exact;

@@ -23,7 +23,7 @@ from typing import TypeVar
 from slack_sdk.errors import SlackApiError
 
 from ..core.ports import FileProblem, LocalFile, Mark, Notice, NotShown, Undeliverable
-from ..core.views import RunView
+from ..core.views import LiveView, RunView
 from ..redact import Redactor
 from ..store import Run
 from .blocks import SlackMessage
@@ -76,7 +76,7 @@ class SlackSurface:
         self,
         clients: TeamClients,
         *,
-        edits: EditScheduler[MessageKey, RunView | SlackMessage] | None = None,
+        edits: EditScheduler[MessageKey, LiveView | SlackMessage] | None = None,
         pacer: ChannelPacer | None = None,
         max_post_attempts: int = 30,
         patience: float = 120.0,
@@ -91,7 +91,7 @@ class SlackSurface:
         self.clients = clients
         self.editor = Editor(clients)
         gate = rates.edits("chat.update", EditPolicy()) if rates is not None else None
-        self.edits: EditScheduler[MessageKey, RunView | SlackMessage] = edits or EditScheduler(
+        self.edits: EditScheduler[MessageKey, LiveView | SlackMessage] = edits or EditScheduler(
             self.editor.send, retryable=is_transient, gate=gate
         )
         self.pacer = pacer or ChannelPacer(shared=rates.post if rates is not None else None)
@@ -170,15 +170,18 @@ class SlackSurface:
                     await client.chat_stopStream(channel=run.channel_id, ts=found)
         return found
 
-    def progress(self, run: Run, view: RunView) -> None:
+    def progress(self, run: Run, live: LiveView) -> None:
+        """Per stream event: O(1), nothing read from the answer. The view is built (and the
+        card rendered) only if and when an edit or append is sent."""
         if run.message_ts is None:
             return
-        if self.streams is not None and self.streams.progress(run, self._masked(view)):
+        build = live.build
+        masked = LiveView(live.text_chars, lambda: self._masked(build()))
+        if self.streams is not None and self.streams.progress(run, masked):
             return
-        self.statuses.update(run, view)
+        self.statuses.update(run, masked)
         key = _key(run, run.message_ts)
-        # The view, not its Block Kit: it is rendered only if and when this edit is sent.
-        self.edits.update(run.team_id, key, self._masked(view), text_chars=len(view.text))
+        self.edits.update(run.team_id, key, masked, text_chars=live.text_chars)
 
     async def finish(self, run: Run, view: RunView) -> None:
         """The final card, then what did not fit it. `NotShown` when Slack kept failing:

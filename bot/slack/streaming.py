@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.views import RunView
+from ..core.views import LiveView, RunView
 from ..store import Run
 from .clients import TeamClients
 from .edit_lane import EditPolicy
@@ -130,7 +130,7 @@ class NativeStreams:
         self.clients = clients
         self.refused_for = refused_for
         gate = rates.edits("chat.appendStream", policy) if rates is not None else None
-        self.appends: EditScheduler[MessageKey, RunView] = EditScheduler(
+        self.appends: EditScheduler[MessageKey, LiveView] = EditScheduler(
             self._append, policy, retryable=is_transient, gate=gate
         )
         self._starts = StartBudget(starts_per_minute, clock)
@@ -193,8 +193,9 @@ class NativeStreams:
         log.info("run %d: streaming natively into %s", run.id, ts)
         return ts
 
-    def progress(self, run: Run, view: RunView) -> bool:
-        """Queue an append for the run's stream; False if it has none to append to."""
+    def progress(self, run: Run, live: LiveView) -> bool:
+        """Queue an append for the run's stream (its view is built when the append is sent);
+        False if it has none to append to."""
         if run.message_ts is None:
             return False
         key = MessageKey(run.team_id, run.channel_id, run.message_ts)
@@ -202,7 +203,7 @@ class NativeStreams:
         if stream is None or stream.broken is not None:
             return False  # a stream Slack stopped taking is edited like a card
         if not stream.closed:
-            self.appends.update(run.team_id, key, view, text_chars=len(view.text))
+            self.appends.update(run.team_id, key, live, text_chars=live.text_chars)
         return True
 
     async def finish(self, run: Run, view: RunView) -> Ending | None:
@@ -231,7 +232,7 @@ class NativeStreams:
 
     # ---- sending --------------------------------------------------------------------------
 
-    async def _append(self, key: MessageKey, view: RunView, final: bool) -> None:
+    async def _append(self, key: MessageKey, live: LiveView, final: bool) -> None:
         """The append scheduler's sender: what is new since the last append, in one call."""
         stream = self._streams.get(key)
         if stream is None or stream.closed or stream.broken is not None:
@@ -239,6 +240,7 @@ class NativeStreams:
         async with stream.lock:
             if stream.closed or stream.broken is not None:
                 raise Unchanged()
+            view = live.build()
             chunks, shown = stream.state.delta(view)
             status = status_line(view) if stream.assistant else None
             if not chunks and status == stream.status:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ..core.views import RunView
+from ..core.views import LiveView, RunView
 from ..store import Run
 from .clients import TeamClients
 from .stream_chunks import status_line
@@ -34,6 +34,11 @@ class _Line:
     channel: str
     thread_ts: str
     wanted: str
+    latest: Callable[[], RunView] | None = None
+    """Builds the newest view offered, which `wanted` is worked out from when it may be sent
+    (at most once an interval: building a view reads the whole answer)."""
+    offered: bool = False
+    """A view was offered since `wanted` was last worked out."""
     shown: str | None = None
     sender: asyncio.Task[None] | None = None
     refused: bool = False
@@ -73,10 +78,11 @@ class ThreadStatuses:
         self._lines[run.id] = _Line(run.team_id, run.channel_id, run.thread_ts, status_line(view))
         self._send(self._lines[run.id])
 
-    def update(self, run: Run, view: RunView) -> None:
+    def update(self, run: Run, live: LiveView) -> None:
+        """Per stream event: the view is kept unbuilt until the status may be sent."""
         line = self._lines.get(run.id)
         if line is not None and not line.refused:
-            line.wanted = status_line(view)
+            line.latest, line.offered = live.build, True
             self._send(line)
 
     async def end(self, run: Run) -> None:
@@ -104,10 +110,14 @@ class ThreadStatuses:
             line.sender = asyncio.create_task(self._sender(line))
 
     async def _sender(self, line: _Line) -> None:
-        """Send the newest wanted status until it is shown, one per `interval`."""
-        while not line.refused and line.shown != line.wanted:
+        """Send the newest wanted status until it is shown, one per `interval`; the views
+        offered meanwhile are worked out once a round, from the newest."""
+        while not line.refused and (line.offered or line.shown != line.wanted):
             began = self._clock()
-            await self._set(line, line.wanted)
+            if line.offered and line.latest is not None:
+                line.offered, line.wanted = False, status_line(line.latest())
+            if line.shown != line.wanted:
+                await self._set(line, line.wanted)
             await asyncio.sleep(max(0.0, self.interval - (self._clock() - began)))
 
     async def _set(self, line: _Line, status: str) -> None:
