@@ -4,7 +4,6 @@ call from the database's window (`shared_rates.py`), so together they stay insid
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from bot.core.views import RunView
@@ -47,30 +46,23 @@ def _drain(lane: EditLane[str, str], now: float) -> list[Send[str, str]]:
     return sent
 
 
-class LastRead:
-    """The wall clock, remembering the time it last gave: the time a call was counted at."""
-
-    def __init__(self) -> None:
-        self.last = 0.0
-
-    def __call__(self) -> float:
-        self.last = time.time()
-        return self.last
-
-
 class Counting:
-    """A store whose admitted calls are remembered with the time the store counted them at
-    (its last clock reading: one take at a time per store, `max_in_flight=1`)."""
+    """A store whose admitted calls are remembered with the time the database counted them at
+    (the owner's newest call in the scope: one take at a time per store, `max_in_flight=1`),
+    on the store's own clock: the server's on PostgreSQL."""
 
-    def __init__(self, store: Store, clock: LastRead, admitted: list[float]) -> None:
+    def __init__(self, store: Store, admitted: list[float]) -> None:
         self.store = store
-        self.clock = clock
         self.admitted = admitted
 
     async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
         wait = await self.store.take_call(scope, owner, **kw)
         if wait == 0.0:
-            self.admitted.append(self.clock.last)
+            rows = await self.store.db.fetch(
+                "SELECT MAX(at) AS at FROM rate_calls WHERE scope = ? AND owner = ?",
+                [scope, owner],
+            )
+            self.admitted.append(float(rows[0]["at"]))
         return wait
 
 
@@ -84,8 +76,7 @@ async def test_two_processes_together_stay_inside_one_allowance(backend: Backend
 
     schedulers: list[EditScheduler[str, str]] = []
     for name in ("A", "B"):
-        clock = LastRead()
-        rates = SharedRates(Counting(await backend.open(clock), clock, admitted), name)
+        rates = SharedRates(Counting(await backend.open(), admitted), name)
         schedulers.append(EditScheduler(sender, policy, gate=rates.edits("chat.update", policy)))
     finals = [
         scheduler.finish("T1", f"{name}{n}", f"{name}{n}-final")

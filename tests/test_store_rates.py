@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.store.rates import Allowance
 from tests.stores import Backend, Clock
 
 
@@ -49,4 +50,57 @@ async def test_racing_processes_never_overrun_the_window(backend: Backend) -> No
             for _ in range(4)
         ]
     )
+    assert sum(1 for wait in waits if wait == 0.0) == 5
+
+
+async def test_a_429_one_process_got_pauses_the_scope_for_all(backend: Backend) -> None:
+    clock = Clock()
+    a, b = await backend.open(clock), await backend.open(clock)
+    await a.pause_scope("update:T1", 30)
+    assert await b.take_call("update:T1", "B", limit=45, window=60) == 30.0
+    assert await b.take_call("update:T2", "B", limit=45, window=60) == 0.0  # its scope only
+    await b.pause_scope("update:T1", 5)  # a shorter pause does not cut the longer one short
+    clock.now += 20
+    assert await a.take_call("update:T1", "A", limit=45, window=60) == 10.0
+    clock.now += 10
+    assert await a.take_call("update:T1", "A", limit=45, window=60) == 0.0
+
+
+async def test_a_call_needs_room_in_every_allowance_and_is_counted_in_all(
+    backend: Backend,
+) -> None:
+    clock = Clock()
+    a, b = await backend.open(clock), await backend.open(clock)
+    workspace = Allowance("post:T1", 3, 60)
+    for channel in ("C1", "C2", "C3"):  # one post in each of three channels
+        wait = await a.take_call(f"post:T1:{channel}", "A", limit=2, window=2, more=[workspace])
+        assert wait == 0.0
+    # C1 has room, the workspace has none: nothing is counted anywhere
+    assert await b.take_call("post:T1:C1", "B", limit=2, window=2, more=[workspace]) == 60.0
+    assert await b.take_call("post:T1:C1", "B", limit=2, window=2) == 0.0
+    assert await b.take_call("post:T1:C1", "B", limit=2, window=2) > 0  # 2 taken: A's and B's
+
+
+async def test_a_take_is_one_round_trip_on_postgresql(backend: Backend) -> None:
+    store = await backend.open()
+    kw: dict[str, Any] = {"limit": 45, "window": 60.0, "reserve": 2, "reserve_cap": 20}
+    before = store.db.tally.statements
+    assert await store.take_call("update:T1", "A", final=False, **kw) == 0.0
+    # PostgreSQL: one statement (a function); SQLite: a local transaction, no network
+    assert store.db.tally.statements - before == {"postgresql": 1, "sqlite": 8}[backend.kind]
+
+
+async def test_racing_posts_in_two_channels_share_the_workspace_allowance(
+    backend: Backend,
+) -> None:
+    stores = [await backend.open() for _ in range(3)]
+    workspace = Allowance("post:T1", 5, 60)
+    channels = ["post:T1:C1", "post:T1:C2"]
+    waits = await asyncio.gather(
+        *[
+            store.take_call(channels[n % 2], f"owner-{i}", limit=4, window=60, more=[workspace])
+            for i, store in enumerate(stores)
+            for n in range(6)
+        ]
+    )  # each take locks two rows, in one order: no deadlock, and the counts add up
     assert sum(1 for wait in waits if wait == 0.0) == 5

@@ -9,6 +9,69 @@ accepts explicit values (a copied database keeps its ids).
 
 from __future__ import annotations
 
+TAKE_RATE_CALL = """
+CREATE FUNCTION take_rate_call(
+    p_scopes TEXT[], p_limits INTEGER[], p_windows DOUBLE PRECISION[], p_owner TEXT,
+    p_final BOOLEAN, p_reserve INTEGER, p_reserve_cap INTEGER, p_now DOUBLE PRECISION
+) RETURNS DOUBLE PRECISION LANGUAGE plpgsql VOLATILE AS $$
+-- `rates.py`'s take, in one statement. The scope rows are locked first, in the caller's
+-- (sorted) order; each later statement of a VOLATILE function takes a fresh snapshot in
+-- READ COMMITTED, so it sees every call committed by whoever held those locks before.
+DECLARE
+    i INTEGER;
+    n INTEGER := cardinality(p_scopes);
+    now_s DOUBLE PRECISION;
+    since DOUBLE PRECISION;
+    paused DOUBLE PRECISION;
+    keep BIGINT;
+    counted BIGINT;
+    excess BIGINT;
+    oldest DOUBLE PRECISION;
+    wait DOUBLE PRECISION := 0;
+    MIN_WAIT CONSTANT DOUBLE PRECISION := 0.001;
+BEGIN
+    now_s := COALESCE(p_now, CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION));
+    FOR i IN 1 .. n LOOP
+        INSERT INTO rate_scopes (scope, touched_at) VALUES (p_scopes[i], now_s)
+        ON CONFLICT (scope) DO UPDATE SET touched_at = excluded.touched_at;
+    END LOOP;
+    -- read after the locks: calls are counted in the order they are let through
+    now_s := COALESCE(p_now, CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION));
+    FOR i IN 1 .. n LOOP
+        since := now_s - p_windows[i];
+        SELECT paused_until INTO paused FROM rate_scopes WHERE scope = p_scopes[i];
+        IF paused > now_s THEN
+            wait := GREATEST(wait, paused - now_s);
+        END IF;
+        DELETE FROM rate_calls WHERE scope = p_scopes[i] AND at <= since;
+        INSERT INTO rate_reserves (scope, owner, reserved, at)
+        VALUES (p_scopes[i], p_owner, p_reserve, now_s)
+        ON CONFLICT (scope, owner) DO UPDATE SET reserved = excluded.reserved, at = excluded.at;
+        keep := 0;
+        IF NOT p_final THEN
+            SELECT LEAST(COALESCE(SUM(reserved), 0), p_reserve_cap) INTO keep
+            FROM rate_reserves WHERE scope = p_scopes[i] AND at > since;
+        END IF;
+        SELECT count(*) INTO counted FROM rate_calls WHERE scope = p_scopes[i];
+        excess := counted + 1 + keep - p_limits[i];
+        IF excess > counted THEN
+            wait := GREATEST(wait, p_windows[i] / GREATEST(p_limits[i], 1));
+        ELSIF excess > 0 THEN
+            SELECT at INTO oldest FROM rate_calls WHERE scope = p_scopes[i]
+            ORDER BY at OFFSET excess - 1 LIMIT 1;
+            wait := GREATEST(wait, oldest + p_windows[i] - now_s, MIN_WAIT);
+        END IF;
+    END LOOP;
+    IF wait > 0 THEN
+        RETURN wait;
+    END IF;
+    INSERT INTO rate_calls (scope, at, owner) SELECT s, now_s, p_owner FROM unnest(p_scopes) s;
+    RETURN 0;
+END
+$$
+"""
+"""`RateQueries.take_call` on PostgreSQL: one round trip instead of a transaction of seven."""
+
 PG_MIGRATIONS: list[list[str]] = [
     [  # 1: threads, runs, handled Slack requests
         "CREATE TABLE threads (team_id TEXT NOT NULL, channel_id TEXT NOT NULL, "
@@ -90,6 +153,10 @@ PG_MIGRATIONS: list[list[str]] = [
     [  # 11: workspaces the app left, for every process to stop its work there
         "CREATE TABLE departures (id BIGSERIAL PRIMARY KEY, team_id TEXT NOT NULL, "
         "at DOUBLE PRECISION NOT NULL)",
+    ],
+    [  # 12: a 429 pauses a scope for every process; a Slack call costs one round trip
+        "ALTER TABLE rate_scopes ADD COLUMN paused_until DOUBLE PRECISION",
+        TAKE_RATE_CALL,
     ],
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

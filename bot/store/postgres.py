@@ -22,7 +22,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .outage import Outage
 from .pg_schema import PG_MIGRATIONS
-from .sql import Dialect, Params, Row
+from .sql import Dialect, Params, Row, Tally
 
 MIGRATION_LOCK = 0x48616E64  # "Hand": the advisory lock that lets one replica migrate at a time
 POOL_SIZE = 10
@@ -45,15 +45,18 @@ class DatabaseUnavailable(Exception):
 class Connection:
     """Statements on one connection: inside a transaction of `PostgresDatabase`."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], tally: Tally | None = None) -> None:
         self.conn = conn
+        self.tally = tally if tally is not None else Tally()
 
     async def execute(self, query: str, params: Params = ()) -> int:
+        self.tally.statements += 1
         async with self.conn.cursor() as cursor:
             await cursor.execute(pg_query(query), list(params))
             return cursor.rowcount
 
     async def fetch(self, query: str, params: Params = ()) -> list[Row]:
+        self.tally.statements += 1
         async with self.conn.cursor(row_factory=dict_row) as cursor:
             await cursor.execute(pg_query(query), list(params))
             return await cursor.fetchall()
@@ -68,6 +71,7 @@ class PostgresDatabase:
         self.pool = pool
         self.url = url
         self.outage = Outage(describe_url(url))
+        self.tally = Tally()
 
     async def execute(self, query: str, params: Params = ()) -> int:
         return await self._retrying(lambda sql: sql.execute(query, params))
@@ -81,8 +85,9 @@ class PostgresDatabase:
         connection lost inside the block fails it (it rolled back, or is lost to a crash)."""
         conn = await self._connection()
         try:
+            self.tally.statements += 2  # BEGIN, then COMMIT or ROLLBACK
             async with conn.transaction():
-                yield Connection(conn)
+                yield Connection(conn, self.tally)
         finally:
             await self.pool.putconn(conn)
 
@@ -106,7 +111,7 @@ class PostgresDatabase:
         while True:
             conn = await self._connection()
             try:
-                return await statement(Connection(conn))
+                return await statement(Connection(conn, self.tally))
             except psycopg.OperationalError as exc:
                 if not conn.broken:
                     raise
