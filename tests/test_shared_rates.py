@@ -65,6 +65,9 @@ class Counting:
             self.admitted.append(float(rows[0]["at"]))
         return wait
 
+    async def pause_scope(self, scope: str, seconds: float) -> None:
+        await self.store.pause_scope(scope, seconds)
+
 
 async def test_two_processes_together_stay_inside_one_allowance(backend: Backend) -> None:
     policy = EditPolicy(interval=0.01, per_minute=3, window=0.3, burst=3, max_in_flight=1)
@@ -119,6 +122,9 @@ class Refusing:
     async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
         self.asked.append(scope)
         return 30.0
+
+    async def pause_scope(self, scope: str, seconds: float) -> None:
+        raise AssertionError("nothing was rate limited")
 
 
 async def test_a_stream_is_not_started_when_the_shared_start_allowance_is_spent() -> None:
