@@ -129,7 +129,11 @@ class PostgresDatabase:
 
     async def migrate(self, up_to: int | None = None) -> int:
         """Apply pending migrations (up to number `up_to`), each in its own transaction under
-        an advisory lock, so replicas starting together migrate once."""
+        an advisory lock, so replicas starting together migrate once. A database already
+        migrated costs two statements, not a transaction per migration."""
+        current = await self.schema_version()
+        if current >= len(PG_MIGRATIONS[:up_to]):
+            return current
         for number, statements in enumerate(PG_MIGRATIONS[:up_to], start=1):
             async with self.transaction() as tx:
                 await tx.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
