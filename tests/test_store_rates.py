@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.store.rates import Allowance
+from bot.store.rates import Allowance, fit
 from tests.stores import Backend, Clock
 
 
@@ -104,3 +104,54 @@ async def test_racing_posts_in_two_channels_share_the_workspace_allowance(
         ]
     )  # each take locks two rows, in one order: no deadlock, and the counts add up
     assert sum(1 for wait in waits if wait == 0.0) == 5
+
+
+async def test_booked_calls_are_counted_in_turn_at_the_first_free_time(backend: Backend) -> None:
+    clock = Clock()
+    a, b = await backend.open(clock), await backend.open(clock)
+    workspace = Allowance("post:T1", 5, 60)
+    kw: dict[str, Any] = {"limit": 2, "window": 2.0, "more": [workspace], "book": True}
+    waits = [await (a, b)[n % 2].take_call("post:T1:C1", "AB"[n % 2], **kw) for n in range(5)]
+    assert waits == [0.0, 0.0, 2.0, 2.0, 4.0]  # two a window, in the order asked
+    assert await a.take_call("post:T1:C2", "A", **kw) == 60.0  # the workspace's 5 are booked
+    await b.pause_scope("post:T1:C3", 90)
+    assert await a.take_call("post:T1:C3", "A", limit=2, window=2.0, book=True) == 90.0
+    clock.now += 3  # 1002's two fill the window until 1004, where one of two is booked
+    assert await b.take_call("post:T1:C1", "B", limit=2, window=2.0) == 1.0  # unbooked: asks
+
+
+async def test_racing_bookings_never_overrun_any_window(backend: Backend) -> None:
+    stores = [await backend.open() for _ in range(3)]
+    waits = await asyncio.gather(
+        *[
+            store.take_call("post:T1:C1", f"owner-{i}", limit=3, window=60, book=True)
+            for i, store in enumerate(stores)
+            for _ in range(4)
+        ]
+    )
+    assert sorted(round(wait / 60) for wait in waits) == [0] * 3 + [1] * 3 + [2] * 3 + [3] * 3
+    rows = await stores[0].db.fetch("SELECT at FROM rate_calls WHERE scope = 'post:T1:C1'")
+    times = sorted(float(row["at"]) for row in rows)
+    assert len(times) == 12
+    for i, at in enumerate(times):  # never more than 3 in any 60 s
+        assert len([t for t in times[i:] if t < at + 60]) <= 3
+
+
+def test_a_booking_fits_the_first_gap_even_before_later_bookings() -> None:
+    assert fit([], 2, 2.0, 5.0) == 5.0
+    assert fit([0.0, 1.0], 2, 2.0, 0.5) == 2.0  # when the call at 0 leaves the window
+    assert fit([10.0], 1, 2.0, 0.0) == 0.0  # before a call booked later, with room
+    assert fit([1.0], 1, 2.0, 0.0) == 3.0  # not between: 0 and 1 would be two in 2 s
+    assert fit([0.0, 4.0], 1, 2.0, 0.0) == 2.0  # in the gap between two bookings
+
+
+async def test_a_paused_channel_does_not_hold_up_the_workspace_other_channels(
+    backend: Backend,
+) -> None:
+    clock = Clock()
+    store = await backend.open(clock)
+    kw: dict[str, Any] = {"limit": 2, "window": 2.0, "book": True}
+    workspace = [Allowance("post:T1", 50, 12.0)]
+    await store.pause_scope("post:T1:C1", 60)
+    assert await store.take_call("post:T1:C1", "A", more=workspace, **kw) == 60.0
+    assert await store.take_call("post:T1:C2", "A", more=workspace, **kw) == 0.0

@@ -50,6 +50,7 @@ class RateStore(Protocol):
         reserve: int = 0,
         reserve_cap: int = 0,
         more: Sequence[Allowance] = (),
+        book: bool = False,
     ) -> float: ...
 
     async def pause_scope(self, scope: str, seconds: float) -> None: ...
@@ -93,14 +94,16 @@ class SharedRates:
         )
 
     async def post(self, team: str, channel: str) -> float:
-        """Take a `chat.postMessage` call in a channel, which its workspace must have room for
-        too; 0.0, or seconds until there is room."""
+        """Book a `chat.postMessage` call in a channel, which its workspace must have room for
+        too: the seconds until the post may be sent (0.0: now). A post is made whatever the
+        wait, so it is booked (`take_call(book=True)`): one round trip, never asked again."""
         return await self.store.take_call(
             f"chat.postMessage:{team}:{channel}",
             self.owner,
             limit=POSTS_PER_WINDOW,
             window=POST_WINDOW,
             more=[Allowance(f"chat.postMessage:{team}", WORKSPACE_POSTS, WORKSPACE_POST_WINDOW)],
+            book=True,
         )
 
     async def status(self, team: str, channel: str) -> float:

@@ -54,6 +54,7 @@ class RateQueries:
         reserve: int = 0,
         reserve_cap: int = 0,
         more: Sequence[Allowance] = (),
+        book: bool = False,
     ) -> float:
         """Count one call in `scope` if the last `window` seconds leave room for it (and in
         each of `more`, which must all have room too); return 0.0 when counted, else how many
@@ -62,11 +63,16 @@ class RateQueries:
         `reserve`: finals `owner`'s streaming messages still need, published for the others.
         A call that is not `final` must leave the sum of every owner's reserves free, at most
         `reserve_cap` of them.
+
+        `book` (a call that will be made whatever happens, such as a post): always counted, at
+        the earliest time from now that leaves room after every call counted so far; returns
+        the seconds until then, when the caller makes it without asking again. Waiting callers
+        are so served in turn, one round trip each, instead of all asking again together.
         """
         allowances = sorted([Allowance(scope, limit, window), *more], key=lambda a: a.scope)
         if self.db.dialect == "postgresql":
             rows = await self.db.fetch(
-                "SELECT take_rate_call(?, ?, ?, ?, ?, ?, ?, ?) AS wait",
+                "SELECT take_rate_call(?, ?, ?, ?, ?, ?, ?, ?, ?) AS wait",
                 [
                     [a.scope for a in allowances],
                     [a.limit for a in allowances],
@@ -75,6 +81,7 @@ class RateQueries:
                     final,
                     reserve,
                     reserve_cap,
+                    book,
                     self._now(),
                 ],
             )
@@ -94,16 +101,19 @@ class RateQueries:
             for allowance, until in zip(allowances, paused, strict=True):
                 if until is not None and until > now:
                     wait = max(wait, until - now)
-                room = await _room(sql, allowance, owner, now, final, reserve, reserve_cap)
-                wait = max(wait, room)
-            if wait > 0:
+                await _forget_old(sql, allowance, owner, now, reserve)
+                if not book:
+                    wait = max(wait, await _room(sql, allowance, now, final, reserve_cap))
+            if book:
+                wait = await _booking(sql, allowances, now + wait) - now
+            elif wait > 0:
                 return wait
             for allowance in allowances:
                 await sql.execute(
                     "INSERT INTO rate_calls (scope, at, owner) VALUES (?, ?, ?)",
-                    [allowance.scope, now, owner],
+                    [allowance.scope, now + wait, owner],
                 )
-        return 0.0
+        return wait
 
     async def pause_scope(self, scope: str, seconds: float) -> None:
         """Slack answered a call in `scope` with a 429: no process takes a call there for
@@ -119,41 +129,67 @@ class RateQueries:
         )
 
 
-async def _room(
-    sql: Sql,
-    allowance: Allowance,
-    owner: str,
-    now: float,
-    final: bool,
-    reserve: int,
-    reserve_cap: int,
-) -> float:
-    """0.0 if `allowance`'s window has room for one more call at `now`, else the seconds until
-    it may (SQLite's steps of `take_rate_call`, inside the take's transaction)."""
-    scope, limit, window = allowance.scope, allowance.limit, allowance.window
-    since = now - window
-    await sql.execute("DELETE FROM rate_calls WHERE scope = ? AND at <= ?", [scope, since])
+async def _forget_old(sql: Sql, allowance: Allowance, owner: str, now: float, reserve: int) -> None:
+    """Drop the calls that left the window, and publish `owner`'s reserve."""
+    since = now - allowance.window
+    await sql.execute(
+        "DELETE FROM rate_calls WHERE scope = ? AND at <= ?", [allowance.scope, since]
+    )
     await sql.execute(
         "INSERT INTO rate_reserves (scope, owner, reserved, at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (scope, owner) DO UPDATE SET reserved = excluded.reserved, "
         "at = excluded.at",
-        [scope, owner, reserve, now],
+        [allowance.scope, owner, reserve, now],
     )
+
+
+async def _calls(sql: Sql, scope: str) -> list[float]:
+    rows = await sql.fetch("SELECT at FROM rate_calls WHERE scope = ? ORDER BY at", [scope])
+    return [float(row["at"]) for row in rows]
+
+
+async def _room(sql: Sql, allowance: Allowance, now: float, final: bool, reserve_cap: int) -> float:
+    """0.0 if `allowance`'s window has room for one more call at `now`, else the seconds until
+    it may (SQLite's steps of `take_rate_call`, inside the take's transaction)."""
+    scope, limit, window = allowance.scope, allowance.limit, allowance.window
     keep = 0
     if not final:
         rows = await sql.fetch(
             "SELECT COALESCE(SUM(reserved), 0) AS reserved FROM rate_reserves "
             "WHERE scope = ? AND at > ?",
-            [scope, since],
+            [scope, now - window],
         )
         keep = min(int(rows[0]["reserved"]), reserve_cap)
-    calls = [
-        float(row["at"])
-        for row in await sql.fetch("SELECT at FROM rate_calls WHERE scope = ? ORDER BY at", [scope])
-    ]
+    calls = await _calls(sql, scope)
     over = len(calls) + 1 + keep - limit
     if over > len(calls):  # the reserves alone fill the window: ask again later
         return window / max(limit, 1)
     if over > 0:
         return max(calls[over - 1] + window - now, MIN_WAIT)
     return 0.0
+
+
+async def _booking(sql: Sql, allowances: Sequence[Allowance], start: float) -> float:
+    """The earliest time from `start` that fits every allowance's window."""
+    calls = {a.scope: await _calls(sql, a.scope) for a in allowances}
+    at, moved = start, True
+    while moved:  # each fit only moves it later, up to after every window: it ends
+        moved = False
+        for allowance in allowances:
+            later = fit(calls[allowance.scope], allowance.limit, allowance.window, at)
+            if later > at:
+                at, moved = later, True
+    return at
+
+
+def fit(calls: Sequence[float], limit: int, window: float, start: float) -> float:
+    """The earliest time from `start` at which one more call keeps `calls` at most `limit` in
+    any `window` seconds: every `limit` + 1 consecutive calls then span `window` or more. It
+    is `start`, a call's time, or a call's time plus `window` (after the last call's window it
+    always fits). The SQL function `rate_fit` (`pg_schema.py`) is the same."""
+    candidates = sorted({start, *calls, *(at + window for at in calls)})
+    for candidate in (c for c in candidates if c >= start):
+        merged = sorted([*calls, candidate])
+        if all(merged[j + limit] - merged[j] >= window for j in range(len(merged) - limit)):
+            return candidate
+    return start
