@@ -51,13 +51,15 @@ class Counting:
     (the owner's newest call in the scope: one take at a time per store, `max_in_flight=1`),
     on the store's own clock: the server's on PostgreSQL."""
 
-    def __init__(self, store: Store, admitted: list[float]) -> None:
+    def __init__(self, store: Store, admitted: list[float], asked: list[str]) -> None:
         self.store = store
         self.admitted = admitted
+        self.asked = asked
 
     async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
         wait = await self.store.take_call(scope, owner, **kw)
-        if wait == 0.0:
+        self.asked.append(scope)
+        if wait == 0.0 or kw.get("book"):
             rows = await self.store.db.fetch(
                 "SELECT MAX(at) AS at FROM rate_calls WHERE scope = ? AND owner = ?",
                 [scope, owner],
@@ -72,6 +74,7 @@ class Counting:
 async def test_two_processes_together_stay_inside_one_allowance(backend: Backend) -> None:
     policy = EditPolicy(interval=0.01, per_minute=3, window=0.3, burst=3, max_in_flight=1)
     admitted: list[float] = []
+    asked: list[str] = []
     delivered: list[str] = []
 
     async def sender(key: str, payload: str, final: bool) -> None:
@@ -79,7 +82,7 @@ async def test_two_processes_together_stay_inside_one_allowance(backend: Backend
 
     schedulers: list[EditScheduler[str, str]] = []
     for name in ("A", "B"):
-        rates = SharedRates(Counting(await backend.open(), admitted), name)
+        rates = SharedRates(Counting(await backend.open(), admitted, asked), name)
         schedulers.append(EditScheduler(sender, policy, gate=rates.edits("chat.update", policy)))
     finals = [
         scheduler.finish("T1", f"{name}{n}", f"{name}{n}-final")
@@ -91,6 +94,7 @@ async def test_two_processes_together_stay_inside_one_allowance(backend: Backend
         await scheduler.aclose()
     assert sorted(delivered) == sorted(f"{name}{n}-final" for name in "AB" for n in range(5))
     assert len(admitted) == len(delivered)  # every call was counted in the shared window
+    assert len(asked) == len(delivered)  # each final booked its call: asked once
     admitted.sort()
     for i, at in enumerate(admitted):  # never more than 3 in any 0.3 s
         assert len([t for t in admitted[i:] if t < at + 0.3]) <= 3

@@ -21,8 +21,9 @@ per minute with bursts welcome, so edits are planned rather than fired:
   connection) is sent again after a capped exponential wait of its own (1 s, 2 s, … 30 s), up to
   `max_attempts` failures (a few minutes), and only then reported to whoever awaits it;
 - with a `gate` (`shared_rates.py`), each edit first takes a call from the workspace's
-  allowance shared by every process on the database; without room, it waits (progress edits
-  all wait) and nothing is spent;
+  allowance shared by every process on the database; without room, a progress edit waits
+  (progress edits all wait) and nothing is spent, and a final is booked for the first free
+  moment and sent then;
 - an edit the sender finds the message already shows (`Unchanged`) is not sent and costs
   nothing: its token goes back to the bucket and the message's interval does not restart.
 
@@ -79,7 +80,8 @@ Pause = Callable[[str, float], Awaitable[None]]
 
 Gate = Callable[[str, bool, int], Awaitable[float]]
 """Takes a call from a workspace's shared allowance: `(workspace, final, finals to keep room
-for)`; returns 0.0 if taken, else the seconds until there may be room."""
+for)`. A progress edit's call is taken now (0.0) or not at all (the seconds until there may be
+room); a final's is always taken, booked at the first free moment: the seconds until then."""
 
 
 class _Postponed(Exception):
@@ -210,8 +212,10 @@ class EditScheduler(Generic[K, P]):
             if self._gate is not None:
                 reserve = lane.reserved_for_finals(self._clock())
                 wait = await self._gate(workspace, send.final, reserve)
-                if wait > 0:
+                if wait > 0 and not send.final:
                     raise _Postponed(wait)
+                if wait > 0:  # the final's call is booked for then: no asking again
+                    await asyncio.sleep(wait)
             await self._sender(send.key, send.payload, send.final)
         except _Postponed as held:
             lane.postponed(send.key, self._clock() + held.seconds)

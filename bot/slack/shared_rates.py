@@ -75,6 +75,7 @@ class SharedRates:
                 final=final,
                 reserve=reserve,
                 reserve_cap=int(policy.per_minute * policy.final_share),
+                book=final,  # a final is sent whatever the wait: booked, never asked again
             )
 
         return take
