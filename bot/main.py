@@ -289,10 +289,13 @@ within minutes, and a replayed request is refused as stale after 5."""
 
 
 async def _prune_events(store: Store) -> None:
+    """Hourly: forget handled Slack requests older than a day, and the shared Slack
+    allowances' rows that no window of the last hour used (`Store.prune_rates`)."""
     while True:
         removed = await store.prune_events(older_than=EVENT_MEMORY)
         if removed:
             log.info("forgot %d handled Slack request id(s) older than a day", removed)
+        await store.prune_rates(older_than=3600)
         await asyncio.sleep(3600)
 
 

@@ -155,3 +155,17 @@ async def test_a_paused_channel_does_not_hold_up_the_workspace_other_channels(
     await store.pause_scope("post:T1:C1", 60)
     assert await store.take_call("post:T1:C1", "A", more=workspace, **kw) == 60.0
     assert await store.take_call("post:T1:C2", "A", more=workspace, **kw) == 0.0
+
+
+async def test_rows_no_window_uses_any_more_are_pruned(backend: Backend) -> None:
+    clock = Clock()
+    store = await backend.open(clock)
+    for owner in ("gone-1", "gone-2"):  # processes that ran once and stopped
+        assert await store.take_call("post:T1:C1", owner, limit=2, window=2) == 0.0
+    await store.pause_scope("post:T1:C2", 7200)
+    clock.now += 3601
+    assert await store.take_call("post:T1:C3", "live", limit=2, window=2) == 0.0
+    assert await store.prune_rates(older_than=3600) == 5  # 2 reserves, 2 calls, C1's scope
+    rows = await store.db.fetch("SELECT scope FROM rate_scopes ORDER BY scope")
+    assert [row["scope"] for row in rows] == ["post:T1:C2", "post:T1:C3"]  # C2 is paused
+    assert await store.take_call("post:T1:C1", "live", limit=2, window=2) == 0.0

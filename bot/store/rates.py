@@ -128,6 +128,23 @@ class RateQueries:
             [scope, now, now, seconds],
         )
 
+    async def prune_rates(self, older_than: float) -> int:
+        """Forget what no window needs any more, `older_than` seconds after it was last
+        used: the reserves of processes gone (each process has an owner of its own), calls and
+        idle scopes of channels nobody posts in now. Returns how many rows went."""
+        now = self._now()
+        removed = await self.db.execute(
+            f"DELETE FROM rate_reserves WHERE at < {self._sql_now} - ?", [now, older_than]
+        )
+        removed += await self.db.execute(
+            f"DELETE FROM rate_calls WHERE at < {self._sql_now} - ?", [now, older_than]
+        )
+        return removed + await self.db.execute(
+            f"DELETE FROM rate_scopes WHERE touched_at < {self._sql_now} - ? "
+            f"AND (paused_until IS NULL OR paused_until < {self._sql_now})",
+            [now, older_than, now],
+        )
+
 
 async def _forget_old(sql: Sql, allowance: Allowance, owner: str, now: float, reserve: int) -> None:
     """Drop the calls that left the window, and publish `owner`'s reserve."""
