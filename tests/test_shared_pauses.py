@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from bot.slack.edit_scheduler import EditScheduler, RateLimited
 from bot.slack.pacing import ChannelPacer
 from bot.slack.posting import Poster
 from bot.slack.shared_rates import SharedRates
+from bot.slack.streaming import NativeStreams
 from bot.slack.thread_status import ThreadStatuses
 from bot.store import Run
 from emulators.credentials import BOT_TOKEN
@@ -34,10 +36,12 @@ def slack() -> Iterator[Child]:
         yield server
 
 
-def limit(slack: Child, method: str, per_minute: float, burst: float = 1) -> None:
-    """Fresh emulator state, with `method` allowed `per_minute` calls per channel, `burst`
+def limit(
+    slack: Child, method: str, per_minute: float, burst: float = 1, scope: str = "channel"
+) -> None:
+    """Fresh emulator state, with `method` allowed `per_minute` calls per `scope`, `burst`
     at once."""
-    spec = {"per_minute": per_minute, "burst": burst, "scope": "channel"}
+    spec = {"per_minute": per_minute, "burst": burst, "scope": scope}
     with httpx.Client(base_url=slack.url) as control:
         control.post("/_emulator/reset").raise_for_status()
         control.post(
@@ -89,6 +93,24 @@ async def test_a_post_refused_with_429_pauses_the_channel_for_every_process(
         await poster.post(run_in("C0001"), message, None)  # Slack's minute allows one
     assert await b.post("T0001", "C0001") > 10  # B does not try before Slack's Retry-After
     assert await b.post("T0001", "C0002") == 0.0
+
+
+async def test_a_stream_start_refused_with_429_pauses_starts_for_every_process(
+    backend: Backend, slack: Child
+) -> None:
+    limit(slack, "chat.startStream", 1, scope="workspace")
+    a, b = SharedRates(await backend.open(), "A"), SharedRates(await backend.open(), "B")
+    client = await TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/").client_for("T0001")
+    streams = NativeStreams(TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"), rates=a)
+    for n in range(2):
+        ts = str((await client.chat_postMessage(channel="C0001", text=f"q{n}"))["ts"])
+        run = replace(run_in("C0001", ts, n), trigger_ts=ts)
+        started = await streams.open(run, RunView(run_id=n, state="working", requester="U0001",
+                                                  instruction="q"))  # fmt: skip
+        assert (started is None) == (n == 1)  # Slack's minute allows one: edited instead
+    await streams.aclose()
+    assert await b.start_stream("T0001", 18) > 10  # B does not try before Slack's Retry-After
+    assert await b.start_stream("T0002", 18) == 0.0
 
 
 async def test_statuses_of_two_processes_share_one_allowance_per_conversation(
