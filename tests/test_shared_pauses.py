@@ -158,3 +158,35 @@ async def eventually(condition: Callable[[], bool]) -> None:
 
 def view(step: str) -> RunView:
     return RunView(run_id=1, state="working", requester="U0001", instruction="q", step=step)
+
+
+async def test_streamed_answers_of_two_processes_share_the_statuses_allowance(
+    backend: Backend, slack: Child
+) -> None:
+    limit(slack, "assistant.threads.setStatus", 60, burst=3)  # Slack's: about 1 a second
+    client = await TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/").client_for("T0001")
+    processes = [
+        NativeStreams(
+            TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"),
+            rates=SharedRates(await backend.open(), name),
+        )
+        for name in "AB"
+    ]
+    runs = []
+    for n in range(4):  # two assistant threads per process, in one conversation
+        ts = str((await client.chat_postMessage(channel="C0001", text=f"q{n}"))["ts"])
+        run = replace(run_in("C0001", ts, n), trigger_ts=ts)
+        working = RunView(run_id=n, state="working", requester="U0001", instruction="q")
+        message_ts = await processes[n % 2].open(run, working, assistant=True)
+        assert message_ts is not None
+        runs.append(replace(run, message_ts=message_ts))
+    for n, run in enumerate(runs):
+        done = RunView(run_id=n, state="completed", requester="U0001", instruction="q", text="a")
+        assert await processes[n % 2].finish(run, done) == "streamed"
+    for streams in processes:
+        await streams.aclose()
+    sent = status_calls(slack)
+    assert sent and [call["ok"] for call in sent] == [True] * len(sent)  # no 429
+    for run in runs:  # a status shown was cleared
+        shown = [c["args"]["status"] for c in sent if c["args"]["thread_ts"] == run.thread_ts]
+        assert shown[-1:] in ([""], [])
