@@ -68,9 +68,14 @@ class Parts:
     socket: CheckedSocketModeHandler | None = None
 
     async def health(self) -> dict[str, Any]:
-        """`/healthz`: Slack's connection (Socket Mode) and the database both answer."""
+        """`/healthz`: Slack's connection (Socket Mode) and the database both answer; and how
+        many statements (round trips) this process sent its database so far, before this
+        check's own (`database_statements`, `sql.Tally`), for benchmarks."""
         connected = self.socket is None or bool(self.socket.client.current_session is not None)
-        status: dict[str, Any] = {"mode": self.settings.mode}
+        status: dict[str, Any] = {
+            "mode": self.settings.mode,
+            "database_statements": self.store.db.tally.statements,
+        }
         try:
             runs = await asyncio.wait_for(self.store.active_runs(), HEALTH_TIMEOUT)
             status["active_runs"] = len(runs)
@@ -304,6 +309,7 @@ async def _close(parts: Parts, server: IngressThread) -> None:
     await parts.runner.aclose()  # lets go of every lease: other processes take over at once
     await parts.surface.aclose()
     await parts.handinger.aclose()
+    log.info("database statements sent since start: %d", parts.store.db.tally.statements)
     await parts.store.close()
 
 
@@ -313,10 +319,13 @@ within minutes, and a replayed request is refused as stale after 5."""
 
 
 async def _prune_events(store: Store) -> None:
+    """Hourly: forget handled Slack requests older than a day, and the shared Slack
+    allowances' rows that no window of the last hour used (`Store.prune_rates`)."""
     while True:
         removed = await store.prune_events(older_than=EVENT_MEMORY)
         if removed:
             log.info("forgot %d handled Slack request id(s) older than a day", removed)
+        await store.prune_rates(older_than=3600)
         await asyncio.sleep(3600)
 
 

@@ -90,13 +90,20 @@ class SlackSurface:
     ) -> None:
         self.clients = clients
         self.editor = Editor(clients)
-        gate = rates.edits("chat.update", EditPolicy()) if rates is not None else None
         self.edits: EditScheduler[MessageKey, LiveView | SlackMessage] = edits or EditScheduler(
-            self.editor.send, retryable=is_transient, gate=gate
+            self.editor.send,
+            retryable=is_transient,
+            gate=rates.edits("chat.update", EditPolicy()) if rates is not None else None,
+            pause=rates.pause("chat.update") if rates is not None else None,
         )
         self.pacer = pacer or ChannelPacer(shared=rates.post if rates is not None else None)
         self.poster = Poster(
-            clients, self.pacer, max_attempts=max_post_attempts, patience=patience, sleep=sleep
+            clients,
+            self.pacer,
+            max_attempts=max_post_attempts,
+            patience=patience,
+            sleep=sleep,
+            rates=rates,
         )
         self.private = PrivateReplies(clients, patience=patience, sleep=sleep)
         self.patience = patience
@@ -105,7 +112,7 @@ class SlackSurface:
         self.streams = streams
         self._finished = finished
         self.reactions = reactions or Reactions(clients, sleep=sleep)
-        self.statuses = ThreadStatuses(clients, is_assistant)
+        self.statuses = ThreadStatuses(clients, is_assistant, rates=rates)
         # What each message's overflow posted, for the messages this process posted or finished.
         self._posted: dict[MessageKey, set[str]] = {}
 
@@ -193,7 +200,16 @@ class SlackSurface:
             if ending == "streamed":
                 self._done(run)
                 return
-        await self.statuses.end(run)
+        try:
+            await self._show_final(run, view)
+        finally:  # the answer first: a cleared status may wait for room in its conversation
+            await self.statuses.end(run)
+        self._done(run)
+
+    async def _show_final(self, run: Run, view: RunView) -> None:
+        """The final card, edited into the run's message (posted anew if it is gone), then
+        what did not fit it."""
+        assert run.message_ts is not None
         final = await asyncio.to_thread(render_final, self._masked(view))
         key = _key(run, run.message_ts)
         try:
@@ -210,7 +226,6 @@ class SlackSurface:
             log.info("run %d: its message is gone; posting the answer anew", run.id)
             await self.poster.post(run, final.card, run.thread_ts, Marker.of(run, part=1))
         await self._post_overflow(run, final, key, run.thread_ts or run.message_ts)
-        self._done(run)
 
     async def _final_edit(self, run: Run, key: MessageKey, card: SlackMessage) -> None:
         """The final edit; a message still streaming (its stream was started by a process that

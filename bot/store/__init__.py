@@ -35,7 +35,7 @@ from .records import (
 from .runs import RunQueries
 from .schedules import ScheduleQueries
 from .schema import MIGRATIONS
-from .sql import Database
+from .sql import Database, now_sql
 from .sqlite import SqliteDatabase
 from .threads import ThreadQueries
 
@@ -79,10 +79,15 @@ class Store(
     """
 
     def __init__(
-        self, target: str | Path | Database, *, clock: Callable[[], float] = time.time
+        self, target: str | Path | Database, *, clock: Callable[[], float] | None = None
     ) -> None:
-        self._clock = clock
         self.db: Database = target if not isinstance(target, str | Path) else SqliteDatabase(target)
+        self._clock = clock or time.time
+        server = clock is None and self.db.dialect == "postgresql"
+        # leases and Slack's allowances compare times written by several hosts: on
+        # PostgreSQL they read the server's clock (a None parameter, `sql.now_sql`)
+        self._now = (lambda: None) if server else self._clock
+        self._sql_now = now_sql(self.db.dialect)
 
     async def close(self) -> None:
         await self.db.close()
@@ -187,10 +192,14 @@ def is_postgres_url(url: str | None) -> bool:
 
 
 async def open_store(
-    database_url: str | None, sqlite_path: str | Path, *, clock: Callable[[], float] = time.time
+    database_url: str | None,
+    sqlite_path: str | Path,
+    *,
+    clock: Callable[[], float] | None = None,
 ) -> Store:
     """The store the settings choose: PostgreSQL at `database_url` when it is one, else the
-    SQLite file `sqlite_path`; connected and migrated."""
+    SQLite file `sqlite_path`; connected and migrated. `clock` (tests) replaces the wall
+    clock, the PostgreSQL server's included."""
     if database_url is not None and is_postgres_url(database_url):
         store = Store(await open_postgres(database_url), clock=clock)
     else:

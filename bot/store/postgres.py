@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .outage import LONGEST_WAIT, Outage
 from .pg_schema import PG_MIGRATIONS
-from .sql import Dialect, Params, Row, Sql
+from .sql import Dialect, Params, Row, Sql, Tally
 
 MIGRATION_LOCK = 0x48616E64  # "Hand": the advisory lock that lets one replica migrate at a time
 POOL_SIZE = 10
@@ -66,15 +66,18 @@ async def may_not_create(sql: Sql, where: str, error: Exception) -> DatabaseUnav
 class Connection:
     """Statements on one connection: inside a transaction of `PostgresDatabase`."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], tally: Tally | None = None) -> None:
         self.conn = conn
+        self.tally = tally if tally is not None else Tally()
 
     async def execute(self, query: str, params: Params = ()) -> int:
+        self.tally.statements += 1
         async with self.conn.cursor() as cursor:
             await cursor.execute(pg_query(query), list(params))
             return cursor.rowcount
 
     async def fetch(self, query: str, params: Params = ()) -> list[Row]:
+        self.tally.statements += 1
         async with self.conn.cursor(row_factory=dict_row) as cursor:
             await cursor.execute(pg_query(query), list(params))
             return await cursor.fetchall()
@@ -91,6 +94,7 @@ class PostgresDatabase:
         self.outage = Outage(describe_url(url))
         self._stopping = False
         self._gone_at_stop = False
+        self.tally = Tally()
 
     async def execute(self, query: str, params: Params = ()) -> int:
         return await self._retrying(lambda sql: sql.execute(query, params))
@@ -104,8 +108,9 @@ class PostgresDatabase:
         connection lost inside the block fails it (it rolled back, or is lost to a crash)."""
         conn = await self._connection()
         try:
+            self.tally.statements += 2  # BEGIN, then COMMIT or ROLLBACK
             async with conn.transaction():
-                yield Connection(conn)
+                yield Connection(conn, self.tally)
         finally:
             await self.pool.putconn(conn)
 
@@ -143,7 +148,7 @@ class PostgresDatabase:
         while True:
             conn = await self._connection()
             try:
-                return await statement(Connection(conn))
+                return await statement(Connection(conn, self.tally))
             except psycopg.OperationalError as exc:
                 if not conn.broken:
                     raise
@@ -164,9 +169,10 @@ class PostgresDatabase:
     async def migrate(self, up_to: int | None = None) -> int:
         """Apply pending migrations (up to number `up_to`), each in its own transaction under
         an advisory lock, so replicas starting together migrate once. With none pending no
-        DDL is sent, so a user that may only read and write the tables runs the app."""
-        if await self.schema_version() >= len(PG_MIGRATIONS[:up_to]):
-            return await self.schema_version()
+        DDL is sent (two queries): a user that may only read and write the tables runs the app."""
+        current = await self.schema_version()
+        if current >= len(PG_MIGRATIONS[:up_to]):
+            return current
         try:
             await self._apply(up_to)
         except psycopg.errors.InsufficientPrivilege as exc:

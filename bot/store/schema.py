@@ -221,6 +221,12 @@ def _migration_11(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_12(db: sqlite_utils.Database) -> None:
+    """A 429 one process got pauses its scope for every process (`rates.py`); PostgreSQL's
+    migration also adds the function that takes a call in one round trip."""
+    db.table("rate_scopes").add_column("paused_until", float)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -233,5 +239,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
 ]
 """Schema changes in order; the database records how many it has applied."""

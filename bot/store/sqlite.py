@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .schema import MIGRATIONS
-from .sql import Dialect, Params, Row, Sql
+from .sql import Dialect, Params, Row, Sql, Tally
 
 
 class SqliteDatabase:
@@ -34,6 +34,7 @@ class SqliteDatabase:
         self.db.execute("PRAGMA busy_timeout = 5000")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self._in_transaction = False
+        self.tally = Tally()
         if migrate:
             self._migrate()
 
@@ -47,6 +48,7 @@ class SqliteDatabase:
     async def transaction(self) -> AsyncIterator[Sql]:
         if self._in_transaction:
             raise RuntimeError("transactions do not nest")
+        self.tally.statements += 2  # BEGIN, then COMMIT or ROLLBACK
         with self.db.atomic():
             self._in_transaction = True
             try:
@@ -74,6 +76,7 @@ class SqliteDatabase:
 
     def _run(self, query: str, params: Params, *, rows: bool) -> tuple[int, list[Row]]:
         """One statement, committed on its own unless a transaction is open."""
+        self.tally.statements += 1
         if self._in_transaction:
             return _results(self.db.conn.execute(query, list(params)), rows)
         with self.db.atomic():
