@@ -29,6 +29,7 @@ from .heal import Healer
 from .ownership import Ownership, new_owner, run_lease
 from .ports import RunSurface, Undeliverable
 from .redraw import refresh
+from .requests import take_request
 from .turn import Turn
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,7 @@ class Runner:
         with the instruction (`prompt.compose`).
         """
         run = await self.store.add_run(
+            request=take_request(),
             team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts or trigger_ts,
@@ -168,6 +170,7 @@ class Runner:
         thread = await self.store.find_thread(team_id, channel_id, thread_ts)
         earlier = await self.store.thread_runs(team_id, channel_id, thread_ts)
         run = await self.store.add_run(
+            request=take_request(),
             team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts,
