@@ -107,6 +107,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     leasing: asyncio.Task[None] | None = None
     following: asyncio.Task[None] | None = None
     taking: asyncio.Task[None] | None = None
+    posting: asyncio.Task[None] | None = None
     try:
         await parts.departures.start()
         recovered = await parts.runner.recover()
@@ -120,6 +121,8 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         following = asyncio.create_task(parts.departures.follow())
         await parts.watcher.startup()
         watching = asyncio.create_task(parts.watcher.run())
+        every = parts.runner.policy.takeover_every
+        posting = asyncio.create_task(parts.watcher.keep_taking_over(every))
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
             token = settings.slack_app_token.get_secret_value()
@@ -130,7 +133,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     finally:
         log.info("shutting down")
         pruning.cancel()
-        for task in (watching, leasing, following, taking):
+        for task in (watching, leasing, following, taking, posting):
             if task is not None:
                 task.cancel()
         await _close(parts, server)
