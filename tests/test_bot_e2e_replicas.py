@@ -72,7 +72,7 @@ def test_three_replicas_lose_and_double_nothing(idle_stack: Stack, replicas: lis
     for card in finals:
         assert card["text"].startswith("✅"), card["text"]
         assert sum(1 for edit in card["edits"] if is_final(edit)) == 1, card["edits"]
-    assert follow_ups(stack) == FOLLOW_UPS  # each recorded once
+    wait_until(lambda: follow_ups(stack) >= FOLLOW_UPS or None, what="the follow-ups recorded")
     for ts in threads:
         [reply] = stack.wait_final_reply(ts, 1)
         worker = next(w for w in workers.values() if w["id"] in str(reply["blocks"]))
@@ -81,3 +81,4 @@ def test_three_replicas_lose_and_double_nothing(idle_stack: Stack, replicas: lis
     for card in finals:  # a worker's latest answer is its first where nobody followed up
         if card["ts"] not in threads:
             answer_shown(stack, card, next(w for w in workers if w in str(card["blocks"])))
+    assert follow_ups(stack) == FOLLOW_UPS  # each recorded once

@@ -12,9 +12,9 @@ insert on the thread's own connection, which is also the replay claim) and answe
 app's busy event loop. Then, on the app's loop, Bolt gets the parsed body.
 
 The database slower than `INBOX_WAIT`, or out: an event is not acknowledged (503), so Slack
-sends it again later (in a minute, then five); it is still handled if its write lands after
-all (the retry is then a replay). A command or click, which Slack never sends again, is
-acknowledged and written down from the app's loop once the database answers.
+sends it again (at once, then after one and five minutes); it is still handled if its write
+lands after all (the retry is then a replay). A command or click, which Slack never sends
+again, is acknowledged and written down from the app's loop once the database answers.
 
 What the sender gets back:
     401  unsigned, forged, or stale (a clock more than 5 minutes off)
