@@ -51,7 +51,7 @@ async def test_an_expired_request_is_taken_over_by_one_process(backend: Backend)
     assert await b.take_orphan_requests("B", LEASE) == []
     clock.now += LEASE  # A was killed: no more heartbeats
     [taken] = await b.take_orphan_requests("B", LEASE)
-    assert (taken.key, taken.kind, taken.body) == ("event:Ev1", "event", BODY)
+    assert (taken.key, taken.kind, taken.body, taken.takeovers) == ("event:Ev1", "event", BODY, 1)
     assert await c.take_orphan_requests("C", LEASE) == []  # B holds it now
     with pytest.raises(RequestTaken):  # A, alive after all, must not record it too
         await add_run(a, RequestOwner("event:Ev1", "A"))

@@ -36,6 +36,10 @@ HANDLING = "handinger_request"
 """The Bolt context key under which a dispatched request's `Handling` rides to the listener
 runner's start and completion handlers (`inflight.py`)."""
 
+MAX_TAKEOVERS = 5
+"""A request taken over this many times is given up: a process stopped before finishing it each
+time, so it may be what kills them (one request must not take every replica down in turn)."""
+
 Receive = Callable[[str, Kind, dict[str, Any]], Awaitable[bool]]
 """Write a request down under its key before the ack; False if the key was claimed before."""
 
@@ -162,6 +166,15 @@ class Inbox:
         how many."""
         taken = await self.store.take_orphan_requests(self.owner, self.seconds)
         for pending in taken:
+            if pending.takeovers > MAX_TAKEOVERS:
+                log.error(
+                    "a Slack %s (%s) is given up: %d processes stopped while handling it",
+                    pending.kind,
+                    pending.key,
+                    pending.takeovers,
+                )
+                await self.complete(pending.key)
+                continue
             log.info("taking over a Slack %s its process did not finish", pending.kind)
             task = asyncio.create_task(self.dispatch(pending.key, pending.body))
             self._tasks.add(task)

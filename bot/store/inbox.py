@@ -28,6 +28,8 @@ class PendingRequest:
     key: str
     kind: str
     body: dict[str, Any]
+    takeovers: int
+    """How many times a process took it over from one that stopped before finishing it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +99,15 @@ class InboxQueries:
         so of several processes taking at once each request goes to one."""
         now = self._clock()
         rows = await self.db.fetch(
-            "UPDATE handled_events SET owner = ?, expires_at = ? "
-            "WHERE body IS NOT NULL AND expires_at <= ? RETURNING key, kind, body, handled_at",
+            "UPDATE handled_events SET owner = ?, expires_at = ?, "
+            "takeovers = COALESCE(takeovers, 0) + 1 WHERE body IS NOT NULL AND expires_at <= ? "
+            "RETURNING key, kind, body, handled_at, takeovers",
             [owner, now + seconds, now],
         )
         return [
-            PendingRequest(str(row["key"]), str(row["kind"]), json.loads(row["body"]))
+            PendingRequest(
+                str(row["key"]), str(row["kind"]), json.loads(row["body"]), int(row["takeovers"])
+            )
             for row in sorted(rows, key=lambda row: float(row["handled_at"]))
         ]
 

@@ -97,6 +97,7 @@ PG_MIGRATIONS: list[list[str]] = [
         "ALTER TABLE handled_events ADD COLUMN body TEXT",
         "ALTER TABLE handled_events ADD COLUMN owner TEXT",
         "ALTER TABLE handled_events ADD COLUMN expires_at DOUBLE PRECISION",
+        "ALTER TABLE handled_events ADD COLUMN takeovers BIGINT",
         "CREATE INDEX idx_handled_events_pending ON handled_events (expires_at) "
         "WHERE body IS NOT NULL",
     ],

@@ -235,6 +235,7 @@ INBOX_COLUMNS = (
     ("body", "TEXT"),
     ("owner", "TEXT"),
     ("expires_at", "FLOAT"),
+    ("takeovers", "INTEGER"),
 )
 INBOX_INDEX = (
     "CREATE INDEX idx_handled_events_pending ON handled_events (expires_at) WHERE body IS NOT NULL"
