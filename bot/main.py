@@ -29,6 +29,7 @@ from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.at_once import AtOnce
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
 from .slack.home import HomePublisher
+from .slack.inbox import Inbox, IngressWriter
 from .slack.inflight import InflightListeners
 from .slack.ingress import CheckedSocketModeHandler, Checks, Gate, SlackEndpoint
 from .slack.ingress_thread import Core, IngressThread
@@ -37,7 +38,7 @@ from .slack.installations_db import DatabaseInstallationStore, DatabaseStateStor
 from .slack.publisher import SlackSurface
 from .slack.shared_rates import SharedRates
 from .slack.streaming import NativeStreams
-from .store import Store, open_store
+from .store import Store, open_side_store, open_store
 
 Installations = InstallationStore | DatabaseInstallationStore
 
@@ -65,6 +66,8 @@ class Parts:
     endpoint: SlackEndpoint | None
     inflight: InflightListeners
     departures: Departures
+    inbox: Inbox
+    writer: IngressWriter | None
     socket: CheckedSocketModeHandler | None = None
 
     async def health(self) -> dict[str, Any]:
@@ -98,7 +101,13 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     """Run the app until SIGINT/SIGTERM. Prints `listening on http://HOST:PORT` when ready."""
     parts = await _assemble(settings)
     server = IngressThread(
-        lambda: web_app(parts.app, endpoint=parts.endpoint, health=parts.health, core=parts.core),
+        lambda: web_app(
+            parts.app,
+            endpoint=parts.endpoint,
+            health=parts.health,
+            core=parts.core,
+            writer=parts.writer,
+        ),
         host,
         settings.port,
     )
@@ -110,26 +119,34 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     watching: asyncio.Task[None] | None = None
     leasing: asyncio.Task[None] | None = None
     following: asyncio.Task[None] | None = None
+    taking: asyncio.Task[None] | None = None
+    posting: asyncio.Task[None] | None = None
     try:
         await parts.departures.start()
         recovered = await parts.runner.recover()
         if recovered:
             log.info("%d run(s) were in flight; taking up those no other process holds", recovered)
+        taken = await parts.inbox.take_over()
+        if taken:
+            log.info("%d Slack request(s) a stopped process did not finish are handled now", taken)
         leasing = asyncio.create_task(parts.runner.watch())
+        taking = asyncio.create_task(parts.inbox.watch(parts.runner.policy.takeover_every))
         following = asyncio.create_task(parts.departures.follow())
         await parts.watcher.startup()
         watching = asyncio.create_task(parts.watcher.run())
+        every = parts.runner.policy.takeover_every
+        posting = asyncio.create_task(parts.watcher.keep_taking_over(every))
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
             token = settings.slack_app_token.get_secret_value()
-            parts.socket = CheckedSocketModeHandler(parts.app, token, parts.gate)
+            parts.socket = CheckedSocketModeHandler(parts.app, token, parts.gate, parts.inbox)
             await parts.socket.connect_async()  # type: ignore[no-untyped-call]
         _announce(settings, host, await server.start())
         await stop.wait()
     finally:
         log.info("shutting down")
         pruning.cancel()
-        for task in (watching, leasing, following):
+        for task in (watching, leasing, following, taking, posting):
             if task is not None:
                 task.cancel()
         await _close(parts, server)
@@ -174,8 +191,17 @@ async def _assemble(settings: Settings) -> Parts:
     )
     core = Core(asyncio.get_running_loop())
     at_once = AtOnce(settings, service.rules)
-    gate, endpoint = _ingress(settings, app, store, core, at_once)
-    inflight = InflightListeners()
+    lease = settings.handinger_lease_seconds
+    inbox = Inbox(app, store, owner, lease)  # requests written down before they are acked
+    writer = (
+        IngressWriter(
+            partial(open_side_store, settings.postgres_url, settings.handinger_db), owner, lease
+        )
+        if settings.mode == "http"
+        else None
+    )
+    gate, endpoint = _ingress(settings, inbox, writer, core, at_once)
+    inflight = InflightListeners(inbox.listener_started, inbox.listener_finished)
     inflight.install(app)
     return Parts(
         settings,
@@ -190,6 +216,8 @@ async def _assemble(settings: Settings) -> Parts:
         endpoint,
         inflight,
         engine.departures,
+        inbox,
+        writer,
     )
 
 
@@ -266,18 +294,19 @@ def _oauth(settings: Settings, store: Store, installations: Installations) -> As
 
 
 def _ingress(
-    settings: Settings, app: AsyncApp, store: Store, core: Core, at_once: AtOnce
+    settings: Settings, inbox: Inbox, writer: IngressWriter | None, core: Core, at_once: AtOnce
 ) -> tuple[Gate, SlackEndpoint | None]:
-    """The gate every Slack request passes on the app's loop (claimed once), and HTTP mode's
-    checked endpoint, which answers on the ingress thread with a gate of its own."""
-    http_mode = settings.mode == "http"
-    where = EVENTS_PATH if http_mode else "the Socket Mode connection"
-    gate = Gate(store.claim_event, where)
-    if not http_mode:
+    """The gate every Slack request passes on the app's loop (written down and claimed once),
+    and HTTP mode's checked endpoint, which writes and answers on the ingress thread."""
+    where = EVENTS_PATH if writer is not None else "the Socket Mode connection"
+    gate = Gate(inbox.receive, where)
+    if writer is None:
         return gate, None
     assert settings.slack_signing_secret is not None
     secret = settings.slack_signing_secret.get_secret_value()
-    endpoint = SlackEndpoint(app, secret, Checks(where), replays=gate, at_once=at_once, core=core)
+    endpoint = SlackEndpoint(
+        inbox, secret, Checks(where), writer=writer, replays=gate, at_once=at_once, core=core
+    )
     return gate, endpoint
 
 

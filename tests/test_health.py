@@ -16,7 +16,7 @@ from tests.postgres import Cluster
 def parts_with(store: Any) -> Parts:
     """The parts `health` reads: the settings (HTTP mode) and the store."""
     settings = Settings.model_construct(slack_app_token=None)
-    return Parts(settings, store, *([None] * 10))  # type: ignore[arg-type]
+    return Parts(settings, store, *([None] * 12))  # type: ignore[arg-type]
 
 
 async def test_health_follows_the_database_down_and_back(tmp_path: Path) -> None:

@@ -223,5 +223,15 @@ PG_MIGRATIONS: list[list[str]] = [
         RATE_FIT,
         TAKE_RATE_CALL,
     ],
+    [  # 13: the inbox: a Slack request's body kept with its claim until its work is recorded
+        "ALTER TABLE handled_events ADD COLUMN request TEXT",
+        "ALTER TABLE handled_events ADD COLUMN kind TEXT",
+        "ALTER TABLE handled_events ADD COLUMN body TEXT",
+        "ALTER TABLE handled_events ADD COLUMN owner TEXT",
+        "ALTER TABLE handled_events ADD COLUMN expires_at DOUBLE PRECISION",
+        "ALTER TABLE handled_events ADD COLUMN takeovers BIGINT",
+        "CREATE INDEX idx_handled_events_pending ON handled_events (expires_at) "
+        "WHERE body IS NOT NULL",
+    ],
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

@@ -23,7 +23,9 @@ class SqliteDatabase:
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, migrate: bool = True, busy_timeout: float = 5.0
+    ) -> None:
         self.path = str(path)
         if self.path == ":memory:":
             self.db = sqlite_utils.Database(memory=True)
@@ -31,7 +33,7 @@ class SqliteDatabase:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(path)
             self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self._in_transaction = False
         self.tally = Tally()
