@@ -52,3 +52,21 @@ async def test_a_host_an_hour_behind_counts_in_the_same_window(
     finally:
         await behind.close()
         await other.close()
+
+
+async def test_a_request_written_by_a_host_an_hour_behind_is_not_taken_over_early(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox's expiries keep the server's time too: a request acked by a process whose
+    clock is behind is not handled a second time by a process whose clock is right."""
+    behind = await skewed_store(postgres_url, tmp_path, monkeypatch)
+    other = await open_store(postgres_url, tmp_path / "unused.db")
+    try:
+        assert await behind.receive_request("command:t1", "command", {"x": 1}, "A", 30)
+        assert await behind.renew_requests("A", 30) == 1
+        assert await other.take_orphan_requests("B", 30) == []
+        await behind.release_requests("A")
+        assert [r.key for r in await other.take_orphan_requests("B", 30)] == ["command:t1"]
+    finally:
+        await behind.close()
+        await other.close()
