@@ -120,7 +120,8 @@ async def test_a_digest_whose_poster_was_killed_is_posted_by_a_live_process(
     await one.see_messages(worker.id, 0)
     killed, live = HeldSurface(), HeldSurface()
     a = Digests(one, killed, ownership=Ownership(one, "A", 30))
-    watcher = ScheduleWatcher(two, handinger, Digests(two, live, ownership=Ownership(two, "B", 30)))
+    b = Digests(two, live, ownership=Ownership(two, "B", 30))
+    watcher = ScheduleWatcher(two, handinger, b)
     killed.go.clear()
     posting = asyncio.create_task(a.catch_up(worker))
     await asyncio.wait_for(killed.entered.wait(), 10)  # A claimed the turn and is posting it
@@ -133,7 +134,12 @@ async def test_a_digest_whose_poster_was_killed_is_posted_by_a_live_process(
     assert await one.take_lease(f"run:{claimed.id}", "A", 30)
     assert await watcher.take_over() == 0 and live.published == []
     clock.now += 31
+    # B's watcher sees the turn A never marked seen: it is the takeover's, before and after.
+    assert await b.catch_up(worker) == 0
     assert await watcher.take_over() == 1
     assert live.published == [claimed.id]
+    assert await b.catch_up(worker) == 0
     assert await watcher.take_over() == 0 and live.published == [claimed.id]  # once
     assert killed.published == []
+    rows = await two.db.fetch("SELECT status, error FROM runs WHERE kind = 'digest'")
+    assert rows == [{"status": "completed", "error": None}]  # no "duplicate digest" run

@@ -76,8 +76,13 @@ class Digests:
             await self.store.see_messages(worker.id, len(worker.messages))
             return 0
         turns = past_turns(worker, since=seen)
+        # A turn claimed by a process that stopped before marking it seen is the takeover
+        # pass's (`post_claimed`): posting it here would only record a failed duplicate run.
+        claimed = await self.store.claimed_turns(worker.id, [turn.index for turn in turns])
         posted = 0
         for index, turn in enumerate(turns):
+            if turn.index in claimed:
+                continue
             latest = index == len(turns) - 1
             offline = late or turn.index < self._late_before.get(worker.id, 0)
             if await self._post(worker, turn, schedule, late=offline, latest=latest):

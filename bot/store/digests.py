@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .records import Run, run_from_row
 from .sql import Database
@@ -45,6 +45,18 @@ class DigestQueries:
             [key, worker_id, schedule_id, run_id, message_index, int(late), self._clock()],
         )
         return inserted == 1
+
+    async def claimed_turns(self, worker_id: str, indexes: Sequence[int]) -> set[int]:
+        """Which of these turns (message indexes) of the worker have a digest claimed: posted,
+        or claimed by a process that stopped before posting it. Looked up by the key."""
+        if not indexes:
+            return set()
+        marks = ", ".join("?" for _ in indexes)
+        rows = await self.db.fetch(
+            f"SELECT message_index FROM digests WHERE key IN ({marks})",
+            [f"{worker_id}:{index}" for index in indexes],
+        )
+        return {int(row["message_index"]) for row in rows}
 
     async def digest_of(self, run_id: int) -> tuple[str, int, bool] | None:
         """The turn a digest run shows: its schedule, the turn's message index, and whether it
