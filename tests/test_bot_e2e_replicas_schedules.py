@@ -2,7 +2,8 @@
 file and on PostgreSQL: every scheduled turn of a worker (as the Handinger emulator records it)
 is posted to the channel exactly once, by one replica or the other; a reply in a digest's
 thread reaches the worker once; killing the replica that is posting a digest loses and doubles
-nothing; a schedule made through one replica and cancelled through the other is gone for both.
+nothing; one that starts beside a live one marks no digest late; a schedule made through one
+replica and cancelled through the other is gone for both.
 The emulator's clock is moved forward to fire the schedules; the replicas check their
 scheduled workers every half second (`FAST_CHECKS`)."""
 
@@ -53,7 +54,7 @@ def said_after(stack: Stack, count: int) -> dict[str, Any] | None:
 
 
 def replica(stack: Stack, bots: list[Child], **settings: str) -> Child:
-    env = stack.bot_env(**FAST_CHECKS, HANDINGER_LEASE_SECONDS="3", **settings)
+    env = stack.bot_env(**{**FAST_CHECKS, "HANDINGER_LEASE_SECONDS": "3", **settings})
     bot = server("bot", ["run"], env=env, cwd=stack.tmp)
     bots.append(bot)
     return bot
@@ -130,6 +131,24 @@ def test_two_replicas_post_every_digest_once(engine_stack: Stack, bots: list[Chi
     assert [r for r in root["replies"] if r.get("bot_id")] == [reply]
     assert len(of_worker(stack, hourly["id"])) == worker["turns"] - 1  # all but the reply's
     assert len(stack.rows("SELECT id FROM runs WHERE kind = 'continue'")) == 1
+
+
+def test_a_replica_starting_beside_a_live_one_marks_no_digest_late(
+    engine_stack: Stack, bots: list[Child]
+) -> None:
+    """A turn that fired while a replica ran is no late digest, whichever replica posts it:
+    here the one that starts after it, since the live one would look only later."""
+    stack = engine_stack
+    replica(stack, bots, HANDINGER_SCHEDULE_CHECK_SECONDS="600")
+    stack.slash("schedule every 1h summarise the incidents")
+    schedule_id_from(stack)
+    stack.wait_final_card()
+    wait_until(partial(idle, stack), what="an idle worker")
+    advance(stack, 3601)
+    wait_until(lambda: stack.workers()[0]["turns"] == 2 or None, what="the scheduled turn")
+    replica(stack, bots)
+    wait_until(lambda: len(digests(stack)) == 2 or None, what="its digest")
+    assert_each_turn_posted_once(stack, late=0)
 
 
 @pytest.mark.parametrize("stop", ["sigkill", "sigterm"])

@@ -60,6 +60,12 @@ def digests_lease(worker_id: str) -> str:
     return f"digests:{worker_id}"
 
 
+def presence_lease(owner: str) -> str:
+    """Held by a process for as long as it runs (renewed with its other leases): one that
+    starts beside a live process knows the app was not offline meanwhile."""
+    return f"process:{owner}"
+
+
 class Ownership:
     """The leases this process holds, taken and renewed for `seconds` at a time."""
 
@@ -75,6 +81,12 @@ class Ownership:
             return False
         self.held.add(name)
         return True
+
+    async def arrive(self) -> bool:
+        """Hold this process's presence lease (not in `held`: it is never a run's); return
+        whether another live process holds one, so was watching before this one started."""
+        await self.store.take_lease(presence_lease(self.owner), self.owner, self.seconds)
+        return await self.store.others_present(self.owner)
 
     async def let_go(self, name: str) -> None:
         """Release `name`; if the database cannot be told, the lease simply expires."""

@@ -58,6 +58,16 @@ class LeaseQueries:
             f"DELETE FROM leases WHERE owner = ? AND name IN ({marks})", [owner, *names]
         )
 
+    async def others_present(self, owner: str) -> bool:
+        """Whether a process other than `owner` holds an unexpired presence lease
+        (`process:<owner>`): one is running, or was killed less than a lease ago."""
+        rows = await self.db.fetch(
+            "SELECT 1 FROM leases WHERE name LIKE 'process:%' AND owner <> ? "
+            f"AND expires_at > {self._sql_now} LIMIT 1",
+            [owner, self._now()],
+        )
+        return bool(rows)
+
     async def lease_owners(self) -> set[str]:
         """Every owner with a lease in the table, expired or not."""
         rows = await self.db.fetch("SELECT DISTINCT owner FROM leases")
