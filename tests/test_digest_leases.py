@@ -143,3 +143,31 @@ async def test_a_digest_whose_poster_was_killed_is_posted_by_a_live_process(
     assert killed.published == []
     rows = await two.db.fetch("SELECT status, error FROM runs WHERE kind = 'digest'")
     assert rows == [{"status": "completed", "error": None}]  # no "duplicate digest" run
+
+
+async def test_a_process_counts_as_present_only_once_it_has_looked_at_what_fired(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    """Processes starting together after an outage all mark what fired in it late: a starting
+    process is not yet present for the others; once its start-up has looked, it is."""
+    worker = await finished(handinger)
+    one, two = await backend.open(), await backend.open()
+    await one.add_schedule(
+        Schedule("s1", "T1", "C1", worker.id, "U1", "news", "low", "recurring", "hourly",
+                 "active", 1.0)
+    )  # fmt: skip
+    await one.see_messages(worker.id, 0)  # its turn fired while no process ran
+    surface = HeldSurface()
+    surface.go.clear()
+    a = ScheduleWatcher(one, handinger, Digests(one, surface, ownership=Ownership(one, "A", 30)))
+    starting = asyncio.create_task(a.startup())
+    await asyncio.wait_for(surface.entered.wait(), 10)  # A's start-up is posting the digest
+    assert not await two.others_present("B")
+    surface.go.set()
+    await asyncio.wait_for(starting, 10)
+    assert await two.others_present("B") and not await two.others_present("A")
+    [run_id] = surface.published
+    claim = await one.digest_of(run_id)
+    assert claim is not None and claim[2]  # posted late
+    await one.release_leases("A")  # a clean stop
+    assert not await two.others_present("B")

@@ -61,8 +61,8 @@ def digests_lease(worker_id: str) -> str:
 
 
 def presence_lease(owner: str) -> str:
-    """Held by a process for as long as it runs (renewed with its other leases): one that
-    starts beside a live process knows the app was not offline meanwhile."""
+    """Held by a process once it has looked at what fired before it started, for as long as
+    it runs: one that starts beside it knows the app was not offline meanwhile."""
     return f"process:{owner}"
 
 
@@ -82,11 +82,15 @@ class Ownership:
         self.held.add(name)
         return True
 
-    async def arrive(self) -> bool:
-        """Hold this process's presence lease (not in `held`: it is never a run's); return
-        whether another live process holds one, so was watching before this one started."""
-        await self.store.take_lease(presence_lease(self.owner), self.owner, self.seconds)
+    async def others_present(self) -> bool:
+        """Whether another process holds a presence lease: it runs (or was killed less than a
+        lease ago) and has looked at what fired before it started."""
         return await self.store.others_present(self.owner)
+
+    async def arrive(self) -> None:
+        """Hold this process's presence lease from now (not in `held`: it is never a run's;
+        the heartbeat renews it with the others, a clean stop lets go of it)."""
+        await self.store.take_lease(presence_lease(self.owner), self.owner, self.seconds)
 
     async def let_go(self, name: str) -> None:
         """Release `name`; if the database cannot be told, the lease simply expires."""

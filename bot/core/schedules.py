@@ -166,18 +166,23 @@ class ScheduleWatcher:
     async def startup(self) -> None:
         """After a restart: post digests claimed but never posted, then whatever fired while
         the app was down, marked late. Beside a live process the app was not down: what fired
-        is posted as any digest (by whichever of them looks first)."""
-        online = await self.digests.ownership.arrive()
-        await self._post_unposted(await self.store.unposted_digests())
-        workers = {s.worker_id for s in await self.store.active_schedules()}
-        for worker_id in workers:
-            if not online:
-                try:
-                    self.digests.ran_while_offline(await self.handinger.get_worker(worker_id))
-                except HandingerError as error:
-                    log.warning("worker %s: cannot read it at start-up: %s", worker_id, error)
-                    continue
-            await self._check(worker_id, late=not online)
+        is posted as any digest (by whichever of them looks first). This process counts as
+        live for the next one only once it has looked (`Ownership.arrive`), so processes
+        starting together after an outage all mark what fired in it late."""
+        ownership = self.digests.ownership
+        online = await ownership.others_present()
+        try:
+            await self._post_unposted(await self.store.unposted_digests())
+            for worker_id in {s.worker_id for s in await self.store.active_schedules()}:
+                if not online:
+                    try:
+                        self.digests.ran_while_offline(await self.handinger.get_worker(worker_id))
+                    except HandingerError as error:
+                        log.warning("worker %s: cannot read it at start-up: %s", worker_id, error)
+                        continue
+                await self._check(worker_id, late=not online)
+        finally:
+            await ownership.arrive()
 
     async def take_over(self) -> int:
         """Post the digests a process claimed and then stopped or died before posting (no
