@@ -109,10 +109,13 @@ async def test_a_killed_process_s_run_is_taken_over_once_its_lease_expires(
 async def test_a_process_that_lost_its_lease_stops_its_turn(
     backend: Backend, handinger: HandingerClient
 ) -> None:
-    """A's heartbeat could not reach the database for longer than the lease; B took over."""
+    """A's heartbeat could not reach the database for longer than the lease; B took over,
+    also the worker's digests A was looking for (the digests share the runs' leases)."""
     clock = Clock(time.time())
     a, b, old, new, run = await a_holds_a_run(backend, handinger, 3, clock)
+    assert await a.ownership.take("digests:w1")  # A is looking for its scheduled turns
     clock.now += FAST.lease + 1
+    assert await b.store.take_lease("digests:w1", "B", FAST.lease)
     await b.keep_watch()  # B takes the expired run over
     for _ in range(100):
         if await b.store.lease_owner(f"run:{run.id}") == "B":

@@ -272,6 +272,8 @@ class Runner:
     async def keep_watch(self) -> None:
         """One heartbeat and takeover pass (see `watch`)."""
         for name in await self.ownership.beat():
+            if not name.startswith("run:"):  # a worker's digests: its claims keep each single
+                continue
             run_id = int(name.removeprefix("run:"))
             log.warning("run %d: its lease was lost; another process may take it over", run_id)
             task = self._turns.get(run_id)
