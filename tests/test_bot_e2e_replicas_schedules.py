@@ -1,7 +1,7 @@
 """End to end, schedules with two bot replicas on one database (issue 15), on a shared SQLite
 file and on PostgreSQL: every scheduled turn of a worker (as the Handinger emulator records it)
 is posted to the channel exactly once, by one replica or the other; a reply in a digest's
-thread reaches the worker once; killing the replica that is posting a digest loses and doubles
+thread, sent while the next scheduled turn runs, reaches the worker once after it; killing the replica that is posting a digest loses and doubles
 nothing; one that starts beside a live one marks no digest late; a schedule made through one
 replica and cancelled through the other is gone for both.
 The emulator's clock is moved forward to fire the schedules; the replicas check their
@@ -24,6 +24,7 @@ from tests.schedules import FAST_CHECKS, advance, assistant_texts, digests, sche
 FIRINGS = 3
 QUICK_TURNS = {"turn_seconds": 0.4, "chunks": 4}
 """The Handinger emulator's turns for this module: short, so firings follow each other fast."""
+REPLY = "and what should we fix first?"
 HTTP_MODE = {"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
 
 
@@ -78,15 +79,20 @@ def fire(stack: Stack, expected: int) -> None:
     wait_until(lambda: len(digests(stack)) >= expected or None, what=f"{expected} digests")
 
 
-def assert_each_turn_posted_once(stack: Stack, *, late: int = 0) -> None:
-    """Every turn of every worker is in the channel once, in order, showing that turn's answer;
-    `late` of them are marked posted late. No digest run failed or was claimed twice."""
+def assert_each_turn_posted_once(
+    stack: Stack, *, late: int = 0, replies: frozenset[str] | set[str] = frozenset()
+) -> None:
+    """Every turn of every worker but those asked for in a thread (`replies`) is in the channel
+    once, in order, showing that turn's answer; `late` of them are marked posted late. No
+    digest run failed or was claimed twice."""
     wait_until(partial(idle, stack), what="idle workers")
     workers = stack.workers()
     posted = 0
     for worker in workers:
-        texts = assistant_texts(stack, worker["id"])
-        assert len(texts) == worker["turns"]
+        answers = assistant_texts(stack, worker["id"])
+        assert len(answers) == worker["turns"]
+        pairs = zip(answers, worker["inputs"], strict=True)
+        texts = [text for text, asked in pairs if asked not in replies]
         shown = of_worker(stack, worker["id"])
         assert len(shown) == len(texts), [section_text(m) for m in shown]
         for message, text in zip(shown, texts, strict=True):
@@ -97,7 +103,8 @@ def assert_each_turn_posted_once(stack: Stack, *, late: int = 0) -> None:
     marked = [m for m in digests(stack) if "posted late" in str(m["blocks"])]
     assert len(marked) == late, [m["blocks"][0] for m in marked]
     runs = stack.rows("SELECT kind, status, error, message_ts FROM runs WHERE kind = 'digest'")
-    scheduled = sum(worker["turns"] - 1 for worker in workers)  # the first is the app's own run
+    # Each worker's first turn is the app's own run, shown as a digest but not claimed as one.
+    scheduled = posted - len(workers)
     assert len(runs) == scheduled, runs  # no failed or duplicate digest runs
     assert all(status == "completed" and ts for _, status, _, ts in runs), runs
     [(claims,)] = stack.rows("SELECT COUNT(*) FROM digests")
@@ -116,21 +123,26 @@ def test_two_replicas_post_every_digest_once(engine_stack: Stack, bots: list[Chi
         fire(stack, 2 * (fired + 1))
     assert_each_turn_posted_once(stack)
 
-    # A reply in a digest's thread continues that digest's worker, once, and is no digest.
+    # A reply in a digest's thread while the next scheduled turn runs: that turn's digest and
+    # the reply's answer, once each; the reply's turn is no digest.
     hourly = next(w for w in stack.workers() if "summarise" in w["inputs"][0])
     latest = of_worker(stack, hourly["id"])[-1]
-    stack.post("and what should we fix first?", thread_ts=latest["ts"], user="U0002")
+    stack.handinger.post("/_emulator/config", json={"turn_seconds": 3}).raise_for_status()
+    wait_until(partial(idle, stack), what="idle workers")
+    advance(stack, 3601)
+    assert stack.worker(hourly["id"])["running"]
+    stack.post(REPLY, thread_ts=latest["ts"], user="U0002")
     [reply] = stack.wait_final_reply(latest["ts"], 1)
     assert hourly["id"] in str(reply["blocks"])
-    fire(stack, 2 * (FIRINGS + 2))  # both replicas have looked at the worker since
+    stack.handinger.post("/_emulator/config", json=QUICK_TURNS).raise_for_status()
+    fire(stack, 2 * (FIRINGS + 3))  # and once more: both replicas have looked since
     worker = next(w for w in stack.workers() if w["id"] == hourly["id"])
-    inputs = worker["inputs"]
-    assert inputs.count("and what should we fix first?") == 1
+    assert worker["inputs"].count(REPLY) == 1 and worker["inputs"][-2] == REPLY
     root = stack.message(latest["ts"])
     assert root is not None
     assert [r for r in root["replies"] if r.get("bot_id")] == [reply]
-    assert len(of_worker(stack, hourly["id"])) == worker["turns"] - 1  # all but the reply's
     assert len(stack.rows("SELECT id FROM runs WHERE kind = 'continue'")) == 1
+    assert_each_turn_posted_once(stack, replies={REPLY})
 
 
 def test_a_replica_starting_beside_a_live_one_marks_no_digest_late(
