@@ -1,11 +1,11 @@
 """End to end, schedules with two bot replicas on one database (issue 15), on a shared SQLite
 file and on PostgreSQL: every scheduled turn of a worker (as the Handinger emulator records it)
 is posted to the channel exactly once, by one replica or the other; a reply in a digest's
-thread, sent while the next scheduled turn runs, reaches the worker once after it; killing the replica that is posting a digest loses and doubles
-nothing; one that starts beside a live one marks no digest late; a schedule made through one
-replica and cancelled through the other is gone for both.
-The emulator's clock is moved forward to fire the schedules; the replicas check their
-scheduled workers every half second (`FAST_CHECKS`)."""
+thread, sent while the next scheduled turn runs, reaches the worker once, after it; killing or
+stopping the replica that is posting a digest loses and doubles nothing; one that starts beside
+a live one marks no digest late; a schedule made through one replica and cancelled through the
+other is gone for both. The emulator's clock is moved forward to fire the schedules; the
+replicas check their scheduled workers every half second (`FAST_CHECKS`)."""
 
 from __future__ import annotations
 
