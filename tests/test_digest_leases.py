@@ -171,3 +171,24 @@ async def test_a_process_counts_as_present_only_once_it_has_looked_at_what_fired
     assert claim is not None and claim[2]  # posted late
     await one.release_leases("A")  # a clean stop
     assert not await two.others_present("B")
+
+
+async def test_a_process_watching_a_due_worker_stops_once_another_posted_its_turn(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    """Both processes follow a worker whose schedule is due; A posts the turn. B, which found
+    the digests lease taken, stops watching once A has posted, instead of polling the worker
+    until the watch's deadline (`grace`, 15 minutes) for a turn it will never post."""
+    worker, two, b, posting, _, catching_up = await a_posts_a_digest(backend, handinger)
+    clock = Clock(1000.0)
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.now += seconds
+        posting.go.set()  # A finishes posting while B waits
+        await asyncio.wait_for(catching_up, 10)
+
+    watcher = ScheduleWatcher(two, handinger, b, clock=clock, sleep=sleep)
+    await watcher._watch(worker.id, patient=True)
+    assert posting.published != [] and waits == [1.0]

@@ -274,10 +274,13 @@ class ScheduleWatcher:
             if patient and due > self._clock():
                 await self._sleep(due - self._clock())
             deadline = max(due, self._clock()) + self.grace
+            seen = await self.store.messages_seen(worker_id)
             delay = 1.0
             while True:
                 if await self._check(worker_id, late=False) or not patient:
                     break
+                if await self._shown_since(worker_id, seen):
+                    break  # another process posted the turn (or a turn of the app's ended)
                 if self._clock() > deadline:
                     log.info("worker %s: no scheduled turn seen by its deadline", worker_id)
                     break
@@ -293,6 +296,13 @@ class ScheduleWatcher:
             self._checked[worker_id] = self._clock()
             self._watching.discard(worker_id)
             self.wake()
+
+    async def _shown_since(self, worker_id: str, seen: int | None) -> bool:
+        """Whether more of the worker was shown in Slack than `seen`. Ending the watch then
+        loses nothing: a schedule that has not fired yet is still due, so it is watched again
+        at once (`run` re-plans when a watch ends)."""
+        now_seen = await self.store.messages_seen(worker_id)
+        return seen is not None and now_seen is not None and now_seen > seen
 
     async def _check(self, worker_id: str, *, late: bool) -> int:
         """Look at a worker once: follow a running turn to its end, then post what is new."""
