@@ -16,6 +16,7 @@ from .config import Settings
 from .core.departures import Departures
 from .core.digests import Digests
 from .core.files import FileDelivery
+from .core.heartbeat import Heartbeat
 from .core.ownership import Ownership, new_owner
 from .core.ports import Surface
 from .core.runner import Runner, RunnerPolicy
@@ -117,10 +118,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         loop.add_signal_handler(sig, stop.set)
     pruning = asyncio.create_task(_prune_events(parts.store))
     watching: asyncio.Task[None] | None = None
-    leasing: asyncio.Task[None] | None = None
-    following: asyncio.Task[None] | None = None
-    taking: asyncio.Task[None] | None = None
-    posting: asyncio.Task[None] | None = None
+    beating: asyncio.Task[None] | None = None
     try:
         await parts.departures.start()
         recovered = await parts.runner.recover()
@@ -129,13 +127,12 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         taken = await parts.inbox.take_over()
         if taken:
             log.info("%d Slack request(s) a stopped process did not finish are handled now", taken)
-        leasing = asyncio.create_task(parts.runner.watch())
-        taking = asyncio.create_task(parts.inbox.watch(parts.runner.policy.takeover_every))
-        following = asyncio.create_task(parts.departures.follow())
-        await parts.watcher.startup()
-        watching = asyncio.create_task(parts.watcher.run())
         every = parts.runner.policy.takeover_every
-        posting = asyncio.create_task(parts.watcher.keep_taking_over(every))
+        heartbeat = Heartbeat(parts.runner, parts.watcher, parts.inbox, parts.departures, every)
+        beating = asyncio.create_task(heartbeat.run())
+        await parts.watcher.startup()
+        heartbeat.digests = True
+        watching = asyncio.create_task(parts.watcher.run())
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
             token = settings.slack_app_token.get_secret_value()
@@ -146,7 +143,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     finally:
         log.info("shutting down")
         pruning.cancel()
-        for task in (watching, leasing, following, taking, posting):
+        for task in (watching, beating):
             if task is not None:
                 task.cancel()
         await _close(parts, server)
@@ -262,7 +259,7 @@ def _engine(
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
     )
     service = Service(runner, store, handinger, Rules.of(settings), schedules_changed=watcher.wake)
-    departures = Departures(store, cleanup, every=min(5.0, lease / 3))
+    departures = Departures(store, cleanup)
     return Engine(runner, watcher, service, cleanup, departures)
 
 

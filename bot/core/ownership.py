@@ -88,8 +88,11 @@ class Ownership:
 
     async def beat(self) -> set[str]:
         """Renew every lease held, and of the Slack requests this process has not finished
-        (`store/inbox.py`); return the names that were lost meanwhile."""
+        (`store/inbox.py`); return the names that were lost meanwhile. Holding none, it
+        renews none: an idle process's beat costs no statement for its leases."""
         await self.store.renew_requests(self.owner, self.seconds)
+        if not self.held:
+            return set()
         renewed = await self.store.renew_leases(self.owner, self.seconds)
         lost = self.held - renewed
         self.held -= lost

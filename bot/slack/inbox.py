@@ -180,12 +180,3 @@ class Inbox:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(taken)
-
-    async def watch(self, every: float) -> None:
-        """Forever: take over what dead processes left (see `take_over`)."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self.take_over()
-            except Exception as exc:  # the database is out: try again at the next beat
-                log.warning("Slack requests of stopped processes not checked: %s", exc)
