@@ -71,6 +71,11 @@ class Parts:
     writer: IngressWriter | None
     socket: CheckedSocketModeHandler | None = None
 
+    def heartbeat(self) -> Heartbeat:
+        """This process's heartbeat over its background duties (`core/heartbeat.py`)."""
+        every = self.runner.policy.takeover_every
+        return Heartbeat(self.runner, self.watcher, self.inbox, self.departures, every)
+
     async def health(self) -> dict[str, Any]:
         """`/healthz`: Slack's connection (Socket Mode) and the database both answer; and how
         many statements (round trips) this process sent its database so far, before this
@@ -127,8 +132,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         taken = await parts.inbox.take_over()
         if taken:
             log.info("%d Slack request(s) a stopped process did not finish are handled now", taken)
-        every = parts.runner.policy.takeover_every
-        heartbeat = Heartbeat(parts.runner, parts.watcher, parts.inbox, parts.departures, every)
+        heartbeat = parts.heartbeat()
         beating = asyncio.create_task(heartbeat.run())
         await parts.watcher.startup()
         heartbeat.digests = True
@@ -189,10 +193,14 @@ async def _assemble(settings: Settings) -> Parts:
     core = Core(asyncio.get_running_loop())
     at_once = AtOnce(settings, service.rules)
     lease = settings.handinger_lease_seconds
-    inbox = Inbox(app, store, owner, lease)  # requests written down before they are acked
+    pending = engine.runner.ownership.request_pending  # the heartbeat renews what is pending
+    inbox = Inbox(app, store, owner, lease, pending)  # requests written down before their ack
     writer = (
         IngressWriter(
-            partial(open_side_store, settings.postgres_url, settings.handinger_db), owner, lease
+            partial(open_side_store, settings.postgres_url, settings.handinger_db),
+            owner,
+            lease,
+            pending,
         )
         if settings.mode == "http"
         else None
