@@ -374,7 +374,7 @@ class Runner:
                 await turn.fail(problems.diagnose(exc))
         finally:
             self._live.discard(run.id)
-            current = await self.store.get_run(run.id)
+            current = turn.run  # as the turn last recorded it
             if current.done and current.final_pending is not None:
                 self._healer.later(current)
             if current.thread_ts is not None and current.done:
