@@ -149,7 +149,8 @@ async def test_a_process_counts_as_present_only_once_it_has_looked_at_what_fired
     backend: Backend, handinger: HandingerClient
 ) -> None:
     """Processes starting together after an outage all mark what fired in it late: a starting
-    process is not yet present for the others; once its start-up has looked, it is."""
+    process is not yet present for the others; once its start-up has looked and it watches
+    schedules, it is; with none left to watch it is not (an idle process holds no lease)."""
     worker = await finished(handinger)
     one, two = await backend.open(), await backend.open()
     await one.add_schedule(
@@ -165,11 +166,13 @@ async def test_a_process_counts_as_present_only_once_it_has_looked_at_what_fired
     assert not await two.others_present("B")
     surface.go.set()
     await asyncio.wait_for(starting, 10)
-    assert await two.others_present("B") and not await two.others_present("A")
     [run_id] = surface.published
     claim = await one.digest_of(run_id)
     assert claim is not None and claim[2]  # posted late
-    await one.release_leases("A")  # a clean stop
+    assert not await two.others_present("B")  # present once it watches (`run`), not before
+    await a.digests.ownership.be_present(True)
+    assert await two.others_present("B") and not await two.others_present("A")
+    await a.digests.ownership.be_present(False)  # no schedule left to watch
     assert not await two.others_present("B")
 
 

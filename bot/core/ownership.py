@@ -61,8 +61,8 @@ def digests_lease(worker_id: str) -> str:
 
 
 def presence_lease(owner: str) -> str:
-    """Held by a process once it has looked at what fired before it started, for as long as
-    it runs: one that starts beside it knows the app was not offline meanwhile."""
+    """Held by a process that watches schedules, once it has looked at what fired before it
+    started: one that starts beside it knows the app was not offline meanwhile."""
     return f"process:{owner}"
 
 
@@ -87,14 +87,18 @@ class Ownership:
         return True
 
     async def others_present(self) -> bool:
-        """Whether another process holds a presence lease: it runs (or was killed less than a
-        lease ago) and has looked at what fired before it started."""
+        """Whether another process holds a presence lease: it watches schedules (or was
+        killed less than a lease ago) and has looked at what fired before it started."""
         return await self.store.others_present(self.owner)
 
-    async def arrive(self) -> None:
-        """Hold this process's presence lease from now (not in `held`: it is never a run's;
-        the heartbeat renews it with the others, a clean stop lets go of it)."""
-        await self.store.take_lease(presence_lease(self.owner), self.owner, self.seconds)
+    async def be_present(self, present: bool) -> None:
+        """Hold this process's presence lease while it watches schedules (renewed by the
+        heartbeat with its other leases), and only then: an idle process holds no lease."""
+        name = presence_lease(self.owner)
+        if present and name not in self.held:
+            await self.take(name)
+        elif not present and name in self.held:
+            await self.let_go(name)
 
     async def let_go(self, name: str) -> None:
         """Release `name`; if the database cannot be told, the lease simply expires."""

@@ -167,22 +167,19 @@ class ScheduleWatcher:
         """After a restart: post digests claimed but never posted, then whatever fired while
         the app was down, marked late. Beside a live process the app was not down: what fired
         is posted as any digest (by whichever of them looks first). This process counts as
-        live for the next one only once it has looked (`Ownership.arrive`), so processes
-        starting together after an outage all mark what fired in it late."""
-        ownership = self.digests.ownership
-        online = await ownership.others_present()
-        try:
-            await self._post_unposted(await self.store.unposted_digests())
-            for worker_id in {s.worker_id for s in await self.store.active_schedules()}:
-                if not online:
-                    try:
-                        self.digests.ran_while_offline(await self.handinger.get_worker(worker_id))
-                    except HandingerError as error:
-                        log.warning("worker %s: cannot read it at start-up: %s", worker_id, error)
-                        continue
-                await self._check(worker_id, late=not online)
-        finally:
-            await ownership.arrive()
+        live for the next one only once it has looked (its presence lease is taken by `run`,
+        which follows), so processes starting together after an outage all mark what fired
+        in it late."""
+        online = await self.digests.ownership.others_present()
+        await self._post_unposted(await self.store.unposted_digests())
+        for worker_id in {s.worker_id for s in await self.store.active_schedules()}:
+            if not online:
+                try:
+                    self.digests.ran_while_offline(await self.handinger.get_worker(worker_id))
+                except HandingerError as error:
+                    log.warning("worker %s: cannot read it at start-up: %s", worker_id, error)
+                    continue
+            await self._check(worker_id, late=not online)
 
     async def take_over(self, unposted: list[tuple[Run, int, bool]] | None = None) -> int:
         """Post the digests a process claimed and then stopped or died before posting (no
@@ -204,11 +201,14 @@ class ScheduleWatcher:
                 log.warning("digest run %d: cannot post it: %s", run.id, error)
 
     async def run(self) -> None:
-        """Plan and watch forever."""
+        """Plan and watch forever (after `startup`); present for the other processes
+        (`Ownership.be_present`) while there are schedules to watch."""
         while True:
             now = self._clock()
+            schedules = await self.store.active_schedules()
+            await self.digests.ownership.be_present(bool(schedules))
             upcoming: list[float] = []
-            for worker_id, due in (await self._plan(now)).items():
+            for worker_id, due in self._plan(schedules, now).items():
                 if due <= now:
                     self._spawn(worker_id, patient=await self._is_due(worker_id, now))
                 else:
@@ -229,10 +229,10 @@ class ScheduleWatcher:
     async def aclose(self) -> None:
         await self._tasks.aclose()
 
-    async def _plan(self, now: float) -> dict[str, float]:
+    def _plan(self, schedules: list[Schedule], now: float) -> dict[str, float]:
         """When each scheduled worker should next be looked at."""
         plan: dict[str, float] = {}
-        for schedule in await self.store.active_schedules():
+        for schedule in schedules:
             if schedule.worker_id in self._watching:
                 continue
             due = (schedule.next_run_at or now) - self.lead
