@@ -314,7 +314,9 @@ class SlackSurface:
         `NotShown`, or a Refresh) posts only what is missing. Each continuation is marked with
         its part number, so one Slack posted despite failing is not posted twice, and the parts
         of a message this process does not remember (it was posted before a restart) are
-        looked up in the thread, once, before any is posted.
+        looked up in the thread, once, before any is posted. The attachment carries no
+        metadata: before it is uploaded for such a message, or again after a try that failed,
+        the thread is searched for the same file (name and size) shared since the run started.
         """
         if not final.continuations and final.attachment is None:
             return
@@ -337,6 +339,15 @@ class SlackSurface:
             if mark in posted:
                 return
             client = await self.clients.client_for(run.team_id)
+            tried = f"tried:{mark}"
+            if not known or tried in posted:  # an upload may have landed unrecorded
+                wanted = [(filename, filename, len(content.encode()))]
+                [found] = await find_files(client, run, thread_ts, wanted)
+                if found is not None:
+                    log.info("run %d: its %s was shared before; not again", run.id, filename)
+                    posted.add(mark)
+                    return
+            posted.add(tried)
             await self._calmly(
                 lambda: client.files_upload_v2(
                     channel=run.channel_id,

@@ -108,6 +108,13 @@ run_file_upload_completing = run_held_by_slack(
     "kill while files are shared [[files=2]]", "files.completeUploadExternal"
 )
 run_file_bytes_in_flight = run_held_by_slack("kill while file bytes are sent [[files=2]]", "upload")
+# an answer too long for messages: its answer.md is shared, the bot dies before it hears so
+run_answer_file_completing = run_held_by_slack(
+    "kill while the answer is attached [[long]]", "files.completeUploadExternal", "answer.md"
+)
+run_answer_file_bytes_in_flight = run_held_by_slack(
+    "kill while the answer's bytes are sent [[long]]", "upload"
+)
 
 
 def run_mid_stream(stack: FaultStack) -> None:
@@ -251,6 +258,8 @@ CASES = [
     Case("run_continuation_in_flight", run_continuation_in_flight),
     Case("run_file_upload_completing", run_file_upload_completing),
     Case("run_file_bytes_in_flight", run_file_bytes_in_flight),
+    Case("run_answer_file_completing", run_answer_file_completing),
+    Case("run_answer_file_bytes_in_flight", run_answer_file_bytes_in_flight),
     Case("run_with_queued_followups", run_with_queued_followups),
     Case("digest_due_while_down", digest_due_while_down, bot_env=FAST_CHECKS),
     Case("digest_post_in_flight", digest_post_in_flight, bot_env=FAST_CHECKS),
