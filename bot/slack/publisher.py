@@ -22,7 +22,15 @@ from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.ports import FileProblem, LocalFile, Mark, Notice, NotShown, Undeliverable
+from ..core.ports import (
+    FileProblem,
+    LocalFile,
+    Mark,
+    Notice,
+    NotShown,
+    ScheduleStopped,
+    Undeliverable,
+)
 from ..core.views import LiveView, RunView
 from ..redact import Redactor
 from ..store import Run
@@ -36,7 +44,7 @@ from .pacing import ChannelPacer
 from .posting import Poster
 from .privately import PrivateReplies
 from .reactions import Reactions
-from .refused import explain
+from .refused import explain, undeliverable
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
 from .run_refs import (
@@ -50,7 +58,7 @@ from .shared_rates import SharedRates
 from .streaming import NativeStreams
 from .thread_status import IsAssistant, ThreadStatuses
 from .transient import Sleep, calmly, code_of, is_transient
-from .wording import file_problem_text, notice_text, upload_comment
+from .wording import file_problem_text, notice_text, schedule_stopped_text, upload_comment
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -251,10 +259,10 @@ class SlackSurface:
         try:
             ts = await self.poster.post(run, final.card, None, Marker.of(run))
         except SlackApiError as error:
-            explanation = explain(error, run.channel_id)
-            if explanation is None:
+            refused = undeliverable(error, run.channel_id)
+            if refused is None:
                 raise
-            raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
+            raise refused from error
         key = _key(run, ts)
         self.editor.posted(key, final.card)
         self._remembered(key)  # nothing is posted under it yet
@@ -263,6 +271,11 @@ class SlackSurface:
 
     async def tell(self, run: Run, notice: Notice) -> None:
         await self.private.tell(run, escape(self.redactor.text(notice_text(notice))))
+
+    async def tell_creator(self, stopped: ScheduleStopped) -> None:
+        schedule = stopped.schedule
+        text = self.redactor.text(schedule_stopped_text(stopped))
+        await self.private.direct(schedule.team_id, schedule.creator_id, text)
 
     async def mark(self, run: Run, mark: Mark) -> None:
         """Wanted on the trigger message; the workspace's reaction lane sends it, paced."""
