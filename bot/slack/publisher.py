@@ -34,6 +34,7 @@ from ..core.ports import (
 from ..core.views import LiveView, RunView
 from ..redact import Redactor
 from ..store import Run
+from .answer_file import AnswerFile
 from .blocks import SlackMessage
 from .clients import TeamClients
 from .edit_lane import EditPolicy
@@ -328,8 +329,7 @@ class SlackSurface:
         its part number, so one Slack posted despite failing is not posted twice, and the parts
         of a message this process does not remember (it was posted before a restart) are
         looked up in the thread, once, before any is posted. The attachment carries no
-        metadata: before it is uploaded for such a message, or again after a try that failed,
-        the thread is searched for the same file (name and size) shared since the run started.
+        metadata: it is looked for by name and size (`answer_file.py`).
         """
         if not final.continuations and final.attachment is None:
             return
@@ -347,32 +347,9 @@ class SlackSurface:
                 await self.poster.post(run, part, thread_ts, Marker.of(run, part=number))
                 posted.add(mark)
         if final.attachment is not None:
-            filename, content = final.attachment
-            mark = fingerprint(filename, content)
-            if mark in posted:
-                return
             client = await self.clients.client_for(run.team_id)
-            tried = f"tried:{mark}"
-            if not known or tried in posted:  # an upload may have landed unrecorded
-                wanted = [(filename, filename, len(content.encode()))]
-                [found] = await find_files(client, run, thread_ts, wanted)
-                if found is not None:
-                    log.info("run %d: its %s was shared before; not again", run.id, filename)
-                    posted.add(mark)
-                    return
-            posted.add(tried)
-            await self._calmly(
-                lambda: client.files_upload_v2(
-                    channel=run.channel_id,
-                    thread_ts=thread_ts,
-                    filename=filename,
-                    title=filename,
-                    content=content,
-                    initial_comment="The full answer, too long for Slack messages.",
-                ),
-                "the upload of a long answer",
-            )
-            posted.add(mark)
+            answer = AnswerFile(client, run, thread_ts, final.attachment)
+            await answer.attach(posted, known=known, calm=self._calmly)
 
     def _remembered(self, key: MessageKey) -> set[str]:
         posted = self._posted.pop(key, set())
