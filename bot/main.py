@@ -16,6 +16,7 @@ from .config import Settings
 from .core.departures import Departures
 from .core.digests import Digests
 from .core.files import FileDelivery
+from .core.heartbeat import Heartbeat
 from .core.ownership import Ownership, new_owner
 from .core.ports import Surface
 from .core.runner import Runner, RunnerPolicy
@@ -71,6 +72,11 @@ class Parts:
     writer: IngressWriter | None
     socket: CheckedSocketModeHandler | None = None
 
+    def heartbeat(self) -> Heartbeat:
+        """This process's heartbeat over its background duties (`core/heartbeat.py`)."""
+        every = self.runner.policy.takeover_every
+        return Heartbeat(self.runner, self.watcher, self.inbox, self.departures, every)
+
     async def health(self) -> dict[str, Any]:
         """`/healthz`: Slack's connection (Socket Mode) and the database both answer; and how
         many statements (round trips) this process sent its database so far, before this
@@ -118,10 +124,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         loop.add_signal_handler(sig, stop.set)
     pruning = asyncio.create_task(_prune_events(parts.store))
     watching: asyncio.Task[None] | None = None
-    leasing: asyncio.Task[None] | None = None
-    following: asyncio.Task[None] | None = None
-    taking: asyncio.Task[None] | None = None
-    posting: asyncio.Task[None] | None = None
+    beating: asyncio.Task[None] | None = None
     try:
         await parts.departures.start()
         recovered = await parts.runner.recover()
@@ -130,13 +133,11 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
         taken = await parts.inbox.take_over()
         if taken:
             log.info("%d Slack request(s) a stopped process did not finish are handled now", taken)
-        leasing = asyncio.create_task(parts.runner.watch())
-        taking = asyncio.create_task(parts.inbox.watch(parts.runner.policy.takeover_every))
-        following = asyncio.create_task(parts.departures.follow())
+        heartbeat = parts.heartbeat()
+        beating = asyncio.create_task(heartbeat.run())
         await parts.watcher.startup()
+        heartbeat.digests = True
         watching = asyncio.create_task(parts.watcher.run())
-        every = parts.runner.policy.takeover_every
-        posting = asyncio.create_task(parts.watcher.keep_taking_over(every))
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
             token = settings.slack_app_token.get_secret_value()
@@ -147,7 +148,7 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     finally:
         log.info("shutting down")
         pruning.cancel()
-        for task in (watching, leasing, following, taking, posting):
+        for task in (watching, beating):
             if task is not None:
                 task.cancel()
         await _close(parts, server)
@@ -193,10 +194,14 @@ async def _assemble(settings: Settings) -> Parts:
     core = Core(asyncio.get_running_loop())
     at_once = AtOnce(settings, service.rules)
     lease = settings.handinger_lease_seconds
-    inbox = Inbox(app, store, owner, lease)  # requests written down before they are acked
+    pending = engine.runner.ownership.request_pending  # the heartbeat renews what is pending
+    inbox = Inbox(app, store, owner, lease, pending)  # requests written down before their ack
     writer = (
         IngressWriter(
-            partial(open_side_store, settings.postgres_url, settings.handinger_db), owner, lease
+            partial(open_side_store, settings.postgres_url, settings.handinger_db),
+            owner,
+            lease,
+            pending,
         )
         if settings.mode == "http"
         else None
@@ -264,7 +269,7 @@ def _engine(
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
     )
     service = Service(runner, store, handinger, Rules.of(settings), schedules_changed=watcher.wake)
-    departures = Departures(store, cleanup, every=min(5.0, lease / 3))
+    departures = Departures(store, cleanup)
     return Engine(runner, watcher, service, cleanup, departures)
 
 

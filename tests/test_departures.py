@@ -20,7 +20,7 @@ async def test_every_process_learns_of_a_departure_once(backend: Backend) -> Non
     told, other = await backend.open(), await backend.open()
     await told.forget_workspace("T0", "uninstalled before this process started")
     cleanup = Cleanup()
-    departures = Departures(other, cleanup, every=1.0)
+    departures = Departures(other, cleanup)
     await departures.start()
     assert await departures.catch_up() == []  # left before it started: not its work
 

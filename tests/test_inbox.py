@@ -48,7 +48,7 @@ async def test_requests_of_a_dead_process_are_handled_once_or_given_up(backend: 
     store = await backend.open(clock)
     seen: list[str] = []
     app = bolt_app(seen)
-    inbox = Inbox(app, store, "B", LEASE)
+    inbox = Inbox(app, store, "B", LEASE, lambda: None)
     inflight = InflightListeners(inbox.listener_started, inbox.listener_finished)
     inflight.install(app)
     handled = envelope("Ev1", mention("<@U0BOT> handled"))

@@ -103,7 +103,7 @@ async def serving(
     seen = Seen()
     app = bolt_app(SETTINGS, seen)
     core = Core(asyncio.get_running_loop())
-    inbox = Inbox(app, Store(":memory:"), "this process", 30.0)
+    inbox = Inbox(app, Store(":memory:"), "this process", 30.0, lambda: None)
     endpoint = SlackEndpoint(
         inbox,
         SECRET,

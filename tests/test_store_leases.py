@@ -57,6 +57,6 @@ async def test_a_takeover_pass_sees_only_runs_nobody_holds(backend: Backend) -> 
         ids.append(run.id)
     assert await store.take_lease(f"run:{ids[0]}", "A", 30)
     assert await store.take_lease(f"run:{ids[1]}", "B", 5)
-    assert [r.id for r in await store.unleased_active_runs()] == [ids[2]]
+    assert [r.id for r in (await store.takeover_scan()).active] == [ids[2]]
     clock.now += 6  # B's lease expired
-    assert [r.id for r in await store.unleased_active_runs()] == [ids[1], ids[2]]
+    assert [r.id for r in (await store.takeover_scan()).active] == [ids[1], ids[2]]

@@ -31,7 +31,7 @@ async def test_a_host_an_hour_behind_does_not_lose_its_lease(
         assert await behind.take_lease("run:1", "A", 30)
         assert not await other.take_lease("run:1", "B", 30)  # A's for 30 s of the server's time
         assert await other.lease_owner("run:1") == "A"
-        assert [run.id for run in await other.unleased_active_runs()] == []
+        assert [run.id for run in (await other.takeover_scan()).active] == []
         assert await behind.renew_leases("A", 30) == {"run:1"}
     finally:
         await behind.close()

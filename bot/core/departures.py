@@ -2,13 +2,12 @@
 
 Slack sends `app_uninstalled` / `tokens_revoked` to one replica. That one stops its turns,
 and `Store.forget_workspace` fails the workspace's runs and records the departure. Every
-process reads new departures at each beat (`every` seconds) and stops its own turns and edits
+process reads new departures at each heartbeat (`heartbeat.py`) and stops its own turns and edits
 there, so within a beat no replica works for a workspace that removed the app.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Protocol
 
@@ -24,24 +23,14 @@ class LeavesWorkspaces(Protocol):
 class Departures:
     """Follows the store's departures from when this process started."""
 
-    def __init__(self, store: Store, cleanup: LeavesWorkspaces, every: float) -> None:
+    def __init__(self, store: Store, cleanup: LeavesWorkspaces) -> None:
         self.store = store
         self.cleanup = cleanup
-        self.every = every
         self.seen: int | None = None
 
     async def start(self) -> None:
         """Departures before now were handled by the processes running then."""
         self.seen = await self.store.last_departure()
-
-    async def follow(self) -> None:
-        """Forever: every `every` seconds, stop the work of workspaces left since."""
-        while True:
-            await asyncio.sleep(self.every)
-            try:
-                await self.catch_up()
-            except Exception as exc:  # the database is out: try again at the next beat
-                log.warning("departed workspaces not checked: %s", exc)
 
     async def catch_up(self) -> list[str]:
         """Stop this process's work in every workspace left since the last look."""

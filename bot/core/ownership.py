@@ -68,6 +68,10 @@ class Ownership:
         self.owner = owner
         self.seconds = seconds
         self.held: set[str] = set()
+        self.requests = True
+        """Whether this process may have Slack requests pending (`store/inbox.py`): set each
+        time it writes one down or takes one over (`request_pending`), cleared by a renewal
+        that finds none, so an idle process's beat does not renew requests at all."""
 
     async def take(self, name: str) -> bool:
         """Hold `name`; False if another live process holds it."""
@@ -88,12 +92,33 @@ class Ownership:
 
     async def beat(self) -> set[str]:
         """Renew every lease held, and of the Slack requests this process has not finished
-        (`store/inbox.py`); return the names that were lost meanwhile."""
-        await self.store.renew_requests(self.owner, self.seconds)
+        (`store/inbox.py`); return the names that were lost meanwhile. Holding none, it
+        renews none: an idle process's beat costs no statement for its leases."""
+        await self._renew_requests()
+        if not self.held:
+            return set()
         renewed = await self.store.renew_leases(self.owner, self.seconds)
         lost = self.held - renewed
         self.held -= lost
         return lost
+
+    def request_pending(self) -> None:
+        """A statement that may have made a request this process's has ended (any thread)."""
+        self.requests = True
+
+    async def _renew_requests(self) -> None:
+        """Cleared before the statement: a request written down meanwhile sets it again after
+        its own statement, so it is renewed at this beat or the next."""
+        if not self.requests:
+            return
+        self.requests = False
+        try:
+            renewed = await self.store.renew_requests(self.owner, self.seconds)
+        except BaseException:
+            self.requests = True
+            raise
+        if renewed:
+            self.requests = True
 
     async def release_dead(self) -> int:
         """At start-up: free at once the leases (and unfinished Slack requests) of earlier

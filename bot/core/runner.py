@@ -18,7 +18,7 @@ from ..budgets import Budget
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError
 from ..handinger.models import When
-from ..store import ForgottenWorkspace, PendingSchedule, Run, Store
+from ..store import ForgottenWorkspace, PendingSchedule, Run, Store, Takeover
 from ..store.records import ACTIVE
 from . import problems
 from .context import RunnerPolicy, TurnContext
@@ -259,36 +259,28 @@ class Runner:
         )
         return forgotten
 
-    async def watch(self) -> None:
-        """Forever: renew this process's leases, stop the turns whose lease was lost, and take
-        over the runs whose lease was released or expired (another process stopped)."""
-        while True:
-            await self._sleep_between_watches()
-            try:
-                await self.keep_watch()
-            except Exception as exc:  # the database is out: try again at the next beat
-                log.warning("leases not renewed, runs not checked: %s", exc)
-
-    async def keep_watch(self) -> None:
-        """One heartbeat and takeover pass (see `watch`)."""
+    async def keep_watch(self) -> Takeover:
+        """One heartbeat and takeover pass (`heartbeat.py`): renew this process's leases, stop
+        the turns whose lease was lost, and take over the runs whose lease was released or
+        expired (another process stopped); return the scan (its digests are the schedule
+        watcher's)."""
         for name in await self.ownership.beat():
             run_id = int(name.removeprefix("run:"))
             log.warning("run %d: its lease was lost; another process may take it over", run_id)
             task = self._turns.get(run_id)
             if task is not None:
                 task.cancel()
-        for run in await self.store.unleased_active_runs():
+        scan = await self.store.takeover_scan()
+        for run in scan.active:
             self._run(run, recovering=True)
-        for team_id, channel_id, thread_ts in await self.store.threads_with_queued_runs():
+        for team_id, channel_id, thread_ts in scan.queued:
             await self._pump(team_id, channel_id, thread_ts)
-        for run in await self.store.unleased_owed_runs():  # left undelivered by a process gone
+        for run in scan.owed:  # left undelivered by a process gone
             if run.files_done == 0 and run.worker_id is not None:
                 self._redeliver(run)
             else:
                 self._healer.later(run, at_once=True)
-
-    async def _sleep_between_watches(self) -> None:
-        await asyncio.sleep(self.policy.takeover_every)
+        return scan
 
     async def wait_idle(self) -> None:
         """Wait until no run is in progress (tests and graceful shutdown)."""
@@ -382,7 +374,7 @@ class Runner:
                 await turn.fail(problems.diagnose(exc))
         finally:
             self._live.discard(run.id)
-            current = await self.store.get_run(run.id)
+            current = turn.run  # as the turn last recorded it
             if current.done and current.final_pending is not None:
                 self._healer.later(current)
             if current.thread_ts is not None and current.done:

@@ -176,22 +176,14 @@ class ScheduleWatcher:
                 continue
             await self._check(worker_id, late=True)
 
-    async def take_over(self) -> int:
+    async def take_over(self, unposted: list[tuple[Run, int, bool]] | None = None) -> int:
         """Post the digests a process claimed and then stopped or died before posting (no
-        process holds their run); return how many were found."""
-        unposted = await self.store.unposted_digests(unleased=True)
+        process holds their run: `unposted`, from the heartbeat's scan, or read now); return
+        how many were found."""
+        if unposted is None:
+            unposted = (await self.store.takeover_scan()).digests
         await self._post_unposted(unposted)
         return len(unposted)
-
-    async def keep_taking_over(self, every: float) -> None:
-        """Forever: `take_over`, so a replica that dies mid-post loses no digest while the
-        others run (not only at the next start)."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self.take_over()
-            except Exception as exc:  # the database is out: try again at the next beat
-                log.warning("digests of stopped processes not checked: %s", exc)
 
     async def _post_unposted(self, unposted: list[tuple[Run, int, bool]]) -> None:
         for run, index, late in unposted:

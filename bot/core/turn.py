@@ -68,22 +68,24 @@ class Turn:
         """A new worker (or, after a restart, the one this run already started: its create is
         sent again with the same `Idempotency-Key`, see `resume.py`)."""
         self.recovering = recovering
-        await self.ensure_message()
         worker_id = self.run.worker_id
         if worker_id is None:
             if not may_send_create(self.run, self.ctx.clock()):
                 await self.fail(problems.LOST_BEFORE_START)
                 return
-            key = await self._about_to_send()
+            sending = self._sending()
+            await self.ensure_message(**sending)  # one statement, before the create goes out
             await self.relay(
                 self.ctx.handinger.create_worker_streaming(
-                    self.run.sent_input, budget=self.run.budget, idempotency_key=key
+                    self.run.sent_input, budget=self.run.budget, idempotency_key=sending["ref"]
                 )
             )
-        elif recovering:
-            if self.pending is not None and self.pending.schedule_id is None:
-                self._attaching = asyncio.create_task(self._attach_schedule(worker_id))
-            await self.relay(self.ctx.handinger.stream_worker(worker_id))
+        else:
+            await self.ensure_message()
+            if recovering:
+                if self.pending is not None and self.pending.schedule_id is None:
+                    self._attaching = asyncio.create_task(self._attach_schedule(worker_id))
+                await self.relay(self.ctx.handinger.stream_worker(worker_id))
         await self.finalize()
 
     async def continue_worker(self, *, recovering: bool) -> None:
@@ -130,27 +132,35 @@ class Turn:
                 await self.ctx.sleep(self._poll_delay(attempt))
                 worker = await self.ctx.handinger.get_worker(worker.id)
 
+    def _sending(self) -> dict[str, Any]:
+        """What is recorded before a create or continue goes out: that it may reach Handinger
+        (`request_sent_at`), and under which `Idempotency-Key` (`ref`)."""
+        return {
+            "ref": self.run.ref or str(uuid.uuid4()),
+            "request_sent_at": self.run.request_sent_at or self.ctx.clock(),
+        }
+
     async def _about_to_send(self, **changes: Any) -> str:
-        """Record, before a create or continue goes out, that it may reach Handinger and under
-        which `Idempotency-Key`; return the key."""
-        key = self.run.ref or str(uuid.uuid4())
-        sent = self.run.request_sent_at or self.ctx.clock()
-        await self.update(ref=key, request_sent_at=sent, **changes)
-        return key
+        """Record `_sending` (and `changes`) before a continue goes out; return the key."""
+        sending = self._sending()
+        await self.update(**sending, **changes)
+        return str(sending["ref"])
 
     # ---- relaying -----------------------------------------------------------------------
 
-    async def ensure_message(self) -> None:
+    async def ensure_message(self, **also: Any) -> None:
         """The run's message: posted now, or after a restart found where the stopped process
-        posted it without recording it."""
+        posted it without recording it. `also`: fields recorded in the same statement."""
         if self.run.message_ts is not None:
+            if also:
+                await self.update(**also)
             return
         ts = await self.ctx.surface.find(self.run) if self.recovering else None
         if ts is None:
             ts = await self.ctx.surface.open(self.run, self.view("working"))
         else:
             log.info("run %d: found its message posted before the restart", self.run.id)
-        await self.update(message_ts=ts, thread_ts=self.run.thread_ts or ts)
+        await self.update(message_ts=ts, thread_ts=self.run.thread_ts or ts, **also)
 
     async def relay(self, events: AsyncIterator[StreamEvent]) -> None:
         """Show the stream's events as they come. A cut stream is not an error here: the
@@ -211,7 +221,7 @@ class Turn:
             raise
         outcome, view = await self.conclusion(worker)
         shown = await self.show(view)
-        files_done = 0 if self.ctx.files is not None else 1
+        files_done = 0 if self.ctx.files is not None and worker.files else 1  # 1: none owed
         pending = None if shown else "answer"
         await self.update(
             status=outcome.state, error=outcome.error, files_done=files_done, final_pending=pending
@@ -265,7 +275,7 @@ class Turn:
     async def deliver_files(self, worker: Worker, *, resumed: bool = False) -> None:
         """Files never fail a run: problems are reported in the thread by the delivery.
         `resumed`: an earlier process may have begun it (see `FileDelivery.deliver`)."""
-        if self.ctx.files is None:
+        if self.ctx.files is None or self.run.files_done == 1:  # none owed, or delivered
             return
         try:
             await self.ctx.files.deliver(self.run, worker, self.progress.files, resumed=resumed)

@@ -81,11 +81,16 @@ class IngressWriter:
     app's startup and cleanup."""
 
     def __init__(
-        self, open_store: Callable[[], Awaitable[Store]], owner: str, seconds: float
+        self,
+        open_store: Callable[[], Awaitable[Store]],
+        owner: str,
+        seconds: float,
+        pending: Callable[[], None],
     ) -> None:
         self._open = open_store
         self.owner = owner
         self.seconds = seconds
+        self.pending = pending
         self.store: Store | None = None
 
     async def open(self, _: object = None) -> None:
@@ -99,23 +104,39 @@ class IngressWriter:
     async def __call__(self, key: str, kind: Kind, body: dict[str, Any]) -> bool:
         if self.store is None:
             raise RuntimeError("the ingress's database connection is not open")
-        return await self.store.receive_request(key, kind, body, self.owner, self.seconds)
+        try:
+            return await self.store.receive_request(key, kind, body, self.owner, self.seconds)
+        finally:
+            self.pending()  # the heartbeat renews it (`Ownership.request_pending`)
 
 
 class Inbox:
     """This process's side of the inbox: writes requests down, dispatches them to Bolt so
     that their work completes them, and takes over those whose owner died."""
 
-    def __init__(self, app: AsyncApp, store: Store, owner: str, seconds: float) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        store: Store,
+        owner: str,
+        seconds: float,
+        pending: Callable[[], None],
+    ) -> None:
         self.app = app
         self.store = store
         self.owner = owner
         self.seconds = seconds
+        self.pending = pending
+        """Told after each statement that may make a request this process's, so that the
+        heartbeat renews it (`Ownership.request_pending`)."""
         self._tasks: set[asyncio.Task[BoltResponse]] = set()
 
     async def receive(self, key: str, kind: Kind, body: dict[str, Any]) -> bool:
         """Write a request down on the app's own store (Socket Mode; HTTP mode's fallback)."""
-        return await self.store.receive_request(key, kind, body, self.owner, self.seconds)
+        try:
+            return await self.store.receive_request(key, kind, body, self.owner, self.seconds)
+        finally:
+            self.pending()
 
     async def dispatch(
         self, key: str | None, body: dict[str, Any], headers: dict[str, Any] | None = None
@@ -164,7 +185,13 @@ class Inbox:
     async def take_over(self) -> int:
         """Dispatch again every request whose owner's lease expired or was released; return
         how many."""
-        taken = await self.store.take_orphan_requests(self.owner, self.seconds)
+        try:
+            taken = await self.store.take_orphan_requests(self.owner, self.seconds)
+        except BaseException:  # it may have taken some before the answer was lost
+            self.pending()
+            raise
+        if taken:
+            self.pending()
         for pending in taken:
             if pending.takeovers > MAX_TAKEOVERS:
                 log.error(
@@ -180,12 +207,3 @@ class Inbox:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(taken)
-
-    async def watch(self, every: float) -> None:
-        """Forever: take over what dead processes left (see `take_over`)."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self.take_over()
-            except Exception as exc:  # the database is out: try again at the next beat
-                log.warning("Slack requests of stopped processes not checked: %s", exc)

@@ -38,6 +38,7 @@ from .schedules import ScheduleQueries
 from .schema import MIGRATIONS
 from .sql import Database, now_sql
 from .sqlite import SqliteDatabase
+from .takeover import Takeover, TakeoverQueries
 from .threads import ThreadQueries
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ __all__ = [
     "Schedule",
     "ScheduleStatus",
     "Store",
+    "Takeover",
     "Thread",
     "Vote",
     "is_postgres_url",
@@ -76,6 +78,7 @@ class Store(
     RateQueries,
     DepartureQueries,
     InboxQueries,
+    TakeoverQueries,
 ):
     """All reads and writes of the app's database.
 

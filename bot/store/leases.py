@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .records import Run, run_from_row
 from .sql import Database
 
 
@@ -63,17 +62,6 @@ class LeaseQueries:
         rows = await self.db.fetch("SELECT DISTINCT owner FROM leases")
         return {str(row["owner"]) for row in rows}
 
-    async def unleased_active_runs(self) -> list[Run]:
-        """Runs starting or running that no process holds (`run:<id>` released or expired):
-        what a takeover pass may take, without asking about the runs others hold."""
-        rows = await self.db.fetch(
-            "SELECT r.* FROM runs r LEFT JOIN leases l "
-            f"ON l.name = 'run:' || CAST(r.id AS TEXT) AND l.expires_at > {self._sql_now} "
-            "WHERE r.status IN ('starting', 'running') AND l.name IS NULL ORDER BY r.id",
-            [self._now()],
-        )
-        return [run_from_row(row) for row in rows]
-
     async def lease_owner(self, name: str) -> str | None:
         """Who holds `name` now (None when nobody does, or the lease expired)."""
         rows = await self.db.fetch(
@@ -81,17 +69,3 @@ class LeaseQueries:
             [name, self._now()],
         )
         return str(rows[0]["owner"]) if rows else None
-
-    async def unleased_owed_runs(self) -> list[Run]:
-        """Finished runs that still owe their files or their final message and that no
-        process holds (`run:<id>` released or expired): what a process that stopped or died
-        left undelivered, for a takeover pass."""
-        rows = await self.db.fetch(
-            "SELECT r.* FROM runs r LEFT JOIN leases l "
-            f"ON l.name = 'run:' || CAST(r.id AS TEXT) AND l.expires_at > {self._sql_now} "
-            "WHERE r.status IN ('completed', 'failed') AND l.name IS NULL "
-            "AND ((r.files_done = 0 AND r.worker_id IS NOT NULL) OR r.final_pending IS NOT NULL) "
-            "ORDER BY r.id",
-            [self._now()],
-        )
-        return [run_from_row(row) for row in rows]

@@ -9,6 +9,8 @@ accepts explicit values (a copied database keeps its ids).
 
 from __future__ import annotations
 
+from .schema import HEARTBEAT_INDEXES
+
 RATE_FIT = """
 CREATE FUNCTION rate_fit(
     calls DOUBLE PRECISION[], lim INTEGER, win DOUBLE PRECISION, t DOUBLE PRECISION
@@ -233,5 +235,6 @@ PG_MIGRATIONS: list[list[str]] = [
         "CREATE INDEX idx_handled_events_pending ON handled_events (expires_at) "
         "WHERE body IS NOT NULL",
     ],
+    [*HEARTBEAT_INDEXES],  # 14: indexes for the heartbeat's takeover scan and the prune
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

@@ -248,6 +248,26 @@ INBOX_INDEX = (
 )
 
 
+def _migration_14(db: sqlite_utils.Database) -> None:
+    """Indexes for the heartbeat's takeover scan (`store/takeover.py`) and the hourly prune:
+    the runs and digests tables grow forever, so every beat must read only the rows in flight."""
+    for statement in HEARTBEAT_INDEXES:
+        db.execute(statement)
+
+
+HEARTBEAT_INDEXES = (
+    "CREATE INDEX idx_runs_owed ON runs (status) WHERE status IN ('completed', 'failed') "
+    "AND ((files_done = 0 AND worker_id IS NOT NULL) OR final_pending IS NOT NULL)",
+    "CREATE INDEX idx_runs_unposted ON runs (message_ts, status) "
+    "WHERE message_ts IS NULL AND status = 'completed'",
+    "CREATE INDEX idx_digests_run_id ON digests (run_id)",
+    "CREATE INDEX idx_handled_events_handled_at ON handled_events (handled_at)",
+)
+"""The same statements on both engines (`pg_schema.py`'s migration 14). The partial indexes
+hold only the finished runs that still owe something, which stay few; keyed on the columns the
+scan compares for equality, so SQLite (no statistics) picks them over `idx_runs_status`."""
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -262,5 +282,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_11,
     _migration_12,
     _migration_13,
+    _migration_14,
 ]
 """Schema changes in order; the database records how many it has applied."""
