@@ -20,6 +20,7 @@ from .core.heartbeat import Heartbeat
 from .core.ownership import Ownership, new_owner
 from .core.ports import Surface
 from .core.runner import Runner, RunnerPolicy
+from .core.schedule_stops import ScheduleStops
 from .core.schedules import ScheduleWatcher
 from .core.service import Rules, Service
 from .core.workspaces import WorkspaceCleanup
@@ -244,7 +245,8 @@ def _engine(
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     lease = settings.handinger_lease_seconds
     ownership = Ownership(store, owner, lease)  # this process's leases on work in flight
-    digests = Digests(store, surface, files, ownership)
+    stops = ScheduleStops(store, handinger, surface)
+    digests = Digests(store, surface, files, ownership, stops)
     watcher = ScheduleWatcher(
         store,
         handinger,

@@ -16,6 +16,7 @@ from bot.slack.commands import (
     Subcommand,
     parse_command,
     parse_mention,
+    parse_mention_run,
     parse_schedule_command,
 )
 from bot.slack.mrkdwn import slack_to_plain
@@ -190,6 +191,38 @@ def test_command_name_is_used_in_messages() -> None:
 )
 def test_parse_mention(text: str, expected: str) -> None:
     assert parse_mention(text, "UBOT") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<@UBOT> --budget high summarise", RunInstruction("summarise", "high")),
+        ("<@UBOT> -b low summarise", RunInstruction("summarise", "low")),
+        (
+            "<@UBOT> summarise the week --budget unlimited",
+            RunInstruction("summarise the week", "unlimited"),
+        ),
+        ("<@UBOT> -- explain the --budget flag", RunInstruction("explain the --budget flag")),
+        ("<@UBOT> --help", Help()),
+        ("<@UBOT>", Help()),
+        ("just a DM", RunInstruction("just a DM")),
+    ],
+)
+def test_a_mention_reads_options_as_the_command_does(text: str, expected: Command) -> None:
+    assert parse_mention_run(text, "UBOT") == expected
+
+
+@pytest.mark.parametrize("options", ["--budget huge do it", "--fast do it", "--budget high"])
+def test_a_mention_refuses_what_the_command_refuses_in_the_same_words(options: str) -> None:
+    from_command = error_text(parse_command(options))
+    from_mention = error_text(parse_mention_run(f"<@UBOT> {options}", "UBOT"))
+    assert from_mention == from_command.replace("/handinger", "@Handinger")
+
+
+def test_a_mention_with_files_needs_no_words() -> None:
+    assert parse_mention_run("<@UBOT>", "UBOT", has_files=True) == RunInstruction("")
+    found = parse_mention_run("<@UBOT> -b high", "UBOT", has_files=True)
+    assert found == RunInstruction("", "high")
 
 
 # ---- /handinger schedule: options before <when>, after it, and at the end ---------------------

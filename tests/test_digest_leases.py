@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from bot.core.digests import Digests
 from bot.core.ownership import Ownership
+from bot.core.ports import ScheduleStopped
 from bot.core.schedules import ScheduleWatcher
 from bot.core.views import RunView
 from bot.handinger import HandingerClient, Worker
@@ -39,6 +40,9 @@ class HeldSurface:
     async def find(self, run: Run) -> str | None:
         self.found.append(run.id)
         return None
+
+    async def tell_creator(self, stopped: ScheduleStopped) -> None:
+        raise AssertionError("no schedule is stopped here")
 
 
 async def finished(client: HandingerClient) -> Worker:

@@ -6,9 +6,11 @@ from typing import get_args
 
 import pytest
 
+from bot.core.ports import ChannelTrouble, ScheduleStopped
 from bot.core.problems import Problem, ProblemCode, diagnose, restored, stored
 from bot.handinger.errors import APIStatusError, RateLimitError
-from bot.slack.wording import failure_text, problem_text
+from bot.slack.wording import failure_text, problem_text, schedule_stopped_text
+from bot.store import Schedule
 
 
 @pytest.mark.parametrize("code", get_args(ProblemCode))
@@ -32,3 +34,26 @@ def test_the_wording_keeps_what_the_server_said_and_whether_it_was_retried() -> 
     limited = RateLimitError(429, "slow down")
     limited.attempts = 3
     assert "(429) and still was after retrying." in failure_text(diagnose(limited))
+
+
+@pytest.mark.parametrize("reason", get_args(ChannelTrouble))
+def test_a_stopped_schedule_is_told_with_what_to_do_and_its_words_stay_text(
+    reason: ChannelTrouble,
+) -> None:
+    schedule = Schedule(
+        id="sch_1",
+        team_id="T1",
+        channel_id="C1",
+        worker_id="w_1",
+        creator_id="U1",
+        input="ping <!here> *now* " + "x" * 300,
+        budget="low",
+        type="interval",
+        description="every 1h",
+        status="cancelled",
+        created_at=0.0,
+    )
+    text = schedule_stopped_text(ScheduleStopped(schedule, reason))
+    assert "<!here>" not in text and "&lt;!here&gt;" in text  # the creator's words stay text
+    assert "<#C1>" in text and "every 1h" in text and "/handinger schedule" in text
+    assert len(text) < 1_000 and text.endswith(".")

@@ -19,8 +19,9 @@ from ..store import Run, Schedule, Store
 from .files import FileDelivery
 from .outcome import cost_record, recorded_cost
 from .ownership import DEFAULT_LEASE, Ownership, digests_lease, new_owner, run_lease
-from .ports import DigestSurface, Undeliverable
+from .ports import ChannelGone, DigestSurface, Undeliverable
 from .progress import TurnProgress
+from .schedule_stops import ScheduleStops
 from .views import DigestHeading, RunView, build_view
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,13 @@ class Digests:
         surface: DigestSurface,
         files: FileDelivery | None = None,
         ownership: Ownership | None = None,
+        stops: ScheduleStops | None = None,
     ) -> None:
         self.store = store
         self.surface = surface
         self.files = files
+        self.stops = stops
+        """Stops the schedules whose channel takes no more digests (None: they go on)."""
         self.ownership = ownership or Ownership(store, new_owner(), DEFAULT_LEASE)
         self._locks: dict[str, asyncio.Lock] = {}
         self._late_before: dict[str, int] = {}
@@ -162,9 +166,11 @@ class Digests:
         if ts is None:
             try:
                 ts = await self.surface.publish(run, view)
-            except Undeliverable as exc:  # the channel was archived, say: recorded, not retried
+            except Undeliverable as exc:  # recorded, not retried
                 log.warning("digest of schedule %s cannot be posted: %s", schedule.id, exc)
                 await self.store.update_run(run.id, status="failed", error=str(exc), files_done=1)
+                if isinstance(exc, ChannelGone) and self.stops is not None:
+                    await self.stops.channel_gone(schedule, exc.reason)
                 return
         run = await self.store.update_run(run.id, message_ts=ts, thread_ts=ts, files_done=0)
         await self.store.link_thread(

@@ -8,8 +8,9 @@ once per thread and file (the store remembers it, across restarts); they never f
 The core says what went wrong as data (`FileProblem`); the surface words it.
 A file refused for good (elsewhere, too large, gone) is not fetched again unless re-published; one
 whose download failed for a passing reason is tried again after later turns, silently. An upload
-is recorded once Slack answered; a delivery taken up again after a restart first asks the surface
-for uploads that landed unrecorded, so no file is shared twice.
+is recorded once Slack answered; a delivery taken up again after a restart, or an upload that
+failed, first asks the surface for uploads that landed unrecorded, so no file is shared twice
+and none is said to be missing that is there.
 """
 
 from __future__ import annotations
@@ -192,7 +193,11 @@ class FileDelivery:
             ids = await self.surface.upload_files(run, files)
         except Exception as error:
             log.warning("run %d: upload failed: %s", run.id, error)
-            problems.append(FileProblem("not-uploaded", tuple(f.filename for f in files)))
+            # Slack may have shared them all the same (a completion it made, then refused when
+            # it was sent again after a dropped connection): those are recorded, not reported.
+            missing = await self._unless_landed(run, thread_ts, files)
+            if missing:
+                problems.append(FileProblem("not-uploaded", tuple(f.filename for f in missing)))
             return
         for file, slack_id in zip(files, ids, strict=False):
             await self._record(run, thread_ts, file, slack_id)

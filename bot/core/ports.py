@@ -42,6 +42,20 @@ class ScheduleNotMade:
 Notice = ScheduleMade | ScheduleNotMade
 """What the core tells a run's requester privately; the surface words it."""
 
+ChannelTrouble = Literal["archived", "removed", "not-found"]
+"""Why a channel takes no more posts: archived, the app removed from it (`not_in_channel`), or
+gone from the app's sight (deleted, or private and the app removed: `channel_not_found`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleStopped:
+    """A schedule was cancelled because its channel takes no more digests; its creator is told
+    by direct message."""
+
+    schedule: Schedule
+    reason: ChannelTrouble
+
+
 FileTrouble = Literal["foreign", "too-large", "missing", "unfetched", "not-uploaded"]
 """Why a worker's file did not reach its thread: hosted outside Handinger, over the size cap,
 gone from Handinger (404), a download that failed for now (tried again after the next turn), or
@@ -66,6 +80,14 @@ class Undeliverable(Exception):
 
     The surface has already told the user why and what to do; the core only records the failure.
     """
+
+
+class ChannelGone(Undeliverable):
+    """The run's channel takes no posts any more (`reason`), for good until someone acts."""
+
+    def __init__(self, message: str, reason: ChannelTrouble) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotShown(Exception):
@@ -141,7 +163,12 @@ class FileSurface(Protocol):
 class DigestSurface(Protocol):
     async def publish(self, run: Run, view: RunView) -> str:
         """Post a finished message at the top of the run's channel; return its id
-        (`Undeliverable` if the channel cannot take it)."""
+        (`ChannelGone` if the channel takes no posts any more, `Undeliverable` for another
+        refusal)."""
+        ...
+
+    async def tell_creator(self, stopped: ScheduleStopped) -> None:
+        """Tell a schedule's creator by direct message that it was stopped; never raises."""
         ...
 
     async def find(self, run: Run) -> str | None:

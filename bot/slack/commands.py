@@ -20,6 +20,8 @@ from .when_wording import when_error_text
 
 RESERVED_WORDS: tuple[str, ...] = ("help", "status", "schedule", "schedules", "unschedule")
 DEFAULT_COMMAND = "/handinger"
+MENTION_USAGE = "@Handinger"
+"""How a mention is shown in the examples of its error messages."""
 _TOKEN = re.compile(r"\S+")
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "Subcommand",
     "parse_command",
     "parse_mention",
+    "parse_mention_run",
     "parse_schedule_command",
 ]
 
@@ -80,15 +83,23 @@ def parse_command(text: str, command: str = DEFAULT_COMMAND) -> Command:
         if first == "help":
             return Help()
         return Subcommand(first, plain[tokens[0].end() :].strip())
-    parsed = read_options(plain, command)
+    return _run_instruction(plain, command)
+
+
+def _run_instruction(
+    plain: str, usage: str, *, may_be_empty: bool = False
+) -> RunInstruction | Help | CommandError:
+    """A run's options and instruction, read the same for the command and a mention;
+    `may_be_empty`: files came with it, so options alone are enough."""
+    parsed = read_options(plain, usage)
     if isinstance(parsed, CommandError):
         return parsed
     options, instruction = parsed
     if options.help:
         return Help()
-    if not instruction:
+    if not instruction and not may_be_empty:
         return CommandError(
-            f"Tell me what to do, e.g. `{escape(command)} summarise this week's incidents`."
+            f"Tell me what to do, e.g. `{escape(usage)} summarise this week's incidents`."
         )
     return RunInstruction(instruction, options.budget)
 
@@ -137,3 +148,15 @@ def parse_mention(text: str, bot_user_id: str) -> str:
         if stripped != text:
             text = re.sub(r"^[,:]\s*", "", stripped)
     return slack_to_plain(text).strip()
+
+
+def parse_mention_run(
+    text: str, bot_user_id: str, *, has_files: bool = False
+) -> RunInstruction | Help | CommandError:
+    """A mention or DM that starts a worker: its options read as the command's (`--budget`,
+    `--help`, `--`), with the same errors. Nothing typed is `Help`; with files attached, options
+    alone are a run on the files (an empty `instruction`)."""
+    plain = parse_mention(text, bot_user_id)
+    if not plain:
+        return RunInstruction("") if has_files else Help()
+    return _run_instruction(plain, MENTION_USAGE, may_be_empty=has_files)

@@ -1,4 +1,4 @@
-"""Telling a run's requester something only they see.
+"""Telling a run's requester (or a schedule's creator) something only they see.
 
 A reply goes through the command's `response_url` when there is one (it works even where the
 app is not a member), else (or when that fails) as `chat.postEphemeral`.
@@ -51,6 +51,24 @@ class PrivateReplies:
             )
         except SlackApiError as error:
             log.info("cannot explain privately in %s: %s", run.channel_id, code_of(error))
+
+    async def direct(self, team_id: str, user_id: str, text: str) -> None:
+        """Tell `user_id` `text` (mrkdwn the app wrote, or already escaped) in their direct
+        message with the app: for news that has no channel left to be said in. Never raises
+        for Slack's refusal."""
+        message = render_notice(text, trusted=True)
+        client = await self.clients.client_for(team_id)
+        try:
+            await calmly(
+                lambda: client.chat_postMessage(
+                    channel=user_id, text=message.text, blocks=message.blocks
+                ),
+                "chat.postMessage",
+                budget=self.patience,
+                sleep=self._sleep,
+            )
+        except SlackApiError as error:
+            log.info("cannot tell %s directly: %s", user_id, code_of(error))
 
     async def _respond(self, url: str, message: SlackMessage) -> bool:
         """Send an ephemeral reply to a `response_url`; False if Slack did not take it."""

@@ -22,10 +22,19 @@ from typing import TypeVar
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.ports import FileProblem, LocalFile, Mark, Notice, NotShown, Undeliverable
+from ..core.ports import (
+    FileProblem,
+    LocalFile,
+    Mark,
+    Notice,
+    NotShown,
+    ScheduleStopped,
+    Undeliverable,
+)
 from ..core.views import LiveView, RunView
 from ..redact import Redactor
 from ..store import Run
+from .answer_file import AnswerFile
 from .blocks import SlackMessage
 from .clients import TeamClients
 from .edit_lane import EditPolicy
@@ -36,7 +45,7 @@ from .pacing import ChannelPacer
 from .posting import Poster
 from .privately import PrivateReplies
 from .reactions import Reactions
-from .refused import explain
+from .refused import explain, undeliverable
 from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
 from .run_refs import (
@@ -50,7 +59,7 @@ from .shared_rates import SharedRates
 from .streaming import NativeStreams
 from .thread_status import IsAssistant, ThreadStatuses
 from .transient import Sleep, calmly, code_of, is_transient
-from .wording import file_problem_text, notice_text, upload_comment
+from .wording import file_problem_text, notice_text, schedule_stopped_text, upload_comment
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -251,10 +260,10 @@ class SlackSurface:
         try:
             ts = await self.poster.post(run, final.card, None, Marker.of(run))
         except SlackApiError as error:
-            explanation = explain(error, run.channel_id)
-            if explanation is None:
+            refused = undeliverable(error, run.channel_id)
+            if refused is None:
                 raise
-            raise Undeliverable(f"slack: {code_of(error)}: {explanation}") from error
+            raise refused from error
         key = _key(run, ts)
         self.editor.posted(key, final.card)
         self._remembered(key)  # nothing is posted under it yet
@@ -263,6 +272,11 @@ class SlackSurface:
 
     async def tell(self, run: Run, notice: Notice) -> None:
         await self.private.tell(run, escape(self.redactor.text(notice_text(notice))))
+
+    async def tell_creator(self, stopped: ScheduleStopped) -> None:
+        schedule = stopped.schedule
+        text = self.redactor.text(schedule_stopped_text(stopped))
+        await self.private.direct(schedule.team_id, schedule.creator_id, text)
 
     async def mark(self, run: Run, mark: Mark) -> None:
         """Wanted on the trigger message; the workspace's reaction lane sends it, paced."""
@@ -314,7 +328,8 @@ class SlackSurface:
         `NotShown`, or a Refresh) posts only what is missing. Each continuation is marked with
         its part number, so one Slack posted despite failing is not posted twice, and the parts
         of a message this process does not remember (it was posted before a restart) are
-        looked up in the thread, once, before any is posted.
+        looked up in the thread, once, before any is posted. The attachment carries no
+        metadata: it is looked for by name and size (`answer_file.py`).
         """
         if not final.continuations and final.attachment is None:
             return
@@ -332,23 +347,9 @@ class SlackSurface:
                 await self.poster.post(run, part, thread_ts, Marker.of(run, part=number))
                 posted.add(mark)
         if final.attachment is not None:
-            filename, content = final.attachment
-            mark = fingerprint(filename, content)
-            if mark in posted:
-                return
             client = await self.clients.client_for(run.team_id)
-            await self._calmly(
-                lambda: client.files_upload_v2(
-                    channel=run.channel_id,
-                    thread_ts=thread_ts,
-                    filename=filename,
-                    title=filename,
-                    content=content,
-                    initial_comment="The full answer, too long for Slack messages.",
-                ),
-                "the upload of a long answer",
-            )
-            posted.add(mark)
+            answer = AnswerFile(client, run, thread_ts, final.attachment)
+            await answer.attach(posted, known=known, calm=self._calmly)
 
     def _remembered(self, key: MessageKey) -> set[str]:
         posted = self._posted.pop(key, set())

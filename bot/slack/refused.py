@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
+from ..core.ports import ChannelGone, ChannelTrouble, Undeliverable
 from .transient import code_of
 
 NOT_IN_PRIVATE = (
@@ -64,3 +65,23 @@ def explain(error: SlackApiError, channel_id: str = "") -> str | None:
         "is_archived": ARCHIVED,
         "is_inactive": ARCHIVED_MEANWHILE,
     }.get(code)
+
+
+CHANNEL_TROUBLE: dict[str, ChannelTrouble] = {
+    "is_archived": "archived",
+    "not_in_channel": "removed",
+    "channel_not_found": "not-found",
+}
+"""Refusals of a post that last until someone acts on the channel: a schedule posting there is
+stopped rather than failing at every run."""
+
+
+def undeliverable(error: SlackApiError, channel_id: str) -> Undeliverable | None:
+    """What the core is told of a post refused for a reason someone can fix (`ChannelGone`
+    when the channel takes no more posts), or None (see `explain`)."""
+    explanation = explain(error, channel_id)
+    if explanation is None:
+        return None
+    said = f"slack: {code_of(error)}: {explanation}"
+    trouble = CHANNEL_TROUBLE.get(code_of(error))
+    return Undeliverable(said) if trouble is None else ChannelGone(said, trouble)

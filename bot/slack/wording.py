@@ -17,7 +17,14 @@ from ..core.answers import (
     Scheduled,
     Voted,
 )
-from ..core.ports import FileProblem, FileTrouble, Notice, ScheduleMade
+from ..core.ports import (
+    ChannelTrouble,
+    FileProblem,
+    FileTrouble,
+    Notice,
+    ScheduleMade,
+    ScheduleStopped,
+)
 from ..core.problems import Failure, Problem, ProblemCode
 from ..core.text import visible_line
 from ..core.views import DigestHeading
@@ -123,6 +130,32 @@ def notice_text(notice: Notice) -> str:
     return (
         f"The schedule could not be created: {problem_text(notice.problem)} "
         "This first run still completes."
+    )
+
+
+_STOPPED: dict[ChannelTrouble, tuple[str, str]] = {
+    "archived": ("was archived", "unarchive the channel"),
+    "removed": ("no longer has me in it", "invite me back with `/invite @Handinger`"),
+    "not-found": (
+        "is gone, or I can no longer see it (deleted, or a private channel I was removed from)",
+        "invite me back if the channel still exists, or pick another channel",
+    ),
+}
+
+
+def schedule_stopped_text(stopped: ScheduleStopped) -> str:
+    """The direct message to a schedule's creator when it was stopped for its channel (mrkdwn,
+    the user's words escaped): what happened and how to have it again."""
+    schedule = stopped.schedule
+    what, fix = _STOPPED[stopped.reason]
+    instruction = visible_line(schedule.input)
+    instruction = instruction if len(instruction) <= 200 else instruction[:199] + "…"
+    return (
+        f"I cancelled your schedule _{escape(visible_line(schedule.description))}_ "
+        f"(“{escape(instruction)}”) in <#{schedule.channel_id}>: the channel {what}, so its "
+        "digest could not be posted, and nothing more of it runs on Handinger. "
+        f"To have it again, {fix}, then schedule it there once more: "
+        "`/handinger schedule <when> <instruction>`."
     )
 
 

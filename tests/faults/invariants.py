@@ -198,7 +198,8 @@ def late_acks(stack: FaultStack) -> list[str]:
 
 
 def file_shared_once(stack: FaultStack) -> list[str]:
-    """The worker's one file (the emulator's `[[files=1]]`) is shared exactly once."""
+    """The worker's one file (the emulator's `[[files=1]]`) is shared exactly once, and the
+    thread does not say it could not be."""
     names = [
         f["name"]
         for m in stack.bot_messages()
@@ -207,6 +208,9 @@ def file_shared_once(stack: FaultStack) -> list[str]:
     ]
     if names.count("reports-q3-summary.md") != 1:
         return [f"the worker's file was shared {names.count('reports-q3-summary.md')}×: {names}"]
+    said = [r for m in stack.bot_messages() for r in m.get("replies", [])]
+    if any("could not be uploaded" in str(r.get("text")) for r in said):
+        return ["the thread says the file could not be uploaded, and it was"]
     return []
 
 

@@ -10,6 +10,7 @@ Handinger emulator; until that is merged they fail at their first step.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -108,6 +109,13 @@ run_file_upload_completing = run_held_by_slack(
     "kill while files are shared [[files=2]]", "files.completeUploadExternal"
 )
 run_file_bytes_in_flight = run_held_by_slack("kill while file bytes are sent [[files=2]]", "upload")
+# an answer too long for messages: its answer.md is shared, the bot dies before it hears so
+run_answer_file_completing = run_held_by_slack(
+    "kill while the answer is attached [[long]]", "files.completeUploadExternal", "answer.md"
+)
+run_answer_file_bytes_in_flight = run_held_by_slack(
+    "kill while the answer's bytes are sent [[long]]", "upload"
+)
 
 
 def run_mid_stream(stack: FaultStack) -> None:
@@ -170,6 +178,35 @@ def digest_post_in_flight(stack: FaultStack) -> None:
     stack.record.extra_turns += 1
     turn_ended(stack, worker["id"], 2)
     crash_while_slack_holds(stack)
+
+
+def mention_thread_read_in_flight(stack: FaultStack, kills: int = 1) -> None:
+    """The inbox's window: a mention in a thread is acked and written down, and the app reads
+    the thread (`conversations.replies`) before it records a run; it is killed there, `kills`
+    times in a row (each restarted process takes the request over and is killed at the same
+    point), then restarted for good."""
+    root = stack.post("last night's incident, discussed in this thread")
+    stack.record.new_runs.append(INBOX_MENTION)
+    stack.record.actors.add("U0001")
+    stack.record.notes["root"] = root
+    stack.slack_fault(method="conversations.replies", action="hold", count=kills)
+    stack.post(f"<@U0BOT> {INBOX_MENTION}", thread_ts=root)
+    for _ in range(kills):
+        crash_while_slack_holds(stack)
+
+
+def answered_once(stack: FaultStack) -> list[str]:
+    """The mention in the thread started one worker, and its answer is in that thread."""
+    started = [w for w in stack.workers() if any(INBOX_MENTION in i for i in w["inputs"])]
+    if len(started) != 1:
+        return [f"the mention acked before the kill started {len(started)} worker(s)"]
+    root = stack.message(stack.record.notes["root"]) or {}
+    if not any(r.get("bot_id") for r in root.get("replies", [])):
+        return ["the mention acked before the kill got no answer in its thread"]
+    return []
+
+
+INBOX_MENTION = "summarise this thread, killed while it is read"
 
 
 def digests(stack: FaultStack) -> list[dict[str, object]]:
@@ -251,7 +288,15 @@ CASES = [
     Case("run_continuation_in_flight", run_continuation_in_flight),
     Case("run_file_upload_completing", run_file_upload_completing),
     Case("run_file_bytes_in_flight", run_file_bytes_in_flight),
+    Case("run_answer_file_completing", run_answer_file_completing),
+    Case("run_answer_file_bytes_in_flight", run_answer_file_bytes_in_flight),
     Case("run_with_queued_followups", run_with_queued_followups),
+    Case("inbox_mention_thread_read_in_flight", mention_thread_read_in_flight, answered_once),
+    Case(
+        "inbox_mention_killed_twice",
+        partial(mention_thread_read_in_flight, kills=2),
+        answered_once,
+    ),
     Case("digest_due_while_down", digest_due_while_down, bot_env=FAST_CHECKS),
     Case("digest_post_in_flight", digest_post_in_flight, bot_env=FAST_CHECKS),
     Case("followup_card_post_in_flight", followup_card_post_in_flight),

@@ -45,6 +45,11 @@ def continuation_post(stack: FaultStack, spec: dict[str, Any]) -> None:
     stack.run("a long answer whose continuation fails once [[chars=16000]]")
 
 
+def answer_file_completed(stack: FaultStack, spec: dict[str, Any]) -> None:
+    arm(stack, "files.completeUploadExternal", spec, match="answer.md")
+    stack.run("a long answer whose answer.md upload fails once [[long]]")
+
+
 def progress_edits(stack: FaultStack, spec: dict[str, Any]) -> None:
     arm(stack, "chat.update", spec, match="Working", count=3)
     stack.run("progress edits fail three times [[duration=3]]")
@@ -182,6 +187,11 @@ TARGETS = [
         "files.completeUploadExternal",
         file_step("files.completeUploadExternal"),
         file_shared_once,
+        kinds=(*COMMON, "close_after_effect"),
+    ),
+    Target(
+        "files.completeUploadExternal_answer",
+        answer_file_completed,
         kinds=(*COMMON, "close_after_effect"),
     ),
     Target("views.open", modal_open, modal_shown),

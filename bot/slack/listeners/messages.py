@@ -17,13 +17,15 @@ from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from ...core.answers import Started, ThreadReplies
+from ...core.answers import OverBudget, Started, ThreadReplies
 from ...core.gathered import Gathered
-from ..commands import parse_mention
+from ..blocks import SlackMessage
+from ..commands import CommandError, Help, parse_mention, parse_mention_run
 from ..context_wording import attached_only, context_notice
 from ..gather import Wanted, gather
-from ..replies import render_help
+from ..replies import render_help, render_notice
 from ..run_refs import notice_metadata
+from ..wording import over_budget_text
 from .agent import set_title
 from .deps import deps_of
 
@@ -126,15 +128,21 @@ async def start_threaded(
     context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], thread_ts: str
 ) -> None:
     """A new worker threaded under `thread_ts`; inside an existing thread, its earlier
-    messages come along as context."""
+    messages come along as context. Its options (`--budget`, `--help`) read as the command's;
+    a mistake in them, or a budget over the cap, is said privately and starts nothing."""
     deps = deps_of(context)
-    instruction = parse_mention(str(event.get("text", "")), context.bot_user_id or "")
     files = files_of(event)
-    if not instruction and not files:
+    parsed = parse_mention_run(
+        str(event.get("text", "")), context.bot_user_id or "", has_files=bool(files)
+    )
+    if isinstance(parsed, Help):
         message = render_help("/handinger", deps.settings.handinger_max_budget)
         await client.chat_postMessage(
             channel=event["channel"], thread_ts=thread_ts, text=message.text, blocks=message.blocks
         )
+        return
+    if isinstance(parsed, CommandError):
+        await tell_privately(client, event, thread_ts, render_notice(parsed.message, trusted=True))
         return
     in_thread = thread_ts != event["ts"]
     wanted = Wanted(
@@ -145,13 +153,33 @@ async def start_threaded(
         team_id=context.team_id or "",
         channel_id=event["channel"],
         user_id=event["user"],
-        instruction=instruction or attached_only(files),
+        instruction=parsed.instruction or attached_only(files),
+        budget=parsed.budget,
         trigger_ts=event["ts"],
         thread_ts=thread_ts,
         context=gathered,
     )
     if isinstance(started, Started):
         await tell_gaps(client, event["channel"], thread_ts, gathered)
+    elif isinstance(started, OverBudget):
+        refused = render_notice(over_budget_text(started), trusted=True)
+        await tell_privately(client, event, thread_ts, refused)
+
+
+async def tell_privately(
+    client: AsyncWebClient, event: dict[str, Any], thread_ts: str, message: SlackMessage
+) -> None:
+    """What only the mention's author sees, in its thread (a refusal of its options)."""
+    try:
+        await client.chat_postEphemeral(
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+    except SlackApiError as error:
+        log.info("cannot answer the mention privately: %s", error.response.get("error"))
 
 
 async def in_assistant_thread(context: AsyncBoltContext, event: dict[str, Any]) -> str | None:
