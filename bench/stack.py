@@ -5,7 +5,9 @@ wraps the emulators' control APIs (`/_emulator/…`) that the scenarios drive an
 
 The bot runs either in Socket Mode with one bot token in workspace T0001 (`start_bot`), or in
 HTTP mode with OAuth installs into many workspaces (`start_oauth_bot`, then `install` into each
-workspace made with `add_workspace`), exactly as `tests/test_bot_e2e_oauth.py` runs it.
+workspace made with `add_workspace`), exactly as `tests/test_bot_e2e_oauth.py` runs it. In HTTP
+mode several replicas can share one PostgreSQL database behind a round-robin balancer
+(`bench.balancer`); `replicas` lists them.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ class Stack:
         self.handinger: Child | None = None
         self.slack: Child | None = None
         self.bot: Child | None = None
+        self.replicas: list[Child] = []
+        """Every bot process running now; `bot` is the first."""
+        self.balancer: Child | None = None
         self.bot_url = ""
         """The bot's own HTTP server (request URL, install page) when started in HTTP mode."""
         self._bots = 0
@@ -114,49 +119,71 @@ class Stack:
     async def start_bot(self, **settings: str) -> Child:
         """A fresh bot process (new database) in Socket Mode, with these extra settings;
         returns once it is connected."""
+        await self.stop_bot()
         await self._spawn_bot(**settings)
         await self.slack_get("/_emulator/connections", min=1, timeout=30)
         assert self.bot is not None
         return self.bot
 
-    async def start_oauth_bot(self) -> Child:
-        """A fresh bot process (new databases) in HTTP mode with OAuth installs and no bot token
-        at all. The Slack emulator is pointed at it first: signed HTTP delivery to its request
-        URL, and its Redirect URL registered. Install it into workspaces with `install`."""
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+    async def start_oauth_bot(self, replicas: int = 1, database_url: str | None = None) -> Child:
+        """Fresh bot processes (new databases) in HTTP mode with OAuth installs and no bot
+        token at all. The Slack emulator is pointed at them first: signed HTTP delivery to the
+        request URL, and the Redirect URL registered. Install it into workspaces with `install`.
+
+        `replicas` > 1 start that many bots on one `database_url` (PostgreSQL) behind a
+        round-robin balancer (`bench.balancer`), whose URL Slack and the installs use."""
+        await self.stop_bot()
+        ports = [free_port() for _ in range(replicas)]
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        base = bases[0]
+        if replicas > 1:
+            base = f"http://127.0.0.1:{free_port()}"
         redirect = f"{base}/slack/oauth_redirect"
         config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
         await self.slack_post("/_emulator/config", config)
         # No token at all; blanked only if inherited, since Bolt itself warns about a blank
         # SLACK_BOT_TOKEN ("`token` will be unused") when given a client.
         unset = {n: "" if n in os.environ else None for n in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")}
-        await self._spawn_bot(
-            **unset,
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_CLIENT_ID=CLIENT_ID,
-            SLACK_CLIENT_SECRET=CLIENT_SECRET,
-            SLACK_REDIRECT_URI=redirect,
-            PORT=str(port),
-        )
+        database = {"DATABASE_URL": database_url} if database_url else {}
+        for port in ports:
+            await self._spawn_bot(
+                **unset,
+                **database,
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_CLIENT_ID=CLIENT_ID,
+                SLACK_CLIENT_SECRET=CLIENT_SECRET,
+                SLACK_REDIRECT_URI=redirect,
+                PORT=str(port),
+            )
+        for replica in bases:
+            health = await self.http.get(f"{replica}/healthz")
+            if health.json().get("mode") != "http":
+                raise RuntimeError(f"the bot did not start in HTTP mode: {health.text}")
+        if replicas > 1:
+            self.balancer = await asyncio.to_thread(
+                server,
+                "bench.balancer",
+                ["--port", base.rsplit(":", 1)[1], *bases],
+                name="balancer",
+                log=self.logs / f"balancer-{self._bots}.log",
+            )
         self.bot_url = base
-        health = await self.http.get(f"{base}/healthz")
-        if health.json().get("mode") != "http":
-            raise RuntimeError(f"the bot did not start in HTTP mode: {health.text}")
-        assert self.bot is not None
-        return self.bot
+        return self.replicas[0]
 
     async def _spawn_bot(self, **settings: str | None) -> None:
-        await self.stop_bot()
+        """One more bot process, with a home (and SQLite file) of its own; the first of
+        `replicas` is `bot`."""
         self._bots += 1
         home = self.work / f"bot-{self._bots}"
         home.mkdir(parents=True, exist_ok=True)
         env = bot_env(self.slack_url, self.handinger_url, home / "bot.db", **settings, **self.env)
         name = f"bot-{self._bots}"
         log = self.logs / f"{name}.log"
-        self.bot = await asyncio.to_thread(
+        child = await asyncio.to_thread(
             server, "bot", ["run"], name=name, log=log, env=env, cwd=home
         )
+        self.replicas.append(child)
+        self.bot = self.replicas[0]
 
     async def install(self, team: str) -> None:
         """What an admin does to add the app to a workspace: open the bot's install page, follow
@@ -177,11 +204,21 @@ class Stack:
             if back.status_code != 200 or f"team={team}" not in back.text:
                 raise RuntimeError(f"install into {team} failed: {back.status_code} {back.text}")
 
+    async def balanced(self) -> list[int] | None:
+        """How many requests the balancer sent each replica, in `replicas` order (None
+        without a balancer)."""
+        if self.balancer is None:
+            return None
+        sent = (await self.slack_get("/_balancer/stats", base=self.bot_url))["sent"]
+        return [int(sent[url]) for url in sent]
+
     async def stop_bot(self) -> None:
-        if self.bot is not None:
-            await asyncio.to_thread(self.bot.stop)
-            self.bot = None
-            self.bot_url = ""
+        """Stop every replica (at once: each has its lease release to do) and the balancer."""
+        await asyncio.gather(*(asyncio.to_thread(bot.stop) for bot in self.replicas))
+        if self.balancer is not None:
+            await asyncio.to_thread(self.balancer.stop)
+        self.replicas, self.bot, self.balancer = [], None, None
+        self.bot_url = ""
 
     async def aclose(self) -> None:
         await self.stop_bot()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.store import open_store
-from tests.postgres import Cluster
+from emulators.postgres import Cluster
 
 
 async def test_statements_wait_out_a_server_restart(
