@@ -84,9 +84,12 @@ class Ownership:
             log.warning("lease %s not released (it expires on its own): %s", name, exc)
 
     async def beat(self) -> set[str]:
-        """Renew every lease held; return the names that were lost meanwhile."""
+        """Renew every lease held; return the names that were lost meanwhile. The database
+        answers for the leases held when the renewal was sent: one taken while it was on its
+        way is not lost, nor one let go of meanwhile."""
+        sent_for = set(self.held)
         renewed = await self.store.renew_leases(self.owner, self.seconds)
-        lost = self.held - renewed
+        lost = (sent_for - renewed) & self.held
         self.held -= lost
         return lost
 
