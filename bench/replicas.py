@@ -95,6 +95,15 @@ def variant_rows(name: str, load: dict[str, Any]) -> list[JSON]:
         ),
         row(
             where,
+            "runs resumed by another process, finals sent twice",
+            f"{load['resumed_streams']}, {load['repeated_finals']}",
+            target="0, 0",
+            met=load["resumed_streams"] == 0 and load["repeated_finals"] == 0,
+            note="resumed: the Handinger stream of a worker re-read (a lease lost and taken over);"
+            " twice: a message edited to a final answer more than once",
+        ),
+        row(
+            where,
             "429s received, all workspaces",
             sum(limited.values()),
             target="0 in every workspace",

@@ -35,7 +35,7 @@ from .measure import instruction, summary
 from .plan import Plan
 from .scenarios import at_most, row, running_workers, tidy
 from .stack import Stack, Workspace, gather_limited
-from .tally import per_workspace, request_totals, slack_totals
+from .tally import per_workspace, repeated_finals, request_totals, slack_totals
 from .usage import spent, total, usage
 
 RSS_TARGET_MB = 300.0
@@ -334,6 +334,8 @@ async def run_load(
         "bot_log_problems": dict(problems.most_common(8)),
         "projected_all_delivered_s": round(projected, 0),
         "acked": acked,
+        "repeated_finals": repeated_finals(calls),
+        "resumed_streams": batch.handinger["by_kind"].get("GET /api/workers/{id}/stream", 0),
         "acks_ms": acks_ms,
         "requests_from_slack": requests,
         "slack": slack,

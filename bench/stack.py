@@ -349,19 +349,20 @@ class Stack:
         return dict(await asyncio.gather(*(one(i) for i in ids)))
 
     async def wait_finals(self, count: int, within: float, since: int = 0) -> int:
-        """Poll the Slack call log until `count` final card edits went through; returns how
-        many did (fewer when `within` real seconds passed first)."""
+        """Poll the Slack call log until `count` messages got a final card edit; returns how
+        many did (fewer when `within` real seconds passed first). A message edited to a final
+        twice (two processes finishing one run) counts once."""
         deadline = time.monotonic() + within
-        seen = 0
+        seen: set[tuple[str, str]] = set()
         while True:
             fresh = await self.calls(method="chat.update", since=since)
             for call in fresh:
                 since = max(since, int(call["seq"]))
-                text = str(call.get("args", {}).get("text", ""))
-                if call.get("ok") and text.startswith(FINAL_PREFIXES):
-                    seen += 1
-            if seen >= count or time.monotonic() > deadline:
-                return seen
+                args = call.get("args", {})
+                if call.get("ok") and str(args.get("text", "")).startswith(FINAL_PREFIXES):
+                    seen.add((str(args.get("channel")), str(args.get("ts"))))
+            if len(seen) >= count or time.monotonic() > deadline:
+                return len(seen)
             await asyncio.sleep(0.5)
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from .measure import call_counts, percentile, summary
-from .stack import JSON
+from .stack import FINAL_PREFIXES, JSON
 
 OVERHEAD_METHODS = ("auth.test", "oauth.v2.access")
 """Not per run: Bolt's authorization of each incoming request, and the OAuth install."""
@@ -84,3 +84,15 @@ def request_totals(acks: list[JSON]) -> JSON:
         "retries": len(events) - len(first),
         "attempts_not_acked": sum(1 for a in events if not a.get("acked")),
     }
+
+
+def repeated_finals(calls: list[JSON]) -> int:
+    """Final card edits beyond the first on the same message: a run two processes finished."""
+    finals = Counter(
+        (str(c["args"].get("channel")), str(c["args"].get("ts")))
+        for c in calls
+        if c.get("method") == "chat.update"
+        and c.get("ok")
+        and str(c.get("args", {}).get("text", "")).startswith(FINAL_PREFIXES)
+    )
+    return sum(n - 1 for n in finals.values())
