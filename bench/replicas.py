@@ -81,6 +81,7 @@ def variant_rows(name: str, load: dict[str, Any]) -> list[JSON]:
     where = f"{NAME}: {name}"
     by_method = ", ".join(f"{m} {n / runs:.2f}" for m, n in slack["by_method"].items())
     sent = [r["requests"] for r in reps if r["requests"] is not None]
+    counted = [r["statements"] for r in reps if r["statements"] is not None]
     requests = load["requests_from_slack"]
     return [
         row(
@@ -146,12 +147,18 @@ def variant_rows(name: str, load: dict[str, Any]) -> list[JSON]:
             round(db["statements"] / runs, 1) if db else "—",
             target="report",
             note=(
+                f"as the bots counted them {sum(counted) / runs:.1f} per run "
+                f"({' + '.join(f'{n / runs:.1f}' for n in counted)}); "
+                if counted
+                else ""
+            )
+            + (
                 f"{db['statements']:,} statements (pg_stat_statements, BEGIN/COMMIT included); "
                 f"server CPU {db['server_cpu_s']} s ({db['server_cpu_s'] / runs * 1000:.0f} ms "
                 "per run); most per run: "
                 + ", ".join(f"{t['query'][:48]} {t['calls'] / runs:.1f}" for t in db["top"][:6])
                 if db
-                else "SQLite runs in the bot's process: no round trips to count"
+                else "SQLite runs in the bot's process: no round trips on a network"
             ),
         ),
         row(

@@ -139,6 +139,7 @@ async def run_load(
     idles = [usage(bot.pid) for bot in bots]
     idle = total(idles)
     db_before = await database.snapshot(dbname) if database else None
+    counted_before = await stack.statements()
     sampler = Sampler(stack, bots)
     sampler.start()
     began = time.monotonic()
@@ -159,6 +160,10 @@ async def run_load(
     ends = [usage(bot.pid) for bot in bots]
     end = total(ends)
     db_used = (await database.snapshot(dbname)).since(db_before) if database and db_before else None
+    counted = [
+        None if a is None or b is None else a - b
+        for a, b in zip(await stack.statements(), counted_before, strict=True)
+    ]
     await sampler.stop()
     channels = [channel for where in workspaces for channel in where.channels]
     batch = await collect(stack, channels, chunks=plan.chunks, turn=turn, wall=wall)
@@ -317,8 +322,14 @@ async def run_load(
         "bot_end": usage_json(end),
         "engine": "postgresql" if database else "sqlite",
         "replicas": [
-            {"name": bot.name, "idle": usage_json(i), "end": usage_json(e), "requests": n}
-            for bot, i, e, n in zip(bots, idles, ends, sent, strict=True)
+            {
+                "name": bot.name,
+                "idle": usage_json(i),
+                "end": usage_json(e),
+                "requests": n,
+                "statements": c,
+            }
+            for bot, i, e, n, c in zip(bots, idles, ends, sent, counted, strict=True)
         ],
         "database": db_used,
         "peak_turns": batch.peak_turns,

@@ -64,6 +64,8 @@ class Stack:
         self.replicas: list[Child] = []
         """Every bot process running now; `bot` is the first."""
         self.balancer: Child | None = None
+        self.replica_urls: list[str] = []
+        """Each replica's own base URL in HTTP mode (the balancer's upstreams)."""
         self.bot_url = ""
         """The bot's own HTTP server (request URL, install page) when started in HTTP mode."""
         self._bots = 0
@@ -155,6 +157,7 @@ class Stack:
                 SLACK_REDIRECT_URI=redirect,
                 PORT=str(port),
             )
+        self.replica_urls = bases
         for replica in bases:
             health = await self.http.get(f"{replica}/healthz")
             if health.json().get("mode") != "http":
@@ -212,12 +215,19 @@ class Stack:
         sent = (await self.slack_get("/_balancer/stats", base=self.bot_url))["sent"]
         return [int(sent[url]) for url in sent]
 
+    async def statements(self) -> list[int | None]:
+        """Statements each replica says it sent its database so far (`/healthz`
+        `database_statements`), None from a bot that does not count them."""
+        answers = [await self.http.get(f"{url}/healthz") for url in self.replica_urls]
+        counts = [a.json().get("database_statements") for a in answers]
+        return [int(n) if isinstance(n, int) else None for n in counts]
+
     async def stop_bot(self) -> None:
         """Stop every replica (at once: each has its lease release to do) and the balancer."""
         await asyncio.gather(*(asyncio.to_thread(bot.stop) for bot in self.replicas))
         if self.balancer is not None:
             await asyncio.to_thread(self.balancer.stop)
-        self.replicas, self.bot, self.balancer = [], None, None
+        self.replicas, self.bot, self.balancer, self.replica_urls = [], None, None, []
         self.bot_url = ""
 
     async def aclose(self) -> None:
