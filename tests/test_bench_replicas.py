@@ -63,7 +63,7 @@ def test_quick_replicas_benchmark_runs_every_variant_and_writes_results(tmp_path
         database = variants[name]["database"]
         assert variants[name]["engine"] == "postgresql"
         assert database["statements"] > 0 and database["evicted"] == 0, database
-        assert {"BEGIN", "COMMIT"} <= {entry["query"] for entry in database["top"]}
+        assert database["top"] and all(entry["calls"] > 0 for entry in database["top"])
         assert number(database["server_cpu_s"])
 
     three = variants["PostgreSQL, 3 replicas"]["replicas"]
