@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -23,13 +22,8 @@ from typing import Any, cast
 
 import httpx
 
-from emulators.credentials import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    HANDINGER_KEY,
-    SIGNING_SECRET,
-)
-from emulators.harness import Child, bot_env, free_port, server
+from emulators.credentials import HANDINGER_KEY
+from emulators.harness import Child, bot_env, oauth_bot, server
 
 USER = "U0001"
 FINAL_PREFIXES = ("✅", "❌")
@@ -135,30 +129,15 @@ class Stack:
         `replicas` > 1 start that many bots on one `database_url` (PostgreSQL) behind a
         round-robin balancer (`bench.balancer`), whose URL Slack and the installs use."""
         await self.stop_bot()
-        ports = [free_port() for _ in range(replicas)]
-        bases = [f"http://127.0.0.1:{port}" for port in ports]
-        base = bases[0]
-        if replicas > 1:
-            base = f"http://127.0.0.1:{free_port()}"
-        redirect = f"{base}/slack/oauth_redirect"
-        config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
-        await self.slack_post("/_emulator/config", config)
-        # No token at all; blanked only if inherited, since Bolt itself warns about a blank
-        # SLACK_BOT_TOKEN ("`token` will be unused") when given a client.
-        unset = {n: "" if n in os.environ else None for n in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")}
+        front = oauth_bot()  # the URL Slack and admins use: the bot's, or the balancer's
+        bots = [front] if replicas == 1 else [oauth_bot() for _ in range(replicas)]
+        await self.slack_post("/_emulator/config", front.slack_config)
         database = {"DATABASE_URL": database_url} if database_url else {}
-        for port in ports:
-            await self._spawn_bot(
-                **unset,
-                **database,
-                SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                SLACK_CLIENT_ID=CLIENT_ID,
-                SLACK_CLIENT_SECRET=CLIENT_SECRET,
-                SLACK_REDIRECT_URI=redirect,
-                PORT=str(port),
-            )
-        self.replica_urls = bases
-        for replica in bases:
+        redirect = front.settings["SLACK_REDIRECT_URI"]
+        for bot in bots:
+            await self._spawn_bot(**{**bot.settings, "SLACK_REDIRECT_URI": redirect}, **database)
+        self.replica_urls = [bot.base for bot in bots]
+        for replica in self.replica_urls:
             health = await self.http.get(f"{replica}/healthz")
             if health.json().get("mode") != "http":
                 raise RuntimeError(f"the bot did not start in HTTP mode: {health.text}")
@@ -166,11 +145,11 @@ class Stack:
             self.balancer = await asyncio.to_thread(
                 server,
                 "bench.balancer",
-                ["--port", base.rsplit(":", 1)[1], *bases],
+                ["--port", front.base.rsplit(":", 1)[1], *self.replica_urls],
                 name="balancer",
                 log=self.logs / f"balancer-{self._bots}.log",
             )
-        self.bot_url = base
+        self.bot_url = front.base
         return self.replicas[0]
 
     async def _spawn_bot(self, **settings: str | None) -> None:

@@ -148,6 +148,53 @@ async def _assemble(settings: Settings) -> Parts:
         rates=rates,
         is_assistant=partial(_is_assistant, store),
     )
+    engine = _engine(settings, store, handinger, surface, owner)
+    service = engine.service
+    home.attach(service.home)
+    app = build_app(
+        settings,
+        service,
+        bolt_client(settings),
+        oauth=_oauth(settings, store, installations) if installations is not None else None,
+        gone=engine.cleanup.uninstalled,
+        home=home,
+    )
+    core = Core(asyncio.get_running_loop())
+    at_once = AtOnce(settings, service.rules)
+    gate, endpoint = _ingress(settings, app, store, core, at_once)
+    inflight = InflightListeners()
+    inflight.install(app)
+    return Parts(
+        settings,
+        store,
+        handinger,
+        surface,
+        engine.watcher,
+        engine.runner,
+        app,
+        gate,
+        core,
+        endpoint,
+        inflight,
+        engine.departures,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """The app's core, which knows nothing of Slack's wire: runs, schedules and their digests,
+    and what happens when a workspace leaves."""
+
+    runner: Runner
+    watcher: ScheduleWatcher
+    service: Service
+    cleanup: WorkspaceCleanup
+    departures: Departures
+
+
+def _engine(
+    settings: Settings, store: Store, handinger: HandingerClient, surface: Surface, owner: str
+) -> Engine:
     files = FileDelivery(store, handinger, surface, max_bytes=settings.handinger_max_file_bytes)
     lease = settings.handinger_lease_seconds
     ownership = Ownership(store, owner, lease)  # this process's leases on work in flight
@@ -174,35 +221,8 @@ async def _assemble(settings: Settings) -> Parts:
         runner, handinger, watcher=watcher, forgets=[surface], schedules_changed=watcher.wake
     )
     service = Service(runner, store, handinger, Rules.of(settings), schedules_changed=watcher.wake)
-    home.attach(service.home)
-    app = build_app(
-        settings,
-        service,
-        bolt_client(settings),
-        oauth=_oauth(settings, store, installations) if installations is not None else None,
-        gone=cleanup.uninstalled,
-        home=home,
-    )
-    core = Core(asyncio.get_running_loop())
-    at_once = AtOnce(settings, service.rules)
-    gate, endpoint = _ingress(settings, app, store, core, at_once)
-    inflight = InflightListeners()
-    inflight.install(app)
     departures = Departures(store, cleanup, every=min(5.0, lease / 3))
-    return Parts(
-        settings,
-        store,
-        handinger,
-        surface,
-        watcher,
-        runner,
-        app,
-        gate,
-        core,
-        endpoint,
-        inflight,
-        departures,
-    )
+    return Engine(runner, watcher, service, cleanup, departures)
 
 
 async def _tokens(settings: Settings, store: Store) -> tuple[Installations | None, TokenSource]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk.oauth.installation_store import Bot
 
 from .config import installations_file
-from .slack.installations_db import DatabaseInstallationStore, create_tables
+from .slack.installations_db import DatabaseInstallationStore, bot_of, create_tables
 from .store.postgres import PostgresDatabase, open_postgres
 from .store.sql import Sql
 from .store.sqlite import SqliteDatabase
@@ -140,23 +139,4 @@ def legacy_bots(path: Path) -> list[tuple[str, Bot]]:
         raise
     finally:
         connection.close()
-    return [(str(row["client_id"]), _bot(row)) for row in rows]
-
-
-def _bot(row: sqlite3.Row) -> Bot:
-    installed = datetime.fromisoformat(str(row["installed_at"])).replace(tzinfo=UTC)
-    return Bot(
-        app_id=row["app_id"],
-        enterprise_id=row["enterprise_id"] or None,
-        enterprise_name=row["enterprise_name"],
-        team_id=row["team_id"] or None,
-        team_name=row["team_name"],
-        bot_token=row["bot_token"],
-        bot_id=row["bot_id"],
-        bot_user_id=row["bot_user_id"],
-        bot_scopes=row["bot_scopes"] or "",
-        bot_refresh_token=row["bot_refresh_token"],
-        bot_token_expires_at=row["bot_token_expires_at"],
-        is_enterprise_install=bool(row["is_enterprise_install"]),
-        installed_at=installed.timestamp(),
-    )
+    return [(str(row["client_id"]), bot_of(dict(row))) for row in rows]

@@ -23,7 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from .credentials import APP_TOKEN, BOT_TOKEN, HANDINGER_KEY
+from .credentials import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    HANDINGER_KEY,
+    SIGNING_SECRET,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout: children run here unless told otherwise, so `python -m` finds the code."""
@@ -253,6 +260,35 @@ def bot_env(
         **overrides,
     }
     return {name: value for name, value in env.items() if value is not None}
+
+
+class OAuthBot(NamedTuple):
+    """A bot in HTTP mode with OAuth installs and no bot token at all, at `base`: what the
+    Slack emulator is told first (`slack_config`: its request URL and Redirect URL) and the
+    settings the bot runs with (for `bot_env`)."""
+
+    base: str
+    slack_config: dict[str, object]
+    settings: dict[str, str | None]
+
+
+def oauth_bot() -> OAuthBot:
+    """An `OAuthBot` on a free port."""
+    base = f"http://127.0.0.1:{free_port()}"
+    redirect = f"{base}/slack/oauth_redirect"
+    # No token at all; blanked only if inherited, since Bolt itself warns about a blank
+    # SLACK_BOT_TOKEN ("`token` will be unused") when given a client.
+    unset = {n: "" if n in os.environ else None for n in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")}
+    settings = {
+        **unset,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_REDIRECT_URI": redirect,
+        "PORT": base.rsplit(":", 1)[1],
+    }
+    config: dict[str, object] = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
+    return OAuthBot(base, config, settings)
 
 
 def free_port() -> int:

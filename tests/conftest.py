@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ from bot.handinger import HandingerClient
 from emulators.credentials import HANDINGER_KEY
 from emulators.harness import HANDINGER, Child, Emulators, running, start_emulators
 from emulators.postgres import Cluster, ServerMissing
+from tests.doctor_helpers import Doctor, doctor
 from tests.e2e import Stack
 from tests.handinger_helpers import RecordingSleep
 from tests.stores import Backend
@@ -37,6 +39,27 @@ def stack(idle_stack: Stack) -> Stack:
     """Fresh emulators and a bot in Socket Mode with a fresh database."""
     idle_stack.start_bot()
     return idle_stack
+
+
+@pytest.fixture
+def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
+    """Bot processes sharing one PostgreSQL database, as replicas do: the test starts them
+    (with `idle_stack.bot_env()`) and adds each here, and each is stopped at the end."""
+    idle_stack.database_url = postgres_url
+    started: list[Child] = []
+    try:
+        yield started
+    finally:
+        for bot in started:
+            bot.stop()
+
+
+@pytest.fixture
+def run_doctor(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Doctor:
+    """`handinger-slack doctor` run in-process with an environment: its status and lines."""
+    return partial(doctor, monkeypatch=monkeypatch, capsys=capsys, tmp_path=tmp_path)
 
 
 # ---- the Handinger emulator alone, for the client and the runner ---------------------------

@@ -3,6 +3,7 @@ Socket Mode and of OAuth mode."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import pytest
 from bot.cli import main
 from emulators.harness import Emulators, bot_env
 from tests.settings_env import clear_settings_env
+
+Doctor = Callable[[dict[str, str]], tuple[int, dict[str, str]]]
+"""`doctor` bound to a test's fixtures (the `run_doctor` fixture)."""
 
 
 def installed_env(emulators: Emulators, tmp_path: Path) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,10 +10,12 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import httpx
+import psycopg
 
 from bot.slack.markdown import markdown_to_mrkdwn
-from emulators.credentials import CLIENT_ID, CLIENT_SECRET, HANDINGER_KEY, SIGNING_SECRET
-from emulators.harness import Child, bot_env, free_port, server
+from bot.store.postgres import pg_query
+from emulators.credentials import HANDINGER_KEY
+from emulators.harness import Child, bot_env, oauth_bot, server
 
 T = TypeVar("T")
 
@@ -68,35 +71,24 @@ class Stack:
         self.bot: Child | None = None
         self.database_url: str | None = None  # the bot's DATABASE_URL, when on PostgreSQL
 
-    def bot_env(self, **overrides: str) -> dict[str, str]:
+    def bot_env(self, **overrides: str | None) -> dict[str, str]:
         # These tests check the edited card everywhere; tests/test_bot_e2e_agent.py turns native
         # streaming (the default) on for the answers that live in threads.
         database = {"DATABASE_URL": self.database_url} if self.database_url else {}
         settings = {"SLACK_NATIVE_STREAMING": "false", **database, **overrides}
         return bot_env(self.slack_url, self.handinger_url, self.tmp / "bot.db", **settings)
 
-    def start_bot(self, **overrides: str) -> Child:
+    def start_bot(self, **overrides: str | None) -> Child:
         self.bot = server("bot", ["run"], env=self.bot_env(**overrides), cwd=self.tmp)
         return self.bot
 
     def start_oauth_bot(self) -> str:
         """The bot in HTTP mode with OAuth installs and no bot token at all; returns its base
         URL, which the Slack emulator delivers to and redirects installs back to."""
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        redirect = f"{base}/slack/oauth_redirect"
-        config = {"request_url": f"{base}/slack/events", "redirect_urls": [redirect]}
-        self.slack.post("/_emulator/config", json=config).raise_for_status()
-        self.start_bot(
-            SLACK_BOT_TOKEN="",
-            SLACK_APP_TOKEN="",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_CLIENT_ID=CLIENT_ID,
-            SLACK_CLIENT_SECRET=CLIENT_SECRET,
-            SLACK_REDIRECT_URI=redirect,
-            PORT=str(port),
-        )
-        return base
+        oauth = oauth_bot()
+        self.slack.post("/_emulator/config", json=oauth.slack_config).raise_for_status()
+        self.start_bot(**oauth.settings)
+        return oauth.base
 
     @contextmanager
     def fresh(self) -> Iterator[Self]:
@@ -156,6 +148,15 @@ class Stack:
                 if reply["ts"] == ts:
                     return reply
         return None
+
+    def rows(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
+        """Rows of the bot's database (PostgreSQL with `database_url`, else its SQLite file),
+        for what neither Slack nor Handinger shows; `?` placeholders on both."""
+        if self.database_url is not None:
+            with psycopg.connect(self.database_url) as conn:
+                return list(conn.execute(pg_query(query), params).fetchall())
+        with sqlite3.connect(self.tmp / "bot.db") as db:
+            return list(db.execute(query, params).fetchall())
 
     def ephemeral(self, user: str = "U0001") -> list[dict[str, Any]]:
         response = self.slack.get("/_emulator/ephemeral", params={"user": user})

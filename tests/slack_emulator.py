@@ -11,7 +11,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from slack_bolt.async_app import AsyncApp
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from emulators.credentials import BOT_TOKEN, SIGNING_SECRET
@@ -62,6 +65,29 @@ class Control:
 
     def reset(self) -> None:
         self.post("/_emulator/reset")
+
+
+def fresh_control(server: Child, *, rate_limits: bool = True) -> Control:
+    """The control API of `server`, reset to its start state; Web API rate limits turned off
+    unless `rate_limits`."""
+    control = Control(server.url)
+    control.reset()
+    if not rate_limits:
+        control.post("/_emulator/rate-limits", {"mode": "off"})
+    return control
+
+
+def web_client(server: Child) -> WebClient:
+    """slack_sdk's client with the emulator's bot token."""
+    return WebClient(token=BOT_TOKEN, base_url=f"{server.url}/api/")
+
+
+def error_of(call: Callable[..., Any]) -> dict[str, Any]:
+    """The body of the Slack error `call` raises."""
+    with pytest.raises(SlackApiError) as info:
+        call()
+    data: dict[str, Any] = info.value.response.data
+    return data
 
 
 class AsyncControl:

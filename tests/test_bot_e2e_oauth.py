@@ -10,12 +10,10 @@ import time
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from bot.core.workspaces import UNINSTALLED
 from bot.slack.app import NOT_INSTALLED
-from bot.store.postgres import pg_query
 from tests.e2e import Stack, is_final, wait_until
 
 STATE_COOKIE = "slack-app-oauth-state"
@@ -54,20 +52,12 @@ def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
 
 def installed_teams(stack: Stack) -> list[str]:
     if stack.database_url is not None:
-        found = rows(stack, "SELECT DISTINCT team_id FROM slack_bots ORDER BY team_id")
+        found = stack.rows("SELECT DISTINCT team_id FROM slack_bots ORDER BY team_id")
         assert not (stack.tmp / "bot-installations.db").exists()
         return [str(row[0]) for row in found]
     with sqlite3.connect(stack.tmp / "bot-installations.db") as db:
         found = db.execute("SELECT DISTINCT team_id FROM slack_bots ORDER BY team_id").fetchall()
     return [str(row[0]) for row in found]
-
-
-def rows(stack: Stack, query: str, *params: Any) -> list[tuple[Any, ...]]:
-    if stack.database_url is not None:
-        with psycopg.connect(stack.database_url) as conn:
-            return list(conn.execute(pg_query(query), params).fetchall())
-    with sqlite3.connect(stack.tmp / "bot.db") as db:
-        return list(db.execute(query, params).fetchall())
 
 
 def calls_in(stack: Stack, channel: str, since: int = 0) -> list[dict[str, Any]]:
@@ -126,7 +116,7 @@ def test_two_workspaces_installed_with_oauth_and_one_uninstalls(engine_stack: St
     for where in (one, two):
         checks = [c for c in stack.calls("auth.test") if c["team"] == where.team]
         assert 1 <= len(checks) <= 2, checks
-    assert rows(stack, "SELECT DISTINCT team_id FROM threads ORDER BY team_id") == [
+    assert stack.rows("SELECT DISTINCT team_id FROM threads ORDER BY team_id") == [
         (one.team,),
         (two.team,),
     ]
@@ -134,17 +124,17 @@ def test_two_workspaces_installed_with_oauth_and_one_uninstalls(engine_stack: St
     # Workspace one gets a schedule and a run still in flight, then uninstalls the app.
     ask(stack, one, "schedule every 1h watch the incidents")
     wait_until(
-        lambda: rows(
-            stack, "SELECT id FROM schedules WHERE team_id = ? AND status = 'active'", "T0001"
+        lambda: stack.rows(
+            "SELECT id FROM schedules WHERE team_id = ? AND status = 'active'", "T0001"
         ),
         what="the schedule",
     )
-    [(schedule_id, scheduled_worker)] = rows(
-        stack, "SELECT id, worker_id FROM schedules WHERE team_id = ?", one.team
+    [(schedule_id, scheduled_worker)] = stack.rows(
+        "SELECT id, worker_id FROM schedules WHERE team_id = ?", one.team
     )
     stack.handinger.get(f"/api/workers/{scheduled_worker}/schedules").raise_for_status()
     wait_until(
-        lambda: not rows(stack, "SELECT id FROM runs WHERE status IN ('starting', 'running')"),
+        lambda: not stack.rows("SELECT id FROM runs WHERE status IN ('starting', 'running')"),
         what="the schedule's first run to end",
     )
     slow = {"turn_seconds": 12}  # long enough to still be running when the app is removed
@@ -158,18 +148,17 @@ def test_two_workspaces_installed_with_oauth_and_one_uninstalls(engine_stack: St
     assert uninstalled.json()["acked"] is True
 
     def stopped() -> list[tuple[Any, ...]]:
-        return rows(
-            stack, "SELECT id, error FROM runs WHERE team_id = ? AND status = 'failed'", one.team
+        return stack.rows(
+            "SELECT id, error FROM runs WHERE team_id = ? AND status = 'failed'", one.team
         )
 
     [(_, error)] = wait_until(stopped, what="the in-flight run to be stopped")
     assert error == UNINSTALLED
     after = latest_seq(stack)
     assert installed_teams(stack) == [two.team]
-    assert rows(stack, "SELECT status FROM schedules WHERE id = ?", schedule_id) == [("gone",)]
-    assert not rows(stack, "SELECT 1 FROM threads WHERE team_id = ?", one.team)
-    assert not rows(
-        stack,
+    assert stack.rows("SELECT status FROM schedules WHERE id = ?", schedule_id) == [("gone",)]
+    assert not stack.rows("SELECT 1 FROM threads WHERE team_id = ?", one.team)
+    assert not stack.rows(
         "SELECT 1 FROM runs WHERE team_id = ? AND status IN ('queued', 'starting', 'running')",
         one.team,
     )

@@ -9,11 +9,6 @@ its run is recorded, is lost (Slack does not send an acknowledged event again)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import psycopg
-import pytest
-
 from emulators.harness import Child, server
 from tests.e2e import Stack, answer_shown, is_final, wait_until
 
@@ -22,21 +17,8 @@ FOLLOW_UPS = 10
 
 
 def follow_ups(stack: Stack) -> int:
-    assert stack.database_url is not None
-    with psycopg.connect(stack.database_url) as conn:
-        [(count,)] = conn.execute("SELECT COUNT(*) FROM runs WHERE kind = 'continue'").fetchall()
+    [(count,)] = stack.rows("SELECT COUNT(*) FROM runs WHERE kind = 'continue'")
     return int(count)
-
-
-@pytest.fixture
-def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
-    idle_stack.database_url = postgres_url
-    started: list[Child] = []
-    try:
-        yield started
-    finally:
-        for bot in started:
-            bot.stop()
 
 
 def test_three_replicas_lose_and_double_nothing(idle_stack: Stack, replicas: list[Child]) -> None:

@@ -5,25 +5,10 @@ many long runs at once in one channel get no 429 at all, and every card ends wit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from emulators.harness import Child, server
 from tests.e2e import Stack, answer_shown, is_final
 
 RUNS = 24
-
-
-@pytest.fixture
-def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
-    idle_stack.database_url = postgres_url
-    started: list[Child] = []
-    try:
-        yield started
-    finally:
-        for bot in started:
-            bot.stop()
 
 
 def test_three_replicas_together_stay_inside_one_workspace_allowance(

@@ -8,10 +8,6 @@ app."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
-import psycopg
-import pytest
 
 from emulators.credentials import SIGNING_SECRET
 from emulators.harness import Child, free_port, server
@@ -21,30 +17,15 @@ LEFT = re.compile(r"workspace T0001 was left: (\d+) turn\(s\) stopped here")
 
 
 def run_owners(stack: Stack) -> set[str]:
-    assert stack.database_url is not None
-    with psycopg.connect(stack.database_url) as conn:
-        found = conn.execute("SELECT owner FROM leases WHERE name LIKE 'run:%'").fetchall()
+    found = stack.rows("SELECT owner FROM leases WHERE name LIKE 'run:%'")
     return {str(owner) for (owner,) in found}
 
 
 def active_runs(stack: Stack) -> int:
-    assert stack.database_url is not None
-    with psycopg.connect(stack.database_url) as conn:
-        [(count,)] = conn.execute(
-            "SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'starting', 'running')"
-        ).fetchall()
+    [(count,)] = stack.rows(
+        "SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'starting', 'running')"
+    )
     return int(count)
-
-
-@pytest.fixture
-def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
-    idle_stack.database_url = postgres_url
-    started: list[Child] = []
-    try:
-        yield started
-    finally:
-        for bot in started:
-            bot.stop()
 
 
 def test_an_uninstall_another_replica_heard_stops_this_ones_turns(

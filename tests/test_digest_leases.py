@@ -5,12 +5,13 @@ for a digest left unposted by a stopped app."""
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 from bot.core.digests import Digests
 from bot.core.ownership import Ownership
 from bot.core.views import RunView
 from bot.handinger import HandingerClient, Worker
-from bot.store import Run, Schedule
+from bot.store import Run, Schedule, Store
 from tests.stores import Backend
 
 HANDINGER_ARGS = ["--turn-seconds", "0.5", "--chunks", "10"]
@@ -47,9 +48,18 @@ async def finished(client: HandingerClient) -> Worker:
     raise AssertionError("the worker did not finish")
 
 
-async def test_a_digest_being_posted_is_left_to_its_process(
-    backend: Backend, handinger: HandingerClient
-) -> None:
+class Posting(NamedTuple):
+    """Process A posting a worker's digest (held there), B on the same database."""
+
+    worker: Worker
+    store: Store  # B's
+    b: Digests
+    posting: HeldSurface  # A's
+    surface: HeldSurface  # B's
+    catching_up: asyncio.Task[int]  # A's catch-up, which ends once `posting` lets it go
+
+
+async def a_posts_a_digest(backend: Backend, handinger: HandingerClient) -> Posting:
     worker = await finished(handinger)
     one, two = await backend.open(), await backend.open()
     await one.add_schedule(
@@ -57,13 +67,19 @@ async def test_a_digest_being_posted_is_left_to_its_process(
                  "active", 1.0)
     )  # fmt: skip
     await one.see_messages(worker.id, 0)  # its turn is news
-    posting, starting = HeldSurface(), HeldSurface()
+    posting, surface = HeldSurface(), HeldSurface()
     a = Digests(one, posting, ownership=Ownership(one, "A", 30))
-    b = Digests(two, starting, ownership=Ownership(two, "B", 30))
-
+    b = Digests(two, surface, ownership=Ownership(two, "B", 30))
     posting.go.clear()
     catching_up = asyncio.create_task(a.catch_up(worker))
-    await asyncio.wait_for(posting.entered.wait(), 10)  # A claimed it and is posting it
+    await asyncio.wait_for(posting.entered.wait(), 10)  # A claimed the turn and is posting it
+    return Posting(worker, two, b, posting, surface, catching_up)
+
+
+async def test_a_digest_being_posted_is_left_to_its_process(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    worker, two, b, posting, starting, catching_up = await a_posts_a_digest(backend, handinger)
     [(run, index, late)] = await two.unposted_digests()  # what B's start-up finds
     await b.post_claimed(run, worker, index, late=late)
     assert starting.published == [] and starting.found == []  # left to A
@@ -78,20 +94,7 @@ async def test_a_digest_being_posted_is_left_to_its_process(
 async def test_two_processes_checking_one_worker_post_once_and_leave_no_failed_run(
     backend: Backend, handinger: HandingerClient
 ) -> None:
-    worker = await finished(handinger)
-    one, two = await backend.open(), await backend.open()
-    await one.add_schedule(
-        Schedule("s1", "T1", "C1", worker.id, "U1", "news", "low", "recurring", "hourly",
-                 "active", 1.0)
-    )  # fmt: skip
-    await one.see_messages(worker.id, 0)  # its turn is news
-    posting, other = HeldSurface(), HeldSurface()
-    a = Digests(one, posting, ownership=Ownership(one, "A", 30))
-    b = Digests(two, other, ownership=Ownership(two, "B", 30))
-
-    posting.go.clear()
-    catching_up = asyncio.create_task(a.catch_up(worker))
-    await asyncio.wait_for(posting.entered.wait(), 10)  # A is posting the turn
+    worker, two, b, posting, other, catching_up = await a_posts_a_digest(backend, handinger)
     assert await b.catch_up(worker) == 0  # B's watcher saw the same turn at the same time
     posting.go.set()
     assert await asyncio.wait_for(catching_up, 10) == 1

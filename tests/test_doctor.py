@@ -17,7 +17,7 @@ from bot.slack.scopes import required_scopes
 from bot.store import MIGRATIONS, Store, open_store
 from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
 from emulators.harness import Emulators, free_port
-from tests.doctor_helpers import doctor, installed_env
+from tests.doctor_helpers import Doctor, installed_env
 
 
 @pytest.fixture
@@ -25,16 +25,21 @@ def env(emulators: Emulators, tmp_path: Path) -> dict[str, str]:
     return installed_env(emulators, tmp_path)
 
 
-def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[str, str]) -> None:
-    """The real entry point, as a process: exit status 0 and one line per check."""
-    result = subprocess.run(
+def doctor_process(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real entry point, `python -m bot doctor`, as a process with only `env` set."""
+    return subprocess.run(
         [sys.executable, "-m", "bot", "doctor"],
-        cwd=tmp_path,
+        cwd=cwd,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[str, str]) -> None:
+    """The real entry point, as a process: exit status 0 and one line per check."""
+    result = doctor_process(tmp_path, env)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "✓ configuration: Socket Mode, every required setting is present"
@@ -52,14 +57,7 @@ def test_everything_passes_with_a_good_configuration(tmp_path: Path, env: dict[s
 def test_doctor_in_an_empty_directory_leaves_it_empty(tmp_path: Path, env: dict[str, str]) -> None:
     """With the default `HANDINGER_DB` (a file in the working directory), as a new user runs it."""
     del env["HANDINGER_DB"]
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "doctor"],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = doctor_process(tmp_path, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (
         "✓ database: handinger-slack.db does not exist yet; the app creates it when it first starts"
@@ -68,27 +66,17 @@ def test_doctor_in_an_empty_directory_leaves_it_empty(tmp_path: Path, env: dict[
     assert list(tmp_path.iterdir()) == []
 
 
-def test_http_mode_needs_no_app_token(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
+def test_http_mode_needs_no_app_token(env: dict[str, str], run_doctor: Doctor) -> None:
     env.update(SLACK_APP_TOKEN="", SLACK_SIGNING_SECRET="s3cr3t-signing")
-    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor(env)
     assert status == 0
     assert lines["configuration"].startswith("✓ configuration: HTTP mode")
     assert lines["Socket Mode"].startswith("– Socket Mode: not used")
 
 
-def test_a_wrong_handinger_key_fails_clearly(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
+def test_a_wrong_handinger_key_fails_clearly(env: dict[str, str], run_doctor: Doctor) -> None:
     env["HANDINGER_API_KEY"] = "hdg_wrong_key"
-    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor(env)
     assert status == 1
     assert lines["Handinger key"].startswith("✗ Handinger key: rejected by http://127.0.0.1:")
     assert "(HTTP 401)" in lines["Handinger key"] and "HANDINGER_API_KEY" in lines["Handinger key"]
@@ -97,14 +85,9 @@ def test_a_wrong_handinger_key_fails_clearly(
     assert "hdg_wrong_key" not in "\n".join(lines.values())
 
 
-def test_a_wrong_bot_token_fails_clearly(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
+def test_a_wrong_bot_token_fails_clearly(env: dict[str, str], run_doctor: Doctor) -> None:
     env["SLACK_BOT_TOKEN"] = "xoxb-not-the-right-one"
-    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor(env)
     assert status == 1
     line = lines["Slack bot token"]
     assert line.startswith("✗ Slack bot token: auth.test failed: invalid_auth — SLACK_BOT_TOKEN")
@@ -114,13 +97,10 @@ def test_a_wrong_bot_token_fails_clearly(
 
 
 def test_a_wrong_app_token_fails_the_socket_mode_check(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    env: dict[str, str], run_doctor: Doctor
 ) -> None:
     env["SLACK_APP_TOKEN"] = "xapp-1-wrong"
-    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor(env)
     assert status == 1
     assert lines["Socket Mode"].startswith(
         "✗ Socket Mode: apps.connections.open failed: invalid_auth"
@@ -129,15 +109,12 @@ def test_a_wrong_app_token_fails_the_socket_mode_check(
 
 
 def test_an_unwritable_database_path_fails(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    env: dict[str, str], tmp_path: Path, run_doctor: Doctor
 ) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where a directory should be")
     env["HANDINGER_DB"] = str(blocker / "handinger-slack.db")
-    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor(env)
     assert status == 1
     assert lines["database"] == (
         f"✗ database: cannot create {blocker}/handinger-slack.db: {blocker} is not a directory"
@@ -145,33 +122,23 @@ def test_an_unwritable_database_path_fails(
     )
 
 
-def test_incomplete_and_invalid_configuration(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
-    status, lines = doctor({**env, "HANDINGER_API_KEY": ""}, monkeypatch, capsys, tmp_path)
+def test_incomplete_and_invalid_configuration(env: dict[str, str], run_doctor: Doctor) -> None:
+    status, lines = run_doctor({**env, "HANDINGER_API_KEY": ""})
     assert status == 1
     assert "✗ configuration: Socket Mode; missing HANDINGER_API_KEY" in lines["configuration"]
     assert lines["Handinger key"] == "– Handinger key: skipped: HANDINGER_API_KEY is not set"
 
-    status, lines = doctor({**env, "SLACK_BOT_TOKEN": "xoxp-user"}, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor({**env, "SLACK_BOT_TOKEN": "xoxp-user"})
     assert status == 1
     assert lines["configuration"].startswith("✗ configuration: invalid — SLACK_BOT_TOKEN: must")
 
-    status, lines = doctor({}, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor({})
     assert status == 1 and "no credentials are configured" in lines["configuration"]
 
 
-def test_an_unreachable_slack_api_fails(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
+def test_an_unreachable_slack_api_fails(env: dict[str, str], run_doctor: Doctor) -> None:
     env["SLACK_API_URL"] = "http://127.0.0.1:9/api/"  # discard port: nothing listens
-    status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor(env)
     assert status == 1
     assert lines["Slack bot token"].startswith("✗ Slack bot token: cannot reach http://127.0.0.1:9")
 
@@ -185,22 +152,18 @@ def grant(emulators: Emulators, scopes: list[str]) -> None:
 
 
 def test_granted_scopes_are_compared_with_what_the_code_needs(
-    emulators: Emulators,
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    emulators: Emulators, env: dict[str, str], run_doctor: Doctor
 ) -> None:
     needed = list(required_scopes())
     try:
         grant(emulators, [s for s in needed if s != "users:read"])
-        status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+        status, lines = run_doctor(env)
         assert status == 1
         line = lines["Slack scopes"]
         assert line.startswith("✗ Slack scopes: missing users:read")
         assert lines["summary"] == "1 check failed."
         grant(emulators, needed)
-        status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+        status, lines = run_doctor(env)
         assert status == 0 and lines["Slack scopes"].startswith("✓ Slack scopes")
     finally:
         grant(emulators, [])  # back to reporting none, as the other tests expect
@@ -268,17 +231,13 @@ def with_password(url: str, password: str) -> str:
 
 
 async def test_database_url_states(
-    tmp_path: Path,
-    env: dict[str, str],
-    postgres_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, env: dict[str, str], postgres_url: str, run_doctor: Doctor
 ) -> None:
     """DATABASE_URL: reachable or not, its server version, its schema; never its password."""
     env["DATABASE_URL"] = with_password(postgres_url, "pw-s3cret")
 
     def database_line() -> tuple[int, str]:
-        status, lines = doctor(env, monkeypatch, capsys, tmp_path)
+        status, lines = run_doctor(env)
         assert "pw-s3cret" not in "\n".join(lines.values())
         return status, lines["database"]
 

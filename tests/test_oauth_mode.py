@@ -23,7 +23,7 @@ from bot.slack.installations import (
 from bot.slack.scopes import required_scopes
 from emulators.credentials import BOT_TOKEN
 from emulators.harness import Emulators
-from tests.doctor_helpers import doctor, installed_env
+from tests.doctor_helpers import Doctor, installed_env
 from tests.settings_env import clear_settings_env
 
 
@@ -124,12 +124,9 @@ def install(env: dict[str, str], team: str, token: str, scopes: str) -> None:
 
 
 def test_doctor_without_installations_warns_where_to_install(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    env: dict[str, str], run_doctor: Doctor
 ) -> None:
-    status, lines = doctor(oauth_env(env), monkeypatch, capsys, tmp_path)
+    status, lines = run_doctor(oauth_env(env))
     assert status == 0, lines
     assert lines["configuration"].startswith("✓ configuration: HTTP mode with OAuth installs")
     assert "/slack/oauth_redirect" in lines["configuration"]
@@ -140,12 +137,7 @@ def test_doctor_without_installations_warns_where_to_install(
     assert "oauth-client-s3cret" not in "\n".join(lines.values())
 
 
-def test_doctor_checks_every_installed_workspace(
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
-) -> None:
+def test_doctor_checks_every_installed_workspace(env: dict[str, str], run_doctor: Doctor) -> None:
     install(env, "T0001", BOT_TOKEN, ",".join(required_scopes()))
     install(env, "T0777", "xoxb-revoked-long-ago", ",".join(required_scopes()))
     install(env, "T0888", BOT_TOKEN, "chat:write")  # the emulator's token, too few scopes
@@ -153,7 +145,7 @@ def test_doctor_checks_every_installed_workspace(
     with httpx.Client(base_url=env["SLACK_API_URL"].removesuffix("/api/")) as slack:
         slack.post("/_emulator/scopes", json={"scopes": []}).raise_for_status()
         try:
-            status, lines = doctor(oauth_env(env), monkeypatch, capsys, tmp_path)
+            status, lines = run_doctor(oauth_env(env))
         finally:
             slack.post("/_emulator/reset").raise_for_status()
     assert status == 1

@@ -9,13 +9,14 @@ import os
 import socket
 import subprocess
 import time
+from typing import NamedTuple
 
 import httpx
 
 from bot.core.ownership import Ownership
 from bot.core.runner import Runner
 from bot.handinger import HandingerClient
-from bot.store import Store
+from bot.store import Run, Store
 from tests.runner_helpers import FAST, RecordingSurface
 from tests.stores import Backend, Clock
 
@@ -42,16 +43,33 @@ async def started(store: Store, run_id: int) -> None:
     raise AssertionError("the worker was not created")
 
 
+class HeldRun(NamedTuple):
+    """Processes A and B on one database, A working on `run`; each tells its own surface."""
+
+    a: Runner
+    b: Runner
+    old: RecordingSurface
+    new: RecordingSurface
+    run: Run
+
+
+async def a_holds_a_run(
+    backend: Backend, handinger: HandingerClient, seconds: int, clock: Clock | None = None
+) -> HeldRun:
+    old, new = RecordingSurface(), RecordingSurface()
+    a = leased(await backend.open(clock), handinger, old, "A")
+    b = leased(await backend.open(clock), handinger, new, "B")
+    run = await a.start_new(
+        team_id="T1", channel_id="C1", user_id="U1", instruction=f"slow [[duration={seconds}]]"
+    )
+    await started(a.store, run.id)
+    return HeldRun(a, b, old, new, run)
+
+
 async def test_a_held_run_is_taken_over_when_its_process_stops(
     backend: Backend, handinger: HandingerClient
 ) -> None:
-    old, new = RecordingSurface(), RecordingSurface()
-    a = leased(await backend.open(), handinger, old, "A")
-    b = leased(await backend.open(), handinger, new, "B")
-    run = await a.start_new(
-        team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=3]]"
-    )
-    await started(a.store, run.id)
+    a, b, old, new, run = await a_holds_a_run(backend, handinger, 3)
 
     assert await b.recover() == 1  # B starts while A still works on it
     await b.keep_watch()
@@ -72,13 +90,7 @@ async def test_a_killed_process_s_run_is_taken_over_once_its_lease_expires(
     backend: Backend, handinger: HandingerClient
 ) -> None:
     clock = Clock(time.time())
-    old, new = RecordingSurface(), RecordingSurface()
-    a = leased(await backend.open(clock), handinger, old, "A")
-    b = leased(await backend.open(clock), handinger, new, "B")
-    run = await a.start_new(
-        team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=2]]"
-    )
-    await started(a.store, run.id)
+    a, b, _, new, run = await a_holds_a_run(backend, handinger, 2, clock)
     await a.store.close()  # SIGKILL: A's process is gone; its lease stays in the database
     await a.aclose()
 
@@ -99,13 +111,7 @@ async def test_a_process_that_lost_its_lease_stops_its_turn(
 ) -> None:
     """A's heartbeat could not reach the database for longer than the lease; B took over."""
     clock = Clock(time.time())
-    old, new = RecordingSurface(), RecordingSurface()
-    a = leased(await backend.open(clock), handinger, old, "A")
-    b = leased(await backend.open(clock), handinger, new, "B")
-    run = await a.start_new(
-        team_id="T1", channel_id="C1", user_id="U1", instruction="slow [[duration=3]]"
-    )
-    await started(a.store, run.id)
+    a, b, old, new, run = await a_holds_a_run(backend, handinger, 3, clock)
     clock.now += FAST.lease + 1
     await b.keep_watch()  # B takes the expired run over
     for _ in range(100):

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bot.core.resume import KEY_LIFETIME
+from bot.core.runner import Runner
 from bot.handinger import HandingerClient, Worker
 from bot.slack.wording import failure_text
 from bot.store import Run, Store
@@ -58,33 +59,51 @@ def continues(client: HandingerClient) -> list[dict[str, object]]:
     return [r for r in log if r["method"] == "POST" and r["path"].count("/") == 3]
 
 
-@pytest.mark.parametrize("later_turn", [False, True])
-async def test_a_follow_up_that_finished_while_down_shows_its_own_answer(
-    tmp_path: Path, handinger: HandingerClient, later_turn: bool
-) -> None:
+async def continue_sent_before_the_stop(
+    tmp_path: Path, handinger: HandingerClient, text: str
+) -> tuple[Worker, Run]:
+    """A worker with one finished turn, and a follow-up the stopped app recorded as sent."""
     first = await handinger.create_worker("first question")
     await idle(handinger, first.id, 1)
     store = Store(tmp_path / "state.db")
     run = await add_run(
         store,
         "continue",
-        input="follow-up",
+        input=text,
         worker_id=first.id,
         message_ts="7.8",
         messages_before=2,
         request_sent_at=time.time(),
     )
+    await store.close()
+    return first, run
+
+
+async def restarted(
+    tmp_path: Path, handinger: HandingerClient, surface: RecordingSurface
+) -> tuple[Runner, int]:
+    """The app back on the same state: it recovers (how many runs were in flight is returned)
+    and sees every run through."""
+    runner = make_runner(tmp_path, handinger, surface)
+    recovered = await runner.recover()
+    await asyncio.wait_for(runner.wait_idle(), 20)
+    return runner, recovered
+
+
+@pytest.mark.parametrize("later_turn", [False, True])
+async def test_a_follow_up_that_finished_while_down_shows_its_own_answer(
+    tmp_path: Path, handinger: HandingerClient, later_turn: bool
+) -> None:
+    first, run = await continue_sent_before_the_stop(tmp_path, handinger, "follow-up")
     # The stopped app's continue reached Handinger; the turn ended while the app was down.
     await handinger.continue_worker(first.id, "follow-up")
     await idle(handinger, first.id, 2)
     if later_turn:  # and a schedule fired after it
         await handinger.continue_worker(first.id, "scheduled")
     worker = await idle(handinger, first.id, 3 if later_turn else 2)
-    await store.close()
     surface = RecordingSurface()
-    runner = make_runner(tmp_path, handinger, surface)
-    assert await runner.recover() == 1
-    await asyncio.wait_for(runner.wait_idle(), 20)
+    _, recovered = await restarted(tmp_path, handinger, surface)
+    assert recovered == 1
     [final] = surface.finals[run.id]
     assert final.state == "completed"
     assert final.text == answers(worker)[1] and final.text != answers(worker)[0]
@@ -95,23 +114,9 @@ async def test_a_follow_up_that_finished_while_down_shows_its_own_answer(
 async def test_a_continue_that_never_arrived_is_sent_with_its_key(
     tmp_path: Path, handinger: HandingerClient
 ) -> None:
-    first = await handinger.create_worker("first question")
-    await idle(handinger, first.id, 1)
-    store = Store(tmp_path / "state.db")
-    run = await add_run(
-        store,
-        "continue",
-        input="lost on the way",
-        worker_id=first.id,
-        message_ts="7.8",
-        messages_before=2,
-        request_sent_at=time.time(),
-    )
-    await store.close()
+    first, run = await continue_sent_before_the_stop(tmp_path, handinger, "lost on the way")
     surface = RecordingSurface()
-    runner = make_runner(tmp_path, handinger, surface)
-    await runner.recover()
-    await asyncio.wait_for(runner.wait_idle(), 20)
+    await restarted(tmp_path, handinger, surface)
     worker = await handinger.get_worker(first.id)
     [final] = surface.finals[run.id]
     assert final.state == "completed" and final.text == answers(worker)[1]
@@ -133,9 +138,7 @@ async def test_a_create_that_cannot_be_resent_safely_is_abandoned_with_a_word(
         )
     await store.close()
     surface = RecordingSurface()
-    runner = make_runner(tmp_path, handinger, surface)
-    await runner.recover()
-    await asyncio.wait_for(runner.wait_idle(), 20)
+    await restarted(tmp_path, handinger, surface)
     [final] = surface.finals[run.id]
     assert final.state == "failed" and final.error
     assert "send the instruction again" in failure_text(final.error)
@@ -152,9 +155,7 @@ async def test_a_message_posted_before_the_restart_is_taken_over(
     surface = RecordingSurface()
     assert posted.ref is not None
     surface.posted[posted.ref] = "9.9"
-    runner = make_runner(tmp_path, handinger, surface)
-    await runner.recover()
-    await asyncio.wait_for(runner.wait_idle(), 20)
+    runner, _ = await restarted(tmp_path, handinger, surface)
     assert sorted(surface.searched) == [posted.id, not_posted.id]
     assert surface.opened == [not_posted.id]
     assert (await runner.store.get_run(posted.id)).message_ts == "9.9"

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from emulators.credentials import BOT_TOKEN
 from emulators.harness import Child
-from tests.slack_emulator import Control, emulator
+from tests.slack_emulator import Control, emulator, fresh_control, web_client
 
 METADATA = {"event_type": "handinger_run", "event_payload": {"run_id": 7, "ref": "abc"}}
 
@@ -25,15 +24,12 @@ def server() -> Iterator[Child]:
 
 @pytest.fixture
 def control(server: Child) -> Control:
-    ctl = Control(server.url)
-    ctl.reset()
-    ctl.post("/_emulator/rate-limits", {"mode": "off"})
-    return ctl
+    return fresh_control(server, rate_limits=False)
 
 
 @pytest.fixture
 def client(server: Child, control: Control) -> WebClient:
-    return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
+    return web_client(server)
 
 
 def held(control: Control, count: int = 1) -> list[dict[str, Any]]:

@@ -12,14 +12,12 @@ import httpx
 import pytest
 import yaml
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from emulators.credentials import BOT_TOKEN
 from emulators.harness import ROOT, Child
 from emulators.slack.errors import ApiError
 from emulators.slack.validate import check_blocks
 from emulators.slack.view_schema import view_problems
-from tests.slack_emulator import Control, emulator
+from tests.slack_emulator import Control, emulator, error_of, fresh_control, web_client
 
 
 def section(text: str, **more: Any) -> dict[str, Any]:
@@ -194,22 +192,12 @@ def server() -> Iterator[Child]:
 
 @pytest.fixture
 def control(server: Child) -> Control:
-    ctl = Control(server.url)
-    ctl.reset()
-    ctl.post("/_emulator/rate-limits", {"mode": "off"})
-    return ctl
+    return fresh_control(server, rate_limits=False)
 
 
 @pytest.fixture
 def client(server: Child, control: Control) -> WebClient:
-    return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
-
-
-def error_of(call: Any) -> dict[str, Any]:
-    with pytest.raises(SlackApiError) as info:
-        call()
-    data: dict[str, Any] = info.value.response.data
-    return data
+    return web_client(server)
 
 
 def test_views_open_answers_invalid_arguments_with_pointers(

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from emulators.credentials import BOT_TOKEN
 from emulators.harness import Child
-from tests.slack_emulator import Control, emulator
+from tests.slack_emulator import Control, emulator, fresh_control, web_client
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +25,12 @@ def server() -> Iterator[Child]:
 
 @pytest.fixture
 def control(server: Child) -> Control:
-    ctl = Control(server.url)
-    ctl.reset()
-    return ctl
+    return fresh_control(server)
 
 
 @pytest.fixture
 def client(server: Child, control: Control) -> WebClient:
-    return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
+    return web_client(server)
 
 
 def share(control: Control, **body: object) -> dict[str, object]:

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from emulators.credentials import APP_TOKEN, BOT_TOKEN
 from emulators.harness import Child
-from tests.slack_emulator import Control, emulator
+from tests.slack_emulator import Control, emulator, error_of, fresh_control, web_client
 
 # Some tests post blocks without fallback text on purpose; slack_sdk warns about that.
 pytestmark = pytest.mark.filterwarnings("ignore:The top-level `text` argument:UserWarning")
@@ -30,10 +30,7 @@ def server() -> Iterator[Child]:
 @pytest.fixture
 def control(server: Child) -> Control:
     """A fresh emulator; rate limits off unless a test is about them (it turns them on)."""
-    ctl = Control(server.url)
-    ctl.reset()
-    ctl.post("/_emulator/rate-limits", {"mode": "off"})
-    return ctl
+    return fresh_control(server, rate_limits=False)
 
 
 def strict(control: Control) -> None:
@@ -42,19 +39,12 @@ def strict(control: Control) -> None:
 
 @pytest.fixture
 def client(server: Child, control: Control) -> WebClient:
-    return WebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
+    return web_client(server)
 
 
 @pytest.fixture
 def aclient(server: Child, control: Control) -> AsyncWebClient:
     return AsyncWebClient(token=BOT_TOKEN, base_url=server.url + "/api/")
-
-
-def error_of(call: Any) -> dict[str, Any]:
-    with pytest.raises(SlackApiError) as info:
-        call()
-    data: dict[str, Any] = info.value.response.data
-    return data
 
 
 def test_auth_test_and_token_errors(server: Child, client: WebClient) -> None:

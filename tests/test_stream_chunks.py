@@ -150,3 +150,17 @@ def test_status_line_says_what_the_agent_does() -> None:
 def test_the_note_names_only_a_channel_id() -> None:
     assert looking_at("C0001") == "(Context: the user is looking at Slack channel C0001.)"
     assert looking_at(None) is None and looking_at("<!here>") is None
+
+
+def test_a_resubscribed_stream_rebuilds_the_text_without_shrinking_it() -> None:
+    progress = TurnProgress()
+    for delta in ("Hello", ", wor"):
+        progress.apply(TextDelta(delta))
+    progress.resubscribed()
+    for delta in ("Hel", "lo, ", "w"):
+        progress.apply(TextDelta(delta))
+        assert progress.text == "Hello, wor"  # the replay has not caught up yet
+    progress.apply(TextDelta("orld"))
+    assert progress.text == "Hello, world"
+    progress.apply(TextDelta("!"))
+    assert progress.text == "Hello, world!"

@@ -16,6 +16,7 @@ from ..store import Run, Store
 from .context import TurnContext
 from .ports import Undeliverable
 from .redraw import show_final
+from .tasks import Tasks
 from .turn import Turn
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class Healer:
         self.ctx = ctx
         self.store: Store = ctx.store
         self._turn = turn
-        self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
+        self._tasks: Tasks[str] = Tasks()  # each task under its workspace
         self._runs: set[int] = set()
 
     def later(self, run: Run, *, at_once: bool = False) -> None:
@@ -36,22 +37,14 @@ class Healer:
         if run.id in self._runs:
             return
         self._runs.add(run.id)
-        task = asyncio.create_task(self._heal(run.id, at_once=at_once))
-        self._tasks[task] = run.team_id
-        task.add_done_callback(self._done)
+        self._tasks.spawn(self._heal(run.id, at_once=at_once), run.team_id)
 
     def cancel(self, team_id: str | None = None) -> None:
         """Stop healing in a workspace (every workspace when None)."""
-        for task, team in list(self._tasks.items()):
-            if team_id is None or team == team_id:
-                task.cancel()
+        self._tasks.cancel(None if team_id is None else {team_id})
 
     async def aclose(self) -> None:
-        self.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.pop(task, None)
+        await self._tasks.aclose()
 
     async def _heal(self, run_id: int, *, at_once: bool) -> None:
         policy = self.ctx.policy

@@ -50,7 +50,9 @@ class TurnProgress:
     usage: Usage | None = None
     failure: str | None = None
     tasks: list[Task] = field(default_factory=list)
-    _rebuild: str | None = None
+    _rebuild: list[str] | None = None
+    """The replayed text's parts while a new stream catches up (joined once it has)."""
+    _rebuilt: int = 0
     _replayed_steps: int | None = None
 
     def apply(self, event: StreamEvent) -> None:
@@ -59,11 +61,12 @@ class TurnProgress:
                 self.worker_id = self.worker_id or worker_id
             case TextDelta(text=text):
                 if self._rebuild is not None:
-                    self._rebuild += text
-                    if len(self._rebuild) >= len(self.text):
-                        self.text, self._rebuild = self._rebuild, None
+                    self._rebuild.append(text)
+                    self._rebuilt += len(text)
+                    if self._rebuilt >= len(self.text):
+                        self.text, self._rebuild = "".join(self._rebuild), None
                 else:
-                    self.text += text
+                    self.text += text  # a str: every event's view reads the whole text
             case Snapshot(worker=worker):
                 self._apply_snapshot(worker)
             case StepProgress(label=label):
@@ -89,7 +92,7 @@ class TurnProgress:
         The text shown so far stays until the replay has caught up with it, so users never see
         the answer shrink.
         """
-        self._rebuild = ""
+        self._rebuild, self._rebuilt = [], 0
         self._replayed_steps = 0
 
     def _step(self, label: str) -> None:

@@ -29,6 +29,7 @@ from .heal import Healer
 from .ownership import Ownership, new_owner, run_lease
 from .ports import RunSurface, Undeliverable
 from .redraw import refresh
+from .tasks import Tasks
 from .turn import Turn
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class Runner:
             schedules_changed=schedules_changed,
             reply_mode=reply_mode,
         )
-        self._tasks: dict[asyncio.Task[None], str] = {}  # each task and its workspace
+        self._tasks: Tasks[str] = Tasks()  # each task under its workspace
         self._live: set[int] = set()  # the runs whose turn a task here sees through
         self._leaving: set[str] = set()  # workspaces being forgotten (`abandon_workspace`)
         self._closing = False  # stopping: no new work is taken
@@ -221,11 +222,7 @@ class Runner:
         """Cancel the turns running in a workspace the app is leaving, and start none there
         until `abandon_workspace` has forgotten it; return how many were cancelled."""
         self._leaving.add(team_id)
-        cancelled = 0
-        for task, team in list(self._tasks.items()):
-            if team == team_id and not task.done():
-                task.cancel()
-                cancelled += 1
+        cancelled = self._tasks.cancel({team_id})
         self._healer.cancel(team_id)
         return cancelled
 
@@ -287,16 +284,13 @@ class Runner:
 
     async def wait_idle(self) -> None:
         """Wait until no run is in progress (tests and graceful shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.wait()
 
     async def aclose(self) -> None:
         """Stop: take no new work, cancel every turn, and let go of every lease, so another
         process takes the runs over at once."""
         self._closing = True
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.aclose()
         await self._healer.aclose()
         try:
             await self.ownership.release_all()
@@ -319,13 +313,7 @@ class Runner:
         if team_id in self._leaving or self._closing:  # nothing more runs there, or at all
             coro.close()
             return None
-        task = asyncio.create_task(coro)
-        self._tasks[task] = team_id
-        task.add_done_callback(self._done)
-        return task
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.pop(task, None)
+        return self._tasks.spawn(coro, team_id)
 
     async def _pump(self, team_id: str, channel_id: str, thread_ts: str) -> None:
         """Start the thread's next queued follow-up if nothing runs there."""

@@ -23,6 +23,7 @@ from ..handinger.errors import HandingerError, NotFoundError
 from ..handinger.models import When, WorkerSchedule
 from ..store import Schedule, Store
 from .digests import Digests
+from .tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class ScheduleWatcher:
         self._wake = asyncio.Event()
         self._watching: set[str] = set()
         self._checked: dict[str, float] = {}
-        self._tasks: dict[asyncio.Task[None], str] = {}  # each watch and its worker
+        self._tasks: Tasks[str] = Tasks()  # each watch under its worker
 
     def wake(self) -> None:
         """Something changed (a schedule was added or cancelled): re-plan now."""
@@ -200,17 +201,13 @@ class ScheduleWatcher:
 
     def forget_workers(self, worker_ids: set[str]) -> None:
         """Stop watching these workers now (their workspace uninstalled the app)."""
-        for task, worker_id in list(self._tasks.items()):
-            if worker_id in worker_ids:
-                task.cancel()
+        self._tasks.cancel(worker_ids)
         for worker_id in worker_ids:
             self._checked.pop(worker_id, None)
         self.wake()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.aclose()
 
     async def _plan(self, now: float) -> dict[str, float]:
         """When each scheduled worker should next be looked at."""
@@ -233,12 +230,7 @@ class ScheduleWatcher:
 
     def _spawn(self, worker_id: str, *, patient: bool) -> None:
         self._watching.add(worker_id)
-        task = asyncio.create_task(self._watch(worker_id, patient=patient))
-        self._tasks[task] = worker_id
-        task.add_done_callback(self._watch_done)
-
-    def _watch_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.pop(task, None)
+        self._tasks.spawn(self._watch(worker_id, patient=patient), worker_id)
 
     async def _watch(self, worker_id: str, *, patient: bool) -> None:
         """Follow a worker until its scheduled turn is posted (or, if not `patient`, once)."""

@@ -55,7 +55,18 @@ def _epoch(value: float | datetime | None) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
-def _bot_of(row: Row) -> Bot:
+def _seconds(value: float | str) -> float:
+    """Epoch seconds from this app's column (a number) or slack_sdk's SQLite one (a UTC
+    timestamp as text, without a zone)."""
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    return float(value)
+
+
+def bot_of(row: Row) -> Bot:
+    """The bot of a `slack_bots` row, from this app's table or from slack_sdk's SQLite
+    installations file (`migrate-db` reads those): the columns are the same."""
     expires = row["bot_token_expires_at"]
     return Bot(
         app_id=row["app_id"],
@@ -70,7 +81,7 @@ def _bot_of(row: Row) -> Bot:
         bot_refresh_token=row["bot_refresh_token"],
         bot_token_expires_at=int(expires) if expires is not None else None,
         is_enterprise_install=bool(row["is_enterprise_install"]),
-        installed_at=float(row["installed_at"]),
+        installed_at=_seconds(row["installed_at"]),
     )
 
 
@@ -130,7 +141,7 @@ class DatabaseInstallationStore(AsyncInstallationStore):
             "SELECT * FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
             self._key(enterprise_id, team_id, bool(is_enterprise_install)),
         )
-        return _bot_of(rows[0]) if rows else None
+        return bot_of(rows[0]) if rows else None
 
     async def async_find_installation(
         self,

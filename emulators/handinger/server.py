@@ -77,31 +77,27 @@ async def _turn_response(
 
 
 async def create_worker(request: web.Request) -> web.StreamResponse:
-    emu = _emu(request)
-    body = await _json(request)
-    text, budget, stream = turn_body(body)
-    key, print_ = request_key(request, emu), fingerprint(request, body)
-    earlier = replay(emu, key, print_) if key is not None else None
-    if earlier is not None:
-        return await _turn_response(request, *earlier, stream, replayed=True)
-    worker = Worker(id=f"t_org_emu_w_{new_ulid()}", created_at=int(time.time()))
-    emu.workers[worker.id] = worker
-    turn = start_turn(emu, worker, text, budget)
-    if key is not None:
-        remember(emu, key, print_, worker, turn)
-    return await _turn_response(request, worker, turn, stream)
+    return await _start(request, await _json(request), None)
 
 
 async def continue_worker(request: web.Request) -> web.StreamResponse:
-    emu = _emu(request)
     worker = _worker(request)
-    body = await _json(request)
+    return await _start(request, await _json(request), worker)
+
+
+async def _start(request: web.Request, body: Any, worker: Worker | None) -> web.StreamResponse:
+    """A turn on `worker` (a new worker when None), or the answer already given to a request
+    with the same idempotency key and body."""
+    emu = _emu(request)
     text, budget, stream = turn_body(body)
     key, print_ = request_key(request, emu), fingerprint(request, body)
     earlier = replay(emu, key, print_) if key is not None else None
     if earlier is not None:
         return await _turn_response(request, *earlier, stream, replayed=True)
-    if worker.busy:
+    if worker is None:
+        worker = Worker(id=f"t_org_emu_w_{new_ulid()}", created_at=int(time.time()))
+        emu.workers[worker.id] = worker
+    elif worker.busy:
         raise ApiError(409, "Worker is busy with another turn")
     turn = start_turn(emu, worker, text, budget)
     if key is not None:
@@ -152,21 +148,20 @@ async def _send_file(request: web.Request, published: PublishedFile) -> web.Stre
     return response
 
 
-async def get_file(request: web.Request) -> web.StreamResponse:
-    worker = _worker(request)
-    published = worker.files.get(_tail_of_raw_path(request, 4))
+async def _published_file(request: web.Request, segments_before: int) -> web.StreamResponse:
+    published = _worker(request).files.get(_tail_of_raw_path(request, segments_before))
     if published is None:
         raise ApiError(404, "File not found")
     return await _send_file(request, published)
+
+
+async def get_file(request: web.Request) -> web.StreamResponse:
+    return await _published_file(request, 4)
 
 
 async def get_foreign_file(request: web.Request) -> web.StreamResponse:
     """A published file on a different origin, served without auth (a leak would be logged)."""
-    worker = _worker(request)
-    published = worker.files.get(_tail_of_raw_path(request, 2))
-    if published is None:
-        raise ApiError(404, "File not found")
-    return await _send_file(request, published)
+    return await _published_file(request, 2)
 
 
 async def list_schedules(request: web.Request) -> web.Response:

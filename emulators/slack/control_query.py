@@ -7,7 +7,7 @@ from typing import cast
 
 from aiohttp import web
 
-from .control_common import channel_of, need, route, since, user_of, workspace_of
+from .control_common import Route, channel_of, need, route, since, user_of, workspace_of
 from .emulator import Emulator
 from .errors import ApiError
 from .methods_files import download_control
@@ -32,44 +32,21 @@ async def channel_messages(emu: Emulator, request: web.Request, body: JSON) -> J
     return {"ok": True, "channel": channel.id, "team": channel.team, "messages": listed}
 
 
-@route
-async def calls(emu: Emulator, request: web.Request, body: JSON) -> JSON:
-    q = request.query
-    found = select(
-        emu.records.calls,
-        since(request),
-        method=q.get("method"),
-        team=q.get("team"),
-        status=q.get("status"),
-    )
-    return {"ok": True, "calls": found}
+LOGS = {
+    "calls": ("method", "team", "status"),
+    "ephemeral": ("channel", "user", "team", "source"),
+    "acks": ("type", "team", "event_type"),
+}
+"""Each log of `Records` listed at `/_emulator/<name>`, filtered by these query fields."""
 
 
-@route
-async def ephemeral(emu: Emulator, request: web.Request, body: JSON) -> JSON:
-    q = request.query
-    found = select(
-        emu.records.ephemeral,
-        since(request),
-        channel=q.get("channel"),
-        user=q.get("user"),
-        team=q.get("team"),
-        source=q.get("source"),
-    )
-    return {"ok": True, "ephemeral": found}
+def _log_listing(name: str, fields: tuple[str, ...]) -> Route:
+    async def listing(emu: Emulator, request: web.Request, body: JSON) -> JSON:
+        entries: list[JSON] = getattr(emu.records, name)
+        found = select(entries, since(request), **{f: request.query.get(f) for f in fields})
+        return {"ok": True, name: found}
 
-
-@route
-async def acks(emu: Emulator, request: web.Request, body: JSON) -> JSON:
-    q = request.query
-    found = select(
-        emu.records.acks,
-        since(request),
-        type=q.get("type"),
-        team=q.get("team"),
-        event_type=q.get("event_type"),
-    )
-    return {"ok": True, "acks": found}
+    return listing
 
 
 @route
@@ -204,10 +181,9 @@ async def scopes(emu: Emulator, request: web.Request, body: JSON) -> JSON:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/_emulator/channels/{channel}/messages", channel_messages)
-    app.router.add_get("/_emulator/calls", calls)
+    for name, fields in LOGS.items():
+        app.router.add_get(f"/_emulator/{name}", route(_log_listing(name, fields)))
     app.router.add_post("/_emulator/scopes", scopes)
-    app.router.add_get("/_emulator/ephemeral", ephemeral)
-    app.router.add_get("/_emulator/acks", acks)
     app.router.add_get("/_emulator/connections", connections)
     app.router.add_get("/_emulator/views", views)
     app.router.add_get("/_emulator/files/{file_id}", download_control)

@@ -16,6 +16,8 @@ from tests.faults.invariants import InvariantViolation, check_all
 
 FULL = os.environ.get("FAULTS", "").strip().lower() == "full"
 CATEGORIES = ("kill", "slack", "handinger", "http", "hostile")
+COMMON = ("500", "429", "close")
+"""The fault kinds every call or endpoint is tried with."""
 NATIVE = (("SLACK_NATIVE_STREAMING", "true"),)
 """The bot answers follow-ups by streaming them natively (the tests' default is the edit path)."""
 GRACE = 30.0
@@ -42,6 +44,38 @@ class Case:
     grace: bool = True
     """Whether the outcome may still change after the stack settled (False when the try is
     about answers already given, like HTTP status codes)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One call (or endpoint) the bot makes: how to make the bot make it with a fault armed,
+    and what the user must end with. Each of `kinds` becomes one try."""
+
+    name: str
+    drive: Callable[[FaultStack, dict[str, Any]], None]
+    expect: Callable[[FaultStack], list[str]] | None = None
+    kinds: tuple[str, ...] = COMMON
+    start_bot: bool = True
+    bot_env: tuple[tuple[str, str], ...] = ()
+
+
+def fault_cases(
+    targets: Sequence[Target], kinds: dict[str, dict[str, Any]], fast: str
+) -> list[Case]:
+    """A try per target and kind, named `target-kind`; the one named `fast` is in the fast
+    subset."""
+    return [
+        Case(
+            f"{target.name}-{kind}",
+            with_fault(target.drive, kinds[kind]),
+            target.expect,
+            fast=f"{target.name}-{kind}" == fast,
+            start_bot=target.start_bot,
+            bot_env=target.bot_env,
+        )
+        for target in targets
+        for kind in target.kinds
+    ]
 
 
 def with_fault(

@@ -48,11 +48,11 @@ class FaultStack(Stack):
     def __init__(self, slack: Child, handinger: Child, tmp: Any) -> None:
         super().__init__(slack, handinger, tmp)
         self.record = Record()
-        self.bot_env_overrides: dict[str, str] = {}
+        self.bot_env_overrides: dict[str, str | None] = {}
 
     # ---- the bot process ------------------------------------------------------------------
 
-    def start_bot(self, **overrides: str) -> Child:
+    def start_bot(self, **overrides: str | None) -> Child:
         self.bot_env_overrides = {**self.bot_env_overrides, **overrides}
         bot = super().start_bot(**self.bot_env_overrides)
         self.record.alive.append([time.time(), float("inf")])

@@ -194,6 +194,29 @@ def late_acks(stack: FaultStack) -> list[str]:
     return problems
 
 
+# ---- outcomes some tries expect (a try's `expect`) ----------------------------------------------
+
+
+def file_shared_once(stack: FaultStack) -> list[str]:
+    """The worker's one file (the emulator's `[[files=1]]`) is shared exactly once."""
+    names = [
+        f["name"]
+        for m in stack.bot_messages()
+        for r in [m, *m.get("replies", [])]
+        for f in r.get("files", [])
+    ]
+    if names.count("reports-q3-summary.md") != 1:
+        return [f"the worker's file was shared {names.count('reports-q3-summary.md')}×: {names}"]
+    return []
+
+
+def email_told(stack: FaultStack) -> list[str]:
+    """The worker's email address reached the user who asked for it."""
+    if any("inbound.handinger.test" in str(e.get("text")) for e in stack.ephemerals()):
+        return []
+    return ["the worker's email address never reached the user"]
+
+
 INVARIANTS: dict[str, Callable[[FaultStack], list[str]]] = {
     "lost answers": lost_answers,
     "duplicate workers": duplicate_workers,

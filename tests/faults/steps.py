@@ -42,6 +42,18 @@ def finished_run(stack: FaultStack, text: str) -> dict[str, Any]:
     return found
 
 
+def email_option(card: dict[str, Any]) -> str:
+    """The value of the card's menu option that asks for the worker's email address."""
+    return next(
+        str(o["value"])
+        for b in card["blocks"]
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        for o in e.get("options", [])
+        if o["value"].startswith("email:")
+    )
+
+
 def only_worker(stack: FaultStack) -> dict[str, Any]:
     workers = wait_until(stack.workers, what="a worker")
     assert len(workers) == 1, workers

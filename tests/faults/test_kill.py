@@ -9,6 +9,8 @@ Handinger emulator; until that is merged they fail at their first step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.e2e import wait_until
@@ -24,6 +26,7 @@ from tests.faults.steps import (
 )
 
 FAST_CHECKS = (("HANDINGER_SCHEDULE_CHECK_SECONDS", "0.5"),)
+Drive = Callable[[FaultStack], None]
 
 
 def crash_while_slack_holds(stack: FaultStack) -> None:
@@ -41,21 +44,70 @@ def crash_while_handinger_holds(stack: FaultStack, method: str, path: str) -> No
     stack.restart()
 
 
+def run_held_by_slack(text: str, method: str, match: str | None = None) -> Drive:
+    """A run whose Slack `method` call (the one whose arguments contain `match`) has taken
+    effect when the bot is killed, before it hears back."""
+
+    def drive(stack: FaultStack) -> None:
+        stack.slack_fault(method=method, match=match, action="hold")
+        stack.run(text)
+        crash_while_slack_holds(stack)
+
+    return drive
+
+
+def reply_held_by_slack(first: str, text: str, method: str, match: str | None = None) -> Drive:
+    """A finished run `first`, then a reply `text` whose Slack `method` call is held while
+    the bot is killed."""
+
+    def drive(stack: FaultStack) -> None:
+        card = finished_run(stack, first)
+        stack.slack_fault(method=method, match=match, action="hold")
+        stack.reply(text, card["ts"])
+        crash_while_slack_holds(stack)
+
+    return drive
+
+
+def run_held_by_handinger(text: str, method: str, pattern: str, path: str) -> Drive:
+    """A run whose Handinger request (`method`, path matching `pattern`) reached Handinger,
+    which has not answered it when the bot is killed."""
+
+    def drive(stack: FaultStack) -> None:
+        stack.handinger_fault(method=method, path=pattern, action="hold")
+        stack.run(text)
+        crash_while_handinger_holds(stack, method, path)
+
+    return drive
+
+
 # ---- a run -------------------------------------------------------------------------------------
 
 
-def run_card_post_in_flight(stack: FaultStack) -> None:
-    """Right after the ack: the card is posted but the bot never learns its ts."""
-    stack.slack_fault(method="chat.postMessage", action="hold")
-    stack.run("kill while the card is posted")
-    crash_while_slack_holds(stack)
-
-
-def held_handinger_create_in_flight(stack: FaultStack) -> None:
-    """The create reached Handinger (a worker exists) but its answer never reached the bot."""
-    stack.handinger_fault(method="POST", path="^/api/workers$", action="hold")
-    stack.run("kill while the worker is created")
-    crash_while_handinger_holds(stack, "POST", "/api/workers")
+# right after the ack: the card is posted but the bot never learns its ts
+run_card_post_in_flight = run_held_by_slack("kill while the card is posted", "chat.postMessage")
+# the create reached Handinger (a worker exists) but its answer never reached the bot
+held_handinger_create_in_flight = run_held_by_handinger(
+    "kill while the worker is created", "POST", "^/api/workers$", "/api/workers"
+)
+held_handinger_final_get = run_held_by_handinger(
+    "kill while the worker is fetched", "GET", "^/api/workers/[^/]+$", "/api/workers/"
+)
+held_handinger_file_download = run_held_by_handinger(
+    "kill while a file is downloaded [[files=1]]",
+    "GET",
+    "^/api/workers/[^/]+/files/",
+    "/api/workers/",
+)
+run_final_edit_in_flight = run_held_by_slack("kill during the final edit", "chat.update", "✅")
+# a long answer: the card is final, its first continuation reply is being posted
+run_continuation_in_flight = run_held_by_slack(
+    "kill while the answer continues [[chars=16000]]", "chat.postMessage", "(continued 2/"
+)
+run_file_upload_completing = run_held_by_slack(
+    "kill while files are shared [[files=2]]", "files.completeUploadExternal"
+)
+run_file_bytes_in_flight = run_held_by_slack("kill while file bytes are sent [[files=2]]", "upload")
 
 
 def run_mid_stream(stack: FaultStack) -> None:
@@ -84,43 +136,6 @@ def run_turn_ended_before_final_edit(stack: FaultStack) -> None:
     stack.kill()
     stack.clear_slack_faults()
     stack.restart()
-
-
-def held_handinger_final_get(stack: FaultStack) -> None:
-    stack.handinger_fault(method="GET", path="^/api/workers/[^/]+$", action="hold")
-    stack.run("kill while the worker is fetched")
-    crash_while_handinger_holds(stack, "GET", "/api/workers/")
-
-
-def run_final_edit_in_flight(stack: FaultStack) -> None:
-    stack.slack_fault(method="chat.update", match="✅", action="hold")
-    stack.run("kill during the final edit")
-    crash_while_slack_holds(stack)
-
-
-def run_continuation_in_flight(stack: FaultStack) -> None:
-    """A long answer: the card is final, its first continuation reply is being posted."""
-    stack.slack_fault(method="chat.postMessage", match="(continued 2/", action="hold")
-    stack.run("kill while the answer continues [[chars=16000]]")
-    crash_while_slack_holds(stack)
-
-
-def run_file_upload_completing(stack: FaultStack) -> None:
-    stack.slack_fault(method="files.completeUploadExternal", action="hold")
-    stack.run("kill while files are shared [[files=2]]")
-    crash_while_slack_holds(stack)
-
-
-def run_file_bytes_in_flight(stack: FaultStack) -> None:
-    stack.slack_fault(method="upload", action="hold")
-    stack.run("kill while file bytes are sent [[files=2]]")
-    crash_while_slack_holds(stack)
-
-
-def held_handinger_file_download(stack: FaultStack) -> None:
-    stack.handinger_fault(method="GET", path="^/api/workers/[^/]+/files/", action="hold")
-    stack.run("kill while a file is downloaded [[files=1]]")
-    crash_while_handinger_holds(stack, "GET", "/api/workers/")
 
 
 def run_with_queued_followups(stack: FaultStack) -> None:
@@ -171,18 +186,30 @@ def followup_card_post_in_flight(stack: FaultStack) -> None:
     crash_while_slack_holds(stack)
 
 
-def followup_reaction_in_flight(stack: FaultStack) -> None:
-    card = finished_run(stack, "first, then a reply is marked")
-    stack.slack_fault(method="reactions.add", action="hold")
-    stack.reply("kill while the reply is marked", card["ts"])
-    crash_while_slack_holds(stack)
-
-
 def held_handinger_continue_in_flight(stack: FaultStack) -> None:
     card = finished_run(stack, "first, then a continue is held")
     stack.handinger_fault(method="POST", path="^/api/workers/[^/]+$", action="hold")
     stack.reply("kill while the worker is continued", card["ts"])
     crash_while_handinger_holds(stack, "POST", "/api/workers/")
+
+
+followup_reaction_in_flight = reply_held_by_slack(
+    "first, then a reply is marked", "kill while the reply is marked", "reactions.add"
+)
+# Slack started the reply's stream; the bot dies before it learns the stream's ts
+followup_stream_start_in_flight = reply_held_by_slack(
+    "first, then a reply's stream starts",
+    "kill while the reply's stream starts [[duration=2]]",
+    "chat.startStream",
+)
+followup_stream_stop_in_flight = reply_held_by_slack(
+    "first, then a reply's stream stops",
+    "kill while the reply's stream is closed",
+    "chat.stopStream",
+)
+followup_final_edit_in_flight = reply_held_by_slack(
+    "first, then a reply's final edit", "kill during the reply's final edit", "chat.update", "✅"
+)
 
 
 def followup_turn_landed_stream_stalled(stack: FaultStack) -> None:
@@ -213,28 +240,6 @@ def followup_mid_stream_back_after_the_turn(stack: FaultStack) -> None:
     stack.kill()
     turn_ended(stack, worker["id"], 2)
     stack.restart()
-
-
-def followup_stream_start_in_flight(stack: FaultStack) -> None:
-    """Slack started the reply's stream; the bot dies before it learns the stream's ts."""
-    card = finished_run(stack, "first, then a reply's stream starts")
-    stack.slack_fault(method="chat.startStream", action="hold")
-    stack.reply("kill while the reply's stream starts [[duration=2]]", card["ts"])
-    crash_while_slack_holds(stack)
-
-
-def followup_stream_stop_in_flight(stack: FaultStack) -> None:
-    card = finished_run(stack, "first, then a reply's stream stops")
-    stack.slack_fault(method="chat.stopStream", action="hold")
-    stack.reply("kill while the reply's stream is closed", card["ts"])
-    crash_while_slack_holds(stack)
-
-
-def followup_final_edit_in_flight(stack: FaultStack) -> None:
-    card = finished_run(stack, "first, then a reply's final edit")
-    stack.slack_fault(method="chat.update", match="✅", action="hold")
-    stack.reply("kill during the reply's final edit", card["ts"])
-    crash_while_slack_holds(stack)
 
 
 CASES = [

@@ -9,15 +9,15 @@ never reported as the run failing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tests.e2e import is_final
-from tests.faults.cases import NATIVE, Case, attempt, select, with_fault
+from tests.faults.cases import COMMON, NATIVE, Case, Target, attempt, fault_cases, select
 from tests.faults.harness import FaultStack
-from tests.faults.steps import finished_run, reactions_of
+from tests.faults.invariants import email_told, file_shared_once
+from tests.faults.steps import email_option, finished_run, reactions_of
 
 KINDS: dict[str, dict[str, Any]] = {
     "500": {"status": 500, "error": "internal_error"},
@@ -26,19 +26,6 @@ KINDS: dict[str, dict[str, Any]] = {
     "close": {"action": "close"},
     "close_after_effect": {"action": "close", "performed": True},
 }
-COMMON = ("500", "429", "close")
-
-
-@dataclass(frozen=True)
-class Target:
-    """One kind of Slack call: how to make the bot make it, and what the user must end with."""
-
-    name: str
-    drive: Callable[[FaultStack, dict[str, Any]], None]
-    expect: Callable[[FaultStack], list[str]] | None = None
-    kinds: tuple[str, ...] = COMMON
-    start_bot: bool = True
-    bot_env: tuple[tuple[str, str], ...] = ()
 
 
 def arm(stack: FaultStack, method: str, spec: dict[str, Any], **more: Any) -> None:
@@ -81,36 +68,10 @@ def file_step(method: str) -> Callable[[FaultStack, dict[str, Any]], None]:
     return drive
 
 
-def file_shared(stack: FaultStack) -> list[str]:
-    names = [
-        f["name"]
-        for m in stack.bot_messages()
-        for r in [m, *m.get("replies", [])]
-        for f in r.get("files", [])
-    ]
-    if names.count("reports-q3-summary.md") != 1:
-        return [f"the worker's file was shared {names.count('reports-q3-summary.md')}×: {names}"]
-    return []
-
-
 def email_click(stack: FaultStack, spec: dict[str, Any]) -> None:
     card = finished_run(stack, "a card whose email address is asked for")
-    value = next(
-        o["value"]
-        for b in card["blocks"]
-        if b.get("type") == "actions"
-        for e in b["elements"]
-        for o in e.get("options", [])
-        if o["value"].startswith("email:")
-    )
     arm(stack, "chat.postEphemeral", spec)
-    stack.click(card["ts"], value)
-
-
-def email_told(stack: FaultStack) -> list[str]:
-    if any("inbound.handinger.test" in str(e.get("text")) for e in stack.ephemerals()):
-        return []
-    return ["the worker's email address never reached the user"]
+    stack.click(card["ts"], email_option(card))
 
 
 def reply_marked(method: str) -> Callable[[FaultStack, dict[str, Any]], None]:
@@ -214,13 +175,13 @@ TARGETS = [
     Target(
         "files.getUploadURLExternal",
         file_step("files.getUploadURLExternal"),
-        file_shared,
+        file_shared_once,
     ),
-    Target("files_upload_url", file_step("upload"), file_shared),
+    Target("files_upload_url", file_step("upload"), file_shared_once),
     Target(
         "files.completeUploadExternal",
         file_step("files.completeUploadExternal"),
-        file_shared,
+        file_shared_once,
         kinds=(*COMMON, "close_after_effect"),
     ),
     Target("views.open", modal_open, modal_shown),
@@ -236,25 +197,7 @@ TARGETS = [
 FAST = "chat.update_final-500"
 
 
-def cases() -> list[Case]:
-    found = []
-    for target in TARGETS:
-        for kind in target.kinds:
-            name = f"{target.name}-{kind}"
-            found.append(
-                Case(
-                    name,
-                    with_fault(target.drive, KINDS[kind]),
-                    target.expect,
-                    fast=name == FAST,
-                    start_bot=target.start_bot,
-                    bot_env=target.bot_env,
-                )
-            )
-    return found
-
-
-CASES = cases()
+CASES = fault_cases(TARGETS, KINDS, FAST)
 
 
 @pytest.mark.parametrize("case", select(CASES))
