@@ -140,11 +140,34 @@ def banner(page: str, slack: str, handinger: str, bot: int, fresh: str) -> str:
     return "\n".join(lines)
 
 
+def sandbox_settings(slack_url: str, handinger_url: str, data_dir: Path, port: int) -> Settings:
+    """The sandbox bot's settings: the emulators' credentials and a SQLite file of its own.
+    Where the app keeps its state, and how Slack authorizes it, are set here even when the
+    environment says otherwise: an operator's DATABASE_URL (or OAuth client) left exported
+    must not put the sandbox's runs into their real database, nor real runs into the sandbox."""
+    from emulators.credentials import APP_TOKEN, BOT_TOKEN, HANDINGER_KEY
+
+    return Settings(
+        _env_file=None,
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_app_token=SecretStr(APP_TOKEN),
+        slack_signing_secret=None,
+        slack_client_id=None,
+        slack_client_secret=None,
+        slack_api_url=f"{slack_url}/api/",
+        handinger_api_key=SecretStr(HANDINGER_KEY),
+        handinger_base_url=handinger_url,
+        handinger_db=data_dir / DB_NAME,
+        database_url=None,
+        handinger_schedule_check_seconds=SCHEDULE_CHECK_SECONDS,
+        port=port,
+    )
+
+
 async def sandbox(
     port: int = 3000, web_port: int | None = None, data_dir: Path = Path(".sandbox")
 ) -> None:
     try:  # the emulators ship with a checkout (`make install`), never in the production image
-        from emulators.credentials import APP_TOKEN, BOT_TOKEN, HANDINGER_KEY
         from emulators.harness import HANDINGER, SLACK
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] != "emulators":
@@ -159,17 +182,7 @@ async def sandbox(
         slack_args = ("--handinger-url", handinger_url, "--manifest", str(manifest))
         async with emulator(SLACK, *slack_args, port=web_port) as slack_url:
             await asyncio.to_thread(seed_page_users, slack_url)
-            settings = Settings(
-                _env_file=None,
-                slack_bot_token=SecretStr(BOT_TOKEN),
-                slack_app_token=SecretStr(APP_TOKEN),
-                slack_api_url=f"{slack_url}/api/",
-                handinger_api_key=SecretStr(HANDINGER_KEY),
-                handinger_base_url=handinger_url,
-                handinger_db=data_dir / DB_NAME,
-                handinger_schedule_check_seconds=SCHEDULE_CHECK_SECONDS,
-                port=port,
-            )
+            settings = sandbox_settings(slack_url, handinger_url, data_dir, port)
             page = f"{slack_url}/sandbox/"
             print(banner(page, slack_url, handinger_url, port, fresh), flush=True)
             await serve(settings, host="127.0.0.1")

@@ -101,6 +101,9 @@ def _shown(value: Any) -> str:
     return json.dumps(text) if not text or any(c.isspace() or c in '"=' for c in text) else text
 
 
+POOL_LOGGER = "psycopg.pool"
+
+
 def setup_logging(
     level: str = "INFO",
     fmt: str = "text",
@@ -122,6 +125,10 @@ def setup_logging(
     # app's own lines, so aiohttp's access log is shown at DEBUG only.
     debug = root.getEffectiveLevel() <= logging.DEBUG
     logging.getLogger(ACCESS_LOGGER).setLevel(logging.DEBUG if debug else logging.WARNING)
+    # psycopg's pool warns at every failed connection attempt, dozens a minute while the
+    # database is down; store/outage.py says it once when an outage starts and once when it
+    # ends, so the pool speaks at DEBUG only.
+    logging.getLogger(POOL_LOGGER).setLevel(logging.DEBUG if debug else logging.ERROR)
     return handler
 
 

@@ -29,6 +29,7 @@ from .slack.app import EVENTS_PATH, bolt_client, build_app, web_app
 from .slack.at_once import AtOnce
 from .slack.clients import FixedToken, InstalledTokens, TeamClients, TokenSource
 from .slack.home import HomePublisher
+from .slack.inbox import Inbox, IngressWriter
 from .slack.inflight import InflightListeners
 from .slack.ingress import CheckedSocketModeHandler, Checks, Gate, SlackEndpoint
 from .slack.ingress_thread import Core, IngressThread
@@ -37,7 +38,7 @@ from .slack.installations_db import DatabaseInstallationStore, DatabaseStateStor
 from .slack.publisher import SlackSurface
 from .slack.shared_rates import SharedRates
 from .slack.streaming import NativeStreams
-from .store import Store, open_store
+from .store import Store, open_side_store, open_store
 
 Installations = InstallationStore | DatabaseInstallationStore
 
@@ -65,27 +66,48 @@ class Parts:
     endpoint: SlackEndpoint | None
     inflight: InflightListeners
     departures: Departures
+    inbox: Inbox
+    writer: IngressWriter | None
     socket: CheckedSocketModeHandler | None = None
 
     async def health(self) -> dict[str, Any]:
-        """`/healthz`: Slack's connection (Socket Mode) and the database both answer."""
+        """`/healthz`: Slack's connection (Socket Mode) and the database both answer; and how
+        many statements (round trips) this process sent its database so far, before this
+        check's own (`database_statements`, `sql.Tally`), for benchmarks."""
         connected = self.socket is None or bool(self.socket.client.current_session is not None)
-        status: dict[str, Any] = {"mode": self.settings.mode}
+        status: dict[str, Any] = {
+            "mode": self.settings.mode,
+            "database_statements": self.store.db.tally.statements,
+        }
         try:
             runs = await asyncio.wait_for(self.store.active_runs(), HEALTH_TIMEOUT)
             status["active_runs"] = len(runs)
             status["database"] = "ok"
         except Exception as exc:  # a driver error or no answer: it cannot serve the app now
-            log.warning("health check: the database did not answer: %s", exc)
-            status["database"] = f"unreachable: {type(exc).__name__}"
+            # Not logged: probes come every few seconds, and the store logs an outage once.
+            status["database"] = f"unreachable: {_why(exc)}"
         return {"ok": connected and status["database"] == "ok", **status}
+
+
+def _why(error: Exception) -> str:
+    """What `/healthz` says of a database that failed it: not the driver's text, as in HTTP
+    mode anyone who reaches the app's URL may ask."""
+    if isinstance(error, TimeoutError):  # a statement waiting out an outage
+        return f"no answer within {HEALTH_TIMEOUT:.0f} s"
+    return type(error).__name__
 
 
 async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     """Run the app until SIGINT/SIGTERM. Prints `listening on http://HOST:PORT` when ready."""
     parts = await _assemble(settings)
     server = IngressThread(
-        lambda: web_app(parts.app, endpoint=parts.endpoint, health=parts.health, core=parts.core),
+        lambda: web_app(
+            parts.app,
+            endpoint=parts.endpoint,
+            health=parts.health,
+            core=parts.core,
+            writer=parts.writer,
+        ),
         host,
         settings.port,
     )
@@ -97,26 +119,34 @@ async def serve(settings: Settings, *, host: str = "0.0.0.0") -> None:
     watching: asyncio.Task[None] | None = None
     leasing: asyncio.Task[None] | None = None
     following: asyncio.Task[None] | None = None
+    taking: asyncio.Task[None] | None = None
+    posting: asyncio.Task[None] | None = None
     try:
         await parts.departures.start()
         recovered = await parts.runner.recover()
         if recovered:
             log.info("%d run(s) were in flight; taking up those no other process holds", recovered)
+        taken = await parts.inbox.take_over()
+        if taken:
+            log.info("%d Slack request(s) a stopped process did not finish are handled now", taken)
         leasing = asyncio.create_task(parts.runner.watch())
+        taking = asyncio.create_task(parts.inbox.watch(parts.runner.policy.takeover_every))
         following = asyncio.create_task(parts.departures.follow())
         await parts.watcher.startup()
         watching = asyncio.create_task(parts.watcher.run())
+        every = parts.runner.policy.takeover_every
+        posting = asyncio.create_task(parts.watcher.keep_taking_over(every))
         if settings.mode == "socket":
             assert settings.slack_app_token is not None
             token = settings.slack_app_token.get_secret_value()
-            parts.socket = CheckedSocketModeHandler(parts.app, token, parts.gate)
+            parts.socket = CheckedSocketModeHandler(parts.app, token, parts.gate, parts.inbox)
             await parts.socket.connect_async()  # type: ignore[no-untyped-call]
         _announce(settings, host, await server.start())
         await stop.wait()
     finally:
         log.info("shutting down")
         pruning.cancel()
-        for task in (watching, leasing, following):
+        for task in (watching, leasing, following, taking, posting):
             if task is not None:
                 task.cancel()
         await _close(parts, server)
@@ -161,8 +191,17 @@ async def _assemble(settings: Settings) -> Parts:
     )
     core = Core(asyncio.get_running_loop())
     at_once = AtOnce(settings, service.rules)
-    gate, endpoint = _ingress(settings, app, store, core, at_once)
-    inflight = InflightListeners()
+    lease = settings.handinger_lease_seconds
+    inbox = Inbox(app, store, owner, lease)  # requests written down before they are acked
+    writer = (
+        IngressWriter(
+            partial(open_side_store, settings.postgres_url, settings.handinger_db), owner, lease
+        )
+        if settings.mode == "http"
+        else None
+    )
+    gate, endpoint = _ingress(settings, inbox, writer, core, at_once)
+    inflight = InflightListeners(inbox.listener_started, inbox.listener_finished)
     inflight.install(app)
     return Parts(
         settings,
@@ -177,6 +216,8 @@ async def _assemble(settings: Settings) -> Parts:
         endpoint,
         inflight,
         engine.departures,
+        inbox,
+        writer,
     )
 
 
@@ -253,18 +294,19 @@ def _oauth(settings: Settings, store: Store, installations: Installations) -> As
 
 
 def _ingress(
-    settings: Settings, app: AsyncApp, store: Store, core: Core, at_once: AtOnce
+    settings: Settings, inbox: Inbox, writer: IngressWriter | None, core: Core, at_once: AtOnce
 ) -> tuple[Gate, SlackEndpoint | None]:
-    """The gate every Slack request passes on the app's loop (claimed once), and HTTP mode's
-    checked endpoint, which answers on the ingress thread with a gate of its own."""
-    http_mode = settings.mode == "http"
-    where = EVENTS_PATH if http_mode else "the Socket Mode connection"
-    gate = Gate(store.claim_event, where)
-    if not http_mode:
+    """The gate every Slack request passes on the app's loop (written down and claimed once),
+    and HTTP mode's checked endpoint, which writes and answers on the ingress thread."""
+    where = EVENTS_PATH if writer is not None else "the Socket Mode connection"
+    gate = Gate(inbox.receive, where)
+    if writer is None:
         return gate, None
     assert settings.slack_signing_secret is not None
     secret = settings.slack_signing_secret.get_secret_value()
-    endpoint = SlackEndpoint(app, secret, Checks(where), replays=gate, at_once=at_once, core=core)
+    endpoint = SlackEndpoint(
+        inbox, secret, Checks(where), writer=writer, replays=gate, at_once=at_once, core=core
+    )
     return gate, endpoint
 
 
@@ -283,7 +325,9 @@ def _installs_where(settings: Settings) -> str:
 
 
 async def _close(parts: Parts, server: IngressThread) -> None:
-    """Stop taking work first (schedules, Slack, the web server), then finish and close."""
+    """Stop taking work first (schedules, Slack, the web server), then finish and close;
+    during a database outage without waiting for it (the leases then expire instead)."""
+    parts.store.db.stop_waiting()
     await parts.watcher.aclose()
     if parts.socket is not None:
         await parts.socket.close_async()  # type: ignore[no-untyped-call]
@@ -294,6 +338,7 @@ async def _close(parts: Parts, server: IngressThread) -> None:
     await parts.runner.aclose()  # lets go of every lease: other processes take over at once
     await parts.surface.aclose()
     await parts.handinger.aclose()
+    log.info("database statements sent since start: %d", parts.store.db.tally.statements)
     await parts.store.close()
 
 
@@ -303,10 +348,13 @@ within minutes, and a replayed request is refused as stale after 5."""
 
 
 async def _prune_events(store: Store) -> None:
+    """Hourly: forget handled Slack requests older than a day, and the shared Slack
+    allowances' rows that no window of the last hour used (`Store.prune_rates`)."""
     while True:
         removed = await store.prune_events(older_than=EVENT_MEMORY)
         if removed:
             log.info("forgot %d handled Slack request id(s) older than a day", removed)
+        await store.prune_rates(older_than=3600)
         await asyncio.sleep(3600)
 
 

@@ -137,3 +137,22 @@ class Cluster:
             raise RuntimeError(
                 f"{program} failed ({done.returncode}): {done.stderr or done.stdout}\n{server}"
             )
+
+
+_roles = itertools.count(1)
+
+
+def restricted_user(url: str, *, may_create: bool) -> str:
+    """The URL of `url`'s database as a new login role that is not its owner, and may read
+    and write the tables it holds now; it may create tables only if `may_create`. (PUBLIC's
+    CREATE on schema public, the default before PostgreSQL 15, is revoked first.)"""
+    role = f"app_{next(_roles)}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        everything = "ALL TABLES IN SCHEMA public"
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {everything} TO {role}")
+        conn.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        if may_create:
+            conn.execute(f"GRANT CREATE ON SCHEMA public TO {role}")
+    return url.replace("postgresql://postgres@", f"postgresql://{role}@")

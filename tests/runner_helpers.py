@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.core.ports import Mark, Notice
 from bot.core.runner import Runner, RunnerPolicy
-from bot.core.views import RunView
+from bot.core.views import LiveView, RunView
 from bot.handinger import HandingerClient
 from bot.store import Run, Store
 
@@ -33,8 +33,8 @@ class RecordingSurface:
         self.searched.append(run.id)
         return self.posted.get(run.ref or "")
 
-    def progress(self, run: Run, view: RunView) -> None:
-        self.progress_views.setdefault(run.id, []).append(view)
+    def progress(self, run: Run, live: LiveView) -> None:
+        self.progress_views.setdefault(run.id, []).append(live.build())
 
     async def finish(self, run: Run, view: RunView) -> None:
         self.finals.setdefault(run.id, []).append(view)

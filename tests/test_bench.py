@@ -109,3 +109,22 @@ def test_peak_overlap_of_measured_turns() -> None:
 
     assert peak_overlap([turn(0, 10), turn(5, 6), turn(6, 20), turn(11, None)]) == 2
     assert peak_overlap([turn(0, 10), turn(1, None), turn(2, 3)]) == 3
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mode", [[], ["--streamed"]], ids=["edited", "streamed"])
+def test_the_live_text_microbenchmark_streams_an_answer_and_reports_its_cost(
+    mode: list[str],
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.livetext", "--chars", "40000", *mode],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    result = json.loads(done.stdout)
+    assert result["events"] == 5000 and result["streamed"] == bool(mode)
+    assert number(result["loop_held_s"]) and number(result["longest_hold_ms"])
+    assert result["slack_calls"]["chat.postMessage"] >= 1  # the run's message

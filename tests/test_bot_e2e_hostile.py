@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.core.views import RunView
+from bot.core.views import LiveView, RunView
 from bot.slack.blocks import SlackMessage
 from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
@@ -27,6 +27,11 @@ from tests.slack_emulator import emulator
 
 PARENS = "https://a/" + ")" * 30_000
 COMMANDS = ["help", "status", "help", "status", "say hi [[duration=1]]", "help"]
+
+
+def built(view: RunView) -> LiveView:
+    """A view already built, offered as a live one."""
+    return LiveView(len(view.text), lambda: view)
 
 
 def text_so_far(stack: Stack) -> int:
@@ -132,7 +137,7 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
     try:
         run = await store.update_run(run.id, message_ts=await surface.open(run, view("")))
         for event in range(1, 2001):
-            surface.progress(run, view(PARENS[:10] + ")" * (150 * event)))
+            surface.progress(run, built(view(PARENS[:10] + ")" * (150 * event))))
             if event % 100 == 0:
                 await asyncio.sleep(0.01)  # the stream's pauses: the edit lane may send
         await surface.finish(run, view(PARENS, "completed"))

@@ -1,18 +1,21 @@
 """A digest is posted once even by two processes on one database (both engines): one that
 starts while another is posting a claimed digest leaves it to that one, instead of taking it
-for a digest left unposted by a stopped app."""
+for a digest left unposted by a stopped app; one that keeps running takes over a digest whose
+poster was killed, once its lease expired."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import NamedTuple
 
 from bot.core.digests import Digests
 from bot.core.ownership import Ownership
+from bot.core.schedules import ScheduleWatcher
 from bot.core.views import RunView
 from bot.handinger import HandingerClient, Worker
 from bot.store import Run, Schedule, Store
-from tests.stores import Backend
+from tests.stores import Backend, Clock
 
 HANDINGER_ARGS = ["--turn-seconds", "0.5", "--chunks", "10"]
 
@@ -102,3 +105,35 @@ async def test_two_processes_checking_one_worker_post_once_and_leave_no_failed_r
     rows = await two.db.fetch("SELECT status, error FROM runs WHERE kind = 'digest'")
     assert rows == [{"status": "completed", "error": None}]  # no "duplicate digest" run
     assert posting.published != [] and other.published == []
+
+
+async def test_a_digest_whose_poster_was_killed_is_posted_by_a_live_process(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    worker = await finished(handinger)
+    clock = Clock(1000.0)
+    one, two = await backend.open(clock), await backend.open(clock)
+    await one.add_schedule(
+        Schedule("s1", "T1", "C1", worker.id, "U1", "news", "low", "recurring", "hourly",
+                 "active", 1.0)
+    )  # fmt: skip
+    await one.see_messages(worker.id, 0)
+    killed, live = HeldSurface(), HeldSurface()
+    a = Digests(one, killed, ownership=Ownership(one, "A", 30))
+    watcher = ScheduleWatcher(two, handinger, Digests(two, live, ownership=Ownership(two, "B", 30)))
+    killed.go.clear()
+    posting = asyncio.create_task(a.catch_up(worker))
+    await asyncio.wait_for(killed.entered.wait(), 10)  # A claimed the turn and is posting it
+    assert await watcher.take_over() == 0  # A holds it: left alone
+    posting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await posting
+    # A SIGKILL leaves the lease in the database until it expires (a cancel released it).
+    [(claimed, _, _)] = await one.unposted_digests()
+    assert await one.take_lease(f"run:{claimed.id}", "A", 30)
+    assert await watcher.take_over() == 0 and live.published == []
+    clock.now += 31
+    assert await watcher.take_over() == 1
+    assert live.published == [claimed.id]
+    assert await watcher.take_over() == 0 and live.published == [claimed.id]  # once
+    assert killed.published == []

@@ -11,12 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.doctor.check import what
 from bot.doctor.database import check_database
+from bot.doctor.postgres import check_postgres
 from bot.doctor.slack import check_scopes
 from bot.slack.scopes import required_scopes
 from bot.store import MIGRATIONS, Store, open_store
 from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
 from emulators.harness import Emulators, free_port
+from emulators.postgres import restricted_user
 from tests.doctor_helpers import Doctor, installed_env
 
 
@@ -261,3 +264,29 @@ async def test_database_url_states(
     assert status == 1 and line.startswith("✗ database: cannot use the PostgreSQL database x on")
     assert "check DATABASE_URL" in line
     assert not Path(env["HANDINGER_DB"]).parent.exists()  # no SQLite file was made instead
+
+
+async def test_database_url_whose_user_may_not_create_tables(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Since PostgreSQL 15 only a database's owner may create tables in schema public: a user
+    that is not cannot have its tables made or migrated, which the doctor says before the app
+    fails to start; once they are made, reading and writing them is all the app needs."""
+    empty = await check_postgres(restricted_user(postgres_url, may_create=False))
+    assert empty.status == "fail", empty
+    assert "may not create tables in schema public" in empty.detail
+    assert "the app cannot create its tables" in empty.detail
+    assert "GRANT CREATE ON SCHEMA public TO app_" in empty.hint
+    allowed = await check_postgres(restricted_user(postgres_url, may_create=True))
+    assert allowed.status == "ok" and "no tables yet" in allowed.detail
+
+    store = await open_store(postgres_url, tmp_path / "unused.db")  # migrated by its owner
+    await store.close()
+    migrated = await check_postgres(restricted_user(postgres_url, may_create=False))
+    assert migrated.status == "ok" and migrated.detail.endswith("(current)"), migrated
+
+
+def test_an_error_is_told_on_one_line() -> None:
+    """libpq's messages span lines (`… Connection refused\n\tIs the server running …`)."""
+    error = OSError("connection failed: refused\n\tIs the server running on that host?")
+    assert what(error) == "OSError: connection failed: refused Is the server running on that host?"

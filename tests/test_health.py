@@ -16,7 +16,7 @@ from emulators.postgres import Cluster
 def parts_with(store: Any) -> Parts:
     """The parts `health` reads: the settings (HTTP mode) and the store."""
     settings = Settings.model_construct(slack_app_token=None)
-    return Parts(settings, store, *([None] * 10))  # type: ignore[arg-type]
+    return Parts(settings, store, *([None] * 12))  # type: ignore[arg-type]
 
 
 async def test_health_follows_the_database_down_and_back(tmp_path: Path) -> None:
@@ -24,9 +24,12 @@ async def test_health_follows_the_database_down_and_back(tmp_path: Path) -> None
     try:
         store = await open_store(cluster.url(), tmp_path / "unused.db")
         parts = parts_with(store)
+        sent = store.db.tally.statements
         assert await parts.health() == {
-            "ok": True, "mode": "http", "active_runs": 0, "database": "ok"
+            "ok": True, "mode": "http", "active_runs": 0, "database": "ok",
+            "database_statements": sent,
         }  # fmt: skip
+        assert (await parts.health())["database_statements"] == sent + 1  # the first check's
         await asyncio.to_thread(cluster.halt)
         down = await parts.health()  # after at most HEALTH_TIMEOUT seconds
         assert down["ok"] is False and down["database"].startswith("unreachable")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,9 +23,12 @@ from bot.config import Settings
 from bot.core.service import Rules
 from bot.slack.app import web_app
 from bot.slack.at_once import AtOnce, command_answer
+from bot.slack.inbox import Inbox, Receive
 from bot.slack.ingress import Checks, Gate, SlackEndpoint
 from bot.slack.ingress_thread import Core, IngressThread
+from bot.slack.payloads import Kind
 from bot.slack.wording import NOT_TAKEN
+from bot.store import Store
 from emulators.credentials import SIGNING_SECRET as SECRET
 from tests.slack_requests import (
     FORM,
@@ -81,8 +84,8 @@ def bolt_app(settings: Settings, seen: Seen) -> AsyncApp:
     return app
 
 
-async def fresh(key: str) -> bool:
-    """Every request is new (the store's `claim_event` for requests never seen)."""
+async def fresh(key: str, kind: Kind, body: dict[str, Any]) -> bool:
+    """Every request is new (the store's `receive_request` for requests never seen)."""
     return True
 
 
@@ -91,17 +94,22 @@ async def healthy() -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def serving(claim: Callable[[str], Awaitable[bool]]) -> AsyncIterator[tuple[str, Seen]]:
-    """The ingress on its thread in front of `bolt_app`; replays claimed with `claim` on this
-    loop (the store's `claim_event` in the app). Yields the request URL and what was seen."""
+async def serving(
+    write: Receive = fresh, receive: Receive = fresh
+) -> AsyncIterator[tuple[str, Seen]]:
+    """The ingress on its thread in front of `bolt_app`; requests written down with `write` on
+    the ingress's thread (the `IngressWriter` in the app), or with `receive` on this loop when
+    that failed (the app's store). Yields the request URL and what was seen."""
     seen = Seen()
     app = bolt_app(SETTINGS, seen)
     core = Core(asyncio.get_running_loop())
+    inbox = Inbox(app, Store(":memory:"), "this process", 30.0)
     endpoint = SlackEndpoint(
-        app,
+        inbox,
         SECRET,
         Checks("/slack/events"),
-        replays=Gate(claim, "/slack/events"),
+        writer=write,
+        replays=Gate(receive, "/slack/events"),
         at_once=AtOnce(SETTINGS, Rules.of(SETTINGS)),
         core=core,
     )
@@ -117,7 +125,7 @@ async def serving(claim: Callable[[str], Awaitable[bool]]) -> AsyncIterator[tupl
 
 @pytest.fixture
 async def ingress() -> AsyncIterator[tuple[str, Seen]]:
-    async with serving(fresh) as served:
+    async with serving() as served:
         yield served
 
 
@@ -212,12 +220,93 @@ async def command_acked(url: str, where: str) -> httpx.Response:
 async def test_whoever_asked_is_told_when_the_app_cannot_take_what_was_acked() -> None:
     """Slack saw a 200, so it shows nothing: the app says so through the `response_url`."""
 
-    async def broken(key: str) -> bool:
-        raise RuntimeError("database is locked")  # the store failing on the app's loop
+    async def broken(key: str, kind: Kind, body: dict[str, Any]) -> bool:
+        raise RuntimeError("database is locked")  # the store failing, on both threads
 
-    async with response_url() as (where, told, arrived), serving(broken) as (url, seen):
+    async with response_url() as (where, told, arrived), serving(broken, broken) as (url, seen):
         acked = await command_acked(url, where)
         assert (acked.status_code, acked.content) == (200, b"")
         await asyncio.wait_for(arrived.wait(), SENT)
     assert told == [{"text": NOT_TAKEN, "response_type": "ephemeral", "replace_original": False}]
     assert seen.texts == []  # the listener never ran
+
+
+async def post_signed(url: str, body: bytes, content_type: str) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.post(
+            url, content=body, headers=signed(body, content_type=content_type), timeout=SENT
+        )
+
+
+async def test_a_request_is_written_down_before_slack_is_answered() -> None:
+    """The ack follows the inbox's write (its key, its body), never the other way round."""
+    written: list[str] = []
+
+    async def write(key: str, kind: Kind, body: dict[str, Any]) -> bool:
+        written.append(f"{key} {kind} {body.get('text') or body['event']['text']}")
+        return True
+
+    async with serving(write) as (url, seen):
+        command = await post_signed(url, command_body("summarise"), FORM)
+        assert command.status_code == 200 and len(written) == 1
+        event = await post_signed(url, event_body(mention("<@U0BOT> hi")), "application/json")
+        assert event.status_code == 200 and len(written) == 2
+        while len(seen.texts) < 2:
+            seen.changed.clear()
+            await asyncio.wait_for(seen.changed.wait(), SENT)
+    assert written[0].startswith("command:") and written[0].endswith("command summarise")
+    assert written[1] == "event:Ev_test_1 event <@U0BOT> hi"
+
+
+async def test_a_replay_is_answered_and_dropped() -> None:
+    async def seen_before(key: str, kind: Kind, body: dict[str, Any]) -> bool:
+        return False
+
+    async with serving(seen_before) as (url, seen):
+        answer = await post_signed(url, command_body("help"), FORM)
+        event = await post_signed(url, event_body(mention()), "application/json")
+        await asyncio.sleep(0.1)  # a listener would have run by now (none may)
+    expected = command_answer("help", SETTINGS, Rules.of(SETTINGS))
+    assert expected is not None and answer.json()["text"] == expected["text"]
+    assert event.status_code == 200 and seen.texts == []
+
+
+async def test_the_database_out_slack_sends_an_event_again_and_a_command_waits() -> None:
+    """An event not written down is not acknowledged (Slack's retry is the copy); a command,
+    which Slack never sends again, is acknowledged and written down from the app's loop."""
+    from_app: list[str] = []
+
+    async def down(key: str, kind: Kind, body: dict[str, Any]) -> bool:
+        raise OSError("connection refused")
+
+    async def app_store(key: str, kind: Kind, body: dict[str, Any]) -> bool:
+        from_app.append(kind)
+        return True
+
+    async with serving(down, app_store) as (url, seen):
+        event = await post_signed(url, event_body(mention()), "application/json")
+        command = await post_signed(url, command_body("summarise"), FORM)
+        await asyncio.wait_for(seen.changed.wait(), SENT)
+    assert event.status_code == 503 and command.status_code == 200
+    assert seen.texts == ["command summarise"] and from_app == ["command"]
+
+
+async def test_a_write_slower_than_slack_waits_is_answered_and_still_handled_once() -> None:
+    """The write outlives `INBOX_WAIT`: the command is acknowledged and the event refused
+    (Slack sends it again) before the write lands; once it lands, both are handled, once."""
+    landed = threading.Event()
+
+    async def slow(key: str, kind: Kind, body: dict[str, Any]) -> bool:
+        await asyncio.to_thread(landed.wait, SENT)
+        return True
+
+    async with serving(slow) as (url, seen):
+        command = await post_signed(url, command_body("summarise"), FORM)
+        event = await post_signed(url, event_body(mention("<@U0BOT> late")), "application/json")
+        assert (command.status_code, event.status_code) == (200, 503)
+        assert seen.texts == []
+        landed.set()
+        while len(seen.texts) < 2:
+            seen.changed.clear()
+            await asyncio.wait_for(seen.changed.wait(), SENT)
+    assert sorted(seen.texts) == ["command summarise", "mention <@U0BOT> late"]

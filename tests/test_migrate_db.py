@@ -4,6 +4,7 @@ PostgreSQL, read back the same through the store; a second copy is refused."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,8 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
 from bot.cli import main
-from bot.migrate_db import TABLES
-from bot.slack.installations_db import DatabaseInstallationStore
+from bot.migrate_db import TABLES, sqlite_path
+from bot.slack.installations_db import DatabaseInstallationStore, create_tables
 from bot.store import PendingSchedule, Schedule, Store, open_store
 
 
@@ -137,6 +138,8 @@ def test_a_missing_source_or_target_copies_nothing(
 ) -> None:
     assert main(["migrate-db", "--from", str(tmp_path / "none.db"), "--to", postgres_url]) == 1
     assert "does not exist" in capsys.readouterr().err
+    assert main(["migrate-db", "--from", str(tmp_path), "--to", postgres_url]) == 1
+    assert f"{tmp_path} is not a file" in capsys.readouterr().err
     assert main(["migrate-db", "--from", str(tmp_path / "none.db"), "--to", "mysql://x"]) == 2
     assert "needs --to postgresql://" in capsys.readouterr().err
 
@@ -158,3 +161,94 @@ async def test_every_table_of_the_schema_is_copied(tmp_path: Path) -> None:
         "sqlite_sequence",  # AUTOINCREMENT's counters
     }
     await store.close()
+
+
+def installation(token: str) -> Installation:
+    return Installation(
+        app_id="A", team_id="T1", bot_token=token, bot_id="B", bot_user_id="UB", user_id="U1"
+    )
+
+
+async def test_a_database_the_app_already_installed_into_is_refused(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app ran on PostgreSQL before the copy (a workspace installed there, nothing else):
+    the copy would replace that installation's token with the SQLite file's older one."""
+    path = tmp_path / "app.db"
+    await Store(path).close()
+    legacy = SQLite3InstallationStore(
+        database=str(tmp_path / "app-installations.db"), client_id="cid"
+    )
+    legacy.save(installation("xoxb-old"))
+    target = await open_store(postgres_url, tmp_path / "unused.db")
+    await create_tables(target.db)
+    installations = DatabaseInstallationStore(target.db, "cid")
+    await installations.async_save(installation("xoxb-new"))
+
+    command = ["migrate-db", "--from", str(path), "--to", postgres_url]
+    assert await asyncio.to_thread(main, command) == 1
+    assert "table slack_bots has rows" in capsys.readouterr().err
+    bot = await installations.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None and bot.bot_token == "xoxb-new"
+    await target.close()
+
+
+def test_sqlite_urls_name_the_file() -> None:
+    assert sqlite_path("sqlite:///data/app.db") == Path("/data/app.db")
+    assert sqlite_path("sqlite:////data/app.db") == Path("/data/app.db")  # SQLAlchemy's form
+    assert sqlite_path("sqlite:data/app.db") == Path("data/app.db")
+    assert sqlite_path("data/app.db") == Path("data/app.db")
+
+
+async def test_a_file_an_app_still_runs_on_is_not_copied(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app holds a run in flight: copied now, the run would go on in both places."""
+    path = tmp_path / "app.db"
+    store = Store(path)
+    await fill(store)
+    await store.take_lease("run:1", "host:1:live", 30)
+    command = ["migrate-db", "--from", str(path), "--to", postgres_url]
+    assert await asyncio.to_thread(main, command) == 1
+    err = capsys.readouterr().err
+    assert "is in use: a running app holds 1 lease(s)" in err and "Stop every process" in err
+    postgres = await open_store(postgres_url, tmp_path / "unused.db")
+    assert not await postgres.db.fetch("SELECT 1 FROM runs")
+    await store.release_leases("host:1:live")  # the app stopped
+    await store.close()
+    assert await asyncio.to_thread(main, command) == 0
+    assert len(await postgres.db.fetch("SELECT 1 FROM runs")) == 4
+    await postgres.close()
+
+
+async def test_a_file_of_a_newer_release_is_not_copied(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its tables may have columns this release's PostgreSQL schema lacks."""
+    path = tmp_path / "app.db"
+    store = Store(path)
+    await store.db.execute("UPDATE schema_version SET version = 99")
+    await store.close()
+    command = ["migrate-db", "--from", str(path), "--to", postgres_url]
+    assert await asyncio.to_thread(main, command) == 1
+    assert "schema version 99, newer than this release knows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database " * 100, "another program's"])
+def test_a_file_that_is_not_the_apps_database_is_left_alone(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str], content: bytes | str
+) -> None:
+    """An empty file, junk, or another program's SQLite database: refused, and not migrated
+    into an empty app database that would then be copied as if it were the app's."""
+    path = tmp_path / "other.db"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        with sqlite3.connect(path) as other:
+            other.execute("CREATE TABLE notes (text TEXT)")
+        other.close()
+    before = path.read_bytes()
+    assert main(["migrate-db", "--from", str(path), "--to", postgres_url]) == 1
+    err = capsys.readouterr().err
+    assert "is not the app's SQLite database" in err and "Traceback" not in err
+    assert path.read_bytes() == before

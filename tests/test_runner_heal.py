@@ -16,7 +16,7 @@ import pytest
 
 from bot.core.ports import Mark, Notice, NotShown
 from bot.core.runner import Runner, RunnerPolicy
-from bot.core.views import RunView
+from bot.core.views import LiveView, RunView
 from bot.handinger import HandingerClient
 from bot.slack.wording import failure_text
 from bot.store import Run, Store
@@ -41,7 +41,7 @@ class FlakySurface:
     async def find(self, run: Run) -> str | None:
         return None
 
-    def progress(self, run: Run, view: RunView) -> None:
+    def progress(self, run: Run, live: LiveView) -> None:
         pass
 
     async def finish(self, run: Run, view: RunView) -> None:

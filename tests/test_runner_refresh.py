@@ -16,7 +16,7 @@ import pytest
 
 from bot.core.ports import Mark, Notice
 from bot.core.runner import Runner, RunnerPolicy
-from bot.core.views import RunView
+from bot.core.views import LiveView, RunView
 from bot.handinger import HandingerClient
 from bot.store import Run, Store
 
@@ -36,8 +36,8 @@ class Surface:
     async def find(self, run: Run) -> str | None:
         return None
 
-    def progress(self, run: Run, view: RunView) -> None:
-        self.progress_views.setdefault(run.id, []).append(view)
+    def progress(self, run: Run, live: LiveView) -> None:
+        self.progress_views.setdefault(run.id, []).append(live.build())
 
     async def finish(self, run: Run, view: RunView) -> None:
         self.finals.setdefault(run.id, []).append(view)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.launch import SandboxError, check_port_free, fresh_state
+from bot.launch import SandboxError, check_port_free, fresh_state, sandbox_settings
 from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
 from emulators.harness import HANDINGER, SLACK, Child, running
 
@@ -174,3 +174,19 @@ def test_sandbox_without_the_emulators_says_to_use_a_checkout(tmp_path: Path) ->
     assert done.returncode == 2, done.stdout + done.stderr
     assert "emulators are not installed" in done.stderr and "`make run`" in done.stderr
     assert not (tmp_path / ".sandbox").exists(), "nothing is started or written first"
+
+
+def test_the_sandbox_keeps_its_state_to_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator's settings left in the environment (README: set DATABASE_URL) must not
+    send the sandbox's runs to their real database, nor turn it into an OAuth app."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@db.internal:5432/handinger")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "real-secret")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "real-signing-secret")
+    settings = sandbox_settings("http://127.0.0.1:1", "http://127.0.0.1:2", tmp_path, 0)
+    assert settings.postgres_url is None
+    assert settings.handinger_db == tmp_path / "sandbox.db"
+    assert not settings.oauth and settings.mode == "socket"
+    assert settings.slack_signing_secret is None

@@ -13,7 +13,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.oauth.installation_store import Installation
 
-from bot.core.views import RunView
+from bot.core.views import LiveView, RunView
 from bot.slack.clients import (
     FixedToken,
     InstalledTokens,
@@ -175,7 +175,7 @@ async def test_surface_posts_and_edits_with_each_runs_own_workspace_token(
         for run in runs:
             ts = await surface.open(run, view("working"))
             run = await store.update_run(run.id, message_ts=ts)
-            surface.progress(run, view("still working"))
+            surface.progress(run, LiveView(13, lambda: view("still working")))
             await surface.finish(run, view("done"))
     finally:
         await surface.aclose()

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.store import open_store
+from bot.store.outage import LONGEST_WAIT
 from emulators.postgres import Cluster
 
 
@@ -52,3 +53,15 @@ async def test_statements_wait_out_a_server_restart(
         await store.close()
     finally:
         await asyncio.to_thread(cluster.stop)
+
+
+async def test_a_lost_server_is_tried_again_every_few_seconds(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """psycopg's pool, left to its default, doubles its wait between connection attempts for
+    5 minutes (1, 2, 4 … 128 s): after an outage of a minute the runs would stall for another
+    minute once the server is back. The app's pool gives a lost connection up after the
+    longest outage wait, and a statement still waiting starts a fresh attempt."""
+    store = await open_store(postgres_url, tmp_path / "unused.db")
+    assert store.db.pool.reconnect_timeout <= LONGEST_WAIT  # type: ignore[attr-defined]
+    await store.close()

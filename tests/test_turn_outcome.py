@@ -64,7 +64,8 @@ def test_a_turn_shows_its_own_reply_even_when_the_worker_shows_it_already() -> N
 
 def test_a_later_turn_does_not_replace_this_turns_reply() -> None:
     later = worker(*HISTORY, user("scheduled"), assistant("three"), text="three", error="boom")
-    progress = TurnProgress(text="streamed")
+    progress = TurnProgress()
+    progress.text = "streamed"
     outcome = conclude(run(2), later, progress)
     assert progress.text == "two"
     assert outcome.worker is None and outcome.state == "completed"  # its error is not ours
@@ -78,7 +79,8 @@ def test_several_assistant_messages_of_one_turn_are_joined() -> None:
 
 def test_an_unreadable_history_falls_back_to_the_latest_text() -> None:
     odd = worker({"kind": "x"}, {"kind": "y"}, {"kind": "z"}, text="latest")
-    progress = TurnProgress(text="streamed")
+    progress = TurnProgress()
+    progress.text = "streamed"
     assert turn_reply(odd, 2) is None
     assert conclude(run(2), odd, progress).state == "completed" and progress.text == "latest"
 

@@ -20,7 +20,7 @@ from bot.core.ports import Mark, Notice
 from bot.core.runner import Runner
 from bot.core.schedules import create_schedule
 from bot.core.service import Service
-from bot.core.views import RunView
+from bot.core.views import LiveView, RunView
 from bot.core.workspaces import UNINSTALLED, WorkspaceCleanup
 from bot.handinger import HandingerClient
 from bot.handinger.models import IntervalWhen
@@ -51,7 +51,7 @@ class Surface:
         self._note("find", run)
         return None
 
-    def progress(self, run: Run, view: RunView) -> None:
+    def progress(self, run: Run, live: LiveView) -> None:
         self._note("progress", run)
 
     async def finish(self, run: Run, view: RunView) -> None:

@@ -119,19 +119,21 @@ class Digests:
             status="completed",
             worker_id=worker.id,
         )
-        claimed = await self.store.claim_digest(
-            worker_id=worker.id,
-            message_index=turn.index,
-            schedule_id=schedule.id,
-            run_id=run.id,
-            late=late,
-        )
-        if not claimed:
-            await self.store.update_run(run.id, status="failed", error="duplicate digest")
-            return False
         lease = run_lease(run.id)
-        await self.ownership.take(lease)  # a new run: free; held while it is being posted
+        # A new run: free. Held from before the claim until it is posted, so no takeover pass
+        # (`ScheduleWatcher.take_over`) sees a claimed digest nobody holds while it is posted.
+        await self.ownership.take(lease)
         try:
+            claimed = await self.store.claim_digest(
+                worker_id=worker.id,
+                message_index=turn.index,
+                schedule_id=schedule.id,
+                run_id=run.id,
+                late=late,
+            )
+            if not claimed:
+                await self.store.update_run(run.id, status="failed", error="duplicate digest")
+                return False
             await self._show(run, worker, turn, schedule, late=late, latest=latest)
         finally:
             await self.ownership.let_go(lease)
@@ -183,7 +185,8 @@ class Digests:
         late: bool,
         latest: bool,
     ) -> RunView:
-        progress = TurnProgress(worker_id=worker.id, text=turn.text)
+        progress = TurnProgress(worker_id=worker.id)
+        progress.text = turn.text
         progress.sources.extend(turn.sources)
         progress.files.extend(turn.files)
         # The latest turn is what the worker reports now: its text, usage and costs are exact;

@@ -3,7 +3,9 @@
 A run ends even when Slack would not take its final message, or Handinger kept failing the
 final GET (both passing failures): it is then recorded with `final_pending` and handed here,
 and `redraw.show_final` is tried again with capped exponential backoff for a long time, in the
-background. After a restart, `Runner.recover` hands over every such run again.
+background, holding the run's lease while it tries, so of several processes one shows it.
+After a restart, `Runner.recover` hands over every such run again, and a live process's
+takeover pass (`Runner.keep_watch`) those a process that stopped or died left.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from ..store import Run, Store
 from .context import TurnContext
+from .ownership import Ownership, run_lease
 from .ports import Undeliverable
 from .redraw import show_final
 from .tasks import Tasks
@@ -25,8 +28,11 @@ log = logging.getLogger(__name__)
 class Healer:
     """One background task per run whose final message is pending, per workspace."""
 
-    def __init__(self, ctx: TurnContext, turn: Callable[[Run], Awaitable[Turn]]) -> None:
+    def __init__(
+        self, ctx: TurnContext, turn: Callable[[Run], Awaitable[Turn]], ownership: Ownership
+    ) -> None:
         self.ctx = ctx
+        self.ownership = ownership
         self.store: Store = ctx.store
         self._turn = turn
         self._tasks: Tasks[str] = Tasks()  # each task under its workspace
@@ -49,6 +55,7 @@ class Healer:
     async def _heal(self, run_id: int, *, at_once: bool) -> None:
         policy = self.ctx.policy
         delay, waited = policy.heal_initial, 0.0
+        lease, held = run_lease(run_id), False
         try:
             while True:
                 if not at_once:
@@ -60,6 +67,9 @@ class Healer:
                     delay = min(delay * 2, policy.heal_max)
                 at_once = False
                 try:
+                    held = await self.ownership.take(lease)
+                    if not held:  # another process shows it
+                        return
                     run = await self.store.get_run(run_id)
                     if run.final_pending is None:  # shown meanwhile (a Refresh)
                         return
@@ -76,3 +86,5 @@ class Healer:
                     log.info("run %d: final message still not shown: %r", run_id, error)
         finally:
             self._runs.discard(run_id)
+            if held:
+                await self.ownership.let_go(lease)

@@ -17,6 +17,7 @@ import socket
 import uuid
 
 from ..store import Store
+from ..store.postgres import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +81,17 @@ class Ownership:
         self.held.discard(name)
         try:
             await self.store.release_leases(self.owner, [name])
+        except DatabaseUnavailable as exc:  # stopping in an outage: `Runner.aclose` says it once
+            log.debug("lease %s not released (it expires on its own): %s", name, exc)
         except Exception as exc:
             log.warning("lease %s not released (it expires on its own): %s", name, exc)
 
     async def beat(self) -> set[str]:
-        """Renew every lease held; return the names that were lost meanwhile. The database
-        answers for the leases held when the renewal was sent: one taken while it was on its
-        way is not lost, nor one let go of meanwhile."""
+        """Renew every lease held, and of the Slack requests this process has not finished
+        (`store/inbox.py`); return the names that were lost meanwhile. The database answers
+        for the leases held when the renewal was sent: one taken while it was on its way is
+        not lost, nor one let go of meanwhile."""
+        await self.store.renew_requests(self.owner, self.seconds)
         sent_for = set(self.held)
         renewed = await self.store.renew_leases(self.owner, self.seconds)
         lost = (sent_for - renewed) & self.held
@@ -94,17 +99,22 @@ class Ownership:
         return lost
 
     async def release_dead(self) -> int:
-        """At start-up: free at once the leases of earlier processes on this host that are
-        gone, so a restarted app resumes their runs without waiting for the leases to expire."""
+        """At start-up: free at once the leases (and unfinished Slack requests) of earlier
+        processes on this host that are gone, so a restarted app resumes their work without
+        waiting for the leases to expire."""
         freed = 0
-        for owner in await self.store.lease_owners():
+        owners = await self.store.lease_owners() | await self.store.request_owners()
+        for owner in owners:
             if dead_on_this_host(owner, self.owner):
                 freed += await self.store.release_leases(owner)
+                freed += await self.store.release_requests(owner)
         if freed:
             log.info("%d lease(s) of a process on this host that is gone were freed", freed)
         return freed
 
     async def release_all(self) -> int:
-        """A clean stop: every lease of this process is free for another at once."""
+        """A clean stop: every lease of this process, and every Slack request it has not
+        finished, is free for another at once."""
         self.held.clear()
+        await self.store.release_requests(self.owner)
         return await self.store.release_leases(self.owner)

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 from ..handinger.models import When
 from ..store import Run, Schedule
 from .problems import Problem
-from .views import RunView
+from .views import LiveView, RunView
 
 Mark = Literal["queued", "started", "completed", "failed", "recovered"]
 """The state of the user message that asked for a follow-up; `recovered`: a run shown as failed
@@ -90,8 +90,9 @@ class RunSurface(Protocol):
         Never raises: when in doubt, None, and the message is posted anew."""
         ...
 
-    def progress(self, run: Run, view: RunView) -> None:
-        """Show progress soon; may be coalesced with later progress. Never raises."""
+    def progress(self, run: Run, live: LiveView) -> None:
+        """Show progress soon; may be coalesced with later progress, and the view is built
+        only when it is shown (`LiveView`). Never raises."""
         ...
 
     async def finish(self, run: Run, view: RunView) -> None:

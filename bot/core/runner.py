@@ -29,6 +29,7 @@ from .heal import Healer
 from .ownership import Ownership, new_owner, run_lease
 from .ports import RunSurface, Undeliverable
 from .redraw import refresh
+from .requests import take_request
 from .tasks import Tasks
 from .turn import Turn
 
@@ -84,7 +85,7 @@ class Runner:
         self._closing = False  # stopping: no new work is taken
         self._turns: dict[int, asyncio.Task[None]] = {}  # each live run's task
         self.ownership = ownership or Ownership(store, new_owner(), self.policy.lease)
-        self._healer = Healer(self._ctx, self._turn)
+        self._healer = Healer(self._ctx, self._turn, self.ownership)
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -111,6 +112,7 @@ class Runner:
         with the instruction (`prompt.compose`).
         """
         run = await self.store.add_run(
+            request=take_request(),
             team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts or trigger_ts,
@@ -169,6 +171,7 @@ class Runner:
         thread = await self.store.find_thread(team_id, channel_id, thread_ts)
         earlier = await self.store.thread_runs(team_id, channel_id, thread_ts)
         run = await self.store.add_run(
+            request=take_request(),
             team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts,
@@ -196,7 +199,7 @@ class Runner:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)
             self._run(run, recovering=True)
         for run in await self.store.runs_awaiting_files():
-            self._spawn(self._redeliver_files(run), run.team_id)
+            self._redeliver(run)
         for team_id, channel_id, thread_ts in await self.store.threads_with_queued_runs():
             await self._pump(team_id, channel_id, thread_ts)
         for run in await self.store.runs_with_final_pending():
@@ -278,6 +281,11 @@ class Runner:
             self._run(run, recovering=True)
         for team_id, channel_id, thread_ts in await self.store.threads_with_queued_runs():
             await self._pump(team_id, channel_id, thread_ts)
+        for run in await self.store.unleased_owed_runs():  # left undelivered by a process gone
+            if run.files_done == 0 and run.worker_id is not None:
+                self._redeliver(run)
+            else:
+                self._healer.later(run, at_once=True)
 
     async def _sleep_between_watches(self) -> None:
         await asyncio.sleep(self.policy.takeover_every)
@@ -382,16 +390,29 @@ class Runner:
             if current.thread_ts is not None and current.done:
                 await self._pump(current.team_id, current.channel_id, current.thread_ts)
 
+    def _redeliver(self, run: Run) -> None:
+        """Deliver the files a finished run still owes, in the background, unless a task here
+        sees the run through already."""
+        if run.id in self._live or run.team_id in self._leaving or self._closing:
+            return
+        self._live.add(run.id)
+        self._spawn(self._redeliver_files(run), run.team_id)
+
     async def _redeliver_files(self, run: Run) -> None:
         lease = run_lease(run.id)
-        if not await self.ownership.take(lease):
-            return  # another process delivers them
         try:
-            current = await self.store.get_run(run.id)
-            if current.files_done == 0:
-                await self._deliver_files_again(current)
+            if not await self.ownership.take(lease):
+                return  # another process delivers them
+            try:
+                current = await self.store.get_run(run.id)
+                if current.files_done == 0:
+                    await self._deliver_files_again(current)
+            finally:
+                await self.ownership.let_go(lease)
         finally:
-            await self.ownership.let_go(lease)
+            self._live.discard(run.id)
+        if current.final_pending is not None:  # its final message is still owed too
+            self._healer.later(current, at_once=True)
 
     async def _deliver_files_again(self, run: Run) -> None:
         assert run.worker_id is not None

@@ -21,7 +21,7 @@ from ..budgets import Budget, as_budget
 from ..handinger.client import HandingerClient
 from ..handinger.errors import HandingerError, NotFoundError
 from ..handinger.models import When, WorkerSchedule
-from ..store import Schedule, Store
+from ..store import Run, Schedule, Store
 from .digests import Digests
 from .tasks import Tasks
 
@@ -166,14 +166,7 @@ class ScheduleWatcher:
     async def startup(self) -> None:
         """After a restart: post digests claimed but never posted, then whatever fired while
         the app was down, marked late."""
-        for run, index, late in await self.store.unposted_digests():
-            if run.worker_id is None:
-                continue
-            try:
-                worker = await self.handinger.get_worker(run.worker_id)
-                await self.digests.post_claimed(run, worker, index, late=late)
-            except HandingerError as error:
-                log.warning("digest run %d: cannot post it: %s", run.id, error)
+        await self._post_unposted(await self.store.unposted_digests())
         workers = {s.worker_id for s in await self.store.active_schedules()}
         for worker_id in workers:
             try:
@@ -182,6 +175,33 @@ class ScheduleWatcher:
                 log.warning("worker %s: cannot read it at start-up: %s", worker_id, error)
                 continue
             await self._check(worker_id, late=True)
+
+    async def take_over(self) -> int:
+        """Post the digests a process claimed and then stopped or died before posting (no
+        process holds their run); return how many were found."""
+        unposted = await self.store.unposted_digests(unleased=True)
+        await self._post_unposted(unposted)
+        return len(unposted)
+
+    async def keep_taking_over(self, every: float) -> None:
+        """Forever: `take_over`, so a replica that dies mid-post loses no digest while the
+        others run (not only at the next start)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.take_over()
+            except Exception as exc:  # the database is out: try again at the next beat
+                log.warning("digests of stopped processes not checked: %s", exc)
+
+    async def _post_unposted(self, unposted: list[tuple[Run, int, bool]]) -> None:
+        for run, index, late in unposted:
+            if run.worker_id is None:
+                continue
+            try:
+                worker = await self.handinger.get_worker(run.worker_id)
+                await self.digests.post_claimed(run, worker, index, late=late)
+            except HandingerError as error:
+                log.warning("digest run %d: cannot post it: %s", run.id, error)
 
     async def run(self) -> None:
         """Plan and watch forever."""

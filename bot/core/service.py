@@ -34,6 +34,7 @@ from .context_note import looking_at
 from .gathered import Gathered, ReplyMode, as_reply_mode
 from .problems import diagnose
 from .prompt import ContextBudget, compose
+from .requests import current_request
 from .runner import Refreshed, Runner
 from .schedules import cancel_schedule, create_schedule, sync_worker
 from .when import ParsedSchedule
@@ -231,8 +232,11 @@ class Service:
         return await self.cancel(team_id, schedule.channel_id, user_id, schedule_id, not_admin)
 
     async def claim_event(self, *keys: str) -> bool:
-        """True for the first claim of any of `keys` (Slack sends some messages twice)."""
-        return await self._store.claim_event(*keys)
+        """True for the first claim of any of `keys` (Slack sends some messages twice); the
+        request being handled claims them (`requests.py`), so a request taken over from a
+        process that died finds them its own."""
+        request = current_request.get()
+        return await self._store.claim_event(*keys, request=request.key if request else None)
 
     async def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
         return await self.runner.is_worker_thread(team_id, channel_id, thread_ts)

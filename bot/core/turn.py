@@ -33,7 +33,7 @@ from .ports import Mark, NotShown, Undeliverable
 from .problems import Failure
 from .progress import TurnProgress
 from .resume import continue_landed, may_send_create
-from .views import DigestHeading, RunState, RunView, build_view
+from .views import DigestHeading, LiveView, RunState, RunView, build_view
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class Turn:
                     await self._bind(self.progress.worker_id)
                 if self.run.status != "running" and self.run.worker_id is not None:
                     await self.update(status="running")
-                self.ctx.surface.progress(self.run, self.view("working"))
+                self.ctx.surface.progress(self.run, self.live())
         except StreamInterruptedError as exc:
             if self.run.worker_id is None:
                 raise
@@ -195,7 +195,7 @@ class Turn:
     async def _tick(self) -> None:
         while True:
             await self.ctx.sleep(self.ctx.policy.tick)
-            self.ctx.surface.progress(self.run, self.view("working"))
+            self.ctx.surface.progress(self.run, self.live())
 
     async def finalize(self) -> None:
         """Render the final message from GET of the worker (ARCHITECTURE.md rule 1), then files.
@@ -288,7 +288,7 @@ class Turn:
                 self.progress.resubscribed()
                 await self.relay(self.ctx.handinger.stream_worker(worker_id))
                 continue
-            self.ctx.surface.progress(self.run, self.view("working"))
+            self.ctx.surface.progress(self.run, self.live())
             await self.ctx.sleep(self._poll_delay(attempt))
             attempt += 1
 
@@ -296,7 +296,7 @@ class Turn:
         """A worker busy with a turn the app did not start (a schedule): wait for it."""
         attempt = 0
         while worker.is_running:
-            self.ctx.surface.progress(self.run, self.view("working", waiting=True))
+            self.ctx.surface.progress(self.run, self.live(waiting=True))
             await self.ctx.sleep(self._poll_delay(attempt))
             attempt += 1
             worker = await self.ctx.handinger.get_worker(worker.id)
@@ -353,6 +353,11 @@ class Turn:
             costs=costs,
             reply_mode=self.reply_mode,
         )
+
+    def live(self, *, waiting: bool = False) -> LiveView:
+        """The running turn's view, built when the surface shows it: per stream event, only
+        this (the answer's length is kept as it grows, its text is not read)."""
+        return LiveView(self.progress.text_chars, lambda: self.view("working", waiting=waiting))
 
     def _poll_delay(self, attempt: int) -> float:
         delay: float = self.ctx.policy.poll_initial * 2.0**attempt

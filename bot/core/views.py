@@ -6,6 +6,7 @@ value means the relay can be tested without Slack, and the renderer without Hand
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,6 +69,21 @@ class RunView:
     digest: DigestHeading | None = None
     reply_mode: ReplyMode | None = None
     tasks: tuple[TaskView, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """A running turn's view, built when a surface is about to show it, not on every stream event.
+
+    A stream gives hundreds of events a second and a surface shows a message about once a
+    second, so `build` is called per send: a view per event would read (and join) the whole
+    answer each time, quadratic in a long answer. The view is as of when it is built (newer
+    than offered). `text_chars` is the answer's length when offered, for ranking the edit
+    without building the view.
+    """
+
+    text_chars: int
+    build: Callable[[], RunView]
 
 
 def task_views(progress: TurnProgress, state: RunState) -> tuple[TaskView, ...]:

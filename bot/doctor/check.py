@@ -29,6 +29,7 @@ def count(number: int, noun: str) -> str:
 
 
 def what(exc: BaseException) -> str:
-    """An exception as a short detail: its type, and its message when it has one."""
-    text = str(exc).strip()
+    """An exception as a short detail: its type, and its message when it has one, on one line
+    (libpq's messages span several, and the doctor prints one line per check)."""
+    text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -13,6 +13,12 @@ from .check import Check, what
 
 NAME = "database"
 CONNECT_TIMEOUT = 5
+CREATE_RIGHT = (
+    "SELECT current_user, current_schema(), "
+    "COALESCE(has_schema_privilege(current_schema(), 'CREATE'), false)"
+)
+"""Whether the user may create tables where the app makes them: since PostgreSQL 15 only
+the database's owner may in schema public, unless granted."""
 
 
 async def check_postgres(url: str) -> Check:
@@ -28,11 +34,12 @@ async def check_postgres(url: str) -> Check:
             if present[0][0] is not None:
                 rows = await (await conn.execute("SELECT version FROM schema_version")).fetchall()
                 version = int(rows[0][0]) if rows else 0
+            user, schema, may_create = (await (await conn.execute(CREATE_RIGHT)).fetchall())[0]
     except psycopg.Error as exc:
         return Check(
             NAME,
             "fail",
-            f"cannot use the {where}: {' '.join(what(exc).split())}",  # libpq's are multi-line
+            f"cannot use the {where}: {what(exc)}",
             "check DATABASE_URL (user, password, host, port, database name), that the server "
             "runs and that it accepts connections from this host",
         )
@@ -43,6 +50,16 @@ async def check_postgres(url: str) -> Check:
             "fail",
             f"{where} has schema version {version}, newer than this release knows ({latest})",
             "run the release that created it, or restore a backup from before the upgrade",
+        )
+    if version < latest and not may_create:
+        return Check(
+            NAME,
+            "fail",
+            f"{where} has {'no tables yet' if version == 0 else f'schema version {version}'}, "
+            f"but user {user} may not create tables in schema {schema or 'public'}, so the app "
+            f"cannot {'create' if version == 0 else 'migrate'} its tables when it starts",
+            f"as the database's owner or a superuser: GRANT CREATE ON SCHEMA {schema or 'public'}"
+            f" TO {user} (or make {user} the database's owner)",
         )
     if version == 0:
         state = "no tables yet; the app creates them when it first starts"

@@ -1,8 +1,10 @@
-"""The Bolt app: listeners, and the HTTP endpoints (`/slack/events`, `/healthz`, and in OAuth
-mode `/slack/install` and `/slack/oauth_redirect`)."""
+"""The Bolt app: listeners, and the HTTP endpoints (`/slack/events`, `/healthz`, `/livez`, and
+in OAuth mode `/slack/install` and `/slack/oauth_redirect`)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -17,10 +19,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from ..config import Settings
 from ..core.service import Service
+from ..store import RequestTaken
 from . import respond
 from .ask_view import ASK_MODAL, ASK_SHORTCUT
 from .clients import general_client
 from .home import HOME_CANCEL, HomePublisher
+from .inbox import IngressWriter
 from .ingress import MAX_BODY, SlackEndpoint
 from .ingress_thread import Core
 from .listeners import actions, agent, commands, deps, lifecycle, messages, schedules, shortcuts
@@ -88,10 +92,20 @@ def build_app(
             user_facing_authorize_error_message=NOT_INSTALLED,
         )
     respond.install(app)
+    app.error(_listener_failed)
     installations = oauth.installation_store if oauth is not None else None
     deps.install(app, deps.Deps(service, settings, installations, gone, home))
     register(app)
     return app
+
+
+async def _listener_failed(error: Exception, logger: logging.Logger) -> None:
+    """A listener's error, logged as Bolt does; but a request another process took over
+    (this one's lease on it expired: `store/inbox.py`) is that process's to finish."""
+    if isinstance(error, RequestTaken):
+        logger.warning("a Slack request is finished by the process that took it over")
+        return
+    logger.exception(f"Failed to run listener function (error: {error})")
 
 
 def register(app: AsyncApp) -> None:
@@ -119,17 +133,29 @@ def web_app(
     endpoint: SlackEndpoint | None,
     health: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
     core: Core,
+    writer: IngressWriter | None = None,
 ) -> web.Application:
     """The process's HTTP server, served on the ingress thread (`ingress_thread`): a health
     check, and in HTTP mode (with `endpoint`) Slack's request URL and the OAuth install pages.
-    The health check and the OAuth pages run on the app's loop (`core`), where its state is."""
+    The health check and the OAuth pages run on the app's loop (`core`), where its state is.
+    `writer`: the inbox's connection of this thread, opened and closed with the server."""
 
     async def healthz(request: web.Request) -> web.StreamResponse:
         status = await core.run(health())
         return web.json_response(status, status=200 if status.get("ok") else 503)
 
+    async def livez(request: web.Request) -> web.StreamResponse:
+        """Liveness: the app's loop answers. Not the database or Slack: the app waits their
+        outages out, and restarting it (a liveness probe's remedy) would not end them."""
+        await core.run(asyncio.sleep(0))
+        return web.json_response({"ok": True})
+
     server = web.Application(client_max_size=MAX_BODY)
     server.router.add_get("/healthz", healthz)
+    server.router.add_get("/livez", livez)
+    if writer is not None:
+        server.on_startup.append(writer.open)
+        server.on_cleanup.append(writer.close)
     if endpoint is None:
         return server
     server.router.add_post(EVENTS_PATH, endpoint.handle)

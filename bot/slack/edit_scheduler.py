@@ -15,13 +15,15 @@ per minute with bursts welcome, so edits are planned rather than fired:
   words, and last edits that only change the status line (a tool step, the elapsed time); the
   lower classes leave tokens in the bucket (`EditPolicy.reserves`), so a first answer still goes
   out at once instead of queueing behind status ticks;
-- a 429 pauses the whole workspace for its `Retry-After`, and the edit is sent again afterwards;
+- a 429 pauses the whole workspace for its `Retry-After` (with `pause`, in every process), and
+  the edit is sent again afterwards;
 - an edit that failed for a passing reason (the sender's `retryable`: Slack's 5xx, a dropped
   connection) is sent again after a capped exponential wait of its own (1 s, 2 s, … 30 s), up to
   `max_attempts` failures (a few minutes), and only then reported to whoever awaits it;
 - with a `gate` (`shared_rates.py`), each edit first takes a call from the workspace's
-  allowance shared by every process on the database; without room, it waits (progress edits
-  all wait) and nothing is spent;
+  allowance shared by every process on the database; without room, a progress edit waits
+  (progress edits all wait) and nothing is spent, and a final is booked for the first free
+  moment and sent then;
 - an edit the sender finds the message already shows (`Unchanged`) is not sent and costs
   nothing: its token goes back to the bucket and the message's interval does not restart.
 
@@ -73,9 +75,13 @@ Sender = Callable[[K, P, bool], Awaitable[None]]
 
 Retryable = Callable[[BaseException], bool]
 
+Pause = Callable[[str, float], Awaitable[None]]
+"""Tells the other processes that Slack answered 429 in a workspace: `(workspace, seconds)`."""
+
 Gate = Callable[[str, bool, int], Awaitable[float]]
 """Takes a call from a workspace's shared allowance: `(workspace, final, finals to keep room
-for)`; returns 0.0 if taken, else the seconds until there may be room."""
+for)`. A progress edit's call is taken now (0.0) or not at all (the seconds until there may be
+room); a final's is always taken, booked at the first free moment: the seconds until then."""
 
 
 class _Postponed(Exception):
@@ -95,9 +101,11 @@ class EditScheduler(Generic[K, P]):
         clock: Callable[[], float] = time.monotonic,
         retryable: Retryable = lambda error: False,
         gate: Gate | None = None,
+        pause: Pause | None = None,
     ) -> None:
         self._sender = sender
         self._gate = gate
+        self._pause = pause
         self.policy = policy or EditPolicy()
         self._clock = clock
         self._retryable = retryable
@@ -186,6 +194,16 @@ class EditScheduler(Generic[K, P]):
                 async with asyncio.timeout(timeout):  # unlike wait_for, never eats a cancel
                     await waker.wait()
 
+    async def _pause_everywhere(self, workspace: str, seconds: float) -> None:
+        """A 429 here pauses the workspace's other processes too; if the database cannot be
+        told, they find out from Slack."""
+        if self._pause is None:
+            return
+        try:
+            await self._pause(workspace, seconds)
+        except Exception as exc:
+            log.warning("other processes not told of the rate limit in %s: %s", workspace, exc)
+
     def _send_done(self, task: asyncio.Task[None]) -> None:
         self._sends.pop(task, None)
 
@@ -194,8 +212,10 @@ class EditScheduler(Generic[K, P]):
             if self._gate is not None:
                 reserve = lane.reserved_for_finals(self._clock())
                 wait = await self._gate(workspace, send.final, reserve)
-                if wait > 0:
+                if wait > 0 and not send.final:
                     raise _Postponed(wait)
+                if wait > 0:  # the final's call is booked for then: no asking again
+                    await asyncio.sleep(wait)
             await self._sender(send.key, send.payload, send.final)
         except _Postponed as held:
             lane.postponed(send.key, self._clock() + held.seconds)
@@ -204,6 +224,7 @@ class EditScheduler(Generic[K, P]):
                 "slack rate limit in %s: pausing edits %.1f s", workspace, limited.retry_after
             )
             lane.rate_limited(send.key, limited.retry_after, self._clock())
+            await self._pause_everywhere(workspace, limited.retry_after)
         except Unchanged:
             lane.unchanged(send.key)
         except asyncio.CancelledError:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.views import RunView
+from ..core.views import LiveView
 from .blocks import SlackMessage
 from .clients import TeamClients
 from .edit_scheduler import RateLimited, Unchanged
@@ -59,14 +59,15 @@ class Editor:
         """Message `key` was just posted with this content."""
         self._remember(key, content_of(message))
 
-    async def send(self, key: MessageKey, content: RunView | SlackMessage, final: bool) -> None:
-        """Send one edit; a progress view is rendered now, in a thread, so neither the stream's
-        pace nor the answer's length costs the event loop anything (see `render_progress`)."""
+    async def send(self, key: MessageKey, content: LiveView | SlackMessage, final: bool) -> None:
+        """Send one edit; a progress view is built now, on the event loop (the turn changes it
+        there), and rendered in a thread, so neither the stream's pace nor the answer's length
+        costs the event loop anything (see `render_progress`)."""
         team, channel, ts = key
         if isinstance(content, SlackMessage):
             message = content
         else:
-            message = await asyncio.to_thread(render_progress, content)
+            message = await asyncio.to_thread(render_progress, content.build())
         shown = content_of(message)
         if self._shown.get(key) == shown:
             raise Unchanged()

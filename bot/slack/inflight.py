@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.listener.async_listener_completion_handler import (
@@ -19,11 +20,23 @@ from slack_bolt.listener.async_listener_start_handler import AsyncListenerStartH
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+Started = Callable[[AsyncBoltRequest], None]
+Finished = Callable[[AsyncBoltRequest], Awaitable[None]]
+
+
+async def _nothing(request: AsyncBoltRequest) -> None:
+    return None
+
 
 class InflightListeners:
-    """Counts running listeners; `drain` waits until none runs."""
+    """Counts running listeners; `drain` waits until none runs. `on_start` and `on_finish`
+    (the inbox's, `inbox.py`) see each listener begin and end too."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, on_start: Started = lambda request: None, on_finish: Finished = _nothing
+    ) -> None:
+        self.on_start = on_start
+        self.on_finish = on_finish
         self.running = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -56,6 +69,7 @@ class _Started(AsyncListenerStartHandler):
 
     async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
         self.inflight.started()
+        self.inflight.on_start(request)
 
 
 class _Finished(AsyncListenerCompletionHandler):
@@ -63,4 +77,7 @@ class _Finished(AsyncListenerCompletionHandler):
         self.inflight = inflight
 
     async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
-        self.inflight.finished()
+        try:
+            await self.inflight.on_finish(request)
+        finally:
+            self.inflight.finished()

@@ -6,9 +6,15 @@ anyone), and it reads any form body containing the word "payload" as an interact
 `/handinger` command whose text said "payload" reached no listener). So here, before Bolt sees
 a request, it is authenticated (Slack's signature over the body, a timestamp within 5
 minutes), read (UTF-8; JSON for events, a form for commands, a `payload=` JSON form for
-interactions), its shape checked (`payloads`) and answered (`at_once`), all on the server's own
-thread (`ingress_thread`), so the ack never waits for the app's busy event loop. Then, on the
-app's loop, a replayed command or click is dropped and Bolt gets the parsed body.
+interactions), its shape checked (`payloads`), written down (the inbox, `inbox.py`: one
+insert on the thread's own connection, which is also the replay claim) and answered
+(`at_once`), all on the server's own thread (`ingress_thread`), so the ack never waits for the
+app's busy event loop. Then, on the app's loop, Bolt gets the parsed body.
+
+The database slower than `INBOX_WAIT`, or out: an event is not acknowledged (503), so Slack
+sends it again (at once, then after one and five minutes); it is still handled if its write
+lands after all (the retry is then a replay). A command or click, which Slack never sends
+again, is acknowledged and written down from the app's loop once the database answers.
 
 What the sender gets back:
     401  unsigned, forged, or stale (a clock more than 5 minutes off)
@@ -23,24 +29,29 @@ What the sender gets back:
 Each of these is counted in one rate-limited log line (`Refusals`), never logged one by one.
 
 Socket Mode: envelopes arrive over the app's own authenticated connection, so only the shape
-and replay checks apply; an envelope that fails them is acked and dropped.
+and replay checks apply; an envelope that fails them is acked and dropped. One that passes is
+written down on the app's loop before Bolt acks it; if that fails, it is not acked, and Slack
+sends an event again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -48,6 +59,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from .clients import webhook_client
+from .inbox import Inbox, Receive, inbox_key
 from .ingress_thread import Core
 from .payloads import Kind, Unusable, check
 from .refusals import Refusals
@@ -70,8 +82,9 @@ SOCKET_KINDS: dict[str, Kind] = {
     "interactive": "interaction",
 }
 
-Claim = Callable[[str], Awaitable[bool]]
-"""`Store.claim_event`: False if the key was claimed before (durably, across restarts)."""
+INBOX_WAIT = 1.5
+"""Seconds the HTTP ingress waits for a request to be written down before it answers Slack
+anyway (Slack gives up after 3)."""
 AnswerAtOnce = Callable[[Kind, dict[str, Any]], dict[str, Any] | None]
 """`at_once.AtOnce`: the ack's arguments for a checked request, or None if Bolt must answer."""
 
@@ -105,43 +118,49 @@ class Checks:
 
 
 class Gate(Checks):
-    """The checks both modes share: the request's shape, and whether it is a replay (which
-    takes the database, so a gate stays on the app's loop)."""
+    """The checks both modes share: the request's shape, and writing it down (`inbox.py`),
+    which is also its claim against replays and takes the database, so a gate stays on the
+    app's loop."""
 
-    def __init__(self, claim: Claim, where: str) -> None:
+    def __init__(self, receive: Receive, where: str) -> None:
         super().__init__(where)
-        self.claim = claim
+        self.receive = receive
 
-    async def claim_once(self, kind: Kind, replay_key: str | None) -> None:
-        """Raise `Refused` if a request with this key was handled before (durably)."""
-        if replay_key is not None and not await self.claim(replay_key):
+    async def written(self, kind: Kind, key: str | None, body: dict[str, Any]) -> None:
+        """Write the request down under `key`; raise `Refused` if it was handled before."""
+        if key is not None and not await self.receive(key, kind, body):
             raise Refused(200, f"replayed {kind}")
 
-    async def admit(self, kind: Kind, body: dict[str, Any]) -> None:
-        """Return if the listeners may act on this request; raise `Refused` if not."""
-        await self.claim_once(kind, self.check(kind, body))
+    async def admit(self, kind: Kind, body: dict[str, Any]) -> str | None:
+        """The request's inbox key (None: not written down) once it is written down, if the
+        listeners may act on it; raise `Refused` if not."""
+        key = inbox_key(kind, body, self.check(kind, body))
+        await self.written(kind, key, body)
+        return key
 
 
 class SlackEndpoint:
     """The aiohttp handler of `/slack/events` in HTTP mode, on the ingress thread
-    (`ingress_thread`): it checks each request (`checks`) and answers it there, with
-    `at_once`'s answer, before the app's loop sees it; then, on the app's loop (`core`), a
-    replay is dropped (`replays`, the app's gate) and Bolt routes the rest to the listeners. A
+    (`ingress_thread`): it checks each request (`checks`), writes it down on the thread's own
+    connection (`writer`) and answers it there, with `at_once`'s answer, before the app's loop
+    sees it; then, on the app's loop (`core`), Bolt routes it to the listeners (`inbox`). A
     request `at_once` cannot answer (a modal's submission) waits for Bolt's answer."""
 
     def __init__(
         self,
-        app: AsyncApp,
+        inbox: Inbox,
         signing_secret: str,
         checks: Checks,
         *,
+        writer: Receive,
         replays: Gate,
         at_once: AnswerAtOnce,
         core: Core,
     ) -> None:
-        self.app = app
+        self.inbox = inbox
         self.verifier = SignatureVerifier(signing_secret)
         self.checks = checks
+        self.writer = writer
         self.replays = replays
         self.at_once = at_once
         self.core = core
@@ -158,23 +177,44 @@ class SlackEndpoint:
             # The reasons are for the operator; an unauthenticated sender learns nothing.
             error = "invalid request" if refused.status == 401 else refused.reason
             return web.json_response({"error": error}, status=refused.status)
-        bolt_request = AsyncBoltRequest(
-            # The body is verified and parsed: Bolt takes a parsed body only under its Socket
-            # Mode flag, whose only other effect is to skip Bolt's signature check (done above).
-            body=body,
-            headers=dict(request.headers),
-            query=request.query_string,
-            mode="socket_mode",
-        )
-        answer = self.at_once(kind, body) if kind is not None else None
-        work = self._dispatch(kind, replay_key, bolt_request)
-        if answer is None or kind is None:  # Slack's own checks, a modal's submission
+        headers = dict(request.headers)
+        if kind is None:  # Slack's own checks: Bolt answers them
+            work = self.inbox.dispatch(None, body, headers)
             return await to_aiohttp_response(await self.core.run(work))
-        self.core.start(self._after_ack(work, kind, bolt_request), f"a Slack {kind}")
-        return await to_aiohttp_response(await AsyncAck()(**answer))  # type: ignore[no-untyped-call]
+        answer = self.at_once(kind, body)
+        key = inbox_key(kind, body, replay_key)
+        written = await self._write(key, kind, body)
+        if written.done() and written.exception() is None and not written.result():
+            self.checks.count(Refused(200, f"replayed {kind}"))
+            return await _ack(answer or {})  # the answer the first one got at once
+        if kind == "event" and not (written.done() and written.exception() is None):
+            # Not acknowledged: Slack sends it again. Handled now only if written after all.
+            if not written.done():
+                self.core.start(self._dispatch(kind, key, body, headers, written), "an event")
+            return web.Response(status=503)
+        work = self._dispatch(kind, key, body, headers, written, fallback=True)
+        if answer is None:  # a modal's submission: Bolt's answer
+            return await to_aiohttp_response(await self.core.run(work))
+        self.core.start(self._after_ack(work, kind, body), f"a Slack {kind}")
+        return await _ack(answer)
+
+    async def _write(
+        self, key: str | None, kind: Kind, body: dict[str, Any]
+    ) -> concurrent.futures.Future[bool]:
+        """Write the request down on this thread, waiting at most `INBOX_WAIT` seconds; the
+        future settles with the write: True (written), False (a replay), or its error. A
+        request not written down (`key` None) is settled as written."""
+        settled: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        if key is None:
+            settled.set_result(True)
+            return settled
+        task = asyncio.ensure_future(self.writer(key, kind, body))
+        task.add_done_callback(lambda done: _settle(settled, done))
+        await asyncio.wait({task}, timeout=INBOX_WAIT)
+        return settled
 
     async def _after_ack(
-        self, work: Coroutine[Any, Any, BoltResponse], kind: Kind, request: AsyncBoltRequest
+        self, work: Coroutine[Any, Any, BoltResponse], kind: Kind, body: dict[str, Any]
     ) -> None:
         """`work` for a request Slack already has its answer to. Slack saw a 200 and shows
         nothing if the app then fails to take the request, so whoever asked is told, through
@@ -185,20 +225,42 @@ class SlackEndpoint:
         except Exception:
             log.exception("taking a Slack %s failed after it was acknowledged", kind)
             failed = True
-        if failed and request.context.response_url:
-            await tell_not_taken(request.context.response_url)
+        response_url = body.get("response_url")
+        if failed and isinstance(response_url, str) and response_url:
+            await tell_not_taken(response_url)
 
     async def _dispatch(
-        self, kind: Kind | None, replay_key: str | None, request: AsyncBoltRequest
+        self,
+        kind: Kind,
+        key: str | None,
+        body: dict[str, Any],
+        headers: dict[str, Any],
+        written: concurrent.futures.Future[bool],
+        *,
+        fallback: bool = False,
     ) -> BoltResponse:
-        """On the app's loop: drop a replay, else let Bolt route the request."""
-        if kind is not None:
+        """On the app's loop, once the ingress's write settled: let Bolt route the request if
+        it was written down (with `fallback`, from this loop when the ingress's write failed);
+        drop a replay."""
+        try:
+            new = await asyncio.wrap_future(written)
+        except Exception as error:
+            if not fallback:
+                log.warning(
+                    "a Slack %s was not written down (%s); Slack sends it again", kind, error
+                )
+                return BoltResponse(status=200, body="")
+            log.warning("a Slack %s is written down from the app's loop: %s", kind, error)
             try:
-                await self.replays.claim_once(kind, replay_key)
+                await self.replays.written(kind, key, body)
             except Refused as refused:
                 self.replays.count(refused)
                 return BoltResponse(status=200, body="")
-        return await self.app.async_dispatch(request)
+            new = True
+        if not new:
+            self.replays.count(Refused(200, f"replayed {kind}"))
+            return BoltResponse(status=200, body="")
+        return await self.inbox.dispatch(key, body, headers)
 
     def _authenticated(self, headers: Any, raw: bytes) -> str:
         """The body as text, if Slack signed it within the last 5 minutes."""
@@ -217,6 +279,19 @@ class SlackEndpoint:
         if not self.verifier.is_valid(text, timestamp, signature):
             raise Refused(401, "bad signature (is SLACK_SIGNING_SECRET this app's?)")
         return text
+
+
+def _settle(settled: concurrent.futures.Future[bool], done: asyncio.Future[bool]) -> None:
+    if done.cancelled():
+        settled.set_exception(TimeoutError("the write was cancelled"))
+    elif (error := done.exception()) is not None:
+        settled.set_exception(error)
+    else:
+        settled.set_result(done.result())
+
+
+async def _ack(answer: dict[str, Any]) -> web.StreamResponse:
+    return await to_aiohttp_response(await AsyncAck()(**answer))  # type: ignore[no-untyped-call]
 
 
 async def tell_not_taken(response_url: str) -> None:
@@ -287,24 +362,28 @@ def _form(text: str) -> dict[str, str]:
 
 
 class CheckedSocketModeHandler(AsyncSocketModeHandler):
-    """Bolt's Socket Mode handler, with the gate's shape and replay checks in front."""
+    """Bolt's Socket Mode handler, with the gate's shape and replay checks in front and the
+    request written down (`inbox`) before Bolt acks it."""
 
-    def __init__(self, app: AsyncApp, app_token: str, gate: Gate) -> None:
+    def __init__(self, app: AsyncApp, app_token: str, gate: Gate, inbox: Inbox) -> None:
         super().__init__(app, app_token)
         self.gate = gate
+        self.inbox = inbox
 
     # The client type is narrowed as in Bolt's own handler (hence the ignore).
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         kind = SOCKET_KINDS.get(req.type)
-        if kind is not None:
-            try:
-                if not isinstance(req.payload, dict):
-                    raise Refused(400, f"{kind} envelope without a payload object")
-                await self.gate.admit(kind, req.payload)
-            except Refused as refused:
-                self.gate.count(refused)
-                await client.send_socket_mode_response(
-                    SocketModeResponse(envelope_id=req.envelope_id)
-                )
-                return
-        await super().handle(client, req)
+        if kind is None:
+            await super().handle(client, req)
+            return
+        start = time.time()
+        try:
+            if not isinstance(req.payload, dict):
+                raise Refused(400, f"{kind} envelope without a payload object")
+            key = await self.gate.admit(kind, req.payload)
+        except Refused as refused:
+            self.gate.count(refused)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        response = await self.inbox.dispatch(key, req.payload, build_headers(req))
+        await send_async_response(client, req, response, start)

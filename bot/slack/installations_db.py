@@ -19,10 +19,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from ..store.postgres import may_not_create
 from ..store.sql import Database, Row, Sql, upsert
 from .installations import InstalledBot
 
@@ -44,11 +46,26 @@ SETUP_LOCK = 0x536C6B49  # "SlkI": replicas starting together create the tables 
 
 
 async def create_tables(db: Database) -> None:
-    async with db.transaction() as tx:
-        if db.dialect == "postgresql":
-            await tx.execute("SELECT pg_advisory_xact_lock(?)", [SETUP_LOCK])
-        for statement in TABLES:
-            await tx.execute(statement)
+    """Create the tables where they are missing. On PostgreSQL nothing is sent when both
+    exist, so a user that may only read and write them runs the app."""
+    if db.dialect == "postgresql" and await _have_tables(db):
+        return
+    try:
+        async with db.transaction() as tx:
+            if db.dialect == "postgresql":
+                await tx.execute("SELECT pg_advisory_xact_lock(?)", [SETUP_LOCK])
+            for statement in TABLES:
+                await tx.execute(statement)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise await may_not_create(db, db.describe(), exc) from exc
+
+
+async def _have_tables(db: Database) -> bool:
+    rows = await db.fetch(
+        "SELECT to_regclass('slack_bots') IS NOT NULL "
+        "AND to_regclass('slack_oauth_states') IS NOT NULL AS present"
+    )
+    return bool(rows[0]["present"])
 
 
 def _epoch(value: float | datetime | None) -> float | None:
@@ -89,8 +106,8 @@ class DatabaseInstallationStore(AsyncInstallationStore):
     """Bolt's installation store on the app's database; `listeners` hear which workspace
     changed, so the app drops the Web API clients it built from an old token."""
 
-    def __init__(self, db: Database, client_id: str) -> None:
-        self.db = db
+    def __init__(self, db: Sql, client_id: str) -> None:
+        self.db = db  # the database, or one transaction (`migrate-db` copies in one)
         self.client_id = client_id
         self.listeners: list[Listener] = []
 

@@ -10,7 +10,7 @@ sent, so a bucket exactly as large as Slack's would overrun it: the burst here i
 smaller than Slack's (about 3), and that spare post absorbs up to a second of such unevenness.
 
 Other processes on the same database post too: with `shared` (`shared_rates.py`), a post also
-takes a call from the channel's allowance that all of them share, waiting until it has room.
+books its place in the channel's allowance that all of them share, and waits until then.
 """
 
 from __future__ import annotations
@@ -68,5 +68,5 @@ class ChannelPacer:
         delay = self.reserve(team, channel)
         if delay > 0:
             await self._sleep(delay)
-        while self._shared is not None and (delay := await self._shared(team, channel)) > 0:
-            await self._sleep(delay)
+        if self._shared is not None and (delay := await self._shared(team, channel)) > 0:
+            await self._sleep(delay)  # the shared slot is booked: no asking again

@@ -1,7 +1,8 @@
 """Posting messages (`chat.postMessage`): paced per channel, through 429s and Slack's passing
 failures, and never twice.
 
-A 429 is a clean refusal: the post waits (the channel's pacer is pushed back) and is sent again.
+A 429 is a clean refusal: the post waits (the channel's pacer is pushed back, and with shared
+`rates` the channel pauses for every process) and is sent again.
 A 5xx or a dropped connection is not: Slack may have posted the message before failing. So the
 clients never repeat a post by themselves (`clients.NOT_REPEATED`), and a post that carries a
 `Marker` is first looked for in its thread or channel after such a failure, and the message
@@ -22,6 +23,7 @@ from .blocks import SlackMessage
 from .clients import TeamClients
 from .pacing import ChannelPacer
 from .run_refs import Marker, find_marked
+from .shared_rates import SharedRates
 from .transient import Patience, Sleep, is_transient
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,11 @@ class Poster:
         max_attempts: int = 30,
         patience: float = 120.0,
         sleep: Sleep = asyncio.sleep,
+        rates: SharedRates | None = None,
     ) -> None:
         self.clients = clients
         self.pacer = pacer
+        self.rates = rates
         self.max_attempts = max_attempts
         self.patience = patience
         self._sleep = sleep
@@ -92,13 +96,14 @@ class Poster:
             except Exception as error:
                 wait = retry_after(error) if isinstance(error, SlackApiError) else None
                 if wait is not None:
+                    self.pacer.penalize(run.team_id, run.channel_id, wait)
+                    await self._pause_everywhere(run, wait)
                     limited += 1
                     if limited >= self.max_attempts:
                         raise
                     log.info(
                         "chat.postMessage in %s rate limited; waiting %.0f s", run.channel_id, wait
                     )
-                    self.pacer.penalize(run.team_id, run.channel_id, wait)
                     continue
                 if not is_transient(error):
                     raise
@@ -107,6 +112,16 @@ class Poster:
                     return found
                 continue
             return str(response["ts"])
+
+    async def _pause_everywhere(self, run: Run, seconds: float) -> None:
+        """The channel's other posters, in every process, wait out the 429 too; if the
+        database cannot be told, they find out from Slack."""
+        if self.rates is None:
+            return
+        try:
+            await self.rates.paused("chat.postMessage", run.team_id, run.channel_id, seconds)
+        except Exception as exc:
+            log.warning("other processes not told of the rate limit in %s: %s", run.channel_id, exc)
 
     async def _after_doubt(
         self,

@@ -23,7 +23,7 @@ from typing import TypeVar
 from slack_sdk.errors import SlackApiError
 
 from ..core.ports import FileProblem, LocalFile, Mark, Notice, NotShown, Undeliverable
-from ..core.views import RunView
+from ..core.views import LiveView, RunView
 from ..redact import Redactor
 from ..store import Run
 from .blocks import SlackMessage
@@ -76,7 +76,7 @@ class SlackSurface:
         self,
         clients: TeamClients,
         *,
-        edits: EditScheduler[MessageKey, RunView | SlackMessage] | None = None,
+        edits: EditScheduler[MessageKey, LiveView | SlackMessage] | None = None,
         pacer: ChannelPacer | None = None,
         max_post_attempts: int = 30,
         patience: float = 120.0,
@@ -90,13 +90,20 @@ class SlackSurface:
     ) -> None:
         self.clients = clients
         self.editor = Editor(clients)
-        gate = rates.edits("chat.update", EditPolicy()) if rates is not None else None
-        self.edits: EditScheduler[MessageKey, RunView | SlackMessage] = edits or EditScheduler(
-            self.editor.send, retryable=is_transient, gate=gate
+        self.edits: EditScheduler[MessageKey, LiveView | SlackMessage] = edits or EditScheduler(
+            self.editor.send,
+            retryable=is_transient,
+            gate=rates.edits("chat.update", EditPolicy()) if rates is not None else None,
+            pause=rates.pause("chat.update") if rates is not None else None,
         )
         self.pacer = pacer or ChannelPacer(shared=rates.post if rates is not None else None)
         self.poster = Poster(
-            clients, self.pacer, max_attempts=max_post_attempts, patience=patience, sleep=sleep
+            clients,
+            self.pacer,
+            max_attempts=max_post_attempts,
+            patience=patience,
+            sleep=sleep,
+            rates=rates,
         )
         self.private = PrivateReplies(clients, patience=patience, sleep=sleep)
         self.patience = patience
@@ -105,7 +112,7 @@ class SlackSurface:
         self.streams = streams
         self._finished = finished
         self.reactions = reactions or Reactions(clients, sleep=sleep)
-        self.statuses = ThreadStatuses(clients, is_assistant)
+        self.statuses = ThreadStatuses(clients, is_assistant, rates=rates)
         # What each message's overflow posted, for the messages this process posted or finished.
         self._posted: dict[MessageKey, set[str]] = {}
 
@@ -170,15 +177,18 @@ class SlackSurface:
                     await client.chat_stopStream(channel=run.channel_id, ts=found)
         return found
 
-    def progress(self, run: Run, view: RunView) -> None:
+    def progress(self, run: Run, live: LiveView) -> None:
+        """Per stream event: O(1), nothing read from the answer. The view is built (and the
+        card rendered) only if and when an edit or append is sent."""
         if run.message_ts is None:
             return
-        if self.streams is not None and self.streams.progress(run, self._masked(view)):
+        build = live.build
+        masked = LiveView(live.text_chars, lambda: self._masked(build()))
+        if self.streams is not None and self.streams.progress(run, masked):
             return
-        self.statuses.update(run, view)
+        self.statuses.update(run, masked)
         key = _key(run, run.message_ts)
-        # The view, not its Block Kit: it is rendered only if and when this edit is sent.
-        self.edits.update(run.team_id, key, self._masked(view), text_chars=len(view.text))
+        self.edits.update(run.team_id, key, masked, text_chars=live.text_chars)
 
     async def finish(self, run: Run, view: RunView) -> None:
         """The final card, then what did not fit it. `NotShown` when Slack kept failing:
@@ -190,7 +200,16 @@ class SlackSurface:
             if ending == "streamed":
                 self._done(run)
                 return
-        await self.statuses.end(run)
+        try:
+            await self._show_final(run, view)
+        finally:  # the answer first: a cleared status may wait for room in its conversation
+            await self.statuses.end(run)
+        self._done(run)
+
+    async def _show_final(self, run: Run, view: RunView) -> None:
+        """The final card, edited into the run's message (posted anew if it is gone), then
+        what did not fit it."""
+        assert run.message_ts is not None
         final = await asyncio.to_thread(render_final, self._masked(view))
         key = _key(run, run.message_ts)
         try:
@@ -207,7 +226,6 @@ class SlackSurface:
             log.info("run %d: its message is gone; posting the answer anew", run.id)
             await self.poster.post(run, final.card, run.thread_ts, Marker.of(run, part=1))
         await self._post_overflow(run, final, key, run.thread_ts or run.message_ts)
-        self._done(run)
 
     async def _final_edit(self, run: Run, key: MessageKey, card: SlackMessage) -> None:
         """The final edit; a message still streaming (its stream was started by a process that

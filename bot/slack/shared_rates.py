@@ -1,15 +1,20 @@
 """Slack's allowances counted across every process on one database (see `store/rates.py`).
 
-Slack limits `chat.update` per workspace and `chat.postMessage` per channel, not per process:
-two replicas each pacing themselves to 45 edits a minute would together make 90. Each call
-therefore first takes its place in the shared window of its scope; the local pacing
-(`EditLane`, `ChannelPacer`) still orders a process's own calls (finals first).
+Slack limits `chat.update` per workspace, `chat.postMessage` per channel and per workspace, and
+`assistant.threads.setStatus` per conversation, not per process: two replicas each pacing
+themselves to 45 edits a minute would together make 90. Each call therefore first takes its
+place in the shared window of its scope; the local pacing (`EditLane`, `ChannelPacer`) still
+orders a process's own calls (finals first). A 429 any process gets pauses that scope for all
+of them for its `Retry-After`.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
+from ..store.rates import Allowance
 from .edit_lane import EditPolicy
 from .edit_scheduler import Gate
 
@@ -17,6 +22,20 @@ POSTS_PER_WINDOW = 2
 POST_WINDOW = 2.0
 """About one post a second per channel, in pairs: inside Slack's bucket of ~3 with a post to
 spare for calls that arrive closer together than they were sent."""
+WORKSPACE_POSTS = 50
+WORKSPACE_POST_WINDOW = 12.0
+"""Posts per workspace, all channels together: Slack allows "several hundred messages per
+minute" per workspace without saying how many at once; 50 in any 12 s (250 a minute) never
+bursts past 50 in a moment, nor past a bucket of 60 refilled at 300 a minute."""
+STATUSES_PER_WINDOW = 2
+STATUS_WINDOW = 2.0
+"""`assistant.threads.setStatus` per conversation: "similar" to posting (about one a second)."""
+STATUS_PATIENCE = 10.0
+"""Seconds a status waits for room in its conversation before a newer one replaces it (or,
+for the clearing one, before it is left to Slack, which clears it with the answer)."""
+
+Pause = Callable[[str, float], Awaitable[None]]
+"""Tells every process that Slack answered 429 in a workspace: `(workspace, Retry-After)`."""
 
 
 class RateStore(Protocol):
@@ -30,7 +49,11 @@ class RateStore(Protocol):
         final: bool = True,
         reserve: int = 0,
         reserve_cap: int = 0,
+        more: Sequence[Allowance] = (),
+        book: bool = False,
     ) -> float: ...
+
+    async def pause_scope(self, scope: str, seconds: float) -> None: ...
 
 
 class SharedRates:
@@ -52,9 +75,18 @@ class SharedRates:
                 final=final,
                 reserve=reserve,
                 reserve_cap=int(policy.per_minute * policy.final_share),
+                book=final,  # a final is sent whatever the wait: booked, never asked again
             )
 
         return take
+
+    def pause(self, method: str) -> Pause:
+        """What an `EditScheduler` of `method` calls on a 429: the workspace pauses for all."""
+
+        async def pause(workspace: str, seconds: float) -> None:
+            await self.store.pause_scope(f"{method}:{workspace}", seconds)
+
+        return pause
 
     async def start_stream(self, team: str, per_minute: float) -> float:
         """Take a `chat.startStream` call in a workspace; 0.0, or seconds until there is room."""
@@ -63,10 +95,47 @@ class SharedRates:
         )
 
     async def post(self, team: str, channel: str) -> float:
-        """Take a `chat.postMessage` call in a channel; 0.0, or seconds until there is room."""
+        """Book a `chat.postMessage` call in a channel, which its workspace must have room for
+        too: the seconds until the post may be sent (0.0: now). A post is made whatever the
+        wait, so it is booked (`take_call(book=True)`): one round trip, never asked again."""
         return await self.store.take_call(
             f"chat.postMessage:{team}:{channel}",
             self.owner,
             limit=POSTS_PER_WINDOW,
             window=POST_WINDOW,
+            more=[Allowance(f"chat.postMessage:{team}", WORKSPACE_POSTS, WORKSPACE_POST_WINDOW)],
+            book=True,
         )
+
+    async def status(self, team: str, channel: str) -> float:
+        """Take an `assistant.threads.setStatus` call in a conversation; 0.0, or seconds
+        until there is room."""
+        return await self.store.take_call(
+            f"assistant.threads.setStatus:{team}:{channel}",
+            self.owner,
+            limit=STATUSES_PER_WINDOW,
+            window=STATUS_WINDOW,
+        )
+
+    async def room_for_status(
+        self,
+        team: str,
+        channel: str,
+        patience: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> bool:
+        """Take a status call, waiting up to `patience` seconds for room; False if there was
+        none by then (a status is only worth sending while it is current)."""
+        waited = 0.0
+        while (wait := await self.status(team, channel)) > 0:
+            if waited + wait > patience:
+                return False
+            await sleep(wait)
+            waited += wait
+        return True
+
+    async def paused(self, method: str, team: str, channel: str | None, seconds: float) -> None:
+        """Slack answered a call to `method` with a 429: its scope (the channel's, for the
+        per-channel limits) waits `seconds` in every process."""
+        where = team if channel is None else f"{team}:{channel}"
+        await self.store.pause_scope(f"{method}:{where}", seconds)

@@ -35,6 +35,12 @@ def defang(text: str) -> str:
     return text.replace("<", "<" + _ZWSP)
 
 
+def _streamable(text: str) -> str:
+    """The start of an answer that a stream may show, defanged: no more is ever appended, so
+    the appends of a long answer cost no more than those of a short one."""
+    return defang(text[: STREAM_CHARS + 1])
+
+
 def task_chunk(task: TaskView) -> Chunk:
     title = " ".join(task.title.split()) or f"Step {task.number}"
     if len(title) > TASK_TITLE_CHARS:
@@ -73,7 +79,7 @@ class StreamedState:
         While streaming, text is appended only while it extends what was sent and fits
         `STREAM_CHARS`. `final`: the view is the finished answer; its text is all sent or none.
         """
-        text = defang(view.text)
+        text = defang(view.text) if final else _streamable(view.text)
         chunks: list[Chunk] = []
         shown = self.sent
         grows = text.startswith(self.sent) and len(text) > len(self.sent) and not self.diverged
@@ -87,13 +93,12 @@ class StreamedState:
     def fits(self, view: RunView) -> bool:
         """Whether the finished `view` can close this stream: its text extends what was sent
         and the whole answer fits one streamed message."""
-        text = defang(view.text)
+        text = _streamable(view.text)
         return not self.diverged and text.startswith(self.sent) and len(text) <= STREAM_CHARS
 
     def commit(self, view: RunView, shown: str) -> None:
         """The chunks `delta` gave for `view` are in Slack now."""
-        text = defang(view.text)
-        if not text.startswith(self.sent):
+        if not defang(view.text[: len(self.sent)]).startswith(self.sent):
             self.diverged = True
         self.sent = shown
         for task in view.tasks:
@@ -106,4 +111,5 @@ def status_line(view: RunView) -> str:
     if step:
         step = step[0].lower() + step[1:]
         return f"is {step[:80]}…"
-    return "is writing…" if view.text.strip() else "is thinking…"
+    blank = not view.text or view.text.isspace()  # stops at the first letter, copies nothing
+    return "is thinking…" if blank else "is writing…"

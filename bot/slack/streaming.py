@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
-from ..core.views import RunView
+from ..core.views import LiveView, RunView
 from ..store import Run
 from .clients import TeamClients
 from .edit_lane import EditPolicy
@@ -39,7 +39,7 @@ from .edit_scheduler import EditScheduler, RateLimited, Unchanged
 from .editing import MessageKey
 from .posting import retry_after
 from .render import render_stream_end
-from .shared_rates import SharedRates
+from .shared_rates import STATUS_PATIENCE, SharedRates
 from .stream_chunks import StreamedState, status_line
 from .transient import code_of, is_transient
 
@@ -129,9 +129,12 @@ class NativeStreams:
     ) -> None:
         self.clients = clients
         self.refused_for = refused_for
-        gate = rates.edits("chat.appendStream", policy) if rates is not None else None
-        self.appends: EditScheduler[MessageKey, RunView] = EditScheduler(
-            self._append, policy, retryable=is_transient, gate=gate
+        self.appends: EditScheduler[MessageKey, LiveView] = EditScheduler(
+            self._append,
+            policy,
+            retryable=is_transient,
+            gate=rates.edits("chat.appendStream", policy) if rates is not None else None,
+            pause=rates.pause("chat.appendStream") if rates is not None else None,
         )
         self._starts = StartBudget(starts_per_minute, clock)
         self._starts_per_minute = starts_per_minute
@@ -178,7 +181,7 @@ class NativeStreams:
                 **first,
             )
         except SlackApiError as error:
-            self._refusal(run, error)
+            await self._refusal(run, error)
             return None
         except Exception as error:  # Slack unreachable: the edit path tries through it
             log.info("run %d: chat.startStream failed (%r); editing instead", run.id, error)
@@ -193,8 +196,9 @@ class NativeStreams:
         log.info("run %d: streaming natively into %s", run.id, ts)
         return ts
 
-    def progress(self, run: Run, view: RunView) -> bool:
-        """Queue an append for the run's stream; False if it has none to append to."""
+    def progress(self, run: Run, live: LiveView) -> bool:
+        """Queue an append for the run's stream (its view is built when the append is sent);
+        False if it has none to append to."""
         if run.message_ts is None:
             return False
         key = MessageKey(run.team_id, run.channel_id, run.message_ts)
@@ -202,7 +206,7 @@ class NativeStreams:
         if stream is None or stream.broken is not None:
             return False  # a stream Slack stopped taking is edited like a card
         if not stream.closed:
-            self.appends.update(run.team_id, key, view, text_chars=len(view.text))
+            self.appends.update(run.team_id, key, live, text_chars=live.text_chars)
         return True
 
     async def finish(self, run: Run, view: RunView) -> Ending | None:
@@ -217,21 +221,23 @@ class NativeStreams:
         self.appends.forget(run.team_id, key)
         async with stream.lock:
             stream.closed = True
-            if stream.assistant and stream.status:
-                await self._status(stream, "")
-            if stream.broken is None and view.state == "completed" and stream.state.fits(view):
-                chunks, _ = stream.state.delta(view, final=True)
-                if await self._stop(stream, chunks, render_stream_end(view)):
-                    return "streamed"
-            elif stream.broken is None:
-                chunks, _ = stream.state.delta(view, final=True)
-                await self._stop(stream, [c for c in chunks if c["type"] != "markdown_text"])
+            try:
+                if stream.broken is None and view.state == "completed" and stream.state.fits(view):
+                    chunks, _ = stream.state.delta(view, final=True)
+                    if await self._stop(stream, chunks, render_stream_end(view)):
+                        return "streamed"
+                elif stream.broken is None:
+                    chunks, _ = stream.state.delta(view, final=True)
+                    await self._stop(stream, [c for c in chunks if c["type"] != "markdown_text"])
+            finally:  # the answer first: clearing may wait for room in the conversation
+                if stream.assistant and stream.status:
+                    await self._status(stream, "", patience=STATUS_PATIENCE)
         log.info("run %d: finishing its streamed message with an edit", run.id)
         return "fallback"
 
     # ---- sending --------------------------------------------------------------------------
 
-    async def _append(self, key: MessageKey, view: RunView, final: bool) -> None:
+    async def _append(self, key: MessageKey, live: LiveView, final: bool) -> None:
         """The append scheduler's sender: what is new since the last append, in one call."""
         stream = self._streams.get(key)
         if stream is None or stream.closed or stream.broken is not None:
@@ -239,6 +245,7 @@ class NativeStreams:
         async with stream.lock:
             if stream.closed or stream.broken is not None:
                 raise Unchanged()
+            view = live.build()
             chunks, shown = stream.state.delta(view)
             status = status_line(view) if stream.assistant else None
             if not chunks and status == stream.status:
@@ -283,19 +290,47 @@ class NativeStreams:
             return False
         return True
 
-    async def _status(self, stream: Stream, status: str) -> None:
-        """The assistant thread's status line; a refusal only stops further statuses."""
+    async def _status(self, stream: Stream, status: str, *, patience: float = 0.0) -> None:
+        """The assistant thread's status line, when its conversation has room in every
+        process's count (else the next append sets the newest; the clearing one waits up to
+        `patience` s); a 429 pauses the conversation for all, any other refusal only stops
+        further statuses."""
         key = stream.key
+        if not await self._room_for_status(key, patience):
+            return
         client = await self.clients.edit_client_for(key.team)
         try:
             await client.assistant_threads_setStatus(
                 channel_id=key.channel, thread_ts=stream.thread_ts, status=status
             )
         except Exception as error:
+            wait = retry_after(error) if isinstance(error, SlackApiError) else None
+            if wait is not None and self._rates is not None:
+                await self._paused("assistant.threads.setStatus", key.team, key.channel, wait)
+                return
             log.info("stream %s: status not set (%r)", key.ts, error)
             stream.assistant = False
             return
         stream.status = status
+
+    async def _room_for_status(self, key: MessageKey, patience: float) -> bool:
+        if self._rates is None:
+            return True
+        try:
+            return await self._rates.room_for_status(key.team, key.channel, patience)
+        except Exception as exc:  # the database cannot say: Slack would refuse it
+            log.warning("stream %s: shared status allowance unknown: %s", key.ts, exc)
+            return True
+
+    async def _paused(self, method: str, team: str, channel: str | None, seconds: float) -> None:
+        """A 429 here pauses the scope for every process; if the database cannot be told,
+        they find out from Slack."""
+        if self._rates is None:
+            return
+        try:
+            await self._rates.paused(method, team, channel, seconds)
+        except Exception as exc:
+            log.warning("other processes not told of the rate limit in %s: %s", team, exc)
 
     async def _may_start(self, team: str) -> bool:
         """A stream start fits this process's budget and the one all processes share."""
@@ -305,11 +340,12 @@ class NativeStreams:
             return True
         return await self._rates.start_stream(team, self._starts_per_minute) == 0.0
 
-    def _refusal(self, run: Run, error: SlackApiError) -> None:
+    async def _refusal(self, run: Run, error: SlackApiError) -> None:
         code = code_of(error)
         wait = retry_after(error)
         if wait is not None:
             self._starts.empty(run.team_id, wait)
+            await self._paused("chat.startStream", run.team_id, None, wait)
         elif code in REFUSING:
             self._refused[run.team_id] = self._clock() + self.refused_for
         log.info("run %d: chat.startStream refused (%s); editing instead", run.id, code)

@@ -11,6 +11,7 @@ file `HANDINGER_DB`.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from .agent import AgentQueries, AssistantThread, Feedback, Vote
 from .departures import DepartureQueries
 from .digests import DigestQueries
+from .inbox import InboxQueries, PendingRequest, RequestOwner, RequestTaken
 from .leases import LeaseQueries
 from .postgres import open_postgres
 from .rates import RateQueries
@@ -34,9 +36,11 @@ from .records import (
 from .runs import RunQueries
 from .schedules import ScheduleQueries
 from .schema import MIGRATIONS
-from .sql import Database
+from .sql import Database, now_sql
 from .sqlite import SqliteDatabase
 from .threads import ThreadQueries
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MIGRATIONS",
@@ -44,7 +48,10 @@ __all__ = [
     "Database",
     "Feedback",
     "ForgottenWorkspace",
+    "PendingRequest",
     "PendingSchedule",
+    "RequestOwner",
+    "RequestTaken",
     "Run",
     "RunKind",
     "RunStatus",
@@ -54,6 +61,7 @@ __all__ = [
     "Thread",
     "Vote",
     "is_postgres_url",
+    "open_side_store",
     "open_store",
 ]
 
@@ -67,6 +75,7 @@ class Store(
     LeaseQueries,
     RateQueries,
     DepartureQueries,
+    InboxQueries,
 ):
     """All reads and writes of the app's database.
 
@@ -76,10 +85,15 @@ class Store(
     """
 
     def __init__(
-        self, target: str | Path | Database, *, clock: Callable[[], float] = time.time
+        self, target: str | Path | Database, *, clock: Callable[[], float] | None = None
     ) -> None:
-        self._clock = clock
         self.db: Database = target if not isinstance(target, str | Path) else SqliteDatabase(target)
+        self._clock = clock or time.time
+        server = clock is None and self.db.dialect == "postgresql"
+        # leases and Slack's allowances compare times written by several hosts: on
+        # PostgreSQL they read the server's clock (a None parameter, `sql.now_sql`)
+        self._now = (lambda: None) if server else self._clock
+        self._sql_now = now_sql(self.db.dialect)
 
     async def close(self) -> None:
         await self.db.close()
@@ -93,26 +107,29 @@ class Store(
 
     # ---- events ---------------------------------------------------------------------------
 
-    async def claim_event(self, *keys: str) -> bool:
+    async def claim_event(self, *keys: str, request: str | None = None) -> bool:
         """Record Slack request keys as handled; False if any of them was handled before.
 
         For an event, pass the `event_id` and a `channel:ts` key together, so that Slack's
         retries and the app_mention + message double delivery of one post are both caught.
         Commands, clicks and modal submissions are claimed by their `trigger_id`, under a
         prefix of their own (`command:…`, `action:…`, `view:…`), so a replay of one does
-        nothing.
+        nothing. `request`: the inbox key of the request claiming them (`inbox.py`); keys that
+        request claimed before count as its own, so a request taken over from a process that
+        died is handled again.
         """
         unique = sorted(set(keys))  # one order for every claimer: no deadlock between them
-        rows = ", ".join("(?, ?)" for _ in unique)
+        rows = ", ".join("(?, ?, ?)" for _ in unique)
         now = self._clock()
         try:
             async with self.db.transaction() as tx:
-                inserted = await tx.execute(
-                    f"INSERT INTO handled_events (key, handled_at) VALUES {rows} "
-                    "ON CONFLICT (key) DO NOTHING",
-                    [value for key in unique for value in (key, now)],
+                claimed = await tx.execute(
+                    f"INSERT INTO handled_events (key, handled_at, request) VALUES {rows} "
+                    "ON CONFLICT (key) DO UPDATE SET handled_at = handled_events.handled_at "
+                    "WHERE handled_events.request = excluded.request",
+                    [value for key in unique for value in (key, now, request)],
                 )
-                if inserted < len(unique):
+                if claimed < len(unique):
                     raise _Seen
         except _Seen:
             return False
@@ -183,11 +200,36 @@ def is_postgres_url(url: str | None) -> bool:
     return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
 
 
+async def open_side_store(database_url: str | None, sqlite_path: str | Path) -> Store:
+    """A second, small connection to the app's database, for a thread with an event loop of
+    its own (the HTTP ingress's inbox writes, `slack/inbox.py`): already migrated by the app;
+    on SQLite a lock is waited out for one second at most, so a busy file fails fast."""
+    if database_url is not None and is_postgres_url(database_url):
+        return Store(await open_postgres(database_url, max_size=2, migrate=False))
+    return Store(SqliteDatabase(sqlite_path, migrate=False, busy_timeout=1.0))
+
+
 async def open_store(
-    database_url: str | None, sqlite_path: str | Path, *, clock: Callable[[], float] = time.time
+    database_url: str | None,
+    sqlite_path: str | Path,
+    *,
+    clock: Callable[[], float] | None = None,
 ) -> Store:
     """The store the settings choose: PostgreSQL at `database_url` when it is one, else the
-    SQLite file `sqlite_path`; connected and migrated."""
+    SQLite file `sqlite_path`; connected and migrated. `clock` (tests) replaces the wall
+    clock, the PostgreSQL server's included."""
     if database_url is not None and is_postgres_url(database_url):
-        return Store(await open_postgres(database_url), clock=clock)
-    return Store(sqlite_path, clock=clock)
+        store = Store(await open_postgres(database_url), clock=clock)
+    else:
+        store = Store(sqlite_path, clock=clock)
+    version = await store.db.schema_version()
+    if version > len(MIGRATIONS):  # both engines count their migrations alike
+        log.warning(
+            "the %s has schema version %d, newer than this release knows (%d): a newer release "
+            "migrated it, and an older one may misread it; run that release (or newer), or "
+            "restore the backup taken before the upgrade",
+            store.db.describe(),
+            version,
+            len(MIGRATIONS),
+        )
+    return store

@@ -13,6 +13,8 @@ class DigestQueries:
 
     db: Database
     _clock: Callable[[], float]
+    _now: Callable[[], float | None]
+    _sql_now: str
 
     async def messages_seen(self, worker_id: str) -> int | None:
         rows = await self.db.fetch(
@@ -54,12 +56,22 @@ class DigestQueries:
             return None
         return str(rows[0]["schedule_id"]), int(rows[0]["message_index"]), bool(rows[0]["late"])
 
-    async def unposted_digests(self) -> list[tuple[Run, int, bool]]:
-        """Digests claimed but never posted (the app stopped in between): run, index, late."""
+    async def unposted_digests(self, *, unleased: bool = False) -> list[tuple[Run, int, bool]]:
+        """Digests claimed but never posted (the app stopped in between): run, index, late.
+        `unleased`: only those whose run no process holds (`run:<id>` released or expired),
+        for a live process's takeover pass; a poster holds it from before the claim."""
+        lease = (
+            "LEFT JOIN leases l ON l.name = 'run:' || CAST(r.id AS TEXT) "
+            f"AND l.expires_at > {self._sql_now} "
+            if unleased
+            else ""
+        )
         rows = await self.db.fetch(
             "SELECT r.*, d.message_index AS digest_index, d.late AS digest_late "
-            "FROM digests d JOIN runs r ON r.id = d.run_id "
-            "WHERE r.message_ts IS NULL AND r.status = 'completed' ORDER BY d.created_at"
+            f"FROM digests d JOIN runs r ON r.id = d.run_id {lease}"
+            "WHERE r.message_ts IS NULL AND r.status = 'completed' "
+            f"{'AND l.name IS NULL ' if unleased else ''}ORDER BY d.created_at",
+            [self._now()] if unleased else [],
         )
         return [
             (run_from_row(row), int(row["digest_index"]), bool(row["digest_late"])) for row in rows

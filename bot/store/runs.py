@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..budgets import Budget
+from .inbox import RequestOwner, RequestTaken, complete
 from .records import ACTIVE, RUN_FIELDS, Run, RunKind, RunStatus, run_from_row
 from .sql import Database, Sql, values_list
 
@@ -32,7 +33,11 @@ class RunQueries:
         trigger_ts: str | None = None,
         response_url: str | None = None,
         prompt: str | None = None,
+        request: RequestOwner | None = None,
     ) -> Run:
+        """Record a new run. `request`: the Slack request it answers, completed in the same
+        transaction (`inbox.py`); raises `RequestTaken` if that request is no longer this
+        process's, so a request taken over elsewhere never gets a second run."""
         record = {
             "team_id": team_id,
             "channel_id": channel_id,
@@ -49,10 +54,13 @@ class RunQueries:
             "ref": str(uuid.uuid4()),
             "prompt": prompt,
         }
-        rows = await self.db.fetch(
-            f"INSERT INTO runs {values_list(list(record))} RETURNING *", list(record.values())
-        )
-        return run_from_row(rows[0])
+        insert = f"INSERT INTO runs {values_list(list(record))} RETURNING *"
+        if request is None:
+            return run_from_row((await self.db.fetch(insert, list(record.values())))[0])
+        async with self.db.transaction() as tx:
+            if not await complete(tx, request):
+                raise RequestTaken(request.key)
+            return run_from_row((await tx.fetch(insert, list(record.values())))[0])
 
     async def get_run(self, run_id: int) -> Run:
         rows = await self.db.fetch("SELECT * FROM runs WHERE id = ?", [run_id])

@@ -221,6 +221,33 @@ def _migration_11(db: sqlite_utils.Database) -> None:
     )
 
 
+def _migration_12(db: sqlite_utils.Database) -> None:
+    """A 429 one process got pauses its scope for every process (`rates.py`); PostgreSQL's
+    migration also adds the function that takes a call in one round trip."""
+    db.table("rate_scopes").add_column("paused_until", float)
+
+
+def _migration_13(db: sqlite_utils.Database) -> None:
+    """The inbox: a Slack request's body kept with its claim until its work is recorded, and
+    which process owns it until when (`inbox.py`)."""
+    for column, kind in INBOX_COLUMNS:
+        db.execute(f"ALTER TABLE handled_events ADD COLUMN {column} {kind}")
+    db.execute(INBOX_INDEX)
+
+
+INBOX_COLUMNS = (
+    ("request", "TEXT"),
+    ("kind", "TEXT"),
+    ("body", "TEXT"),
+    ("owner", "TEXT"),
+    ("expires_at", "FLOAT"),
+    ("takeovers", "INTEGER"),
+)
+INBOX_INDEX = (
+    "CREATE INDEX idx_handled_events_pending ON handled_events (expires_at) WHERE body IS NOT NULL"
+)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -233,5 +260,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
+    _migration_13,
 ]
 """Schema changes in order; the database records how many it has applied."""

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 Row = dict[str, Any]
 Params = Sequence[Any]
 Dialect = Literal["sqlite", "postgresql"]
+
+
+@dataclass(slots=True)
+class Tally:
+    """Statements this process sent to its database since it started: each statement is
+    one, and a transaction adds two (BEGIN and COMMIT or ROLLBACK). On PostgreSQL each is a
+    network round trip; SQLite counts the same way, so the engines compare (`/healthz`)."""
+
+    statements: int = 0
 
 
 class Sql(Protocol):
@@ -33,6 +43,7 @@ class Database(Sql, Protocol):
     """A database the store can use: statements, transactions, its schema, and closing."""
 
     dialect: Dialect
+    tally: Tally
 
     def transaction(self) -> AbstractAsyncContextManager[Sql]:
         """Statements that commit together, or not at all (when the block raises)."""
@@ -55,7 +66,25 @@ class Database(Sql, Protocol):
         """Raise if the database cannot be reached right now (`/healthz`)."""
         ...
 
+    def stop_waiting(self) -> None:
+        """The process is stopping: statements fail during an outage instead of waiting it
+        out, so a SIGTERM never hangs on a database that is away."""
+        ...
+
     async def close(self) -> None: ...
+
+
+SERVER_NOW = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
+"""PostgreSQL's own clock, in seconds since the epoch, read when the statement reaches it."""
+
+
+def now_sql(dialect: Dialect) -> str:
+    """The time in a query, as one `?` parameter: on PostgreSQL a NULL parameter stands for
+    the server's clock (`SERVER_NOW`), so processes on hosts whose clocks differ agree on
+    time; SQLite (one host) takes the process's clock, and tests pass a clock of their own."""
+    if dialect == "sqlite":
+        return "?"
+    return f"COALESCE(CAST(? AS DOUBLE PRECISION), {SERVER_NOW})"
 
 
 def values_list(columns: Sequence[str]) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .schema import MIGRATIONS
-from .sql import Dialect, Params, Row, Sql
+from .sql import Dialect, Params, Row, Sql, Tally
 
 
 class SqliteDatabase:
@@ -23,7 +23,9 @@ class SqliteDatabase:
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+    def __init__(
+        self, path: str | Path, *, migrate: bool = True, busy_timeout: float = 5.0
+    ) -> None:
         self.path = str(path)
         if self.path == ":memory:":
             self.db = sqlite_utils.Database(memory=True)
@@ -31,9 +33,10 @@ class SqliteDatabase:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(path)
             self.db.enable_wal()
-        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self._in_transaction = False
+        self.tally = Tally()
         if migrate:
             self._migrate()
 
@@ -47,6 +50,7 @@ class SqliteDatabase:
     async def transaction(self) -> AsyncIterator[Sql]:
         if self._in_transaction:
             raise RuntimeError("transactions do not nest")
+        self.tally.statements += 2  # BEGIN, then COMMIT or ROLLBACK
         with self.db.atomic():
             self._in_transaction = True
             try:
@@ -66,11 +70,15 @@ class SqliteDatabase:
     async def ping(self) -> None:
         self.db.execute("SELECT 1").fetchone()
 
+    def stop_waiting(self) -> None:
+        """Nothing waits: a local file has no outages (a lock waits `busy_timeout` at most)."""
+
     async def close(self) -> None:
         self.db.close()
 
     def _run(self, query: str, params: Params, *, rows: bool) -> tuple[int, list[Row]]:
         """One statement, committed on its own unless a transaction is open."""
+        self.tally.statements += 1
         if self._in_transaction:
             return _results(self.db.conn.execute(query, list(params)), rows)
         with self.db.atomic():
