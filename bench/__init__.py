@@ -10,5 +10,7 @@ log. See BENCHMARKS.md for the latest results and what each number means.
 Modules: `plan` (sizes of the full and `--quick` runs), `usage` (CPU and memory from /proc),
 `stack` (emulators and bot, started by
 `emulators.harness`; their control APIs), `measure` (pure scoring), `batch` (one batch of runs),
-`scenarios` (1–4), `scale` (5), `side` and `relays` (6), `report` (machine, Markdown).
+`scenarios` (1–4), `scale` (5) and `tally` (its Slack counts), `replicas` (5 with several bots
+on PostgreSQL: `balancer` in front of them, `database` for the server's side), `side` and
+`relays` (6), `followups` (7), `report` (machine, Markdown).
 """

@@ -4,6 +4,8 @@
     python -m bench --quick         # a tiny variant of every scenario, well under a minute
     python -m bench --only acks,side
     python -m bench --only scale --scale-runs 500 --scale-workspaces 10
+    python -m bench --only replicas                # scenario 5 on SQLite, then 1 and 3 replicas
+                                                   # on PostgreSQL (not part of "everything")
     python -m bench --only stream,side --chart   # also <stem>-side.png (`bench.chart`)
 
 Writes `<out>/<UTC date-time>[-quick].json` (everything measured) and `.md` (the table), and
@@ -27,9 +29,13 @@ from typing import Any
 from .plan import Plan
 from .report import code_version, machine, markdown
 
-SCENARIOS = ("acks", "stream", "scale", "side", "followups")
+SCENARIOS = ("acks", "stream", "scale", "side", "followups", "replicas")
 """`acks` is scenario 1; `stream` gives 2, 3 and 4 (they share their runs); `scale` is 5;
-`side` is 6; `followups` is 7 (issue 17: native streaming vs the edit path)."""
+`side` is 6; `followups` is 7 (issue 17: native streaming vs the edit path); `replicas` is 5
+with several bots on PostgreSQL (issue 15)."""
+EVERYTHING = SCENARIOS[:-1]
+"""What runs without `--only`: `replicas` repeats scenario 5 three times (and needs
+PostgreSQL's server binaries), so it runs only when asked for."""
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -37,7 +43,11 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny variant of every scenario")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated subset")
+    parser.add_argument(
+        "--only",
+        default=",".join(EVERYTHING),
+        help=f"comma-separated subset of {','.join(SCENARIOS)}",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results are written")
     parser.add_argument("--work", type=Path, help="logs and databases (default: a temp dir)")
     parser.add_argument("--scale-runs", type=int, help="scenario 5's number of runs")
@@ -48,6 +58,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scale-drain", type=float, help="seconds to wait for scale finals")
     parser.add_argument(
         "--scale-wait-all", action="store_true", default=None, help="wait for every final"
+    )
+    parser.add_argument(
+        "--replicas",
+        help="PostgreSQL variants of `replicas`: comma-separated bot counts (default 1,3)",
+    )
+    parser.add_argument(
+        "--no-sqlite",
+        action="store_true",
+        help="`replicas` without the one-bot-on-SQLite baseline",
     )
     parser.add_argument("--reps", type=int, help="repetitions of scenarios 2-4 and 6")
     parser.add_argument(
@@ -64,6 +83,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     unknown = set(args.only.split(",")) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(sorted(unknown))}; known: {SCENARIOS}")
+    if args.replicas is not None:
+        try:
+            args.replicas = tuple(int(n) for n in args.replicas.split(","))
+        except ValueError:
+            parser.error(f"--replicas takes bot counts such as 1,3, not {args.replicas!r}")
+        if not args.replicas or min(args.replicas) < 1:
+            parser.error("--replicas: every count must be at least 1")
     for name in ("scale_runs", "scale_workspaces", "scale_channels"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -82,6 +108,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         ten_reps=reps,
         fifty_reps=reps,
         side_reps=reps,
+        replicas=args.replicas,
+        replicas_sqlite=False if args.no_sqlite else None,
     )
 
 
@@ -90,6 +118,7 @@ async def run(
 ) -> dict[str, dict[str, Any]]:
     # imported here so that `--source` decides which `bot` package the scoring code reads
     from .followups import followups
+    from .replicas import replicas
     from .scale import scale
     from .scenarios import (
         ack_latency,
@@ -140,6 +169,8 @@ async def run(
             await attempt("scale", lambda: scale(stack, plan))
         if "followups" in only:
             await attempt("followups", lambda: followups(stack, plan))
+        if "replicas" in only:
+            await attempt("replicas", lambda: replicas(stack, plan))
     finally:
         await stack.aclose()
     return out

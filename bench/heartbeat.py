@@ -7,7 +7,7 @@ the statements of one beat, each one's query plan, and the beat's time, with 100
 The runs table grows forever (every run ever started), and so do `digests`; `handled_events`
 keeps a day. Every process sends its heartbeat every ≤ 5 s, so its queries must read only the
 rows in flight, through an index, never the whole table. PostgreSQL comes from a throwaway
-cluster (`tests/postgres.py`), SQLite from a temporary file.
+cluster (`emulators/postgres.py`), SQLite from a temporary file.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 from textwrap import indent
 
 from bot.store import Store, open_store
+from emulators.postgres import Cluster
 from tests.heartbeat_helpers import Recorder, plan, populate
-from tests.postgres import Cluster
 
 OWNER = "bench:1:idle"
 BEATS = 20

@@ -55,6 +55,12 @@ class Plan:
     scale_wait_all: bool = False
     """Wait (up to an hour) until every final answer is delivered instead."""
 
+    # 5 with replicas (issue 15): the scale load on each variant, one after another
+    replicas: tuple[int, ...] = (1, 3)
+    """Bots on one PostgreSQL database, one variant each (3: behind a round-robin balancer)."""
+    replicas_sqlite: bool = True
+    """Also one bot on SQLite first: the embedded default, as scenario 5 runs it."""
+
     # 6. side by side
     side_runs: int = 10
     side_reps: int = 3

@@ -14,9 +14,9 @@ workspace post 50 cards, inside chat.postMessage's workspace burst of 60, and th
 posts per channel itself. Each workspace has its own Slack budgets, so its 50 final edits go
 out at the bot's 45 a minute in parallel with the other workspaces'.
 
-Slack calls are counted per workspace. `auth.test` and `oauth.v2.access` are counted apart from
-the calls per run: in OAuth mode Bolt authorizes each request Slack sends (command or event),
-with an `auth.test` the first time it sees a token, and `oauth.v2.access` is the install.
+Slack calls are counted per workspace (`tally`). `run_load` also carries the issue-15 variants
+(`replicas.py`): several bot processes on one PostgreSQL database behind a round-robin
+balancer, with the database's statements and CPU measured on the server's side.
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ from typing import Any
 from emulators.harness import Child
 
 from .batch import FINAL_RATE, collect, log_problems, usage_json
-from .measure import call_counts, instruction, percentile, summary
+from .database import Database, database_rows
+from .measure import instruction, summary
 from .plan import Plan
 from .scenarios import at_most, row, running_workers, tidy
-from .stack import JSON, Stack, Workspace, gather_limited
-from .usage import usage
+from .stack import Stack, Workspace, gather_limited
+from .tally import per_workspace, repeated_finals, request_totals, slack_totals
+from .usage import spent, total, usage
 
 RSS_TARGET_MB = 300.0
-OVERHEAD_METHODS = ("auth.test", "oauth.v2.access")
-"""Not per run: Bolt's authorization of each incoming request, and the OAuth install."""
 NAME = "5. Scale"
 
 
@@ -49,9 +49,12 @@ async def scale(stack: Stack, plan: Plan) -> dict[str, Any]:
     return {"rows": load.pop("rows"), "target_load": load}
 
 
-async def setup(stack: Stack, plan: Plan) -> tuple[list[Workspace], list[float]]:
-    """Fresh emulators, the workspaces and their channels, a fresh bot in HTTP + OAuth mode,
-    installed into every workspace. Returns the workspaces and each install's seconds."""
+async def setup(
+    stack: Stack, plan: Plan, replicas: int = 1, database_url: str | None = None
+) -> tuple[list[Workspace], list[float]]:
+    """Fresh emulators, the workspaces and their channels, fresh bots in HTTP + OAuth mode
+    (`replicas` of them on `database_url`), installed into every workspace. Returns the
+    workspaces and each install's seconds."""
     await stack.stop_bot()
     await stack.reset(
         time_scale=plan.scale_time_scale, turn_seconds=plan.scale_turn, chunks=plan.chunks
@@ -60,7 +63,7 @@ async def setup(stack: Stack, plan: Plan) -> tuple[list[Workspace], list[float]]
         await stack.add_workspace(plan.scale_channels, "scale")
         for _ in range(plan.scale_workspaces)
     ]
-    await stack.start_oauth_bot()
+    await stack.start_oauth_bot(replicas, database_url)
     installs: list[float] = []
     for where in workspaces:
         began = time.monotonic()
@@ -85,11 +88,12 @@ def spread(workspaces: list[Workspace], runs: int) -> list[tuple[Workspace, str]
 
 
 class Sampler:
-    """The bot's RSS and CPU, and how many Handinger turns are running, every 2 s."""
+    """The bots' RSS and CPU (all replicas together), and how many Handinger turns are
+    running, every 2 s."""
 
-    def __init__(self, stack: Stack, bot: Child) -> None:
+    def __init__(self, stack: Stack, bots: list[Child]) -> None:
         self.stack = stack
-        self.bot = bot
+        self.bots = bots
         self.samples: list[dict[str, float]] = []
         self.peak_streaming = 0
         self._stop = asyncio.Event()
@@ -106,14 +110,14 @@ class Sampler:
     async def _run(self) -> None:
         t0 = time.monotonic()
         while not self._stop.is_set():
-            now = usage(self.bot.pid)
+            now = [usage(bot.pid) for bot in self.bots]
             streaming = await running_workers(self.stack)
             self.peak_streaming = max(self.peak_streaming, streaming)
             self.samples.append(
                 {
                     "t": round(time.monotonic() - t0, 1),
-                    "rss_mb": round(now.rss_mb, 1),
-                    "cpu_s": round(now.cpu_seconds, 2),
+                    "rss_mb": round(sum(u.rss_mb for u in now), 1),
+                    "cpu_s": round(sum(u.cpu_seconds for u in now), 2),
                     "streaming": streaming,
                 }
             )
@@ -121,15 +125,22 @@ class Sampler:
                 await asyncio.wait_for(self._stop.wait(), 2.0)
 
 
-async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
+async def run_load(
+    stack: Stack, plan: Plan, replicas: int = 1, database: Database | None = None
+) -> dict[str, Any]:
+    """Scenario 5's load on fresh bots: one on SQLite, or `replicas` on a new database of
+    `database` (PostgreSQL), whose statements and CPU during the load are measured too."""
     runs, turn = plan.scale_runs, plan.scale_turn
     install_began = time.monotonic()
-    workspaces, installs = await setup(stack, plan)
+    dbname, url = database.fresh() if database else ("", None)
+    workspaces, installs = await setup(stack, plan, replicas, url)
     setup_s = time.monotonic() - install_began
-    assert stack.bot is not None
-    bot = stack.bot
-    idle = usage(bot.pid)
-    sampler = Sampler(stack, bot)
+    bots = list(stack.replicas)
+    idles = [usage(bot.pid) for bot in bots]
+    idle = total(idles)
+    db_before = await database.snapshot(dbname) if database else None
+    counted_before = await stack.statements()
+    sampler = Sampler(stack, bots)
     sampler.start()
     began = time.monotonic()
     placed = spread(workspaces, runs)
@@ -146,13 +157,21 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
     drain = 3600.0 if plan.scale_wait_all else plan.scale_drain
     delivered = await stack.wait_finals(runs, drain)
     wall = time.monotonic() - began
-    end = usage(bot.pid)
+    ends = [usage(bot.pid) for bot in bots]
+    end = total(ends)
+    db_used = (await database.snapshot(dbname)).since(db_before) if database and db_before else None
+    counted = [
+        None if a is None or b is None else a - b
+        for a, b in zip(await stack.statements(), counted_before, strict=True)
+    ]
     await sampler.stop()
     channels = [channel for where in workspaces for channel in where.channels]
     batch = await collect(stack, channels, chunks=plan.chunks, turn=turn, wall=wall)
     calls = await stack.calls()
     acks = await stack.acks()
-    problems = log_problems(bot.text)
+    problems = sum((Counter(log_problems(bot.text)) for bot in bots), Counter[str]())
+    balanced = await stack.balanced()
+    sent: list[int | None] = list(balanced) if balanced else [None] * len(bots)
     await stack.stop_bot()
 
     per_team_runs = Counter(where.team for where, _ in placed)
@@ -171,7 +190,9 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
     per = plan.scale_channels
     label = f"{runs:,} runs, {len(workspaces)} workspaces × {per} channel{'s' * (per != 1)}"
     name = f"{NAME}, {runs:,} runs × {len(workspaces)} workspaces"
-    grown = end.peak_rss_mb - idle.rss_mb
+    if replicas > 1:
+        label += f", {replicas} replicas"
+    grown = max(e.peak_rss_mb - i.rss_mb for e, i in zip(ends, idles, strict=True))
     rows = [
         row(
             name,
@@ -181,7 +202,12 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
             target=f"≤ {RSS_TARGET_MB:g} MB",
             met=at_most(end.peak_rss_mb, RSS_TARGET_MB),
             note=f"idle bot (installed, before the first command) {idle.rss_mb:.0f} MB; "
-            f"{grown / runs * 1000:.0f} kB more per run",
+            f"{grown / runs * 1000:.0f} kB more per run"
+            + (
+                f"; per replica {' / '.join(f'{e.peak_rss_mb:.0f}' for e in ends)} MB"
+                if replicas > 1
+                else ""
+            ),
         ),
         row(
             name,
@@ -190,7 +216,8 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
             "s",
             target="report",
             note=f"in {wall:.0f} s of wall time; {(end.cpu_seconds - idle.cpu_seconds) / wall:.2f}"
-            " of a core on average",
+            " of a core on average"
+            + (f"; per replica {spent(ends, idles)} s" if replicas > 1 else ""),
         ),
         row(
             name,
@@ -266,6 +293,7 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
             f"({slack['auth_test_per_request']:.2f} per request from Slack), "
             f"oauth.v2.access {slack['installs']}",
         ),
+        *database_rows(name, db_used, runs, wall),
         row(
             name,
             "429s received",
@@ -292,6 +320,18 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
         "setup_s": round(setup_s, 1),
         "bot_idle": usage_json(idle),
         "bot_end": usage_json(end),
+        "engine": "postgresql" if database else "sqlite",
+        "replicas": [
+            {
+                "name": bot.name,
+                "idle": usage_json(i),
+                "end": usage_json(e),
+                "requests": n,
+                "statements": c,
+            }
+            for bot, i, e, n, c in zip(bots, idles, ends, sent, counted, strict=True)
+        ],
+        "database": db_used,
         "peak_turns": batch.peak_turns,
         "peak_streaming_sampled": sampler.peak_streaming,
         "ramp_s": round(ramp_s, 1),
@@ -302,8 +342,11 @@ async def run_load(stack: Stack, plan: Plan) -> dict[str, Any]:
         "wrong": wrong,
         "failed_cards": failed_cards,
         "final_s": finals,
-        "bot_log_problems": problems,
+        "bot_log_problems": dict(problems.most_common(8)),
         "projected_all_delivered_s": round(projected, 0),
+        "acked": acked,
+        "repeated_finals": repeated_finals(calls),
+        "resumed_streams": batch.handinger["by_kind"].get("GET /api/workers/{id}/stream", 0),
         "acks_ms": acks_ms,
         "requests_from_slack": requests,
         "slack": slack,
@@ -324,71 +367,3 @@ async def turns_over(stack: Stack, runs: int, within: float) -> None:
         if len(workers) >= runs and not any(w.get("status") == "running" for w in workers):
             return
         await asyncio.sleep(0.5)
-
-
-def per_workspace(
-    calls: list[JSON], acks: list[JSON], runs: dict[str, int]
-) -> dict[str, dict[str, Any]]:
-    """Each workspace's Web API calls (per run, by method, 429s) and requests Slack sent."""
-    out: dict[str, dict[str, Any]] = {}
-    for team, count in sorted(runs.items()):
-        mine = [c for c in calls if c.get("team") == team]
-        per_run = [c for c in mine if c.get("method") not in OVERHEAD_METHODS]
-        counts = call_counts(per_run)
-        sent = [a for a in acks if a.get("team") == team]
-        out[team] = {
-            "runs": count,
-            "calls": counts["total"],
-            "per_run": round(counts["total"] / count, 3),
-            "by_method": counts["by_method"],
-            "429": counts["429"],
-            "auth_test": sum(1 for c in mine if c.get("method") == "auth.test"),
-            "auth_test_429": sum(
-                1 for c in mine if c.get("method") == "auth.test" and c.get("status") == 429
-            ),
-            "installs": sum(1 for c in mine if c.get("method") == "oauth.v2.access"),
-            "requests_from_slack": len(sent),
-            "not_acked": sum(1 for a in sent if not a.get("acked")),
-        }
-    return out
-
-
-def slack_totals(calls: list[JSON], runs: int, teams: dict[str, dict[str, Any]]) -> JSON:
-    """All workspaces together; `per_run` excludes auth.test and oauth.v2.access."""
-    mine = [c for c in calls if c.get("team") in teams]
-    counts = call_counts([c for c in mine if c.get("method") not in OVERHEAD_METHODS])
-    auth = sum(t["auth_test"] for t in teams.values())
-    requests = sum(t["requests_from_slack"] for t in teams.values())
-    per_run = [t["per_run"] for t in teams.values()]
-    everything = call_counts(mine)
-    return {
-        **counts,
-        "per_run": round(counts["total"] / runs, 3) if runs else None,
-        "per_run_min": min(per_run),
-        "per_run_max": max(per_run),
-        "auth_test": auth,
-        "auth_test_per_request": auth / requests if requests else 0.0,
-        "installs": sum(t["installs"] for t in teams.values()),
-        "429": everything["429"],
-        "429_by_method": everything["429_by_method"],
-        "workspaces_limited": sum(1 for t in teams.values() if t["429"] or t["auth_test_429"]),
-    }
-
-
-def request_totals(acks: list[JSON]) -> JSON:
-    """What Slack sent the bot over HTTP: commands and events, acked or not, redeliveries."""
-    events = [a for a in acks if a.get("type") == "events_api"]
-    first = [a for a in events if not a.get("attempt")]
-    by_type = Counter(str(entry.get("event_type")) for entry in first)
-    acked_ids = {a.get("event_id") for a in events if a.get("acked")}
-    ms = [float(a["ack_ms"]) for a in events if a.get("ack_ms") is not None]
-    return {
-        "commands": sum(1 for a in acks if a.get("type") == "slash_commands"),
-        "events": len(first),
-        "events_acked": sum(1 for a in first if a.get("event_id") in acked_ids),
-        "events_by_type": dict(sorted(by_type.items())),
-        "events_ack_ms": summary(ms),
-        "events_ack_p999_ms": percentile(ms, 99.9),
-        "retries": len(events) - len(first),
-        "attempts_not_acked": sum(1 for a in events if not a.get("acked")),
-    }

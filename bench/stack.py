@@ -5,7 +5,9 @@ wraps the emulators' control APIs (`/_emulator/…`) that the scenarios drive an
 
 The bot runs either in Socket Mode with one bot token in workspace T0001 (`start_bot`), or in
 HTTP mode with OAuth installs into many workspaces (`start_oauth_bot`, then `install` into each
-workspace made with `add_workspace`), exactly as `tests/test_bot_e2e_oauth.py` runs it.
+workspace made with `add_workspace`), exactly as `tests/test_bot_e2e_oauth.py` runs it. In HTTP
+mode several replicas can share one PostgreSQL database behind a round-robin balancer
+(`bench.balancer`); `replicas` lists them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ class Stack:
         self.handinger: Child | None = None
         self.slack: Child | None = None
         self.bot: Child | None = None
+        self.replicas: list[Child] = []
+        """Every bot process running now; `bot` is the first."""
+        self.balancer: Child | None = None
+        self.replica_urls: list[str] = []
+        """Each replica's own base URL in HTTP mode (the balancer's upstreams)."""
         self.bot_url = ""
         """The bot's own HTTP server (request URL, install page) when started in HTTP mode."""
         self._bots = 0
@@ -108,36 +115,57 @@ class Stack:
     async def start_bot(self, **settings: str) -> Child:
         """A fresh bot process (new database) in Socket Mode, with these extra settings;
         returns once it is connected."""
+        await self.stop_bot()
         await self._spawn_bot(**settings)
         await self.slack_get("/_emulator/connections", min=1, timeout=30)
         assert self.bot is not None
         return self.bot
 
-    async def start_oauth_bot(self) -> Child:
-        """A fresh bot process (new databases) in HTTP mode with OAuth installs and no bot token
-        at all. The Slack emulator is pointed at it first: signed HTTP delivery to its request
-        URL, and its Redirect URL registered. Install it into workspaces with `install`."""
-        oauth = oauth_bot()
-        await self.slack_post("/_emulator/config", oauth.slack_config)
-        await self._spawn_bot(**oauth.settings)
-        self.bot_url = oauth.base
-        health = await self.http.get(f"{oauth.base}/healthz")
-        if health.json().get("mode") != "http":
-            raise RuntimeError(f"the bot did not start in HTTP mode: {health.text}")
-        assert self.bot is not None
-        return self.bot
+    async def start_oauth_bot(self, replicas: int = 1, database_url: str | None = None) -> Child:
+        """Fresh bot processes (new databases) in HTTP mode with OAuth installs and no bot
+        token at all. The Slack emulator is pointed at them first: signed HTTP delivery to the
+        request URL, and the Redirect URL registered. Install it into workspaces with `install`.
+
+        `replicas` > 1 start that many bots on one `database_url` (PostgreSQL) behind a
+        round-robin balancer (`bench.balancer`), whose URL Slack and the installs use."""
+        await self.stop_bot()
+        front = oauth_bot()  # the URL Slack and admins use: the bot's, or the balancer's
+        bots = [front] if replicas == 1 else [oauth_bot() for _ in range(replicas)]
+        await self.slack_post("/_emulator/config", front.slack_config)
+        database = {"DATABASE_URL": database_url} if database_url else {}
+        redirect = front.settings["SLACK_REDIRECT_URI"]
+        for bot in bots:
+            await self._spawn_bot(**{**bot.settings, "SLACK_REDIRECT_URI": redirect}, **database)
+        self.replica_urls = [bot.base for bot in bots]
+        for replica in self.replica_urls:
+            health = await self.http.get(f"{replica}/healthz")
+            if health.json().get("mode") != "http":
+                raise RuntimeError(f"the bot did not start in HTTP mode: {health.text}")
+        if replicas > 1:
+            self.balancer = await asyncio.to_thread(
+                server,
+                "bench.balancer",
+                ["--port", front.base.rsplit(":", 1)[1], *self.replica_urls],
+                name="balancer",
+                log=self.logs / f"balancer-{self._bots}.log",
+            )
+        self.bot_url = front.base
+        return self.replicas[0]
 
     async def _spawn_bot(self, **settings: str | None) -> None:
-        await self.stop_bot()
+        """One more bot process, with a home (and SQLite file) of its own; the first of
+        `replicas` is `bot`."""
         self._bots += 1
         home = self.work / f"bot-{self._bots}"
         home.mkdir(parents=True, exist_ok=True)
         env = bot_env(self.slack_url, self.handinger_url, home / "bot.db", **settings, **self.env)
         name = f"bot-{self._bots}"
         log = self.logs / f"{name}.log"
-        self.bot = await asyncio.to_thread(
+        child = await asyncio.to_thread(
             server, "bot", ["run"], name=name, log=log, env=env, cwd=home
         )
+        self.replicas.append(child)
+        self.bot = self.replicas[0]
 
     async def install(self, team: str) -> None:
         """What an admin does to add the app to a workspace: open the bot's install page, follow
@@ -158,11 +186,28 @@ class Stack:
             if back.status_code != 200 or f"team={team}" not in back.text:
                 raise RuntimeError(f"install into {team} failed: {back.status_code} {back.text}")
 
+    async def balanced(self) -> list[int] | None:
+        """How many requests the balancer sent each replica, in `replicas` order (None
+        without a balancer)."""
+        if self.balancer is None:
+            return None
+        sent = (await self.slack_get("/_balancer/stats", base=self.bot_url))["sent"]
+        return [int(sent[url]) for url in sent]
+
+    async def statements(self) -> list[int | None]:
+        """Statements each replica says it sent its database so far (`/healthz`
+        `database_statements`), None from a bot that does not count them."""
+        answers = [await self.http.get(f"{url}/healthz") for url in self.replica_urls]
+        counts = [a.json().get("database_statements") for a in answers]
+        return [int(n) if isinstance(n, int) else None for n in counts]
+
     async def stop_bot(self) -> None:
-        if self.bot is not None:
-            await asyncio.to_thread(self.bot.stop)
-            self.bot = None
-            self.bot_url = ""
+        """Stop every replica (at once: each has its lease release to do) and the balancer."""
+        await asyncio.gather(*(asyncio.to_thread(bot.stop) for bot in self.replicas))
+        if self.balancer is not None:
+            await asyncio.to_thread(self.balancer.stop)
+        self.replicas, self.bot, self.balancer, self.replica_urls = [], None, None, []
+        self.bot_url = ""
 
     async def aclose(self) -> None:
         await self.stop_bot()
@@ -293,19 +338,20 @@ class Stack:
         return dict(await asyncio.gather(*(one(i) for i in ids)))
 
     async def wait_finals(self, count: int, within: float, since: int = 0) -> int:
-        """Poll the Slack call log until `count` final card edits went through; returns how
-        many did (fewer when `within` real seconds passed first)."""
+        """Poll the Slack call log until `count` messages got a final card edit; returns how
+        many did (fewer when `within` real seconds passed first). A message edited to a final
+        twice (two processes finishing one run) counts once."""
         deadline = time.monotonic() + within
-        seen = 0
+        seen: set[tuple[str, str]] = set()
         while True:
             fresh = await self.calls(method="chat.update", since=since)
             for call in fresh:
                 since = max(since, int(call["seq"]))
-                text = str(call.get("args", {}).get("text", ""))
-                if call.get("ok") and text.startswith(FINAL_PREFIXES):
-                    seen += 1
-            if seen >= count or time.monotonic() > deadline:
-                return seen
+                args = call.get("args", {})
+                if call.get("ok") and str(args.get("text", "")).startswith(FINAL_PREFIXES):
+                    seen.add((str(args.get("channel")), str(args.get("ts"))))
+            if len(seen) >= count or time.monotonic() > deadline:
+                return len(seen)
             await asyncio.sleep(0.5)
 
 

@@ -33,3 +33,20 @@ def usage(pid: int) -> Usage:
         if name in ("VmRSS", "VmHWM"):
             memory[name] = int(value.split()[0]) / 1024  # kB → MB
     return Usage(cpu, memory.get("VmRSS", 0.0), memory.get("VmHWM", 0.0))
+
+
+def spent(ends: list[Usage], idles: list[Usage]) -> str:
+    """Each replica's CPU seconds during the load, `a / b / c`."""
+    return " / ".join(
+        f"{e.cpu_seconds - i.cpu_seconds:.1f}" for e, i in zip(ends, idles, strict=True)
+    )
+
+
+def total(usages: list[Usage]) -> Usage:
+    """The replicas together: CPU and RSS summed; the peak RSS is the largest any one process
+    reached (the RSS target is per process)."""
+    return Usage(
+        sum(u.cpu_seconds for u in usages),
+        sum(u.rss_mb for u in usages),
+        max(u.peak_rss_mb for u in usages),
+    )

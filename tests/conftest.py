@@ -12,10 +12,10 @@ import pytest
 from bot.handinger import HandingerClient
 from emulators.credentials import HANDINGER_KEY
 from emulators.harness import HANDINGER, Child, Emulators, running, start_emulators
+from emulators.postgres import Cluster, ServerMissing
 from tests.doctor_helpers import Doctor, doctor
 from tests.e2e import Stack
 from tests.handinger_helpers import RecordingSleep
-from tests.postgres import Cluster, ServerMissing
 from tests.stores import Backend
 
 
@@ -129,7 +129,7 @@ async def handinger_client(
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
-    """One throwaway PostgreSQL server for the whole session (tests/postgres.py). Missing
+    """One throwaway PostgreSQL server for the whole session (emulators/postgres.py). Missing
     server binaries fail the tests that need it: `make test` installs them."""
     try:
         cluster = Cluster()

@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import psycopg
 
+from emulators.postgres import Cluster
 from tests.e2e import Stack, answer_shown, is_final, wait_until
-from tests.postgres import Cluster
 
 
 def test_a_command_and_a_thread_reply_on_postgresql(idle_stack: Stack, postgres_url: str) -> None:

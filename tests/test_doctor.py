@@ -19,8 +19,8 @@ from bot.slack.scopes import required_scopes
 from bot.store import MIGRATIONS, Store, open_store
 from emulators.credentials import BOT_TOKEN, HANDINGER_KEY
 from emulators.harness import Emulators, free_port
+from emulators.postgres import restricted_user
 from tests.doctor_helpers import Doctor, installed_env
-from tests.postgres import restricted_user
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 from bot.config import Settings
 from bot.main import Parts
 from bot.store import open_store
-from tests.postgres import Cluster
+from emulators.postgres import Cluster
 
 
 def parts_with(store: Any) -> Parts:

@@ -16,7 +16,7 @@ from bot.cli import main
 from bot.slack.installations_db import create_tables
 from bot.store import Store, open_store
 from bot.store.postgres import RECONNECT_WINDOW, DatabaseUnavailable, open_postgres
-from tests.postgres import Cluster, restricted_user
+from emulators.postgres import Cluster, restricted_user
 
 
 async def test_a_user_who_may_only_read_and_write_runs_the_app(

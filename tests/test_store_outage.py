@@ -12,7 +12,7 @@ import pytest
 
 from bot.store import open_store
 from bot.store.outage import LONGEST_WAIT
-from tests.postgres import Cluster
+from emulators.postgres import Cluster
 
 
 async def test_statements_wait_out_a_server_restart(

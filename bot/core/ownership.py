@@ -113,12 +113,15 @@ class Ownership:
     async def beat(self) -> set[str]:
         """Renew every lease held, and of the Slack requests this process has not finished
         (`store/inbox.py`); return the names that were lost meanwhile. Holding none, it
-        renews none: an idle process's beat costs no statement for its leases."""
+        renews none: an idle process's beat costs no statement for its leases. The database
+        answers for the leases held when the renewal was sent: one taken while it was on its
+        way is not lost, nor one let go of meanwhile."""
         await self._renew_requests()
         if not self.held:
             return set()
+        sent_for = set(self.held)
         renewed = await self.store.renew_leases(self.owner, self.seconds)
-        lost = self.held - renewed
+        lost = (sent_for - renewed) & self.held
         self.held -= lost
         return lost
 

@@ -345,10 +345,12 @@ class Runner:
         try:
             current = await self.store.get_run(run.id)
             if current.done:
-                self._live.discard(run.id)
                 return
             await self._see_through(current, recovering)
         finally:
+            # also when the turn was stopped before it began (its lease lost): a later
+            # takeover pass, this process's own included, may take the run again
+            self._live.discard(run.id)
             await self.ownership.let_go(lease)
 
     async def _see_through(self, run: Run, recovering: bool) -> None:

@@ -1,11 +1,15 @@
-"""A throwaway PostgreSQL cluster for the tests: `initdb` into a temporary directory, started
-with `pg_ctl` on a free loopback port, stopped and deleted at the end of the session.
+"""A throwaway PostgreSQL cluster for the tests and the benchmark: `initdb` into a temporary
+directory, started with `pg_ctl` on a free loopback port, stopped and deleted at the end.
 
 The server binaries come from `$PG_BIN`, else the newest Debian install
 (/usr/lib/postgresql/N/bin), else `pg_config --bindir`. `initdb` refuses to run as root, so
 as root the cluster belongs to the `postgres` user that Debian's package creates. Durability
 is switched off (`fsync`, `synchronous_commit`, `full_page_writes`): the data dies with the
 session anyway. Each test gets a database of its own, made with `CREATE DATABASE`.
+
+With `count_statements` the server loads contrib's `pg_stat_statements` and counts utility
+statements too (BEGIN, COMMIT): the benchmark's measure of the bot's database round trips,
+taken on the server's side, whichever code the bot runs.
 """
 
 from __future__ import annotations
@@ -62,8 +66,9 @@ def _free_port() -> int:
 class Cluster:
     """One running PostgreSQL server; `database()` makes a new, empty database on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, count_statements: bool = False) -> None:
         self.bin = server_binaries()
+        self.count_statements = count_statements
         self.as_postgres = os.geteuid() == 0
         self.root = Path(tempfile.mkdtemp(prefix="handinger-pg-"))
         self.data = self.root / "data"
@@ -76,6 +81,9 @@ class Cluster:
             "--no-sync",
         )  # fmt: skip
         self.start()
+        if count_statements:
+            with psycopg.connect(self.url(), autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION pg_stat_statements")
 
     def start(self) -> None:
         """Start the server (again, after `halt`) on the cluster's port."""
@@ -83,6 +91,11 @@ class Cluster:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
+        if self.count_statements:
+            options += (
+                " -c shared_preload_libraries=pg_stat_statements"
+                " -c pg_stat_statements.track_utility=on -c pg_stat_statements.max=10000"
+            )
         log = self.root / "server.log"
         self._pg("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "start")
 
@@ -91,6 +104,10 @@ class Cluster:
         may be lost); `fast` is an orderly restart that keeps every commit. The data stays,
         for `start`."""
         self._pg("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def server_pid(self) -> int:
+        """The postmaster's process id; its children are the server's backends."""
+        return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
