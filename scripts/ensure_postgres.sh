@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite starts a throwaway PostgreSQL server of its own (tests/postgres.py), from the
+# The test suite starts a throwaway PostgreSQL server of its own (emulators/postgres.py), from the
 # server binaries (initdb, pg_ctl). Install Debian's `postgresql` package when they are missing.
 set -euo pipefail
 if [ -n "${PG_BIN:-}" ] && [ -x "${PG_BIN}/initdb" ]; then exit 0; fi
