@@ -168,8 +168,8 @@ async def _assemble(settings: Settings) -> Parts:
     clients = TeamClients(tokens, settings.slack_api_url)
     if installations is not None:
         installations.listeners.append(clients.forget)
-    home = HomePublisher(clients)
     owner = new_owner()  # names this process in leases and in the shared Slack allowances
+    home = HomePublisher(clients, store, owner)
     rates = SharedRates(store, owner)
     streams = NativeStreams(clients, rates=rates) if settings.slack_native_streaming else None
     surface: Surface = SlackSurface(

@@ -2,7 +2,10 @@
 
 Published when the user opens it (`app_home_opened`) and again when one of their runs
 finishes. `views.publish` is Tier 4 (100 a minute per workspace), so refreshes after runs are
-coalesced per user: at most one every `min_interval` seconds, the last one always sent.
+coalesced per user across every process on the database: at most one every `min_interval`
+seconds (a shared allowance, `store/rates.py`), and a refresh is dropped only when another
+process's publish began after the run finished, so the last state is always shown. A message's
+permalink never changes: it is fetched once and kept on the run, for every process.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 
@@ -41,7 +44,6 @@ HOW_TO = (
 
 Links = dict[int, str]
 """A run id → the permalink of its message."""
-MAX_LINKS = 5000
 
 
 def _run_line(run: Run, links: Links, feedback: dict[str, tuple[int, int]]) -> str:
@@ -100,25 +102,35 @@ HomeOf = Callable[[str, str], Awaitable[Home]]
 """What a user's home shows: (team, user) → `Home` (the service's `home`)."""
 
 
+class HomeStore(Protocol):
+    """The store's parts the publisher uses: the shared allowance and the runs' permalinks."""
+
+    async def take_call(self, scope: str, owner: str, *, limit: int, window: float) -> float: ...
+
+    async def update_run(self, run_id: int, **changes: Any) -> Run: ...
+
+
 class HomePublisher:
     """Publishes App Home tabs, at once when opened and coalesced after runs finish."""
 
     def __init__(
         self,
         clients: TeamClients,
+        store: HomeStore,
+        owner: str,
         *,
         min_interval: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.clients = clients
+        self.store = store
+        self.owner = owner
         self.min_interval = min_interval
         self._home_of: HomeOf | None = None
         self._clock = clock
         self._sleep = sleep
-        self._last: dict[tuple[str, str], float] = {}
         self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._links: Links = {}  # a message's permalink never changes
 
     def attach(self, home_of: HomeOf) -> None:
         """Where homes come from (the service is built after the surface that calls us)."""
@@ -132,19 +144,16 @@ class HomePublisher:
         client = await self.clients.client_for(team_id)
         links: Links = {}
         for run in home.runs:
-            if run.message_ts is None:
-                continue
-            if run.id not in self._links:
+            link = run.permalink
+            if link is None and run.message_ts is not None:
                 with contextlib.suppress(SlackApiError):
                     found = await client.chat_getPermalink(
                         channel=run.channel_id, message_ts=run.message_ts
                     )
-                    self._links[run.id] = str(found["permalink"])
-            if run.id in self._links:
-                links[run.id] = self._links[run.id]
-        while len(self._links) > MAX_LINKS:
-            del self._links[next(iter(self._links))]
-        self._last[(team_id, user_id)] = self._clock()
+                    link = str(found["permalink"])
+                    await self.store.update_run(run.id, permalink=link)
+            if link is not None:
+                links[run.id] = link
         await client.views_publish(user_id=user_id, view=render_home(home, links))
 
     def run_finished(self, run: Run) -> None:
@@ -152,16 +161,32 @@ class HomePublisher:
         key = (run.team_id, run.user_id)
         if key in self._pending or not run.user_id:
             return
-        wait = self._last.get(key, -1e18) + self.min_interval - self._clock()
-        task = asyncio.create_task(self._later(key, max(wait, 0.0)))
-        self._pending[key] = task
+        self._pending[key] = asyncio.create_task(self._later(key, self._clock()))
 
-    async def _later(self, key: tuple[str, str], wait: float) -> None:
+    async def _later(self, key: tuple[str, str], asked: float) -> None:
         try:
-            if wait > 0:
-                await self._sleep(wait)
-            await self.publish(*key)
+            try:
+                due = await self._due(*key, asked)
+            finally:
+                del self._pending[key]  # from here a run that finishes needs a publish of its own
+            if due:
+                await self.publish(*key)
         except Exception:
             log.warning("home of %s not refreshed", key[1], exc_info=True)
-        finally:
-            self._pending.pop(key, None)
+
+    async def _due(self, team_id: str, user_id: str, asked: float) -> bool:
+        """Wait until the shared allowance has room for a publish (True), unless another
+        process's publish began after `asked` (False: the run had finished, so it shows it)."""
+        while True:
+            before = self._clock()
+            wait = await self.store.take_call(
+                f"views.publish:{team_id}:{user_id}",
+                self.owner,
+                limit=1,
+                window=self.min_interval,
+            )
+            if wait <= 0:
+                return True
+            if before + wait - self.min_interval > asked:  # when the last publish began
+                return False
+            await self._sleep(wait)

@@ -236,5 +236,8 @@ PG_MIGRATIONS: list[list[str]] = [
         "WHERE body IS NOT NULL",
     ],
     [*HEARTBEAT_INDEXES],  # 14: indexes for the heartbeat's takeover scan and the prune
+    [  # 15: the permalink of a run's message, fetched once for every process
+        "ALTER TABLE runs ADD COLUMN permalink TEXT",
+    ],
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

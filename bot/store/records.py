@@ -39,7 +39,8 @@ class Run:
     may have reached Handinger. Runs from before `ref` existed have none. `usage_json` and
     `costs_json` are what the finished turn cost, as the API said while it was the latest.
     `prompt` is the instruction sent when context came with it (`core/prompt.py`); `input` is
-    the user's own request, which the card shows.
+    the user's own request, which the card shows. `permalink` is its message's link, once
+    fetched (for the App Home; it never changes).
     """
 
     id: int
@@ -67,6 +68,7 @@ class Run:
     usage_json: str | None = None
     costs_json: str | None = None
     prompt: str | None = None
+    permalink: str | None = None
 
     @property
     def done(self) -> bool:

@@ -268,6 +268,12 @@ hold only the finished runs that still owe something, which stay few; keyed on t
 scan compares for equality, so SQLite (no statistics) picks them over `idx_runs_status`."""
 
 
+def _migration_15(db: sqlite_utils.Database) -> None:
+    """The permalink of a run's message, fetched once for every process: a permalink never
+    changes, and each replica fetching its own would multiply `chat.getPermalink`."""
+    db.table("runs").add_column("permalink", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -283,5 +289,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_12,
     _migration_13,
     _migration_14,
+    _migration_15,
 ]
 """Schema changes in order; the database records how many it has applied."""
