@@ -100,6 +100,26 @@ async def test_two_processes_together_stay_inside_one_allowance(backend: Backend
         assert len([t for t in admitted[i:] if t < at + 0.3]) <= 3
 
 
+async def test_two_processes_pace_progress_edits_as_one_process_does(backend: Backend) -> None:
+    # One process's lane lets `burst` progress edits through at once, then one every
+    # 60 / `per_minute` s. Two processes each had a bucket of their own, and only the
+    # workspace's window (45 a minute) held them back together: more progress edits, so more
+    # chat.update calls per run with replicas than with one bot.
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
+    for n in range(20):
+        lane.offer(f"m{n}", "first words", final=False, now=0, text_chars=11)
+    one_process = len(_drain(lane, 0))
+    store = await backend.open()
+    gates = [SharedRates(store, owner).edits("chat.update", POLICY) for owner in ("A", "B")]
+    taken = 0
+    for _ in range(20):
+        for gate in gates:
+            taken += await gate("T1", False, 0) == 0.0
+    assert one_process == POLICY.burst
+    assert taken == one_process
+    assert await gates[0]("T1", True, 0) == 0.0  # a final does not wait for the progress pace
+
+
 async def test_a_post_waits_for_its_booked_place_in_the_shared_channel_window() -> None:
     answers = [0.5]
     asked: list[tuple[str, str]] = []

@@ -64,9 +64,26 @@ class SharedRates:
         self.owner = owner
 
     def edits(self, method: str, policy: EditPolicy) -> Gate:
-        """The gate of an `EditScheduler` whose calls to `method` follow `policy`."""
+        """The gate of an `EditScheduler` whose calls to `method` follow `policy`.
+
+        Progress edits fill whatever room they are given. One process paces them with its
+        lane's token bucket (`burst`, refilled at `per_minute`), but N processes have N buckets.
+        Only the workspace's window would then hold them back, and it lets more through than
+        one bucket, so replicas made more `chat.update` calls per run than one bot. So each
+        progress edit first takes a call from a shared window the size of that bucket (`burst`
+        calls in `burst` × 60 / `per_minute` seconds), and N processes pace as one.
+        """
+        pace = Allowance(
+            f"{method}:progress", int(policy.burst), policy.burst * 60.0 / policy.per_minute
+        )
 
         async def take(workspace: str, final: bool, reserve: int) -> float:
+            if not final:  # progress is paced across processes as one process's bucket paces it
+                wait = await self.store.take_call(
+                    f"{pace.scope}:{workspace}", self.owner, limit=pace.limit, window=pace.window
+                )
+                if wait > 0:
+                    return wait
             return await self.store.take_call(
                 f"{method}:{workspace}",
                 self.owner,
