@@ -18,6 +18,7 @@ import uuid
 
 from ..store import Store
 from ..store.postgres import DatabaseUnavailable
+from ..store.turns import urgent
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +116,14 @@ class Ownership:
         (`store/inbox.py`); return the names that were lost meanwhile. Holding none, it
         renews none: an idle process's beat costs no statement for its leases. The database
         answers for the leases held when the renewal was sent: one taken while it was on its
-        way is not lost, nor one let go of meanwhile."""
-        await self._renew_requests()
-        if not self.held:
-            return set()
-        sent_for = set(self.held)
-        renewed = await self.store.renew_leases(self.owner, self.seconds)
+        way is not lost, nor one let go of meanwhile. The renewals go ahead of bulk work
+        (`store/turns.py`): a process with all its connections busy keeps its leases."""
+        with urgent():
+            await self._renew_requests()
+            if not self.held:
+                return set()
+            sent_for = set(self.held)
+            renewed = await self.store.renew_leases(self.owner, self.seconds)
         lost = (sent_for - renewed) & self.held
         self.held -= lost
         return lost

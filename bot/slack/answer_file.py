@@ -41,15 +41,27 @@ class AnswerFile:
         self.thread_ts = thread_ts
         self.filename, self.content = attachment
 
-    async def attach(self, posted: set[str], *, known: bool, calm: Calm) -> None:
+    @property
+    def looked_for(self) -> tuple[str, str, int]:
+        """How it shows in the thread: name, title and size (`run_refs.find_files`)."""
+        return (self.filename, self.filename, len(self.content.encode()))
+
+    async def attach(
+        self, posted: set[str], *, known: bool, calm: Calm, there: bool | None = None
+    ) -> None:
         """Upload it unless `posted` (what this process put under the message) says it is
         there, or the thread shows it; `known`: this process posted the message, so nothing
-        of an earlier process can be in the thread."""
+        of an earlier process can be in the thread; `there`: what a lookup of the thread
+        made just now found (None: not looked)."""
         mark = fingerprint(self.filename, self.content)
         if mark in posted:
             return
         tried = f"tried:{mark}"
-        if (not known or tried in posted) and await self._landed():
+        if tried not in posted and there is not None:
+            landed = there
+        else:
+            landed = (not known or tried in posted) and await self._landed()
+        if landed:
             log.info("run %d: its %s was shared before; not again", self.run.id, self.filename)
             posted.add(mark)
             return
@@ -73,6 +85,5 @@ class AnswerFile:
         )
 
     async def _landed(self) -> bool:
-        wanted = [(self.filename, self.filename, len(self.content.encode()))]
-        [found] = await find_files(self.client, self.run, self.thread_ts, wanted)
+        [found] = await find_files(self.client, self.run, self.thread_ts, [self.looked_for])
         return found is not None

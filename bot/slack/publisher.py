@@ -50,8 +50,8 @@ from .render import FinalMessages, render_final, render_progress
 from .replies import render_notice
 from .run_refs import (
     Marker,
+    find_earlier,
     find_files,
-    find_parts,
     find_run_message,
     find_unrecorded_stream,
 )
@@ -328,28 +328,33 @@ class SlackSurface:
         `NotShown`, or a Refresh) posts only what is missing. Each continuation is marked with
         its part number, so one Slack posted despite failing is not posted twice, and the parts
         of a message this process does not remember (it was posted before a restart) are
-        looked up in the thread, once, before any is posted. The attachment carries no
-        metadata: it is looked for by name and size (`answer_file.py`).
+        looked up in the thread, once, before any is posted, together with the attachment,
+        which carries no metadata: it is looked for by name and size (`answer_file.py`).
         """
         if not final.continuations and final.attachment is None:
             return
         known = key in self._posted
         posted = self._remembered(key)
-        landed: set[int] = set()
-        if final.continuations and not known:
-            client = await self.clients.client_for(run.team_id)
-            landed = await find_parts(client, run, thread_ts)
+        client = await self.clients.client_for(run.team_id)
+        answer = (
+            AnswerFile(client, run, thread_ts, final.attachment)
+            if final.attachment is not None
+            else None
+        )
+        earlier = None
+        if not known and (answer is not None or run.ref is not None):
+            looked_for = [answer.looked_for] if answer is not None else []
+            earlier = await find_earlier(client, run, thread_ts, looked_for)
         for number, part in enumerate(final.continuations, start=2):
             mark = fingerprint(part.text, repr(part.blocks))
-            if number in landed:
+            if earlier is not None and number in earlier.parts:
                 posted.add(mark)
             elif mark not in posted:
                 await self.poster.post(run, part, thread_ts, Marker.of(run, part=number))
                 posted.add(mark)
-        if final.attachment is not None:
-            client = await self.clients.client_for(run.team_id)
-            answer = AnswerFile(client, run, thread_ts, final.attachment)
-            await answer.attach(posted, known=known, calm=self._calmly)
+        if answer is not None:
+            there = None if earlier is None else earlier.files[0] is not None
+            await answer.attach(posted, known=known, there=there, calm=self._calmly)
 
     def _remembered(self, key: MessageKey) -> set[str]:
         posted = self._posted.pop(key, set())

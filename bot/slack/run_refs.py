@@ -140,24 +140,55 @@ async def find_marked(
     return None
 
 
-async def find_parts(client: AsyncWebClient, run: Run, thread_ts: str) -> set[int]:
-    """The part numbers of the run's continuations already in thread `thread_ts`: one lookup
-    for all parts, when the app may have posted some before it restarted. Empty when the
-    lookup fails (every part is then posted, see `find_marked`)."""
-    if run.ref is None:
-        return set()
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """What of a long answer is already in its thread: continuation part numbers, and for each
+    file looked for its id (None when not there)."""
+
+    parts: set[int]
+    files: list[str | None]
+
+
+async def find_earlier(
+    client: AsyncWebClient, run: Run, thread_ts: str, files: Sequence[tuple[str, str, int]] = ()
+) -> Earlier:
+    """The run's continuations and files (`(name, title, size)`, see `find_files`) already in
+    thread `thread_ts`: one lookup for all of them, when the app may have posted some before
+    it restarted. Nothing found when the lookup fails (everything is then posted, see
+    `find_marked`)."""
+    since = run.started_at or run.created_at
     parts: set[int] = set()
+    found: list[str | None] = [None] * len(files)
     try:
         async for message in _messages(client, run, thread_ts):
-            payload = _payload(message)
-            if payload is not None and payload.get("ref") == run.ref:
-                part = payload.get("part")
-                if isinstance(part, int) and not isinstance(part, bool):
-                    parts.add(part)
+            part = _part_of(message, run)
+            if part is not None:
+                parts.add(part)
+            if float(message.get("ts") or 0) >= since:
+                _match_files(message, files, found)
     except Exception as error:  # best effort, as in `find_marked`
-        log.warning("run %d: cannot look for its earlier continuations: %r", run.id, error)
-        return set()
-    return parts
+        log.warning("run %d: cannot look for its earlier parts and uploads: %r", run.id, error)
+        return Earlier(set(), [None] * len(files))
+    return Earlier(parts, found)
+
+
+def _part_of(message: Any, run: Run) -> int | None:
+    payload = _payload(message)
+    if run.ref is None or payload is None or payload.get("ref") != run.ref:
+        return None
+    part = payload.get("part")
+    return part if isinstance(part, int) and not isinstance(part, bool) else None
+
+
+def _match_files(
+    message: Any, wanted: Sequence[tuple[str, str, int]], found: list[str | None]
+) -> None:
+    for file in message.get("files") or []:
+        shown = (file.get("name"), file.get("title"), file.get("size"))
+        for index, looked_for in enumerate(wanted):
+            if found[index] is None and shown == looked_for and file["id"] not in found:
+                found[index] = str(file["id"])
+                break
 
 
 async def find_files(
@@ -172,12 +203,7 @@ async def find_files(
         async for message in _messages(client, run, thread_ts):
             if float(message.get("ts") or 0) < since:
                 continue
-            for file in message.get("files") or []:
-                shown = (file.get("name"), file.get("title"), file.get("size"))
-                for index, looked_for in enumerate(wanted):
-                    if found[index] is None and shown == looked_for and file["id"] not in found:
-                        found[index] = str(file["id"])
-                        break
+            _match_files(message, wanted, found)
     except Exception as error:  # best effort, as in `find_marked`
         log.warning("run %d: cannot look for its earlier uploads: %r", run.id, error)
         return [None] * len(wanted)

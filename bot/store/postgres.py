@@ -25,12 +25,15 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from .outage import LONGEST_WAIT, Outage
 from .pg_schema import PG_MIGRATIONS
 from .sql import Dialect, Params, Row, Sql, Tally
+from .turns import RESERVED, Turns
 
 MIGRATION_LOCK = 0x48616E64  # "Hand": the advisory lock that lets one replica migrate at a time
 POOL_SIZE = 10
+"""Statements a process sends at a time; the pool holds `RESERVED` more for the heartbeat."""
 CONNECT_TIMEOUT = 10.0
 ACQUIRE_TIMEOUT = 2.0
-"""Seconds a statement waits for a pooled connection before it counts as an outage."""
+"""Seconds a statement whose turn has come (a connection is free for it: `turns.py`) waits
+for the pool to hand it one before it counts as an outage: the pool could not connect."""
 RECONNECT_WINDOW = LONGEST_WAIT
 """Seconds the pool keeps trying one lost connection (its waits double from 1 s) before it
 gives up and lets a statement still waiting start a fresh attempt. psycopg's default, 5 min,
@@ -84,7 +87,8 @@ class Connection:
 
 
 class PostgresDatabase:
-    """`Database` on a PostgreSQL server, through a pool of autocommit connections."""
+    """`Database` on a PostgreSQL server, through a pool of autocommit connections, each
+    statement or transaction in its turn (`turns.py`)."""
 
     dialect: Dialect = "postgresql"
 
@@ -95,6 +99,7 @@ class PostgresDatabase:
         self._stopping = False
         self._gone_at_stop = False
         self.tally = Tally()
+        self.turns = Turns(pool.max_size - RESERVED)
 
     async def execute(self, query: str, params: Params = ()) -> int:
         return await self._retrying(lambda sql: sql.execute(query, params))
@@ -106,13 +111,14 @@ class PostgresDatabase:
     async def transaction(self) -> AsyncIterator[Connection]:
         """A transaction on one connection. Getting the connection waits out an outage; a
         connection lost inside the block fails it (it rolled back, or is lost to a crash)."""
-        conn = await self._connection()
-        try:
-            self.tally.statements += 2  # BEGIN, then COMMIT or ROLLBACK
-            async with conn.transaction():
-                yield Connection(conn, self.tally)
-        finally:
-            await self.pool.putconn(conn)
+        async with self.turns.turn():
+            conn = await self._connection()
+            try:
+                self.tally.statements += 2  # BEGIN, then COMMIT or ROLLBACK
+                async with conn.transaction():
+                    yield Connection(conn, self.tally)
+            finally:
+                await self.pool.putconn(conn)
 
     def stop_waiting(self) -> None:
         """The process is stopping: from now on a statement that meets an outage fails at
@@ -121,7 +127,8 @@ class PostgresDatabase:
         self._stopping = True
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        """A pooled connection, waiting (with backoff) while the server cannot be reached."""
+        """A pooled connection, waiting (with backoff) while the server cannot be reached.
+        Called in the statement's turn, when the pool has a connection free for it."""
         attempt = 0
         while True:
             if self._stopping and (self._gone_at_stop or self.outage.down_since is not None):
@@ -144,21 +151,22 @@ class PostgresDatabase:
     async def _retrying(self, statement: Callable[[Connection], Awaitable[T]]) -> T:
         """One statement; sent again on another connection if its own was lost (a server
         restart ends the connections it had: their statements did not commit)."""
-        attempt = 0
-        while True:
-            conn = await self._connection()
-            try:
-                return await statement(Connection(conn, self.tally))
-            except psycopg.OperationalError as exc:
-                if not conn.broken:
-                    raise
-                if self._stopping:
-                    raise self._gone() from exc
-                await self.pool.check()  # drop the other idle connections the outage broke
-                await self.outage.wait(exc, attempt)
-                attempt += 1
-            finally:
-                await self.pool.putconn(conn)
+        async with self.turns.turn():
+            attempt = 0
+            while True:
+                conn = await self._connection()
+                try:
+                    return await statement(Connection(conn, self.tally))
+                except psycopg.OperationalError as exc:
+                    if not conn.broken:
+                        raise
+                    if self._stopping:
+                        raise self._gone() from exc
+                    await self.pool.check()  # drop the other idle connections it broke
+                    await self.outage.wait(exc, attempt)
+                    attempt += 1
+                finally:
+                    await self.pool.putconn(conn)
 
     async def schema_version(self) -> int:
         if not await self._has_versions():
@@ -241,13 +249,14 @@ def describe_url(url: str) -> str:
 async def open_postgres(
     url: str, *, max_size: int = POOL_SIZE, migrate: bool = True, wait: float = CONNECT_TIMEOUT
 ) -> PostgresDatabase:
-    """Connect (waiting up to `wait` seconds for the first connection) and migrate."""
+    """Connect (waiting up to `wait` seconds for the first connection) and migrate. At most
+    `max_size` statements at a time, and the heartbeat's beside them (`turns.py`)."""
     await _first_connection(url, wait)
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         url,
         kwargs={"autocommit": True},
         min_size=1,
-        max_size=max_size,
+        max_size=max_size + RESERVED,
         open=False,
         reconnect_timeout=RECONNECT_WINDOW,
     )
