@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from ..core.answers import Home
 from ..store import Run
 from .blocks import SECTION_LIMIT, context, section
-from .clients import TeamClients
+from .clients import NotInstalled, TeamClients
 from .mrkdwn import escape, plain_excerpt, truncate_mrkdwn
 from .replies import STATE_LABELS
 from .schedule_views import _when
@@ -171,6 +171,8 @@ class HomePublisher:
                 del self._pending[key]  # from here a run that finishes needs a publish of its own
             if due:
                 await self.publish(*key)
+        except NotInstalled:  # the workspace left while the refresh waited: nothing to show
+            log.info("home of %s not refreshed: the app left workspace %s", key[1], key[0])
         except Exception:
             log.warning("home of %s not refreshed", key[1], exc_info=True)
 
