@@ -222,12 +222,15 @@ class EditLane(Generic[K, P]):
 
     def postponed(self, key: K, until: float) -> None:
         """The allowance shared with other processes had no room: nothing was sent, the
-        token goes back, and the edit (progress edits all) waits until `until`."""
+        token goes back, and the edit waits until `until`: a progress edit holds all progress
+        (`held_until`), never the message's final, which asks for its own room (a message
+        finished while its progress edit waits must not inherit that wait)."""
         entry = self.in_flight.pop(key)
-        if not entry.final:
+        if entry.final:
+            entry.retry_at = max(entry.retry_at, until)
+        else:
             self.tokens = min(self.tokens + 1, self.policy.burst)
             self.held_until = max(self.held_until, until)
-        entry.retry_at = max(entry.retry_at, until)
         self._requeue(key, entry)
 
     def failed(self, key: K, error: BaseException, *, retry: bool, now: float) -> None:
