@@ -39,6 +39,24 @@ def test_no_room_elsewhere_holds_progress_but_not_finals() -> None:
     assert {s.payload for s in _drain(lane, 10)} == {"a1", "b1"}
 
 
+def test_after_a_refusal_one_progress_edit_at_a_time_asks_again() -> None:
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
+    for key in "abc":
+        lane.offer(key, f"{key}1", final=False, now=0)
+    first = lane.next(0)
+    assert isinstance(first, Send)
+    lane.postponed(first.key, 5.0)  # the shared window is full until 5.0
+    probe = lane.next(5.0)
+    assert isinstance(probe, Send) and not probe.final
+    assert lane.next(5.0) == Wait(None)  # the others wait for its answer, not ask too
+    lane.offer("d", "d-final", final=True, now=5.0)
+    final = lane.next(5.0)  # a final never waits for the probe
+    assert isinstance(final, Send) and final.payload == "d-final"
+    lane.sent("d", 5.0)
+    lane.sent(probe.key, 5.0)  # it got through: the rest may ask again
+    assert len(_drain(lane, 6.0)) == 2
+
+
 def _drain(lane: EditLane[str, str], now: float) -> list[Send[str, str]]:
     sent: list[Send[str, str]] = []
     while isinstance(decision := lane.next(now), Send):
