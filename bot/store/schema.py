@@ -268,6 +268,12 @@ hold only the finished runs that still owe something, which stay few; keyed on t
 scan compares for equality, so SQLite (no statistics) picks them over `idx_runs_status`."""
 
 
+def _migration_15(db: sqlite_utils.Database) -> None:
+    """A process whose progress call was refused is queued until its turn (`rates.py`), so
+    the others are told later openings instead of all asking again at once."""
+    db.table("rate_reserves").add_column("waiting_until", float)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -283,5 +289,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_12,
     _migration_13,
     _migration_14,
+    _migration_15,
 ]
 """Schema changes in order; the database records how many it has applied."""
