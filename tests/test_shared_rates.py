@@ -4,6 +4,7 @@ call from the database's window (`shared_rates.py`), so together they stay insid
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from bot.core.views import RunView
@@ -14,7 +15,7 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.shared_rates import SharedRates
 from bot.slack.streaming import NativeStreams
 from bot.store import Run, Store
-from tests.stores import Backend
+from tests.stores import Backend, Clock
 
 POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
 
@@ -36,6 +37,24 @@ def test_no_room_elsewhere_holds_progress_but_not_finals() -> None:
     assert lane.next(2) == Wait(3.0)
     assert [s.payload for s in _drain(lane, 3)] == ["c-final"]
     assert {s.payload for s in _drain(lane, 10)} == {"a1", "b1"}
+
+
+def test_after_a_refusal_one_progress_edit_at_a_time_asks_again() -> None:
+    lane: EditLane[str, str] = EditLane(POLICY, now=0)
+    for key in "abc":
+        lane.offer(key, f"{key}1", final=False, now=0)
+    first = lane.next(0)
+    assert isinstance(first, Send)
+    lane.postponed(first.key, 5.0)  # the shared window is full until 5.0
+    probe = lane.next(5.0)
+    assert isinstance(probe, Send) and not probe.final
+    assert lane.next(5.0) == Wait(None)  # the others wait for its answer, not ask too
+    lane.offer("d", "d-final", final=True, now=5.0)
+    final = lane.next(5.0)  # a final never waits for the probe
+    assert isinstance(final, Send) and final.payload == "d-final"
+    lane.sent("d", 5.0)
+    lane.sent(probe.key, 5.0)  # it got through: the rest may ask again
+    assert len(_drain(lane, 6.0)) == 2
 
 
 def _drain(lane: EditLane[str, str], now: float) -> list[Send[str, str]]:
@@ -165,3 +184,73 @@ async def test_a_stream_is_not_started_when_the_shared_start_allowance_is_spent(
     assert await streams.open(run, view) is None  # the edited card shows it instead
     assert shared.asked == ["chat.startStream:T1"]
     await streams.aclose()
+
+
+class Recording:
+    """A store that remembers every take: `(owner, final, wait)`."""
+
+    def __init__(self, store: Store, takes: list[tuple[str, bool, float]], news: Watch) -> None:
+        self.store = store
+        self.takes = takes
+        self.news = news
+
+    async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
+        wait = await self.store.take_call(scope, owner, **kw)
+        self.takes.append((owner, bool(kw.get("final", True)), wait))
+        self.news.changed()
+        return wait
+
+    async def pause_scope(self, scope: str, seconds: float) -> None:
+        await self.store.pause_scope(scope, seconds)
+
+
+class Watch:
+    """Lets a test wait until what the schedulers did makes a condition true."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def changed(self) -> None:
+        self._event.set()
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        while not condition():
+            self._event.clear()
+            await self._event.wait()
+
+
+async def test_a_final_goes_first_in_any_process_though_its_progress_was_held(
+    backend: Backend,
+) -> None:
+    """Process A fills the shared window with progress (leaving the room of one final); B's
+    progress edit is held for the window (1,000 s on the stopped clock); B's final is sent
+    at once in the room left for it, and C's progress after it is held."""
+    clock = Clock()
+    policy = EditPolicy(interval=0.0, per_minute=3, window=1000.0, burst=5, max_in_flight=4)
+    takes: list[tuple[str, bool, float]] = []
+    delivered: list[str] = []
+    news = Watch()
+
+    async def sender(key: str, payload: str, final: bool) -> None:
+        delivered.append(payload)
+        news.changed()
+
+    schedulers: dict[str, EditScheduler[str, str]] = {}
+    for name in "ABC":
+        rates = SharedRates(Recording(await backend.open(clock), takes, news), name)
+        schedulers[name] = EditScheduler(
+            sender, policy, clock=clock, gate=rates.edits("chat.update", policy)
+        )
+    a, b, c = schedulers.values()
+    a.update("T1", "a1", "a1")
+    a.update("T1", "a2", "a2")
+    await asyncio.wait_for(news.until(lambda: len(delivered) == 2), 10)
+    b.update("T1", "b1", "b1")
+    await asyncio.wait_for(news.until(lambda: ("B", False, 1000.0) in takes), 10)
+    await asyncio.wait_for(b.finish("T1", "b1", "b1-final"), 10)
+    c.update("T1", "c1", "c1")
+    await asyncio.wait_for(news.until(lambda: takes[-1][0] == "C"), 10)
+    for scheduler in schedulers.values():
+        await scheduler.aclose()
+    assert sorted(delivered[:2]) == ["a1", "a2"] and delivered[2:] == ["b1-final"]
+    assert takes[-2:] == [("B", True, 0.0), ("C", False, 1000.0)]

@@ -41,6 +41,22 @@ async def test_progress_leaves_room_for_every_process_finals(backend: Backend) -
     assert await b.take_call("update:T1", "B", reserve=0, **kw) == 0.0
 
 
+async def test_refused_progress_queues_the_processes_one_opening_each(backend: Backend) -> None:
+    clock = Clock()
+    a, b, c = [await backend.open(clock) for _ in range(3)]
+    kw: dict[str, Any] = {"limit": 4, "window": 60.0, "final": False}
+    for _ in range(4):  # the window fills, one call every 10 s: 1000 … 1030
+        assert await a.take_call("update:T1", "A", **kw) == 0.0
+        clock.now += 10
+    # each refused process is told the next opening, not the one the others were told
+    assert await b.take_call("update:T1", "B", **kw) == 20.0  # 1000 leaves at 1060
+    assert await c.take_call("update:T1", "C", **kw) == 30.0  # then 1010, at 1070
+    assert await a.take_call("update:T1", "A", **kw) == 40.0  # then 1020, at 1080
+    for store, owner, turn in ((b, "B", 1060), (c, "C", 1070), (a, "A", 1080)):
+        clock.now = turn  # each asks again when told, and is let through at once
+        assert await store.take_call("update:T1", owner, **kw) == 0.0
+
+
 async def test_racing_processes_never_overrun_the_window(backend: Backend) -> None:
     stores = [await backend.open() for _ in range(3)]
     waits = await asyncio.gather(

@@ -103,6 +103,9 @@ class EditLane(Generic[K, P]):
     paused_until: float = -math.inf
     held_until: float = -math.inf
     """Progress edits wait until then: other processes used the workspace's shared allowance."""
+    probing: bool = False
+    """The shared allowance refused a progress edit: until one gets through, progress edits ask
+    one at a time (the others would be refused too, each for a round trip to the database)."""
     pending: dict[K, _Entry[P]] = field(default_factory=dict)
     in_flight: dict[K, _Entry[P]] = field(default_factory=dict)
     last_sent: dict[K, float] = field(default_factory=dict)
@@ -164,8 +167,9 @@ class EditLane(Generic[K, P]):
             return Wait(None)
         ready: list[tuple[K, _Entry[P]]] = []
         earliest = math.inf
+        asking = self.probing and any(not e.final for e in self.in_flight.values())
         for key, entry in self.pending.items():
-            if key in self.in_flight:
+            if key in self.in_flight or (asking and not entry.final):
                 continue  # one edit per message at a time keeps them in order
             due = entry.last_sent_at + self.policy.interval if not entry.final else -math.inf
             due = max(due, entry.retry_at, self.held_until if not entry.final else -math.inf)
@@ -193,6 +197,7 @@ class EditLane(Generic[K, P]):
     def sent(self, key: K, now: float) -> None:
         """The edit of `key` reached Slack."""
         entry = self.in_flight.pop(key)
+        self.probing = False
         self.calls.append(now)
         self.last_sent[key] = now
         self.shown_chars[key] = max(self._shown(key), entry.text_chars)
@@ -206,6 +211,7 @@ class EditLane(Generic[K, P]):
         """The message already showed the edit's content: settled as sent, but it spent no
         call, so its token is given back and the message's interval is not restarted."""
         entry = self.in_flight.pop(key)
+        self.probing = False
         if not entry.final:  # a final took no token
             self.tokens = min(self.tokens + 1, self.policy.burst)
         self.shown_chars[key] = max(self._shown(key), entry.text_chars)
@@ -222,18 +228,23 @@ class EditLane(Generic[K, P]):
 
     def postponed(self, key: K, until: float) -> None:
         """The allowance shared with other processes had no room: nothing was sent, the
-        token goes back, and the edit (progress edits all) waits until `until`."""
+        token goes back, and the edit waits until `until`: a progress edit holds all progress
+        (`held_until`), never the message's final, which asks for its own room (a message
+        finished while its progress edit waits must not inherit that wait)."""
         entry = self.in_flight.pop(key)
-        if not entry.final:
+        if entry.final:
+            entry.retry_at = max(entry.retry_at, until)
+        else:
             self.tokens = min(self.tokens + 1, self.policy.burst)
             self.held_until = max(self.held_until, until)
-        entry.retry_at = max(entry.retry_at, until)
+            self.probing = True
         self._requeue(key, entry)
 
     def failed(self, key: K, error: BaseException, *, retry: bool, now: float) -> None:
         """The edit failed for another reason: if `retry`, send it again after a backoff, a
         bounded number of times; else (or then) the error goes to whoever awaits it."""
         entry = self.in_flight.pop(key)
+        self.probing = False
         self.calls.append(now)  # Slack may have counted it
         entry.failures += 1
         if retry and entry.failures < self.policy.max_attempts:

@@ -22,8 +22,9 @@ per minute with bursts welcome, so edits are planned rather than fired:
   `max_attempts` failures (a few minutes), and only then reported to whoever awaits it;
 - with a `gate` (`shared_rates.py`), each edit first takes a call from the workspace's
   allowance shared by every process on the database; without room, a progress edit waits
-  (progress edits all wait) and nothing is spent, and a final is booked for the first free
-  moment and sent then;
+  the time the database gave (progress edits all wait, then ask one at a time until one gets
+  through) and nothing is spent, while the message's final never inherits that wait: a final
+  is booked for the first free moment and sent then;
 - an edit the sender finds the message already shows (`Unchanged`) is not sent and costs
   nothing: its token goes back to the bucket and the message's interval does not restart.
 

@@ -50,7 +50,7 @@ $$
 """Where a booked call fits in a scope's window (`rates.fit` in SQL)."""
 
 TAKE_RATE_CALL = """
-CREATE FUNCTION take_rate_call(
+CREATE OR REPLACE FUNCTION take_rate_call(
     p_scopes TEXT[], p_limits INTEGER[], p_windows DOUBLE PRECISION[], p_owner TEXT,
     p_final BOOLEAN, p_reserve INTEGER, p_reserve_cap INTEGER, p_book BOOLEAN,
     p_now DOUBLE PRECISION
@@ -65,6 +65,7 @@ DECLARE
     since DOUBLE PRECISION;
     paused DOUBLE PRECISION;
     keep BIGINT;
+    ahead BIGINT;
     counted BIGINT;
     excess BIGINT;
     oldest DOUBLE PRECISION;
@@ -90,24 +91,29 @@ BEGIN
             book_at := GREATEST(book_at, paused);
         END IF;
         DELETE FROM rate_calls WHERE scope = p_scopes[i] AND at <= since;
-        INSERT INTO rate_reserves (scope, owner, reserved, at)
-        VALUES (p_scopes[i], p_owner, p_reserve, now_s)
-        ON CONFLICT (scope, owner) DO UPDATE SET reserved = excluded.reserved, at = excluded.at;
+        INSERT INTO rate_reserves (scope, owner, reserved, at, waiting_until)
+        VALUES (p_scopes[i], p_owner, p_reserve, now_s, NULL)
+        ON CONFLICT (scope, owner) DO UPDATE SET reserved = excluded.reserved, at = excluded.at,
+        waiting_until = NULL;
         IF p_book THEN
             CONTINUE;
         END IF;
         SELECT count(*) INTO counted FROM rate_calls WHERE scope = p_scopes[i];
         keep := 0;
+        ahead := 0;
         IF NOT p_final THEN
-            SELECT LEAST(COALESCE(SUM(reserved), 0), p_reserve_cap) INTO keep
+            SELECT LEAST(COALESCE(SUM(reserved), 0), p_reserve_cap),
+                count(*) FILTER (WHERE owner <> p_owner AND waiting_until > now_s)
+            INTO keep, ahead
             FROM rate_reserves WHERE scope = p_scopes[i] AND at > since;
         END IF;
         excess := counted + 1 + keep - p_limits[i];
         IF excess > counted THEN
             wait := GREATEST(wait, p_windows[i] / GREATEST(p_limits[i], 1));
         ELSIF excess > 0 THEN
+            -- the others told to wait go first, one opening each
             SELECT at INTO oldest FROM rate_calls WHERE scope = p_scopes[i]
-            ORDER BY at OFFSET excess - 1 LIMIT 1;
+            ORDER BY at OFFSET LEAST(excess - 1 + ahead, counted - 1) LIMIT 1;
             wait := GREATEST(wait, oldest + p_windows[i] - now_s, MIN_WAIT);
         END IF;
     END LOOP;
@@ -128,6 +134,10 @@ BEGIN
         END LOOP;
         wait := book_at - now_s;
     ELSIF wait > 0 THEN
+        IF NOT p_final THEN  -- in the queue until then
+            UPDATE rate_reserves SET waiting_until = now_s + wait
+            WHERE scope = ANY(p_scopes) AND owner = p_owner;
+        END IF;
         RETURN wait;
     END IF;
     INSERT INTO rate_calls (scope, at, owner)
@@ -136,7 +146,8 @@ BEGIN
 END
 $$
 """
-"""`RateQueries.take_call` on PostgreSQL: one round trip instead of a transaction of seven."""
+"""`RateQueries.take_call` on PostgreSQL: one round trip instead of a transaction of seven.
+Migration 12 created it, 15 replaced it (the queue of refused progress): the newest text."""
 
 PG_MIGRATIONS: list[list[str]] = [
     [  # 1: threads, runs, handled Slack requests
@@ -238,6 +249,10 @@ PG_MIGRATIONS: list[list[str]] = [
     [*HEARTBEAT_INDEXES],  # 14: indexes for the heartbeat's takeover scan and the prune
     [  # 15: the permalink of a run's message, fetched once for every process
         "ALTER TABLE runs ADD COLUMN permalink TEXT",
+    ],
+    [  # 16: refused progress queues across processes instead of all asking again at once
+        "ALTER TABLE rate_reserves ADD COLUMN waiting_until DOUBLE PRECISION",
+        TAKE_RATE_CALL,
     ],
 ]
 """Statements of each migration, in order; each migration runs in one transaction."""

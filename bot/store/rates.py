@@ -5,8 +5,10 @@ workspace), whichever process calls. Each call first records itself in a shared 
 (`rate_calls`: one row per call of the last `window` seconds, per `scope`), so N replicas
 together stay inside one allowance. Every caller also publishes how many final edits its
 streaming messages will need (`rate_reserves`); progress calls leave that room for all of them,
-so finals keep going first across processes. A 429 one process gets pauses the scope for all
-(`rate_scopes.paused_until`).
+so finals keep going first across processes. A refused progress call queues its process
+(`rate_reserves.waiting_until`): the next one refused is told a later opening, so the
+processes do not all ask again at once and all but one be refused again. A 429 one process
+gets pauses the scope for all (`rate_scopes.paused_until`).
 
 A take locks its scopes' rows first (in sorted order, so takers never deadlock), then counts:
 on PostgreSQL that row lock lets one taker count at a time, on SQLite the file's write lock.
@@ -103,10 +105,18 @@ class RateQueries:
                     wait = max(wait, until - now)
                 await _forget_old(sql, allowance, owner, now, reserve)
                 if not book:
-                    wait = max(wait, await _room(sql, allowance, now, final, reserve_cap))
+                    room = await _room(sql, allowance, owner, now, final, reserve_cap)
+                    wait = max(wait, room)
             if book:
                 wait = await _booking(sql, allowances, now + wait) - now
             elif wait > 0:
+                if not final:  # in the queue until then
+                    for allowance in allowances:
+                        await sql.execute(
+                            "UPDATE rate_reserves SET waiting_until = ? "
+                            "WHERE scope = ? AND owner = ?",
+                            [now + wait, allowance.scope, owner],
+                        )
                 return wait
             for allowance in allowances:
                 await sql.execute(
@@ -153,9 +163,9 @@ async def _forget_old(sql: Sql, allowance: Allowance, owner: str, now: float, re
         "DELETE FROM rate_calls WHERE scope = ? AND at <= ?", [allowance.scope, since]
     )
     await sql.execute(
-        "INSERT INTO rate_reserves (scope, owner, reserved, at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (scope, owner) DO UPDATE SET reserved = excluded.reserved, "
-        "at = excluded.at",
+        "INSERT INTO rate_reserves (scope, owner, reserved, at, waiting_until) "
+        "VALUES (?, ?, ?, ?, NULL) ON CONFLICT (scope, owner) DO UPDATE SET "
+        "reserved = excluded.reserved, at = excluded.at, waiting_until = NULL",
         [allowance.scope, owner, reserve, now],
     )
 
@@ -165,24 +175,30 @@ async def _calls(sql: Sql, scope: str) -> list[float]:
     return [float(row["at"]) for row in rows]
 
 
-async def _room(sql: Sql, allowance: Allowance, now: float, final: bool, reserve_cap: int) -> float:
+async def _room(
+    sql: Sql, allowance: Allowance, owner: str, now: float, final: bool, reserve_cap: int
+) -> float:
     """0.0 if `allowance`'s window has room for one more call at `now`, else the seconds until
-    it may (SQLite's steps of `take_rate_call`, inside the take's transaction)."""
+    it may (SQLite's steps of `take_rate_call`, inside the take's transaction). A refused
+    progress call is told the opening after those of the other processes already told to
+    wait, one each, so they do not all ask again at the same moment."""
     scope, limit, window = allowance.scope, allowance.limit, allowance.window
-    keep = 0
+    keep = ahead = 0
     if not final:
         rows = await sql.fetch(
-            "SELECT COALESCE(SUM(reserved), 0) AS reserved FROM rate_reserves "
-            "WHERE scope = ? AND at > ?",
-            [scope, now - window],
+            "SELECT COALESCE(SUM(reserved), 0) AS reserved, "
+            "COALESCE(SUM(CASE WHEN owner <> ? AND waiting_until > ? THEN 1 END), 0) AS ahead "
+            "FROM rate_reserves WHERE scope = ? AND at > ?",
+            [owner, now, scope, now - window],
         )
         keep = min(int(rows[0]["reserved"]), reserve_cap)
+        ahead = int(rows[0]["ahead"])
     calls = await _calls(sql, scope)
     over = len(calls) + 1 + keep - limit
     if over > len(calls):  # the reserves alone fill the window: ask again later
         return window / max(limit, 1)
     if over > 0:
-        return max(calls[over - 1] + window - now, MIN_WAIT)
+        return max(calls[min(over - 1 + ahead, len(calls) - 1)] + window - now, MIN_WAIT)
     return 0.0
 
 

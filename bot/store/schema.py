@@ -274,6 +274,12 @@ def _migration_15(db: sqlite_utils.Database) -> None:
     db.table("runs").add_column("permalink", str)
 
 
+def _migration_16(db: sqlite_utils.Database) -> None:
+    """A process whose progress call was refused is queued until its turn (`rates.py`), so
+    the others are told later openings instead of all asking again at once."""
+    db.table("rate_reserves").add_column("waiting_until", float)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
@@ -290,5 +296,6 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_13,
     _migration_14,
     _migration_15,
+    _migration_16,
 ]
 """Schema changes in order; the database records how many it has applied."""
