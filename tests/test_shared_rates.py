@@ -187,7 +187,8 @@ async def test_a_stream_is_not_started_when_the_shared_start_allowance_is_spent(
 
 
 class Recording:
-    """A store that remembers every take: `(owner, final, wait)`."""
+    """A store that remembers every take of the workspace's window: `(owner, final, wait)`
+    (not the takes of the shared progress bucket that come before a progress edit's)."""
 
     def __init__(self, store: Store, takes: list[tuple[str, bool, float]], news: Watch) -> None:
         self.store = store
@@ -196,6 +197,8 @@ class Recording:
 
     async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
         wait = await self.store.take_call(scope, owner, **kw)
+        if ":progress:" in scope:
+            return wait
         self.takes.append((owner, bool(kw.get("final", True)), wait))
         self.news.changed()
         return wait
