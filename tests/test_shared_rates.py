@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from bot.core.views import RunView
 from bot.slack.clients import FixedToken, TeamClients
@@ -15,6 +14,7 @@ from bot.slack.pacing import ChannelPacer
 from bot.slack.shared_rates import SharedRates
 from bot.slack.streaming import NativeStreams
 from bot.store import Run, Store
+from bot.store.rates import CallTerms
 from tests.stores import Backend, Clock
 
 POLICY = EditPolicy(interval=1.0, per_minute=45, burst=5, max_in_flight=4)
@@ -75,10 +75,10 @@ class Counting:
         self.admitted = admitted
         self.asked = asked
 
-    async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
-        wait = await self.store.take_call(scope, owner, **kw)
+    async def take_call(self, scope: str, owner: str, terms: CallTerms) -> float:
+        wait = await self.store.take_call(scope, owner, terms)
         self.asked.append(scope)
-        if wait == 0.0 or kw.get("book"):
+        if wait == 0.0 or terms.book:
             rows = await self.store.db.fetch(
                 "SELECT MAX(at) AS at FROM rate_calls WHERE scope = ? AND owner = ?",
                 [scope, owner],
@@ -162,7 +162,7 @@ class Refusing:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
+    async def take_call(self, scope: str, owner: str, terms: CallTerms) -> float:
         self.asked.append(scope)
         return 30.0
 
@@ -195,11 +195,11 @@ class Recording:
         self.takes = takes
         self.news = news
 
-    async def take_call(self, scope: str, owner: str, **kw: Any) -> float:
-        wait = await self.store.take_call(scope, owner, **kw)
+    async def take_call(self, scope: str, owner: str, terms: CallTerms) -> float:
+        wait = await self.store.take_call(scope, owner, terms)
         if ":progress:" in scope:
             return wait
-        self.takes.append((owner, bool(kw.get("final", True)), wait))
+        self.takes.append((owner, terms.final, wait))
         self.news.changed()
         return wait
 

@@ -4,9 +4,9 @@ inside one sliding window per scope, and progress calls leave room for everyone'
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import replace
 
-from bot.store.rates import Allowance, fit
+from bot.store.rates import Allowance, CallTerms, fit
 from tests.stores import Backend, Clock
 
 
@@ -15,53 +15,53 @@ async def test_processes_share_one_window_per_scope(backend: Backend) -> None:
     a, b = await backend.open(clock), await backend.open(clock)
     for n in range(3):
         assert await (a if n % 2 else b).take_call("update:T1", "A" if n % 2 else "B",
-                                                   limit=4, window=60) == 0.0  # fmt: skip
+                                                   CallTerms(4, 60)) == 0.0  # fmt: skip
         clock.now += 10
-    assert await a.take_call("update:T1", "A", limit=4, window=60) == 0.0  # the 4th, at 1030
-    assert await b.take_call("update:T1", "B", limit=4, window=60) == 30.0  # 1000 leaves at 1060
-    assert await a.take_call("update:T2", "A", limit=4, window=60) == 0.0  # another workspace
+    assert await a.take_call("update:T1", "A", CallTerms(4, 60)) == 0.0  # the 4th, at 1030
+    assert await b.take_call("update:T1", "B", CallTerms(4, 60)) == 30.0  # 1000 leaves at 1060
+    assert await a.take_call("update:T2", "A", CallTerms(4, 60)) == 0.0  # another workspace
     clock.now = 1060
-    assert await b.take_call("update:T1", "B", limit=4, window=60) == 0.0
-    assert await a.take_call("update:T1", "A", limit=4, window=60) == 10.0
+    assert await b.take_call("update:T1", "B", CallTerms(4, 60)) == 0.0
+    assert await a.take_call("update:T1", "A", CallTerms(4, 60)) == 10.0
 
 
 async def test_progress_leaves_room_for_every_process_finals(backend: Backend) -> None:
     clock = Clock()
     a, b = await backend.open(clock), await backend.open(clock)
     # A streams three messages, B one: progress must leave four calls of ten
-    kw: dict[str, Any] = {"limit": 10, "window": 60.0, "final": False, "reserve_cap": 5}
-    assert await a.take_call("update:T1", "A", reserve=3, **kw) == 0.0
+    progress = CallTerms(limit=10, window=60.0, final=False, reserve_cap=5)
+    assert await a.take_call("update:T1", "A", replace(progress, reserve=3)) == 0.0
     for _ in range(5):
-        assert await b.take_call("update:T1", "B", reserve=1, **kw) == 0.0
-    assert await b.take_call("update:T1", "B", reserve=1, **kw) > 0  # 6 + 4 reserved = 10
+        assert await b.take_call("update:T1", "B", replace(progress, reserve=1)) == 0.0
+    assert await b.take_call("update:T1", "B", replace(progress, reserve=1)) > 0  # 6 + 4 = 10
     for _ in range(4):  # the finals use the room kept for them
-        assert await a.take_call("update:T1", "A", reserve=3, limit=10, window=60) == 0.0
-    assert await b.take_call("update:T1", "B", reserve=0, limit=10, window=60) > 0
+        assert await a.take_call("update:T1", "A", CallTerms(10, 60, reserve=3)) == 0.0
+    assert await b.take_call("update:T1", "B", CallTerms(10, 60)) > 0
     clock.now += 61  # reserves not refreshed for a window no longer count
-    assert await b.take_call("update:T1", "B", reserve=0, **kw) == 0.0
+    assert await b.take_call("update:T1", "B", progress) == 0.0
 
 
 async def test_refused_progress_queues_the_processes_one_opening_each(backend: Backend) -> None:
     clock = Clock()
     a, b, c = [await backend.open(clock) for _ in range(3)]
-    kw: dict[str, Any] = {"limit": 4, "window": 60.0, "final": False}
+    progress = CallTerms(limit=4, window=60.0, final=False)
     for _ in range(4):  # the window fills, one call every 10 s: 1000 … 1030
-        assert await a.take_call("update:T1", "A", **kw) == 0.0
+        assert await a.take_call("update:T1", "A", progress) == 0.0
         clock.now += 10
     # each refused process is told the next opening, not the one the others were told
-    assert await b.take_call("update:T1", "B", **kw) == 20.0  # 1000 leaves at 1060
-    assert await c.take_call("update:T1", "C", **kw) == 30.0  # then 1010, at 1070
-    assert await a.take_call("update:T1", "A", **kw) == 40.0  # then 1020, at 1080
+    assert await b.take_call("update:T1", "B", progress) == 20.0  # 1000 leaves at 1060
+    assert await c.take_call("update:T1", "C", progress) == 30.0  # then 1010, at 1070
+    assert await a.take_call("update:T1", "A", progress) == 40.0  # then 1020, at 1080
     for store, owner, turn in ((b, "B", 1060), (c, "C", 1070), (a, "A", 1080)):
         clock.now = turn  # each asks again when told, and is let through at once
-        assert await store.take_call("update:T1", owner, **kw) == 0.0
+        assert await store.take_call("update:T1", owner, progress) == 0.0
 
 
 async def test_racing_processes_never_overrun_the_window(backend: Backend) -> None:
     stores = [await backend.open() for _ in range(3)]
     waits = await asyncio.gather(
         *[
-            store.take_call("post:T1:C1", f"owner-{i}", limit=5, window=60)
+            store.take_call("post:T1:C1", f"owner-{i}", CallTerms(5, 60))
             for i, store in enumerate(stores)
             for _ in range(4)
         ]
@@ -73,13 +73,13 @@ async def test_a_429_one_process_got_pauses_the_scope_for_all(backend: Backend) 
     clock = Clock()
     a, b = await backend.open(clock), await backend.open(clock)
     await a.pause_scope("update:T1", 30)
-    assert await b.take_call("update:T1", "B", limit=45, window=60) == 30.0
-    assert await b.take_call("update:T2", "B", limit=45, window=60) == 0.0  # its scope only
+    assert await b.take_call("update:T1", "B", CallTerms(45, 60)) == 30.0
+    assert await b.take_call("update:T2", "B", CallTerms(45, 60)) == 0.0  # its scope only
     await b.pause_scope("update:T1", 5)  # a shorter pause does not cut the longer one short
     clock.now += 20
-    assert await a.take_call("update:T1", "A", limit=45, window=60) == 10.0
+    assert await a.take_call("update:T1", "A", CallTerms(45, 60)) == 10.0
     clock.now += 10
-    assert await a.take_call("update:T1", "A", limit=45, window=60) == 0.0
+    assert await a.take_call("update:T1", "A", CallTerms(45, 60)) == 0.0
 
 
 async def test_a_call_needs_room_in_every_allowance_and_is_counted_in_all(
@@ -89,19 +89,19 @@ async def test_a_call_needs_room_in_every_allowance_and_is_counted_in_all(
     a, b = await backend.open(clock), await backend.open(clock)
     workspace = Allowance("post:T1", 3, 60)
     for channel in ("C1", "C2", "C3"):  # one post in each of three channels
-        wait = await a.take_call(f"post:T1:{channel}", "A", limit=2, window=2, more=[workspace])
+        wait = await a.take_call(f"post:T1:{channel}", "A", CallTerms(2, 2, more=(workspace,)))
         assert wait == 0.0
     # C1 has room, the workspace has none: nothing is counted anywhere
-    assert await b.take_call("post:T1:C1", "B", limit=2, window=2, more=[workspace]) == 60.0
-    assert await b.take_call("post:T1:C1", "B", limit=2, window=2) == 0.0
-    assert await b.take_call("post:T1:C1", "B", limit=2, window=2) > 0  # 2 taken: A's and B's
+    assert await b.take_call("post:T1:C1", "B", CallTerms(2, 2, more=(workspace,))) == 60.0
+    assert await b.take_call("post:T1:C1", "B", CallTerms(2, 2)) == 0.0
+    assert await b.take_call("post:T1:C1", "B", CallTerms(2, 2)) > 0  # 2 taken: A's and B's
 
 
 async def test_a_take_is_one_round_trip_on_postgresql(backend: Backend) -> None:
     store = await backend.open()
-    kw: dict[str, Any] = {"limit": 45, "window": 60.0, "reserve": 2, "reserve_cap": 20}
+    progress = CallTerms(limit=45, window=60.0, final=False, reserve=2, reserve_cap=20)
     before = store.db.tally.statements
-    assert await store.take_call("update:T1", "A", final=False, **kw) == 0.0
+    assert await store.take_call("update:T1", "A", progress) == 0.0
     # PostgreSQL: one statement (a function); SQLite: a local transaction, no network
     assert store.db.tally.statements - before == {"postgresql": 1, "sqlite": 8}[backend.kind]
 
@@ -114,7 +114,7 @@ async def test_racing_posts_in_two_channels_share_the_workspace_allowance(
     channels = ["post:T1:C1", "post:T1:C2"]
     waits = await asyncio.gather(
         *[
-            store.take_call(channels[n % 2], f"owner-{i}", limit=4, window=60, more=[workspace])
+            store.take_call(channels[n % 2], f"owner-{i}", CallTerms(4, 60, more=(workspace,)))
             for i, store in enumerate(stores)
             for n in range(6)
         ]
@@ -126,21 +126,21 @@ async def test_booked_calls_are_counted_in_turn_at_the_first_free_time(backend: 
     clock = Clock()
     a, b = await backend.open(clock), await backend.open(clock)
     workspace = Allowance("post:T1", 5, 60)
-    kw: dict[str, Any] = {"limit": 2, "window": 2.0, "more": [workspace], "book": True}
-    waits = [await (a, b)[n % 2].take_call("post:T1:C1", "AB"[n % 2], **kw) for n in range(5)]
+    post = CallTerms(limit=2, window=2.0, more=(workspace,), book=True)
+    waits = [await (a, b)[n % 2].take_call("post:T1:C1", "AB"[n % 2], post) for n in range(5)]
     assert waits == [0.0, 0.0, 2.0, 2.0, 4.0]  # two a window, in the order asked
-    assert await a.take_call("post:T1:C2", "A", **kw) == 60.0  # the workspace's 5 are booked
+    assert await a.take_call("post:T1:C2", "A", post) == 60.0  # the workspace's 5 are booked
     await b.pause_scope("post:T1:C3", 90)
-    assert await a.take_call("post:T1:C3", "A", limit=2, window=2.0, book=True) == 90.0
+    assert await a.take_call("post:T1:C3", "A", CallTerms(2, 2.0, book=True)) == 90.0
     clock.now += 3  # 1002's two fill the window until 1004, where one of two is booked
-    assert await b.take_call("post:T1:C1", "B", limit=2, window=2.0) == 1.0  # unbooked: asks
+    assert await b.take_call("post:T1:C1", "B", CallTerms(2, 2.0)) == 1.0  # unbooked: asks
 
 
 async def test_racing_bookings_never_overrun_any_window(backend: Backend) -> None:
     stores = [await backend.open() for _ in range(3)]
     waits = await asyncio.gather(
         *[
-            store.take_call("post:T1:C1", f"owner-{i}", limit=3, window=60, book=True)
+            store.take_call("post:T1:C1", f"owner-{i}", CallTerms(3, 60, book=True))
             for i, store in enumerate(stores)
             for _ in range(4)
         ]
@@ -166,22 +166,21 @@ async def test_a_paused_channel_does_not_hold_up_the_workspace_other_channels(
 ) -> None:
     clock = Clock()
     store = await backend.open(clock)
-    kw: dict[str, Any] = {"limit": 2, "window": 2.0, "book": True}
-    workspace = [Allowance("post:T1", 50, 12.0)]
+    post = CallTerms(limit=2, window=2.0, more=(Allowance("post:T1", 50, 12.0),), book=True)
     await store.pause_scope("post:T1:C1", 60)
-    assert await store.take_call("post:T1:C1", "A", more=workspace, **kw) == 60.0
-    assert await store.take_call("post:T1:C2", "A", more=workspace, **kw) == 0.0
+    assert await store.take_call("post:T1:C1", "A", post) == 60.0
+    assert await store.take_call("post:T1:C2", "A", post) == 0.0
 
 
 async def test_rows_no_window_uses_any_more_are_pruned(backend: Backend) -> None:
     clock = Clock()
     store = await backend.open(clock)
     for owner in ("gone-1", "gone-2"):  # processes that ran once and stopped
-        assert await store.take_call("post:T1:C1", owner, limit=2, window=2) == 0.0
+        assert await store.take_call("post:T1:C1", owner, CallTerms(2, 2)) == 0.0
     await store.pause_scope("post:T1:C2", 7200)
     clock.now += 3601
-    assert await store.take_call("post:T1:C3", "live", limit=2, window=2) == 0.0
+    assert await store.take_call("post:T1:C3", "live", CallTerms(2, 2)) == 0.0
     assert await store.prune_rates(older_than=3600) == 5  # 2 reserves, 2 calls, C1's scope
     rows = await store.db.fetch("SELECT scope FROM rate_scopes ORDER BY scope")
     assert [row["scope"] for row in rows] == ["post:T1:C2", "post:T1:C3"]  # C2 is paused
-    assert await store.take_call("post:T1:C1", "live", limit=2, window=2) == 0.0
+    assert await store.take_call("post:T1:C1", "live", CallTerms(2, 2)) == 0.0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, open_store
+from bot.store.rates import CallTerms
 
 
 async def skewed_store(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
@@ -45,10 +46,10 @@ async def test_a_host_an_hour_behind_counts_in_the_same_window(
     other = await open_store(postgres_url, tmp_path / "unused.db")
     try:
         for _ in range(2):
-            assert await behind.take_call("update:T1", "A", limit=2, window=60) == 0.0
-        assert 50 < await other.take_call("update:T1", "B", limit=2, window=60) <= 60
+            assert await behind.take_call("update:T1", "A", CallTerms(2, 60)) == 0.0
+        assert 50 < await other.take_call("update:T1", "B", CallTerms(2, 60)) <= 60
         await behind.pause_scope("update:T2", 30)
-        assert 20 < await other.take_call("update:T2", "B", limit=2, window=60) <= 30
+        assert 20 < await other.take_call("update:T2", "B", CallTerms(2, 60)) <= 30
     finally:
         await behind.close()
         await other.close()

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from ..core.answers import Home
 from ..store import Run
+from ..store.rates import CallTerms
 from .blocks import SECTION_LIMIT, context, section
 from .clients import NotInstalled, TeamClients
 from .mrkdwn import escape, plain_excerpt, truncate_mrkdwn
@@ -105,7 +106,7 @@ HomeOf = Callable[[str, str], Awaitable[Home]]
 class HomeStore(Protocol):
     """The store's parts the publisher uses: the shared allowance and the runs' permalinks."""
 
-    async def take_call(self, scope: str, owner: str, *, limit: int, window: float) -> float: ...
+    async def take_call(self, scope: str, owner: str, terms: CallTerms) -> float: ...
 
     async def update_run(self, run_id: int, **changes: Any) -> Run: ...
 
@@ -184,8 +185,7 @@ class HomePublisher:
             wait = await self.store.take_call(
                 f"views.publish:{team_id}:{user_id}",
                 self.owner,
-                limit=1,
-                window=self.min_interval,
+                CallTerms(limit=1, window=self.min_interval),
             )
             if wait <= 0:
                 return True

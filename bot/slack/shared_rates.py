@@ -11,10 +11,10 @@ of them for its `Retry-After`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from ..store.rates import Allowance
+from ..store.rates import Allowance, CallTerms
 from .edit_lane import EditPolicy
 from .edit_scheduler import Gate
 
@@ -39,19 +39,9 @@ Pause = Callable[[str, float], Awaitable[None]]
 
 
 class RateStore(Protocol):
-    async def take_call(
-        self,
-        scope: str,
-        owner: str,
-        *,
-        limit: int,
-        window: float,
-        final: bool = True,
-        reserve: int = 0,
-        reserve_cap: int = 0,
-        more: Sequence[Allowance] = (),
-        book: bool = False,
-    ) -> float: ...
+    """The store's shared windows (`store/rates.py`), as this layer uses them."""
+
+    async def take_call(self, scope: str, owner: str, terms: CallTerms) -> float: ...
 
     async def pause_scope(self, scope: str, seconds: float) -> None: ...
 
@@ -80,19 +70,21 @@ class SharedRates:
         async def take(workspace: str, final: bool, reserve: int) -> float:
             if not final:  # progress is paced across processes as one process's bucket paces it
                 wait = await self.store.take_call(
-                    f"{pace.scope}:{workspace}", self.owner, limit=pace.limit, window=pace.window
+                    f"{pace.scope}:{workspace}", self.owner, CallTerms(pace.limit, pace.window)
                 )
                 if wait > 0:
                     return wait
             return await self.store.take_call(
                 f"{method}:{workspace}",
                 self.owner,
-                limit=int(policy.per_minute),
-                window=policy.window,
-                final=final,
-                reserve=reserve,
-                reserve_cap=int(policy.per_minute * policy.final_share),
-                book=final,  # a final is sent whatever the wait: booked, never asked again
+                CallTerms(
+                    limit=int(policy.per_minute),
+                    window=policy.window,
+                    final=final,
+                    reserve=reserve,
+                    reserve_cap=int(policy.per_minute * policy.final_share),
+                    book=final,  # a final is sent whatever the wait: booked, never asked again
+                ),
             )
 
         return take
@@ -108,20 +100,18 @@ class SharedRates:
     async def start_stream(self, team: str, per_minute: float) -> float:
         """Take a `chat.startStream` call in a workspace; 0.0, or seconds until there is room."""
         return await self.store.take_call(
-            f"chat.startStream:{team}", self.owner, limit=int(per_minute), window=60.0
+            f"chat.startStream:{team}", self.owner, CallTerms(limit=int(per_minute), window=60.0)
         )
 
     async def post(self, team: str, channel: str) -> float:
         """Book a `chat.postMessage` call in a channel, which its workspace must have room for
         too: the seconds until the post may be sent (0.0: now). A post is made whatever the
-        wait, so it is booked (`take_call(book=True)`): one round trip, never asked again."""
+        wait, so it is booked (`CallTerms.book`): one round trip, never asked again."""
+        workspace = Allowance(f"chat.postMessage:{team}", WORKSPACE_POSTS, WORKSPACE_POST_WINDOW)
         return await self.store.take_call(
             f"chat.postMessage:{team}:{channel}",
             self.owner,
-            limit=POSTS_PER_WINDOW,
-            window=POST_WINDOW,
-            more=[Allowance(f"chat.postMessage:{team}", WORKSPACE_POSTS, WORKSPACE_POST_WINDOW)],
-            book=True,
+            CallTerms(POSTS_PER_WINDOW, POST_WINDOW, more=(workspace,), book=True),
         )
 
     async def status(self, team: str, channel: str) -> float:
@@ -130,8 +120,7 @@ class SharedRates:
         return await self.store.take_call(
             f"assistant.threads.setStatus:{team}:{channel}",
             self.owner,
-            limit=STATUSES_PER_WINDOW,
-            window=STATUS_WINDOW,
+            CallTerms(limit=STATUSES_PER_WINDOW, window=STATUS_WINDOW),
         )
 
     async def room_for_status(

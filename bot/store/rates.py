@@ -37,6 +37,21 @@ class Allowance:
     window: float
 
 
+@dataclass(frozen=True, slots=True)
+class CallTerms:
+    """The terms of one call (`RateQueries.take_call` says what each means), as one value:
+    the store and its ports (`slack/shared_rates.py`, `slack/home.py`) then name a new term
+    in one place. `limit` calls in any `window` seconds in the call's own scope."""
+
+    limit: int
+    window: float
+    final: bool = True
+    reserve: int = 0
+    reserve_cap: int = 0
+    more: tuple[Allowance, ...] = ()
+    book: bool = False
+
+
 class RateQueries:
     """The `rate_scopes`, `rate_calls` and `rate_reserves` tables, for `Store`."""
 
@@ -45,33 +60,25 @@ class RateQueries:
     _now: Callable[[], float | None]
     _sql_now: str
 
-    async def take_call(
-        self,
-        scope: str,
-        owner: str,
-        *,
-        limit: int,
-        window: float,
-        final: bool = True,
-        reserve: int = 0,
-        reserve_cap: int = 0,
-        more: Sequence[Allowance] = (),
-        book: bool = False,
-    ) -> float:
-        """Count one call in `scope` if the last `window` seconds leave room for it (and in
-        each of `more`, which must all have room too); return 0.0 when counted, else how many
-        seconds until asking again may succeed. A paused scope has no room until its pause ends.
+    async def take_call(self, scope: str, owner: str, terms: CallTerms) -> float:
+        """Count one call in `scope` if the last `terms.window` seconds leave room for it (and
+        in each of `terms.more`, which must all have room too); return 0.0 when counted, else
+        how many seconds until asking again may succeed. A paused scope has no room until its
+        pause ends.
 
-        `reserve`: finals `owner`'s streaming messages still need, published for the others.
-        A call that is not `final` must leave the sum of every owner's reserves free, at most
-        `reserve_cap` of them.
+        `terms.reserve`: finals `owner`'s streaming messages still need, published for the
+        others. A call that is not `final` must leave the sum of every owner's reserves free,
+        at most `terms.reserve_cap` of them.
 
-        `book` (a call that will be made whatever happens, such as a post): always counted, at
-        the earliest time from now that leaves room after every call counted so far; returns
-        the seconds until then, when the caller makes it without asking again. Waiting callers
-        are so served in turn, one round trip each, instead of all asking again together.
+        `terms.book` (a call that will be made whatever happens, such as a post): always
+        counted, at the earliest time from now that leaves room after every call counted so
+        far; returns the seconds until then, when the caller makes it without asking again.
+        Waiting callers are so served in turn, one round trip each, instead of all asking
+        again together.
         """
-        allowances = sorted([Allowance(scope, limit, window), *more], key=lambda a: a.scope)
+        allowances = sorted(
+            [Allowance(scope, terms.limit, terms.window), *terms.more], key=lambda a: a.scope
+        )
         if self.db.dialect == "postgresql":
             rows = await self.db.fetch(
                 "SELECT take_rate_call(?, ?, ?, ?, ?, ?, ?, ?, ?) AS wait",
@@ -80,10 +87,10 @@ class RateQueries:
                     [a.limit for a in allowances],
                     [float(a.window) for a in allowances],
                     owner,
-                    final,
-                    reserve,
-                    reserve_cap,
-                    book,
+                    terms.final,
+                    terms.reserve,
+                    terms.reserve_cap,
+                    terms.book,
                     self._now(),
                 ],
             )
@@ -103,14 +110,14 @@ class RateQueries:
             for allowance, until in zip(allowances, paused, strict=True):
                 if until is not None and until > now:
                     wait = max(wait, until - now)
-                await _forget_old(sql, allowance, owner, now, reserve)
-                if not book:
-                    room = await _room(sql, allowance, owner, now, final, reserve_cap)
+                await _forget_old(sql, allowance, owner, now, terms.reserve)
+                if not terms.book:
+                    room = await _room(sql, allowance, owner, now, terms.final, terms.reserve_cap)
                     wait = max(wait, room)
-            if book:
+            if terms.book:
                 wait = await _booking(sql, allowances, now + wait) - now
             elif wait > 0:
-                if not final:  # in the queue until then
+                if not terms.final:  # in the queue until then
                     for allowance in allowances:
                         await sql.execute(
                             "UPDATE rate_reserves SET waiting_until = ? "
