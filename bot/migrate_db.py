@@ -22,6 +22,7 @@ from pathlib import Path
 from slack_sdk.oauth.installation_store import Bot
 
 from .config import installations_file
+from .slack.installations import latest_bot_rows
 from .slack.installations_db import DatabaseInstallationStore, bot_of, create_tables
 from .store.postgres import PostgresDatabase, open_postgres
 from .store.schema import MIGRATIONS
@@ -172,19 +173,4 @@ async def _copy_table(source: SqliteDatabase, target: Sql, table: str) -> int:
 def legacy_bots(path: Path) -> list[tuple[str, Bot]]:
     """The newest bot of each workspace in slack_sdk's SQLite installations file, with the
     client id it was installed under; none when there is no such file or table."""
-    if not path.is_file():
-        return []
-    connection = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    try:
-        rows = connection.execute(
-            "SELECT * FROM slack_bots WHERE id IN (SELECT MAX(id) FROM slack_bots "
-            "GROUP BY client_id, enterprise_id, team_id)"
-        ).fetchall()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return []
-        raise
-    finally:
-        connection.close()
-    return [(str(row["client_id"]), bot_of(dict(row))) for row in rows]
+    return [(str(row["client_id"]), bot_of(dict(row))) for row in latest_bot_rows(path)]

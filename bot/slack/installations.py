@@ -218,19 +218,21 @@ class InstalledBot:
     installed_at: str
 
 
-def installed_bots(database: Path, client_id: str) -> list[InstalledBot]:
-    """Every workspace with a bot installation, read without changing the file.
-
-    Empty when the file or its tables do not exist yet (nobody has installed the app)."""
+def latest_bot_rows(database: Path, client_id: str | None = None) -> list[sqlite3.Row]:
+    """The newest `slack_bots` row of each workspace in slack_sdk's SQLite installations file
+    (of `client_id`'s app only, when given; else of each client id), by team, read without
+    changing the file. Empty when the file or its tables do not exist yet (nobody has
+    installed the app)."""
     if not database.exists():
         return []
     connection = sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    only = "" if client_id is None else "WHERE client_id = ? "
     try:
-        rows = connection.execute(
-            "SELECT team_id, team_name, bot_token, bot_user_id, bot_scopes, installed_at "
-            "FROM slack_bots WHERE id IN (SELECT MAX(id) FROM slack_bots WHERE client_id = ? "
-            "GROUP BY enterprise_id, team_id) ORDER BY team_id",
-            [client_id],
+        return connection.execute(
+            f"SELECT * FROM slack_bots WHERE id IN (SELECT MAX(id) FROM slack_bots {only}"
+            "GROUP BY client_id, enterprise_id, team_id) ORDER BY team_id",
+            [] if client_id is None else [client_id],
         ).fetchall()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
@@ -238,14 +240,18 @@ def installed_bots(database: Path, client_id: str) -> list[InstalledBot]:
         raise
     finally:
         connection.close()
+
+
+def installed_bots(database: Path, client_id: str) -> list[InstalledBot]:
+    """Every workspace with a bot installation of `client_id`'s app."""
     return [
         InstalledBot(
-            team_id=str(row[0]),
-            team_name=str(row[1] or ""),
-            bot_token=str(row[2]),
-            bot_user_id=str(row[3]),
-            bot_scopes=tuple(s for s in str(row[4] or "").split(",") if s),
-            installed_at=str(row[5]),
+            team_id=str(row["team_id"]),
+            team_name=str(row["team_name"] or ""),
+            bot_token=str(row["bot_token"]),
+            bot_user_id=str(row["bot_user_id"]),
+            bot_scopes=tuple(s for s in str(row["bot_scopes"] or "").split(",") if s),
+            installed_at=str(row["installed_at"]),
         )
-        for row in rows
+        for row in latest_bot_rows(database, client_id)
     ]
