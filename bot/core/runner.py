@@ -3,7 +3,7 @@
 This is the heart of the app, and it knows nothing of Slack's wire: it talks to Handinger
 through the client, to users through a `RunSurface`, and remembers everything in the `Store`
 so that a restart can finish what was in flight (ARCHITECTURE.md, rules 1, 4 and 5). Each run
-is carried out by a `Turn`.
+is carried out by a `Turn`, in the background task `execution.py` gives it.
 """
 
 from __future__ import annotations
@@ -16,22 +16,18 @@ from typing import Any, Literal
 
 from ..budgets import Budget
 from ..handinger.client import HandingerClient
-from ..handinger.errors import HandingerError
 from ..handinger.models import When
 from ..store import ForgottenWorkspace, PendingSchedule, Run, Store, Takeover
 from ..store.records import ACTIVE
-from . import problems
 from .context import RunnerPolicy, TurnContext
 from .digests import Digests
+from .execution import Execution
 from .files import FileDelivery
 from .gathered import ReplyMode
-from .heal import Healer
-from .ownership import Ownership, new_owner, run_lease
-from .ports import RunSurface, Undeliverable
+from .ownership import Ownership, new_owner
+from .ports import RunSurface
 from .redraw import refresh
 from .requests import take_request
-from .tasks import Tasks
-from .turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +62,6 @@ class Runner:
         self.surface = surface
         self.default_budget = default_budget
         self.policy = policy or RunnerPolicy()
-        self._clock = clock
         self._ctx = TurnContext(
             store,
             handinger,
@@ -79,13 +74,8 @@ class Runner:
             schedules_changed=schedules_changed,
             reply_mode=reply_mode,
         )
-        self._tasks: Tasks[str] = Tasks()  # each task under its workspace
-        self._live: set[int] = set()  # the runs whose turn a task here sees through
-        self._leaving: set[str] = set()  # workspaces being forgotten (`abandon_workspace`)
-        self._closing = False  # stopping: no new work is taken
-        self._turns: dict[int, asyncio.Task[None]] = {}  # each live run's task
         self.ownership = ownership or Ownership(store, new_owner(), self.policy.lease)
-        self._healer = Healer(self._ctx, self._turn, self.ownership)
+        self._runs = Execution(self._ctx, clock, self.ownership)
 
     # ---- entry points -------------------------------------------------------------------
 
@@ -137,7 +127,7 @@ class Runner:
                 )
             )
         log.info("run %d: new worker requested by %s in %s", run.id, user_id, channel_id)
-        self._run(run)
+        self._runs.run(run)
         return run
 
     async def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
@@ -186,8 +176,8 @@ class Runner:
         )
         if await self.store.thread_busy(team_id, channel_id, thread_ts):
             log.info("run %d: queued behind the running turn of %s", run.id, thread_ts)
-            await (await self._turn(run)).mark("queued")
-        await self._pump(team_id, channel_id, thread_ts)
+            await (await self._runs.turn(run)).mark("queued")
+        await self._runs.pump(team_id, channel_id, thread_ts)
         return run
 
     async def recover(self) -> int:
@@ -197,13 +187,13 @@ class Runner:
         active = await self.store.active_runs()
         for run in active:
             log.info("run %d: recovering (%s, %s)", run.id, run.kind, run.status)
-            self._run(run, recovering=True)
+            self._runs.run(run, recovering=True)
         for run in await self.store.runs_awaiting_files():
-            self._redeliver(run)
+            self._runs.redeliver(run)
         for team_id, channel_id, thread_ts in await self.store.threads_with_queued_runs():
-            await self._pump(team_id, channel_id, thread_ts)
+            await self._runs.pump(team_id, channel_id, thread_ts)
         for run in await self.store.runs_with_final_pending():
-            self._healer.later(run, at_once=True)
+            self._runs.healer.later(run, at_once=True)
         return len(active)
 
     async def refresh(self, run: Run) -> Refreshed:
@@ -213,21 +203,18 @@ class Runner:
         it and edits it to the end. If nothing here relays it, it is taken up as after a restart,
         so its message is never left saying "working"."""
         run = await self.store.get_run(run.id)
-        if run.id in self._live:
+        if self._runs.is_live(run.id):
             return "running"
         if run.status in ACTIVE:
             log.info("run %d: in flight with nothing relaying it; taking it up", run.id)
-            self._run(run, recovering=True)
+            self._runs.run(run, recovering=True)
             return "running"
-        return "shown" if await refresh(await self._turn(run)) else "unchanged"
+        return "shown" if await refresh(await self._runs.turn(run)) else "unchanged"
 
     def stop_workspace(self, team_id: str) -> int:
         """Cancel the turns running in a workspace the app is leaving, and start none there
         until `abandon_workspace` has forgotten it; return how many were cancelled."""
-        self._leaving.add(team_id)
-        cancelled = self._tasks.cancel({team_id})
-        self._healer.cancel(team_id)
-        return cancelled
+        return self._runs.stop_workspace(team_id)
 
     def left_elsewhere(self, team_id: str) -> int:
         """Another process forgot the workspace in the store already: cancel the turns this
@@ -235,7 +222,7 @@ class Runner:
         try:
             return self.stop_workspace(team_id)
         finally:
-            self._leaving.discard(team_id)
+            self._runs.allow_workspace(team_id)
 
     async def abandon_workspace(self, team_id: str, reason: str) -> ForgottenWorkspace:
         """The app was uninstalled from a workspace: the turns still running there are
@@ -247,7 +234,7 @@ class Runner:
             cancelled = self.stop_workspace(team_id)
             forgotten = await self.store.forget_workspace(team_id, reason)
         finally:
-            self._leaving.discard(team_id)
+            self._runs.allow_workspace(team_id)
         log.info(
             "workspace %s forgotten: %d run(s) failed, %d turn(s) cancelled, %d schedule(s) "
             "gone, %d thread(s) forgotten",
@@ -269,151 +256,28 @@ class Runner:
                 continue
             run_id = int(name.removeprefix("run:"))
             log.warning("run %d: its lease was lost; another process may take it over", run_id)
-            task = self._turns.get(run_id)
-            if task is not None:
-                task.cancel()
+            self._runs.lost(run_id)
         scan = await self.store.takeover_scan()
         for run in scan.active:
-            self._run(run, recovering=True)
+            self._runs.run(run, recovering=True)
         for team_id, channel_id, thread_ts in scan.queued:
-            await self._pump(team_id, channel_id, thread_ts)
+            await self._runs.pump(team_id, channel_id, thread_ts)
         for run in scan.owed:  # left undelivered by a process gone
             if run.files_done == 0 and run.worker_id is not None:
-                self._redeliver(run)
+                self._runs.redeliver(run)
             else:
-                self._healer.later(run, at_once=True)
+                self._runs.healer.later(run, at_once=True)
         return scan
 
     async def wait_idle(self) -> None:
         """Wait until no run is in progress (tests and graceful shutdown)."""
-        await self._tasks.wait()
+        await self._runs.wait_idle()
 
     async def aclose(self) -> None:
         """Stop: take no new work, cancel every turn, and let go of every lease, so another
         process takes the runs over at once."""
-        self._closing = True
-        await self._tasks.aclose()
-        await self._healer.aclose()
+        await self._runs.aclose()
         try:
             await self.ownership.release_all()
         except Exception as exc:  # the database is out: the leases expire on their own
             log.warning("leases not released; other processes take over when they expire: %s", exc)
-
-    # ---- lifecycle ----------------------------------------------------------------------
-
-    def _run(self, run: Run, *, recovering: bool = False) -> None:
-        """See `run` through in the background; it counts as live from now on."""
-        if run.team_id in self._leaving or self._closing or run.id in self._live:
-            return
-        self._live.add(run.id)
-        task = self._spawn(self._execute(run, recovering=recovering), run.team_id)
-        if task is not None:
-            self._turns[run.id] = task
-            task.add_done_callback(lambda _: self._turns.pop(run.id, None))
-
-    def _spawn(self, coro: Coroutine[Any, Any, None], team_id: str) -> asyncio.Task[None] | None:
-        if team_id in self._leaving or self._closing:  # nothing more runs there, or at all
-            coro.close()
-            return None
-        return self._tasks.spawn(coro, team_id)
-
-    async def _pump(self, team_id: str, channel_id: str, thread_ts: str) -> None:
-        """Start the thread's next queued follow-up if nothing runs there."""
-        run = await self.store.start_next_queued(team_id, channel_id, thread_ts)
-        if run is not None:
-            self._run(run)
-
-    async def _turn(self, run: Run) -> Turn:
-        started = self._clock() if run.started_at is None else run.started_at
-        turn = Turn(self._ctx, run, started, await self.store.pending_schedule(run.id))
-        await turn.load_reply_mode()
-        return turn
-
-    async def _execute(self, run: Run, *, recovering: bool = False) -> None:
-        """See a run through while holding its lease; a run another process holds, or one
-        that ended before the lease was taken, is left alone."""
-        lease = run_lease(run.id)
-        try:
-            held = await self.ownership.take(lease)
-        except BaseException:
-            self._live.discard(run.id)
-            raise
-        if not held:
-            self._live.discard(run.id)
-            log.debug("run %d: another process sees it through", run.id)
-            return
-        try:
-            current = await self.store.get_run(run.id)
-            if current.done:
-                return
-            await self._see_through(current, recovering)
-        finally:
-            # also when the turn was stopped before it began (its lease lost): a later
-            # takeover pass, this process's own included, may take the run again
-            self._live.discard(run.id)
-            await self.ownership.let_go(lease)
-
-    async def _see_through(self, run: Run, recovering: bool) -> None:
-        turn = await self._turn(run)
-        try:
-            if run.kind == "new":
-                await turn.start_worker(recovering=recovering)
-            else:
-                await turn.continue_worker(recovering=recovering)
-        except Undeliverable as exc:
-            log.info("run %d: cannot be shown in Slack: %s", run.id, exc)
-            turn.run = await self.store.update_run(run.id, status="failed", error=str(exc))
-            await turn.mark("failed")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if not isinstance(exc, HandingerError):
-                log.exception("run %d: unexpected error", run.id)
-            else:
-                log.warning("run %d: %s", run.id, exc)
-            turn.run = await self.store.get_run(run.id)
-            if turn.run.final_pending == "answer":  # the turn ran; its result will follow
-                await turn.fail(problems.unfetched(exc))
-            else:
-                await turn.fail(problems.diagnose(exc))
-        finally:
-            self._live.discard(run.id)
-            current = turn.run  # as the turn last recorded it
-            if current.done and current.final_pending is not None:
-                self._healer.later(current)
-            if current.thread_ts is not None and current.done:
-                await self._pump(current.team_id, current.channel_id, current.thread_ts)
-
-    def _redeliver(self, run: Run) -> None:
-        """Deliver the files a finished run still owes, in the background, unless a task here
-        sees the run through already."""
-        if run.id in self._live or run.team_id in self._leaving or self._closing:
-            return
-        self._live.add(run.id)
-        self._spawn(self._redeliver_files(run), run.team_id)
-
-    async def _redeliver_files(self, run: Run) -> None:
-        lease = run_lease(run.id)
-        try:
-            if not await self.ownership.take(lease):
-                return  # another process delivers them
-            try:
-                current = await self.store.get_run(run.id)
-                if current.files_done == 0:
-                    await self._deliver_files_again(current)
-            finally:
-                await self.ownership.let_go(lease)
-        finally:
-            self._live.discard(run.id)
-        if current.final_pending is not None:  # its final message is still owed too
-            self._healer.later(current, at_once=True)
-
-    async def _deliver_files_again(self, run: Run) -> None:
-        assert run.worker_id is not None
-        try:
-            worker = await self.handinger.get_worker(run.worker_id)
-        except HandingerError as error:
-            log.warning("run %d: cannot fetch the worker for its files: %s", run.id, error)
-            await self.store.update_run(run.id, files_done=1)
-            return
-        await (await self._turn(run)).deliver_files(worker, resumed=True)
