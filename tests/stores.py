@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bot.store import Store, open_store
+from bot.store import Run, Store, open_store
 from bot.store.postgres import open_postgres
 from bot.store.sql import Database
 from bot.store.sqlite import SqliteDatabase
@@ -21,6 +22,24 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+A_RUN: dict[str, Any] = {
+    "team_id": "T1",
+    "channel_id": "C1",
+    "kind": "new",
+    "input": "hi",
+    "budget": "standard",
+    "user_id": "U1",
+    "status": "starting",
+}
+"""The fields of a run a store test does not care about (`add_run` fills them in)."""
+
+
+async def add_run(store: Store, **fields: Any) -> Run:
+    """Record a run with `fields`, and `A_RUN`'s for the rest: a test names only what it
+    checks."""
+    return await store.add_run(**{**A_RUN, **fields})
 
 
 class Backend:

@@ -7,24 +7,9 @@ import asyncio
 
 import pytest
 
-from bot.store import MIGRATIONS, Store
+from bot.store import MIGRATIONS
 from bot.store.pg_schema import PG_MIGRATIONS
-from tests.stores import Backend, Clock
-
-
-async def new_run(store: Store, **fields: object) -> int:
-    values: dict[str, object] = {
-        "team_id": "T1",
-        "channel_id": "C1",
-        "kind": "new",
-        "input": "hi",
-        "budget": "standard",
-        "user_id": "U1",
-        "status": "starting",
-        **fields,
-    }
-    run = await store.add_run(**values)  # type: ignore[arg-type]
-    return run.id
+from tests.stores import Backend, Clock, add_run
 
 
 def test_both_engines_have_the_same_migrations() -> None:
@@ -74,15 +59,7 @@ async def test_old_event_keys_are_pruned(backend: Backend) -> None:
 async def test_runs_threads_and_queue_survive_a_reopen(backend: Backend) -> None:
     clock = Clock()
     store = await backend.open(clock)
-    run = await store.add_run(
-        team_id="T1",
-        channel_id="C1",
-        kind="new",
-        input="hi",
-        budget="standard",
-        user_id="U1",
-        status="starting",
-    )
+    run = await add_run(store)
     assert run.id and run.status == "starting" and run.started_at is None
     clock.now += 1
     run = await store.update_run(
@@ -90,25 +67,21 @@ async def test_runs_threads_and_queue_survive_a_reopen(backend: Backend) -> None
     )
     assert run.started_at == 1001.0
     await store.link_thread("T1", "C1", "1.1", "w1", "U1")
-    follow_a = await store.add_run(
-        team_id="T1",
-        channel_id="C1",
+    follow_a = await add_run(
+        store,
         thread_ts="1.1",
         kind="continue",
         input="a",
-        budget="standard",
         user_id="U2",
         status="queued",
         worker_id="w1",
         trigger_ts="1.2",
     )
-    await store.add_run(
-        team_id="T1",
-        channel_id="C1",
+    await add_run(
+        store,
         thread_ts="1.1",
         kind="continue",
         input="b",
-        budget="standard",
         user_id="U2",
         status="queued",
         worker_id="w1",
@@ -149,7 +122,7 @@ async def test_a_relinked_thread_belongs_to_its_new_worker(backend: Backend) -> 
 
 async def test_runs_get_a_unique_ref_and_start_unsent(backend: Backend) -> None:
     store = await backend.open()
-    runs = [await store.get_run(await new_run(store)) for _ in range(3)]
+    runs = [await store.get_run((await add_run(store)).id) for _ in range(3)]
     assert len({run.ref for run in runs}) == 3 and all(run.ref for run in runs)
     assert all(run.request_sent_at is None for run in runs)
     sent = await store.update_run(runs[0].id, request_sent_at=5.0)
@@ -158,7 +131,7 @@ async def test_runs_get_a_unique_ref_and_start_unsent(backend: Backend) -> None:
 
 async def test_unknown_runs_and_fields_are_refused(backend: Backend) -> None:
     store = await backend.open()
-    run_id = await new_run(store)
+    run_id = (await add_run(store)).id
     with pytest.raises(ValueError, match="unknown run fields"):
         await store.update_run(run_id, colour="red")
     with pytest.raises(KeyError):
@@ -170,13 +143,13 @@ async def test_unknown_runs_and_fields_are_refused(backend: Backend) -> None:
 
 async def test_finished_runs_that_still_owe_something_are_found(backend: Backend) -> None:
     store = await backend.open()
-    owed_files = await new_run(store, worker_id="w1")
+    owed_files = (await add_run(store, worker_id="w1")).id
     await store.update_run(owed_files, status="completed", files_done=0)
-    no_worker = await new_run(store)
+    no_worker = (await add_run(store)).id
     await store.update_run(no_worker, status="failed", files_done=0)
-    owed_final = await new_run(store, worker_id="w2")
+    owed_final = (await add_run(store, worker_id="w2")).id
     await store.update_run(owed_final, status="failed", final_pending="failure", files_done=1)
-    usage = await new_run(store, worker_id="w3")
+    usage = (await add_run(store, worker_id="w3")).id
     await store.update_run(usage, status="completed", usage_json='{"a": 1}', costs_json="[]")
     assert [r.id for r in await store.runs_awaiting_files()] == [owed_files]
     assert [r.id for r in await store.runs_with_final_pending()] == [owed_final]
@@ -208,7 +181,7 @@ async def test_a_queued_follow_up_is_started_once_by_racing_callers(backend: Bac
     first, second = await backend.open(), await backend.open()
     for n in range(5):
         thread = f"{n}.1"
-        ids = [await new_run(first, thread_ts=thread, status="queued") for _ in range(2)]
+        ids = [(await add_run(first, thread_ts=thread, status="queued")).id for _ in range(2)]
         started = await asyncio.gather(
             *[store.start_next_queued("T1", "C1", thread) for store in (first, second, first)]
         )

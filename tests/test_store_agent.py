@@ -4,19 +4,12 @@ App Home's lists across channels; on both engines (`backend`)."""
 from __future__ import annotations
 
 from bot.store import Store
-from tests.stores import Backend
+from tests.stores import Backend, add_run
 
 
 async def run_of(store: Store, channel: str, user: str, worker: str) -> int:
-    run = await store.add_run(
-        team_id="T1",
-        channel_id=channel,
-        kind="new",
-        input="go",
-        budget="standard",
-        user_id=user,
-        status="completed",
-        worker_id=worker,
+    run = await add_run(
+        store, channel_id=channel, input="go", user_id=user, status="completed", worker_id=worker
     )
     return run.id
 

@@ -6,25 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store import RequestOwner, RequestTaken, Store
-from tests.stores import Backend, Clock
+from bot.store import RequestOwner, RequestTaken
+from tests.stores import Backend, Clock, add_run
 
 BODY = {"event_id": "Ev1", "event": {"type": "app_mention", "text": "<@U0BOT> hi"}}
 LEASE = 30.0
-
-
-async def add_run(store: Store, request: RequestOwner | None) -> int:
-    run = await store.add_run(
-        team_id="T1",
-        channel_id="C1",
-        kind="new",
-        input="hi",
-        budget="standard",
-        user_id="U1",
-        status="starting",
-        request=request,
-    )
-    return run.id
 
 
 async def test_a_request_is_claimed_once_and_pending_until_its_run(backend: Backend) -> None:
@@ -33,10 +19,10 @@ async def test_a_request_is_claimed_once_and_pending_until_its_run(backend: Back
     assert not await store.receive_request("event:Ev1", "event", BODY, "B", LEASE)  # a replay
     assert not await store.claim_event("event:Ev1")  # the old claim sees it as handled too
     assert await store.request_owners() == {"A"}
-    await add_run(store, RequestOwner("event:Ev1", "A"))
+    await add_run(store, request=RequestOwner("event:Ev1", "A"))
     assert await store.request_owners() == set()  # completed with the run, in one transaction
     with pytest.raises(RequestTaken):  # a second run for it is refused
-        await add_run(store, RequestOwner("event:Ev1", "A"))
+        await add_run(store, request=RequestOwner("event:Ev1", "A"))
     assert len(await store.active_runs()) == 1
 
 
@@ -54,8 +40,8 @@ async def test_an_expired_request_is_taken_over_by_one_process(backend: Backend)
     assert (taken.key, taken.kind, taken.body, taken.takeovers) == ("event:Ev1", "event", BODY, 1)
     assert await c.take_orphan_requests("C", LEASE) == []  # B holds it now
     with pytest.raises(RequestTaken):  # A, alive after all, must not record it too
-        await add_run(a, RequestOwner("event:Ev1", "A"))
-    await add_run(b, RequestOwner("event:Ev1", "B"))
+        await add_run(a, request=RequestOwner("event:Ev1", "A"))
+    await add_run(b, request=RequestOwner("event:Ev1", "B"))
     assert len(await b.active_runs()) == 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.stores import Backend, Clock
+from tests.stores import Backend, Clock, add_run
 
 
 async def test_a_lease_has_one_owner_until_it_expires_or_is_released(backend: Backend) -> None:
@@ -50,10 +50,7 @@ async def test_a_takeover_pass_sees_only_runs_nobody_holds(backend: Backend) -> 
     store = await backend.open(clock)
     ids = []
     for status in ("running", "starting", "running", "completed", "queued"):
-        run = await store.add_run(
-            team_id="T1", channel_id="C1", kind="new", input="x", budget="low", user_id="U1",
-            status=status,
-        )  # fmt: skip
+        run = await add_run(store, input="x", budget="low", status=status)
         ids.append(run.id)
     assert await store.take_lease(f"run:{ids[0]}", "A", 30)
     assert await store.take_lease(f"run:{ids[1]}", "B", 5)

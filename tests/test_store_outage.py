@@ -13,6 +13,7 @@ import pytest
 from bot.store import open_store
 from bot.store.outage import LONGEST_WAIT
 from emulators.postgres import Cluster
+from tests.stores import add_run
 
 
 async def test_statements_wait_out_a_server_restart(
@@ -21,15 +22,7 @@ async def test_statements_wait_out_a_server_restart(
     cluster = await asyncio.to_thread(Cluster)  # a server of its own, to stop
     try:
         store = await open_store(cluster.url(), tmp_path / "unused.db")
-        run = await store.add_run(
-            team_id="T1",
-            channel_id="C1",
-            kind="new",
-            input="hi",
-            budget="standard",
-            user_id="U1",
-            status="running",
-        )
+        run = await add_run(store, status="running")
         await asyncio.to_thread(cluster.halt, "fast")  # a restart: every connection breaks
         caplog.set_level(logging.INFO, logger="bot.store.outage")
         waiting: list[asyncio.Task[Any]] = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.store import PendingSchedule, Schedule, Store
-from tests.stores import Backend, Clock
+from tests.stores import Backend, Clock, add_run
 
 
 def schedule(id: str, **fields: object) -> Schedule:
@@ -27,15 +27,8 @@ def schedule(id: str, **fields: object) -> Schedule:
 
 
 async def digest_run(store: Store, team_id: str = "T1") -> int:
-    run = await store.add_run(
-        team_id=team_id,
-        channel_id="C1",
-        kind="digest",
-        input="news",
-        budget="standard",
-        user_id="U1",
-        status="completed",
-        worker_id="w1",
+    run = await add_run(
+        store, team_id=team_id, kind="digest", input="news", status="completed", worker_id="w1"
     )
     return run.id
 
@@ -102,32 +95,13 @@ async def test_a_digest_is_claimed_once_even_by_two_processes(backend: Backend) 
 async def test_forgetting_a_workspace_stops_everything_there(backend: Backend) -> None:
     clock = Clock()
     store = await backend.open(clock)
-    running = await store.add_run(
-        team_id="T1",
-        channel_id="C1",
-        thread_ts="1.1",
-        kind="new",
-        input="a",
-        budget="standard",
-        user_id="U1",
-        status="running",
-        worker_id="w1",
-    )
+    running = await add_run(store, thread_ts="1.1", input="a", status="running", worker_id="w1")
     await store.link_thread("T1", "C1", "1.1", "w1", "U1")
     await store.add_pending_schedule(PendingSchedule(running.id, "{}", "a", "standard", "d"))
     unposted = await digest_run(store)
     await store.add_schedule(schedule("s1"))
     await store.add_schedule(schedule("s2", team_id="T2", created_at=11.0))
-    other = await store.add_run(
-        team_id="T2",
-        channel_id="C1",
-        thread_ts="1.1",
-        kind="new",
-        input="b",
-        budget="standard",
-        user_id="U1",
-        status="running",
-    )
+    other = await add_run(store, team_id="T2", thread_ts="1.1", input="b", status="running")
     await store.link_thread("T2", "C1", "1.1", "w2", "U1")
     clock.now = 2000.0
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from bot.store import Run, RunStatus, Store
 from tests.heartbeat_helpers import Recorder, plan, populate
-from tests.stores import Backend, Clock
+from tests.stores import Backend, Clock, add_run
 
 
 async def run(store: Store, status: RunStatus, thread: str = "1.1", **changes: object) -> Run:
-    added = await store.add_run(
-        team_id="T1", channel_id="C1", thread_ts=thread, kind="new", input="x", budget="low",
-        user_id="U1", status=status,
-    )  # fmt: skip
+    added = await add_run(store, thread_ts=thread, input="x", budget="low", status=status)
     return await store.update_run(added.id, **changes) if changes else added
 
 
