@@ -29,15 +29,14 @@ from bot.core.context import RunnerPolicy, TurnContext
 from bot.core.turn import Turn
 from bot.handinger import HandingerClient
 from bot.handinger.events import Started, StreamEvent, TextDelta
-from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
 from bot.slack.streaming import NativeStreams
 from bot.store import Store
-from emulators.credentials import BOT_TOKEN, TEAM
+from emulators.credentials import TEAM
 from emulators.harness import SLACK, running
+from tests.slack_emulator import bot_clients, seeded_run
 
 CHANNEL = "C0001"
-USER = "U0001"
 
 
 class Stream:
@@ -64,23 +63,15 @@ async def measure(url: str, chars: int, chunk: int, batch: int, streamed: bool) 
     """One turn's relay against the Slack emulator at `url`."""
     with tempfile.TemporaryDirectory() as work:
         store = Store(Path(work) / "state.db")
-        clients = TeamClients(FixedToken(BOT_TOKEN), url + "/api/")
+        clients = bot_clients(url)
         surface = SlackSurface(clients, streams=NativeStreams(clients) if streamed else None)
         handinger = HandingerClient("unused", "http://127.0.0.1:9")  # the stream is made here
         root = None
         if streamed:
             posted = await clients.client_for(TEAM)
             root = str((await posted.chat_postMessage(channel=CHANNEL, text="q"))["ts"])
-        run = await store.add_run(
-            team_id=TEAM,
-            channel_id=CHANNEL,
-            kind="new",
-            input="Write a very long answer",
-            budget="standard",
-            user_id=USER,
-            status="running",
-            trigger_ts=root,
-            thread_ts=root,
+        run = await seeded_run(
+            store, input="Write a very long answer", trigger_ts=root, thread_ts=root
         )
         ctx = TurnContext(
             store, handinger, surface, None, RunnerPolicy(), time.monotonic, asyncio.sleep

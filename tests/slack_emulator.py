@@ -17,8 +17,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from emulators.credentials import BOT_TOKEN, SIGNING_SECRET
+from bot.slack.clients import FixedToken, TeamClients
+from bot.store import Run, Store
+from emulators.credentials import BOT_TOKEN, SIGNING_SECRET, TEAM
 from emulators.harness import SLACK, Child, running
+from tests.stores import add_run
 
 T = TypeVar("T")
 Seen = dict[str, list[Any]]
@@ -80,6 +83,18 @@ def fresh_control(server: Child, *, rate_limits: bool = True) -> Control:
 def web_client(server: Child) -> WebClient:
     """slack_sdk's client with the emulator's bot token."""
     return WebClient(token=BOT_TOKEN, base_url=f"{server.url}/api/")
+
+
+def bot_clients(url: str) -> TeamClients:
+    """The app's Slack clients for the emulator at `url`, with its seeded workspace's bot token."""
+    return TeamClients(FixedToken(BOT_TOKEN), url + "/api/")
+
+
+async def seeded_run(store: Store, **fields: Any) -> Run:
+    """A running run in the emulator's seeded workspace, channel and user, where
+    `bot_clients` may post: a test names only the fields it checks."""
+    seeded = {"team_id": TEAM, "channel_id": "C0001", "user_id": "U0001"}
+    return await add_run(store, **{"input": "q", "status": "running", **seeded, **fields})
 
 
 def error_of(call: Callable[..., Any]) -> dict[str, Any]:

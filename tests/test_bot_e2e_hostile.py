@@ -14,16 +14,14 @@ import pytest
 
 from bot.core.views import LiveView, RunView
 from bot.slack.blocks import SlackMessage
-from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
 from bot.slack.render import render_progress
 from bot.store import Store
-from emulators.credentials import BOT_TOKEN
 from emulators.handinger.agent import echo_answer
 from emulators.harness import Child
 from tests.e2e import Stack, is_final, section_text, wait_until
 from tests.hostile import deceptive_links, limit_problems, live_mentions, message_texts
-from tests.slack_emulator import emulator
+from tests.slack_emulator import bot_clients, emulator, seeded_run
 
 PARENS = "https://a/" + ")" * 30_000
 COMMANDS = ["help", "status", "help", "status", "say hi [[duration=1]]", "help"]
@@ -119,17 +117,9 @@ async def test_a_streaming_answer_is_rendered_only_for_edits_that_are_sent(
     monkeypatch.setattr("bot.slack.editing.render_progress", counted)
     control = httpx.Client(base_url=slack.url)
     control.post("/_emulator/reset").raise_for_status()
-    surface = SlackSurface(TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"))
+    surface = SlackSurface(bot_clients(slack.url))
     store = Store(tmp_path / "state.db")
-    run = await store.add_run(
-        team_id="T0001",
-        channel_id="C0001",
-        kind="new",
-        input="q",
-        budget="standard",
-        user_id="U0001",
-        status="running",
-    )
+    run = await seeded_run(store)
 
     def view(text: str, state: Any = "working") -> RunView:
         return RunView(run_id=run.id, state=state, requester="U0001", instruction="q", text=text)

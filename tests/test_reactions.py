@@ -11,12 +11,10 @@ import httpx
 import pytest
 
 from bot.core.ports import Mark
-from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.reactions import Reactions
 from bot.store import Run
-from emulators.credentials import BOT_TOKEN
 from emulators.harness import Child
-from tests.slack_emulator import emulator
+from tests.slack_emulator import bot_clients, emulator
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +61,7 @@ async def test_marks_faster_than_sent_become_the_last_one(slack: Child) -> None:
     control = httpx.Client(base_url=slack.url)
     control.post("/_emulator/reset").raise_for_status()
     ts = posted(control, "queued, then started, then done")
-    reactions = Reactions(TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"))
+    reactions = Reactions(bot_clients(slack.url))
     run = follow_up(ts, time.time())
     marks: tuple[Mark, ...] = ("queued", "started", "completed")
     for mark in marks:
@@ -77,7 +75,7 @@ async def test_only_what_was_put_on_is_taken_off(slack: Child) -> None:
     control = httpx.Client(base_url=slack.url)
     control.post("/_emulator/reset").raise_for_status()
     now, before = posted(control, "started at once"), posted(control, "marked before a restart")
-    reactions = Reactions(TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"))
+    reactions = Reactions(bot_clients(slack.url))
     reactions.mark(follow_up(now, time.time()), "started")
     await settled(reactions)
     # a run from before this process began: its 👀 was put on by the earlier process

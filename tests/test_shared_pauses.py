@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from bot.core.views import RunView
-from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.edit_lane import EditPolicy
 from bot.slack.edit_scheduler import EditScheduler, RateLimited
 from bot.slack.pacing import ChannelPacer
@@ -22,9 +21,8 @@ from bot.slack.shared_rates import SharedRates
 from bot.slack.streaming import NativeStreams
 from bot.slack.thread_status import ThreadStatuses
 from bot.store import Run
-from emulators.credentials import BOT_TOKEN
 from emulators.harness import Child
-from tests.slack_emulator import emulator
+from tests.slack_emulator import bot_clients, emulator
 from tests.stores import Backend
 
 POLICY = EditPolicy(interval=0.01, per_minute=45, burst=5, max_in_flight=1)
@@ -85,7 +83,7 @@ async def test_a_post_refused_with_429_pauses_the_channel_for_every_process(
 ) -> None:
     limit(slack, "chat.postMessage", 1)
     a, b = SharedRates(await backend.open(), "A"), SharedRates(await backend.open(), "B")
-    clients = TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/")
+    clients = bot_clients(slack.url)
     poster = Poster(clients, ChannelPacer(shared=a.post), max_attempts=1, rates=a)
     message: Any = type("Message", (), {"text": "hi", "blocks": []})()
     await poster.post(run_in("C0001"), message, None)
@@ -100,8 +98,8 @@ async def test_a_stream_start_refused_with_429_pauses_starts_for_every_process(
 ) -> None:
     limit(slack, "chat.startStream", 1, scope="workspace")
     a, b = SharedRates(await backend.open(), "A"), SharedRates(await backend.open(), "B")
-    client = await TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/").client_for("T0001")
-    streams = NativeStreams(TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"), rates=a)
+    client = await bot_clients(slack.url).client_for("T0001")
+    streams = NativeStreams(bot_clients(slack.url), rates=a)
     for n in range(2):
         ts = str((await client.chat_postMessage(channel="C0001", text=f"q{n}"))["ts"])
         run = replace(run_in("C0001", ts, n), trigger_ts=ts)
@@ -117,11 +115,11 @@ async def test_statuses_of_two_processes_share_one_allowance_per_conversation(
     backend: Backend, slack: Child
 ) -> None:
     limit(slack, "assistant.threads.setStatus", 60, burst=3)  # Slack's: about 1 a second
-    client = await TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/").client_for("T0001")
+    client = await bot_clients(slack.url).client_for("T0001")
     threads = [str((await client.chat_postMessage(channel="C0001", text=t))["ts"]) for t in "abcd"]
     statuses = [
         ThreadStatuses(
-            TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"),
+            bot_clients(slack.url),
             None,
             rates=SharedRates(await backend.open(), name),
         )
@@ -164,10 +162,10 @@ async def test_streamed_answers_of_two_processes_share_the_statuses_allowance(
     backend: Backend, slack: Child
 ) -> None:
     limit(slack, "assistant.threads.setStatus", 60, burst=3)  # Slack's: about 1 a second
-    client = await TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/").client_for("T0001")
+    client = await bot_clients(slack.url).client_for("T0001")
     processes = [
         NativeStreams(
-            TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/"),
+            bot_clients(slack.url),
             rates=SharedRates(await backend.open(), name),
         )
         for name in "AB"

@@ -27,7 +27,7 @@ from bot.slack.publisher import SlackSurface
 from bot.store import Store
 from emulators.credentials import BOT_TOKEN
 from emulators.harness import Child
-from tests.slack_emulator import emulator
+from tests.slack_emulator import emulator, seeded_run
 
 BASE = "https://slack.example/api/"
 
@@ -157,15 +157,7 @@ async def test_surface_posts_and_edits_with_each_runs_own_workspace_token(
     surface = SlackSurface(TeamClients(tokens, slack.url + "/api/"))
     store = Store(tmp_path / "state.db")
     runs = [
-        await store.add_run(
-            team_id=team,
-            channel_id=channel,
-            kind="new",
-            input="q",
-            budget="standard",
-            user_id=user,
-            status="running",
-        )
+        await seeded_run(store, team_id=team, channel_id=channel, user_id=user)
         for team, channel, user in (
             ("T0001", "C0001", "U0001"),
             (other["id"], other_channel, other_user),

@@ -24,13 +24,11 @@ from bot.core.turn import Turn
 from bot.core.views import RunView, build_view
 from bot.handinger import HandingerClient
 from bot.handinger.events import Started, StreamEvent, TextDelta
-from bot.slack.clients import FixedToken, TeamClients
 from bot.slack.publisher import SlackSurface
 from bot.slack.streaming import NativeStreams
 from bot.store import Store
-from emulators.credentials import BOT_TOKEN
 from emulators.harness import Child
-from tests.slack_emulator import emulator, fresh_control, web_client
+from tests.slack_emulator import bot_clients, emulator, fresh_control, seeded_run, web_client
 
 EVENTS = 5_000
 DELTA = "a "
@@ -69,7 +67,7 @@ async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
 
     monkeypatch.setattr("bot.core.turn.build_view", counted)
     control = fresh_control(slack, rate_limits=False)
-    clients = TeamClients(FixedToken(BOT_TOKEN), slack.url + "/api/")
+    clients = bot_clients(slack.url)
     streamed = mode == "streamed"
     surface = SlackSurface(
         clients,
@@ -79,14 +77,8 @@ async def test_views_are_built_for_what_is_sent_not_for_each_stream_event(
     surface.statuses.interval = 600.0  # one status per round: the opening one, then cleared
     store = Store(tmp_path / "state.db")
     root = str(web_client(slack).chat_postMessage(channel="C0001", text="q")["ts"])
-    run = await store.add_run(
-        team_id="T0001",
-        channel_id="C0001",
-        kind="new",
-        input="q",
-        budget="standard",
-        user_id="U0001",
-        status="running",
+    run = await seeded_run(
+        store,
         trigger_ts=root if streamed else None,
         thread_ts=root if mode != "edited" else None,
     )
