@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..budgets import BUDGETS, Budget
+from .blocks import budget_input
 from .context_wording import SHORTCUT_HINT, SHORTCUT_SUBMIT, SHORTCUT_TITLE
 
 ASK_SHORTCUT = "ask_handinger"
@@ -16,9 +17,6 @@ INSTRUCTION_BLOCK, BUDGET_BLOCK = "instruction", "budget"
 
 def ask_modal(meta: dict[str, Any], default: Budget, highest: Budget) -> dict[str, Any]:
     """The modal; `meta` (the message's channel, ts, thread) rides in `private_metadata`."""
-    allowed = BUDGETS[: BUDGETS.index(highest) + 1]
-    options = [{"text": {"type": "plain_text", "text": name}, "value": name} for name in allowed]
-    initial = next((o for o in options if o["value"] == default), options[0])
     return {
         "type": "modal",
         "callback_id": ASK_MODAL,
@@ -34,17 +32,7 @@ def ask_modal(meta: dict[str, Any], default: Budget, highest: Budget) -> dict[st
                 "hint": {"type": "plain_text", "text": SHORTCUT_HINT},
                 "element": {"type": "plain_text_input", "action_id": "value", "multiline": True},
             },
-            {
-                "type": "input",
-                "block_id": BUDGET_BLOCK,
-                "label": {"type": "plain_text", "text": "Budget"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": options,
-                    "initial_option": initial,
-                },
-            },
+            budget_input(BUDGET_BLOCK, BUDGETS[: BUDGETS.index(highest) + 1], default),
         ],
     }
 

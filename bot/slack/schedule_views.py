@@ -8,7 +8,7 @@ from typing import Any
 
 from ..budgets import BUDGETS
 from ..store import Schedule
-from .blocks import SECTION_LIMIT, SlackMessage, section
+from .blocks import SECTION_LIMIT, SlackMessage, budget_input, section
 from .mrkdwn import escape, plain_excerpt, truncate_mrkdwn
 
 CANCEL_SCHEDULE = "cancel_schedule"
@@ -74,8 +74,6 @@ def schedule_modal(
     *, channel_id: str, run_id: int | None, instruction: str, budget: str
 ) -> dict[str, Any]:
     """The modal of **Schedule this…** and of `/handinger schedule` without arguments."""
-    options = [{"text": {"type": "plain_text", "text": name}, "value": name} for name in BUDGETS]
-    initial = next((o for o in options if o["value"] == budget), options[1])
     return {
         "type": "modal",
         "callback_id": SCHEDULE_MODAL,
@@ -106,17 +104,7 @@ def schedule_modal(
                     "initial_value": instruction[:3000],
                 },
             },
-            {
-                "type": "input",
-                "block_id": BUDGET_BLOCK,
-                "label": {"type": "plain_text", "text": "Budget"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "value",
-                    "options": options,
-                    "initial_option": initial,
-                },
-            },
+            budget_input(BUDGET_BLOCK, BUDGETS, budget if budget in BUDGETS else BUDGETS[1]),
         ],
     }
 
