@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
@@ -217,6 +218,19 @@ class InstalledBot:
     bot_scopes: tuple[str, ...]
     installed_at: str
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], installed_at: str) -> InstalledBot:
+        """From a `slack_bots` row of either store (slack_sdk's SQLite file, or our
+        database's table), whose `installed_at` each keeps in its own form."""
+        return cls(
+            team_id=str(row["team_id"]),
+            team_name=str(row["team_name"] or ""),
+            bot_token=str(row["bot_token"]),
+            bot_user_id=str(row["bot_user_id"]),
+            bot_scopes=tuple(s for s in str(row["bot_scopes"] or "").split(",") if s),
+            installed_at=installed_at,
+        )
+
 
 def latest_bot_rows(database: Path, client_id: str | None = None) -> list[sqlite3.Row]:
     """The newest `slack_bots` row of each workspace in slack_sdk's SQLite installations file
@@ -245,13 +259,6 @@ def latest_bot_rows(database: Path, client_id: str | None = None) -> list[sqlite
 def installed_bots(database: Path, client_id: str) -> list[InstalledBot]:
     """Every workspace with a bot installation of `client_id`'s app."""
     return [
-        InstalledBot(
-            team_id=str(row["team_id"]),
-            team_name=str(row["team_name"] or ""),
-            bot_token=str(row["bot_token"]),
-            bot_user_id=str(row["bot_user_id"]),
-            bot_scopes=tuple(s for s in str(row["bot_scopes"] or "").split(",") if s),
-            installed_at=str(row["installed_at"]),
-        )
+        InstalledBot.from_row(dict(row), str(row["installed_at"]))
         for row in latest_bot_rows(database, client_id)
     ]

@@ -228,13 +228,8 @@ async def stored_bots(sql: Sql, client_id: str) -> list[InstalledBot]:
         [client_id],
     )
     return [
-        InstalledBot(
-            team_id=str(row["team_id"]),
-            team_name=str(row["team_name"] or ""),
-            bot_token=str(row["bot_token"]),
-            bot_user_id=str(row["bot_user_id"]),
-            bot_scopes=tuple(s for s in str(row["bot_scopes"] or "").split(",") if s),
-            installed_at=datetime.fromtimestamp(float(row["installed_at"]), UTC).isoformat(),
+        InstalledBot.from_row(
+            row, datetime.fromtimestamp(float(row["installed_at"]), UTC).isoformat()
         )
         for row in rows
     ]
