@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.store import LeaseTo, RequestOwner
 from tests.stores import Backend, Clock, add_run
 
 
@@ -57,3 +58,28 @@ async def test_a_takeover_pass_sees_only_runs_nobody_holds(backend: Backend) -> 
     assert [r.id for r in (await store.takeover_scan()).active] == [ids[2]]
     clock.now += 6  # B's lease expired
     assert [r.id for r in (await store.takeover_scan()).active] == [ids[1], ids[2]]
+
+
+async def test_a_run_is_created_and_started_already_leased(backend: Backend) -> None:
+    """A run in flight that nobody holds is one whose process stopped: another process's
+    takeover scan takes it up (and looks in Slack for a card posted but not recorded). So a
+    new run, and a queued one started, carries its creator's lease from its first commit:
+    no scan in between sees it unleased (issue 15, the replicas benchmark)."""
+    a, b = await backend.open(), await backend.open()  # two replicas, the database's clock
+    assert await a.receive_request("event:E1", "event", {"x": 1}, "A", 30)
+    request = RequestOwner("event:E1", "A")
+    new = await add_run(a, status="starting", request=request, lease=LeaseTo("A", 30))
+    assert (await b.takeover_scan()).active == []
+    assert await b.lease_owner(f"run:{new.id}") == "A"
+    assert not await b.take_lease(f"run:{new.id}", "B", 30)
+
+    queued = await add_run(a, status="queued", thread_ts="1.1")  # a follow-up: a turn runs
+    started = await a.start_next_queued("T1", "C1", "1.1", LeaseTo("A", 30))
+    assert started is not None and started.id == queued.id and started.status == "starting"
+    assert (await b.takeover_scan()).active == []
+    assert await b.lease_owner(f"run:{started.id}") == "A"
+    assert await a.renew_leases("A", 30) == {f"run:{new.id}", f"run:{started.id}"}
+    assert await b.start_next_queued("T1", "C1", "1.1", LeaseTo("B", 30)) is None
+
+    await a.release_leases("A")  # A stops: B takes both over
+    assert [run.id for run in (await b.takeover_scan()).active] == [new.id, started.id]

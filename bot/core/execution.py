@@ -45,15 +45,27 @@ class Execution:
         """A task here sees the run through (its relay owns its message)."""
         return run_id in self._live
 
-    def run(self, run: Run, *, recovering: bool = False) -> None:
-        """See `run` through in the background; it counts as live from now on."""
-        if run.team_id in self._leaving or self._closing or run.id in self._live:
-            return
+    def run(self, run: Run, *, recovering: bool = False) -> bool:
+        """See `run` through in the background; it counts as live from now on. False if it is
+        refused (its workspace is being left, or this process is stopping)."""
+        if run.id in self._live:
+            return True
+        if run.team_id in self._leaving or self._closing:
+            return False
         self._live.add(run.id)
         task = self._spawn(self._execute(run, recovering=recovering), run.team_id)
         if task is not None:
             self._turns[run.id] = task
             task.add_done_callback(lambda _: self._turns.pop(run.id, None))
+        return True
+
+    async def start(self, run: Run) -> None:
+        """See through a run created or started holding its lease (`Ownership.new_lease`). One
+        refused lets go of the lease at once rather than keep it from every other process."""
+        lease = run_lease(run.id)
+        self.ownership.hold(lease)
+        if not self.run(run):
+            await self.ownership.let_go(lease)
 
     def lost(self, run_id: int) -> None:
         """The run's lease was lost: stop its turn here (another process may take it over)."""
@@ -63,9 +75,10 @@ class Execution:
 
     async def pump(self, team_id: str, channel_id: str, thread_ts: str) -> None:
         """Start the thread's next queued follow-up if nothing runs there."""
-        run = await self.store.start_next_queued(team_id, channel_id, thread_ts)
+        lease = self.ownership.new_lease()
+        run = await self.store.start_next_queued(team_id, channel_id, thread_ts, lease)
         if run is not None:
-            self.run(run)
+            await self.start(run)
 
     async def turn(self, run: Run) -> Turn:
         """The `Turn` that carries `run` out (or redraws it), with its pending schedule."""
@@ -111,11 +124,12 @@ class Execution:
         return self._tasks.spawn(coro, team_id)
 
     async def _execute(self, run: Run, *, recovering: bool = False) -> None:
-        """See a run through while holding its lease; a run another process holds, or one
-        that ended before the lease was taken, is left alone."""
+        """See a run through while holding its lease (taken now, unless it was taken with the
+        run: `start`); a run another process holds, or one that ended before the lease was
+        taken, is left alone."""
         lease = run_lease(run.id)
         try:
-            held = await self.ownership.take(lease)
+            held = lease in self.ownership.held or await self.ownership.take(lease)
         except BaseException:
             self._live.discard(run.id)
             raise

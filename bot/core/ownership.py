@@ -16,7 +16,7 @@ import os
 import socket
 import uuid
 
-from ..store import Store
+from ..store import LeaseTo, Store
 from ..store.postgres import DatabaseUnavailable
 from ..store.turns import urgent
 
@@ -86,6 +86,16 @@ class Ownership:
             return False
         self.held.add(name)
         return True
+
+    def new_lease(self) -> LeaseTo:
+        """This process's lease, for a run it creates or starts: the store takes it in the
+        same transaction (`Store.add_run`), then `hold` records it here."""
+        return LeaseTo(self.owner, self.seconds)
+
+    def hold(self, name: str) -> None:
+        """A lease taken by the statement that created or started its work (`new_lease`):
+        held, renewed by the heartbeat, and never taken a second time."""
+        self.held.add(name)
 
     async def others_present(self) -> bool:
         """Whether another process holds a presence lease: it watches schedules (or was

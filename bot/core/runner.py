@@ -24,7 +24,7 @@ from .digests import Digests
 from .execution import Execution
 from .files import FileDelivery
 from .gathered import ReplyMode
-from .ownership import Ownership, new_owner
+from .ownership import Ownership, new_owner, run_lease
 from .ports import RunSurface
 from .redraw import refresh
 from .requests import take_request
@@ -114,20 +114,25 @@ class Runner:
             trigger_ts=trigger_ts,
             response_url=response_url,
             prompt=prompt,
+            lease=self.ownership.new_lease(),
         )
         if schedule is not None:
             when, description = schedule
-            await self.store.add_pending_schedule(
-                PendingSchedule(
-                    run_id=run.id,
-                    when_json=when.model_dump_json(by_alias=True),
-                    input=instruction,
-                    budget=run.budget,
-                    description=description,
+            try:
+                await self.store.add_pending_schedule(
+                    PendingSchedule(
+                        run_id=run.id,
+                        when_json=when.model_dump_json(by_alias=True),
+                        input=instruction,
+                        budget=run.budget,
+                        description=description,
+                    )
                 )
-            )
+            except BaseException:  # the run is left for a takeover pass to see through
+                await self.ownership.let_go(run_lease(run.id))
+                raise
         log.info("run %d: new worker requested by %s in %s", run.id, user_id, channel_id)
-        self._runs.run(run)
+        await self._runs.start(run)
         return run
 
     async def is_worker_thread(self, team_id: str, channel_id: str, thread_ts: str) -> bool:

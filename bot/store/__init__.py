@@ -20,7 +20,7 @@ from .agent import AgentQueries, AssistantThread, Feedback, Vote
 from .departures import DepartureQueries
 from .digests import DigestQueries
 from .inbox import InboxQueries, PendingRequest, RequestOwner, RequestTaken
-from .leases import LeaseQueries
+from .leases import LeaseQueries, LeaseTo
 from .postgres import open_postgres
 from .rates import RateQueries
 from .records import (
@@ -48,6 +48,7 @@ __all__ = [
     "AssistantThread",
     "Database",
     "Feedback",
+    "LeaseTo",
     "ForgottenWorkspace",
     "PendingRequest",
     "PendingSchedule",

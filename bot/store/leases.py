@@ -12,8 +12,30 @@ still agree on when a lease expires; on SQLite (one host) the process's clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .sql import Database
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseTo:
+    """The process that takes a run's lease (`run:<id>`) in the statement that creates or
+    starts the run, and for how many seconds: a run is never in flight and unleased, so no
+    other process's takeover scan takes it up as one whose owner stopped."""
+
+    owner: str
+    seconds: float
+
+
+def lease_runs(source: str, sql_now: str) -> str:
+    """Lease every run `source` yields (a FROM clause naming it `r`) to one owner: the
+    parameters are the owner, the time now and the seconds. The runs are new or just started
+    by the caller in the same transaction, so no other process can hold their lease."""
+    return (
+        "INSERT INTO leases (name, owner, expires_at) "
+        f"SELECT 'run:' || CAST(r.id AS TEXT), CAST(? AS TEXT), {sql_now} + ? FROM {source} "
+        "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+    )
 
 
 class LeaseQueries:
