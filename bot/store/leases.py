@@ -27,14 +27,18 @@ class LeaseTo:
     seconds: float
 
 
-def lease_runs(source: str, sql_now: str) -> str:
+def lease_runs(source: str, sql_now: str, *, unless_held: bool = False) -> str:
     """Lease every run `source` yields (a FROM clause naming it `r`) to one owner: the
-    parameters are the owner, the time now and the seconds. The runs are new or just started
-    by the caller in the same transaction, so no other process can hold their lease."""
+    parameters are the owner, the time now, the seconds, `source`'s own, and with
+    `unless_held` the time now again: then a run another owner holds unexpired is left out.
+    Without it the runs are new, or just started by the caller in the same statement or
+    transaction, so no other process can hold them."""
+    held = f" WHERE leases.owner = excluded.owner OR leases.expires_at <= {sql_now}"
     return (
         "INSERT INTO leases (name, owner, expires_at) "
         f"SELECT 'run:' || CAST(r.id AS TEXT), CAST(? AS TEXT), {sql_now} + ? FROM {source} "
         "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+        + (held if unless_held else "")
     )
 
 

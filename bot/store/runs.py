@@ -121,19 +121,47 @@ class RunQueries:
         self, team_id: str, channel_id: str, thread_ts: str, lease: LeaseTo | None = None
     ) -> Run | None:
         """Mark the thread's oldest queued follow-up `starting` and return it, unless a turn
-        runs there; `lease`: who sees it through, leased in the same transaction. One update:
-        of two callers at the same moment (tasks, or processes on one database) only one gets
-        the run; the other's update finds it no longer queued."""
+        runs there; `lease`: who sees it through, holding its lease from then on. Of two
+        callers at the same moment (tasks, or processes on one database) only one gets the
+        run; the other's update finds it no longer queued (or its lease another's)."""
         thread = "team_id = ? AND channel_id = ? AND thread_ts = ?"
-        rows = await self._leased(
-            "UPDATE runs SET status = 'starting' WHERE status = 'queued' AND id = "
-            f"(SELECT id FROM runs WHERE {thread} AND status = 'queued' ORDER BY id LIMIT 1) "
-            f"AND NOT EXISTS (SELECT 1 FROM runs WHERE {thread} "
-            "AND status IN ('starting', 'running')) RETURNING *",
-            [team_id, channel_id, thread_ts] * 2,
-            lease,
+        idle = (
+            f"NOT EXISTS (SELECT 1 FROM runs WHERE {thread} AND status IN ('starting', 'running'))"
         )
+        oldest = f"(SELECT id FROM runs WHERE {thread} AND status = 'queued' ORDER BY id LIMIT 1)"
+        where, params = (
+            f"status = 'queued' AND id = {oldest} AND {idle}",
+            [team_id, channel_id, thread_ts] * 2,
+        )
+        if lease is not None and self.db.dialect == "sqlite":
+            return await self._lease_then_start(where, params, lease)
+        start = f"UPDATE runs SET status = 'starting' WHERE {where} RETURNING *"
+        rows = await self._leased(start, params, lease)
         return run_from_row(rows[0]) if rows else None
+
+    async def _lease_then_start(self, where: str, params: list[Any], lease: LeaseTo) -> Run | None:
+        """`start_next_queued` on SQLite without a transaction's BEGIN and COMMIT (a thread
+        with nothing queued costs one statement): lease the run first, then start it only
+        under that lease. A queued run's lease matters to no scan, and one left by a process
+        that stopped in between expires and is taken as any other."""
+        leased = await self.db.fetch(
+            lease_runs(f"runs r WHERE {where}", self._sql_now, unless_held=True)
+            + " RETURNING name",
+            [lease.owner, self._now(), lease.seconds, *params, self._now()],
+        )
+        if not leased:
+            return None
+        name = str(leased[0]["name"])
+        rows = await self.db.fetch(
+            f"UPDATE runs SET status = 'starting' WHERE {where} AND id = ? RETURNING *",
+            [*params, int(name.removeprefix("run:"))],
+        )
+        if not rows:  # started or ended meanwhile: the lease keeps nothing from anyone
+            await self.db.execute(
+                "DELETE FROM leases WHERE name = ? AND owner = ?", [name, lease.owner]
+            )
+            return None
+        return run_from_row(rows[0])
 
     async def _leased(
         self,
