@@ -148,3 +148,20 @@ async def test_a_restart_on_the_same_host_frees_the_leases_of_the_dead_process(
     await new.recover()
     assert await store.lease_owners() == {alive, elsewhere}
     await new.aclose()
+
+
+async def test_a_new_run_is_never_in_flight_without_its_lease(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    """The run holds its creator's lease from the insert's commit, not from when its turn
+    begins: another replica's takeover pass in between must not take it up as a run whose
+    process stopped (a recovery: an extra look in Slack for a card never recorded)."""
+    a = leased(await backend.open(), handinger, RecordingSurface(), "A")
+    other = await backend.open()
+    run = await a.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="hi")
+    assert (await other.takeover_scan()).active == []  # its turn has not begun yet
+    assert await other.lease_owner(f"run:{run.id}") == "A"
+    await asyncio.wait_for(a.wait_idle(), 20)
+    assert (await other.get_run(run.id)).status == "completed"
+    assert await other.lease_owner(f"run:{run.id}") is None  # let go of when it ended
+    await a.aclose()
