@@ -1,8 +1,10 @@
 """Which process sees which run through, when several share one database.
 
 Every process has an owner id. Before it works on a run it takes the run's lease
-(`run:<id>`, `Store.take_lease`); while it works it renews all its leases together (the
-heartbeat, `Runner.watch`); when the run ends, or the process stops cleanly, it lets go.
+(`run:<id>`, `Store.take_lease`), or holds it already when it recorded or started the run
+(`new_lease`: taken in the same transaction, so no other process ever sees it unleased);
+while it works it renews all its leases together (the heartbeat, `Runner.watch`); when the
+run ends, or the process stops cleanly, it lets go.
 Another process takes a run over only once its lease was released or has expired: after a
 SIGTERM within seconds, after a SIGKILL once `RunnerPolicy.lease` has passed. A process that
 finds at a heartbeat that it lost a lease (the database was out for longer than the lease)
