@@ -161,7 +161,22 @@ async def test_a_new_run_is_never_in_flight_without_its_lease(
     run = await a.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="hi")
     assert (await other.takeover_scan()).active == []  # its turn has not begun yet
     assert await other.lease_owner(f"run:{run.id}") == "A"
+    assert f"run:{run.id}" in a.ownership.held  # renewed by A's heartbeat, not taken again
     await asyncio.wait_for(a.wait_idle(), 20)
     assert (await other.get_run(run.id)).status == "completed"
     assert await other.lease_owner(f"run:{run.id}") is None  # let go of when it ended
+    await a.aclose()
+
+
+async def test_a_new_run_refused_lets_go_of_its_lease(
+    backend: Backend, handinger: HandingerClient
+) -> None:
+    """A run recorded while its workspace is being left is not seen through here: its lease,
+    taken with it, is let go of at once rather than renewed with nothing behind it."""
+    store = await backend.open()
+    a = leased(store, handinger, RecordingSurface(), "A")
+    a.stop_workspace("T1")
+    run = await a.start_new(team_id="T1", channel_id="C1", user_id="U1", instruction="hi")
+    assert await store.lease_owner(f"run:{run.id}") is None
+    assert a.ownership.held == set()
     await a.aclose()
