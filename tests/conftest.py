@@ -41,17 +41,32 @@ def stack(idle_stack: Stack) -> Stack:
     return idle_stack
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
+    """The idle stack, with the bots' database in a SQLite file or in PostgreSQL, in turn."""
+    if request.param == "postgresql":
+        idle_stack.database_url = request.getfixturevalue("postgres_url")
+    return idle_stack
+
+
 @pytest.fixture
-def replicas(idle_stack: Stack, postgres_url: str) -> Iterator[list[Child]]:
-    """Bot processes sharing one PostgreSQL database, as replicas do: the test starts them
-    (with `idle_stack.bot_env()`) and adds each here, and each is stopped at the end."""
-    idle_stack.database_url = postgres_url
+def children() -> Iterator[list[Child]]:
+    """Processes a test starts itself (bots beside the stack's own, replicas): the test adds
+    each here, and each is stopped at the end."""
     started: list[Child] = []
     try:
         yield started
     finally:
-        for bot in started:
-            bot.stop()
+        for child in started:
+            child.stop()
+
+
+@pytest.fixture
+def replicas(idle_stack: Stack, postgres_url: str, children: list[Child]) -> list[Child]:
+    """Bot processes sharing one PostgreSQL database, as replicas do: the test starts them
+    (with `idle_stack.bot_env()`) and adds each here, and each is stopped at the end."""
+    idle_stack.database_url = postgres_url
+    return children
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 
 from bot.core.workspaces import UNINSTALLED
 from bot.slack.app import NOT_INSTALLED
@@ -40,14 +39,6 @@ def install(stack: Stack, base: str, team: str) -> None:
     back = httpx.get(approved.headers["location"], headers={"Cookie": f"{STATE_COOKIE}={state}"})
     assert back.status_code == 200, back.text
     assert f"slack://app?team={team}" in back.text
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
-    """The idle stack, with the bot's state in a SQLite file or in PostgreSQL."""
-    if request.param == "postgresql":
-        idle_stack.database_url = request.getfixturevalue("postgres_url")
-    return idle_stack
 
 
 def installed_teams(stack: Stack) -> list[str]:

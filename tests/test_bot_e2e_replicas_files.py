@@ -5,22 +5,12 @@ answer to its first upload call (so the run is finished and its files are owed).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from emulators.harness import Child, server
 from tests.e2e import Stack, wait_until
 
 LEASE = "3"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Iterator[Stack]:
-    if request.param == "postgresql":
-        idle_stack.database_url = request.getfixturevalue("postgres_url")
-    yield idle_stack
 
 
 def thread_files(stack: Stack, thread_ts: str) -> list[dict[str, Any]]:

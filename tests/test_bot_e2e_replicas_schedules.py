@@ -9,7 +9,6 @@ replicas check their scheduled workers every half second (`FAST_CHECKS`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -28,24 +27,11 @@ REPLY = "and what should we fix first?"
 HTTP_MODE = {"SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
-    """Fresh emulators with quick turns, and the replicas' database on each engine in turn."""
-    if request.param == "postgresql":
-        idle_stack.database_url = request.getfixturevalue("postgres_url")
-    idle_stack.handinger.post("/_emulator/config", json=QUICK_TURNS).raise_for_status()
-    return idle_stack
-
-
 @pytest.fixture
-def bots(engine_stack: Stack) -> Iterator[list[Child]]:
-    """The replicas a test starts, each stopped at the end."""
-    started: list[Child] = []
-    try:
-        yield started
-    finally:
-        for bot in started:
-            bot.stop()
+def engine_stack(engine_stack: Stack) -> Stack:
+    """The shared fixture's stack on each engine in turn, with quick turns."""
+    engine_stack.handinger.post("/_emulator/config", json=QUICK_TURNS).raise_for_status()
+    return engine_stack
 
 
 def said_after(stack: Stack, count: int) -> dict[str, Any] | None:
@@ -54,10 +40,10 @@ def said_after(stack: Stack, count: int) -> dict[str, Any] | None:
     return said[count] if len(said) > count else None
 
 
-def replica(stack: Stack, bots: list[Child], **settings: str) -> Child:
+def replica(stack: Stack, children: list[Child], **settings: str) -> Child:
     env = stack.bot_env(**{**FAST_CHECKS, "HANDINGER_LEASE_SECONDS": "3", **settings})
     bot = server("bot", ["run"], env=env, cwd=stack.tmp)
-    bots.append(bot)
+    children.append(bot)
     return bot
 
 
@@ -111,10 +97,10 @@ def assert_each_turn_posted_once(
     assert claims == scheduled
 
 
-def test_two_replicas_post_every_digest_once(engine_stack: Stack, bots: list[Child]) -> None:
+def test_two_replicas_post_every_digest_once(engine_stack: Stack, children: list[Child]) -> None:
     stack = engine_stack
-    replica(stack, bots)
-    replica(stack, bots)
+    replica(stack, children)
+    replica(stack, children)
     stack.slash("schedule every 1h summarise the incidents")
     stack.slash('schedule cron "0 * * * *" tally the deploys')
     wait_until(lambda: len([e for e in stack.ephemeral() if "Scheduled:" in str(e)]) == 2)
@@ -146,32 +132,32 @@ def test_two_replicas_post_every_digest_once(engine_stack: Stack, bots: list[Chi
 
 
 def test_a_replica_starting_beside_a_live_one_marks_no_digest_late(
-    engine_stack: Stack, bots: list[Child]
+    engine_stack: Stack, children: list[Child]
 ) -> None:
     """A turn that fired while a replica ran is no late digest, whichever replica posts it:
     here the one that starts after it, since the live one would look only later."""
     stack = engine_stack
-    replica(stack, bots, HANDINGER_SCHEDULE_CHECK_SECONDS="600")
+    replica(stack, children, HANDINGER_SCHEDULE_CHECK_SECONDS="600")
     stack.slash("schedule every 1h summarise the incidents")
     schedule_id_from(stack)
     stack.wait_final_card()
     wait_until(partial(idle, stack), what="an idle worker")
     advance(stack, 3601)
     wait_until(lambda: stack.workers()[0]["turns"] == 2 or None, what="the scheduled turn")
-    replica(stack, bots)
+    replica(stack, children)
     wait_until(lambda: len(digests(stack)) == 2 or None, what="its digest")
     assert_each_turn_posted_once(stack, late=0)
 
 
 @pytest.mark.parametrize("stop", ["sigkill", "sigterm"])
 def test_stopping_the_replica_posting_a_digest_loses_and_doubles_none(
-    engine_stack: Stack, bots: list[Child], stop: str
+    engine_stack: Stack, children: list[Child], stop: str
 ) -> None:
     """SIGKILL: the other replica takes the digest over once the poster's lease expires;
     SIGTERM: the poster lets go of it and the other takes it over at once. Either way the
     message Slack made before the poster went is found, not posted again."""
     stack = engine_stack
-    first, second = replica(stack, bots), replica(stack, bots)
+    first, second = replica(stack, children), replica(stack, children)
     stack.slash("schedule every 1h summarise the incidents")
     schedule_id_from(stack)
     stack.wait_final_card()
@@ -189,7 +175,7 @@ def test_stopping_the_replica_posting_a_digest_loses_and_doubles_none(
     else:
         poster.stop()
     stack.slack.delete("/_emulator/holds").raise_for_status()
-    replica(stack, bots)  # a fresh one
+    replica(stack, children)  # a fresh one
 
     wait_until(
         lambda: stack.rows("SELECT id FROM runs WHERE kind = 'digest' AND message_ts IS NOT NULL"),
@@ -202,14 +188,14 @@ def test_stopping_the_replica_posting_a_digest_loses_and_doubles_none(
 
 
 def test_a_schedule_made_on_one_replica_and_cancelled_on_the_other_is_gone(
-    engine_stack: Stack, bots: list[Child]
+    engine_stack: Stack, children: list[Child]
 ) -> None:
     """HTTP mode, so the test says which replica each request goes to."""
     stack = engine_stack
     urls = []
     for _ in range(2):
         port = free_port()
-        replica(stack, bots, **HTTP_MODE, PORT=str(port))
+        replica(stack, children, **HTTP_MODE, PORT=str(port))
         urls.append(f"http://127.0.0.1:{port}/slack/events")
 
     def through(url: str, text: str) -> None:

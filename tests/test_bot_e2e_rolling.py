@@ -5,34 +5,15 @@ every command ends ✅ exactly once: one worker each, one card each, none left w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from emulators.harness import Child, server
 from tests.e2e import Stack, is_final, wait_until
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine_stack(request: pytest.FixtureRequest, idle_stack: Stack) -> Stack:
-    if request.param == "postgresql":
-        idle_stack.database_url = request.getfixturevalue("postgres_url")
-    return idle_stack
-
-
-@pytest.fixture
-def second_bot(engine_stack: Stack) -> Iterator[list[Child]]:
-    started: list[Child] = []
-    try:
-        yield started
-    finally:
-        for bot in started:
-            bot.stop()
-
-
 @pytest.mark.parametrize("stop", ["sigterm", "sigkill"])
 def test_a_rolling_deploy_finishes_every_command_once(
-    engine_stack: Stack, second_bot: list[Child], stop: str
+    engine_stack: Stack, children: list[Child], stop: str
 ) -> None:
     """SIGTERM: the old process lets go and the new one takes over at once; SIGKILL (a crash
     mid-deploy): once the old one's leases expire."""
@@ -52,7 +33,7 @@ def test_a_rolling_deploy_finishes_every_command_once(
     ask(4)
     wait_until(lambda: len(stack.bot_messages()) >= 4 or None, what="the first cards")
     new = server("bot", ["run"], env=stack.bot_env(**settings), cwd=stack.tmp)
-    second_bot.append(new)  # the new version comes up beside the old one
+    children.append(new)  # the new version comes up beside the old one
     ask(4)
     wait_until(lambda: len(stack.bot_messages()) >= 8 or None, what="the cards of both")
     if stop == "sigterm":
