@@ -13,6 +13,7 @@ explanations shown to users quote them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -39,10 +40,15 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "handinger-slack/0.1"
 MAX_REDIRECTS = 5
+# httpcore rescans every connection of a pool on each request and each close (encode/httpcore
+# #1035), so one pool holding a thousand open streams costs O(n) per request. Streams are spread
+# round-robin over this many pools of their own, and short requests use a pool without streams.
+STREAM_POOLS = 16
 
 
 class Session:
-    """One connection pool to one Handinger origin, authenticated with one API key."""
+    """Connection pools to one Handinger origin, authenticated with one API key: one for short
+    requests, `STREAM_POOLS` for event streams (see `STREAM_POOLS` for why)."""
 
     def __init__(
         self,
@@ -68,16 +74,28 @@ class Session:
         self._sleep = sleep
         # Every streaming turn holds a connection for minutes: no pool limit, or run 101
         # would wait behind 100 streams (and the final GETs of all of them with it).
-        self._http = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=self._timeout,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=50),
-        )
+        clients = [
+            httpx.AsyncClient(
+                base_url=base_url,
+                timeout=self._timeout,
+                transport=transport,
+                headers={"User-Agent": USER_AGENT},
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=50),
+            )
+            for _ in range(STREAM_POOLS + 1)
+        ]
+        self._http = clients[0]
+        self._stream_pools = clients[1:]
+        self._next_pool = itertools.cycle(self._stream_pools)
+
+    def client(self, *, stream: bool) -> httpx.AsyncClient:
+        """The client (and so the pool) the next request goes through: streams take the stream
+        pools in turn, everything else the short-request pool."""
+        return next(self._next_pool) if stream else self._http
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for client in (self._http, *self._stream_pools):
+            await client.aclose()
 
     async def json(
         self,
@@ -156,7 +174,8 @@ class Session:
         if authenticate:
             request_headers["Authorization"] = f"Bearer {self._api_key}"
         timeout = self._stream_timeout if stream else self._turn_timeout if turn else self._timeout
-        request = self._http.build_request(
+        client = self.client(stream=stream)
+        request = client.build_request(
             method, url, json=body, headers=request_headers, timeout=timeout
         )
         loop = retrying(
@@ -168,16 +187,18 @@ class Session:
                 if number > 1:
                     log.info("handinger retry %d: %s %s", number - 1, method, request.url.path)
                 try:
-                    return await self._send_once(request, stream=stream)
+                    return await self._send_once(client, request, stream=stream)
                 except HandingerError as error:
                     error.attempts = number
                     raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    async def _send_once(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+    async def _send_once(
+        self, client: httpx.AsyncClient, request: httpx.Request, *, stream: bool
+    ) -> httpx.Response:
         """One attempt, following same-origin redirects; a 2xx response or an error."""
         for _ in range(MAX_REDIRECTS + 1):
-            response = await self._transmit(request, stream=stream)
+            response = await self._transmit(client, request, stream=stream)
             following = response.next_request
             if following is None:
                 return response
@@ -187,10 +208,12 @@ class Session:
             request = following
         raise APIResponseError(f"more than {MAX_REDIRECTS} redirects from {request.url.path}")
 
-    async def _transmit(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+    async def _transmit(
+        self, client: httpx.AsyncClient, request: httpx.Request, *, stream: bool
+    ) -> httpx.Response:
         """Send one request without following redirects; a 2xx/3xx response or an error."""
         try:
-            response = await self._http.send(request, stream=stream, follow_redirects=False)
+            response = await client.send(request, stream=stream, follow_redirects=False)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing of the request can have reached the server.
             raise self._connection_error(exc, certainly_not_sent=True) from exc
