@@ -33,13 +33,22 @@ def lease_runs(source: str, sql_now: str, *, unless_held: bool = False) -> str:
     `unless_held` the time now again: then a run another owner holds unexpired is left out.
     Without it the runs are new, or just started by the caller in the same statement or
     transaction, so no other process can hold them."""
-    held = f" WHERE leases.owner = excluded.owner OR leases.expires_at <= {sql_now}"
     return (
         "INSERT INTO leases (name, owner, expires_at) "
-        f"SELECT 'run:' || CAST(r.id AS TEXT), CAST(? AS TEXT), {sql_now} + ? FROM {source} "
-        "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
-        + (held if unless_held else "")
+        f"SELECT 'run:' || CAST(r.id AS TEXT), CAST(? AS TEXT), {sql_now} + ? FROM {source}"
+        + _taking(sql_now, unless_held=unless_held)
     )
+
+
+def _taking(sql_now: str, *, unless_held: bool) -> str:
+    """The conflict clause of an insert into `leases`: the row becomes the new owner's, and
+    with `unless_held` only where it is already theirs or has expired."""
+    clause = (
+        " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+    )
+    if unless_held:
+        clause += f" WHERE leases.owner = excluded.owner OR leases.expires_at <= {sql_now}"
+    return clause
 
 
 class LeaseQueries:
@@ -53,10 +62,8 @@ class LeaseQueries:
         """Hold `name` for `seconds` from now; False if another owner holds it unexpired."""
         now = self._now()
         taken = await self.db.execute(
-            f"INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, {self._sql_now} + ?) "
-            "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
-            "expires_at = excluded.expires_at "
-            f"WHERE leases.owner = excluded.owner OR leases.expires_at <= {self._sql_now}",
+            f"INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, {self._sql_now} + ?)"
+            + _taking(self._sql_now, unless_held=True),
             [name, owner, now, seconds, now],
         )
         return taken == 1
